@@ -1,0 +1,213 @@
+// Package client is the contributor runtime shared by the native edge client
+// (cmd/tessera-edge) and the browser client (wasm/): it connects to a hub,
+// proves its identity, pulls tasks, runs them on a device.Device and returns
+// the results, reconnecting with backoff when the connection drops.
+//
+// Entry points: New(Config) and (*Client).Run. Stats gives a snapshot for a
+// progress line or a page; Config.OnUpdate is called whenever it changes.
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/tessera-ai/tessera/client/device"
+	"github.com/tessera-ai/tessera/internal/identity"
+	"github.com/tessera-ai/tessera/internal/kernel"
+	"github.com/tessera-ai/tessera/internal/protocol"
+)
+
+// Config configures a Client. Zero fields take the defaults of DefaultConfig.
+type Config struct {
+	// HubURL is the hub's websocket endpoint, e.g. ws://127.0.0.1:8080/ws.
+	HubURL string
+	// Key is the contributor's identity.
+	Key *identity.Key
+	// Device runs the kernels.
+	Device device.Device
+	// Slots is how many tasks the client holds at once: one running and
+	// the rest prefetched, so the device never waits for the network.
+	Slots int
+	// Agent names the client in the hub's status, e.g. "tessera-edge/0.1".
+	Agent string
+	// MinBackoff and MaxBackoff bound the reconnect delay, which doubles
+	// after each failed attempt and is jittered by ±50%.
+	MinBackoff, MaxBackoff time.Duration
+	// Dial opens connections; nil means the platform's Dial.
+	Dial DialFunc
+	// Logger receives progress and errors; nil means slog.Default().
+	Logger *slog.Logger
+	// OnUpdate, if set, is called after every change of Stats. It runs on
+	// the client's goroutines and must not block.
+	OnUpdate func(Stats)
+}
+
+// DefaultConfig returns a Config with the default slots, agent and backoff.
+func DefaultConfig() Config {
+	return Config{
+		Slots:      2,
+		Agent:      "tessera-client/0.1",
+		MinBackoff: 500 * time.Millisecond,
+		MaxBackoff: 30 * time.Second,
+	}
+}
+
+// State is the client's connection state.
+type State string
+
+// States reported in Stats.
+const (
+	StateConnecting State = "connecting"
+	StateWorking    State = "working"
+	StateBackoff    State = "waiting to reconnect"
+	StateStopped    State = "stopped"
+)
+
+// Stats is a snapshot of the client's progress.
+type Stats struct {
+	State     State
+	Address   string
+	Device    device.Info
+	Connected bool
+	// TasksDone counts results sent; Accepted and Refused count the hub's
+	// verdicts on them.
+	TasksDone uint64
+	Accepted  uint64
+	Refused   uint64
+	// FLOPs is the arithmetic done for all results sent.
+	FLOPs float64
+	// Busy is the device time spent on tasks.
+	Busy time.Duration
+	// LastRefusal is the hub's reason for the latest refused result.
+	LastRefusal string
+	// LastError describes the latest connection or device error.
+	LastError string
+	// Since is when Run started.
+	Since time.Time
+}
+
+// Client is a contributor. Create it with New and start it with Run.
+type Client struct {
+	cfg Config
+	log *slog.Logger
+
+	mu    sync.Mutex
+	stats Stats
+}
+
+// New returns a client for cfg. It returns an error if a required field is
+// missing.
+func New(cfg Config) (*Client, error) {
+	def := DefaultConfig()
+	if cfg.HubURL == "" {
+		return nil, errors.New("client: hub URL is required")
+	}
+	if cfg.Key == nil {
+		return nil, errors.New("client: key is required")
+	}
+	if cfg.Device == nil {
+		return nil, errors.New("client: device is required")
+	}
+	if cfg.Slots <= 0 {
+		cfg.Slots = def.Slots
+	}
+	if cfg.Slots > 64 {
+		return nil, fmt.Errorf("client: %d slots is more than the 64 allowed", cfg.Slots)
+	}
+	if cfg.Agent == "" {
+		cfg.Agent = def.Agent
+	}
+	if cfg.MinBackoff <= 0 {
+		cfg.MinBackoff = def.MinBackoff
+	}
+	if cfg.MaxBackoff < cfg.MinBackoff {
+		cfg.MaxBackoff = max(def.MaxBackoff, cfg.MinBackoff)
+	}
+	if cfg.Dial == nil {
+		cfg.Dial = Dial
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	c := &Client{cfg: cfg, log: log}
+	c.stats.Address = cfg.Key.Address().Hex()
+	c.stats.Device = cfg.Device.Info()
+	c.stats.State = StateStopped
+	return c, nil
+}
+
+// Stats returns a snapshot of the client's progress.
+func (c *Client) Stats() Stats {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.stats
+}
+
+func (c *Client) update(f func(*Stats)) {
+	c.mu.Lock()
+	f(&c.stats)
+	s := c.stats
+	c.mu.Unlock()
+	if c.cfg.OnUpdate != nil {
+		c.cfg.OnUpdate(s)
+	}
+}
+
+// Run contributes until ctx is done or the hub refuses the client for good
+// (wrong protocol version, banned). It reconnects after any other failure,
+// waiting with exponential backoff and jitter. It returns nil when ctx ends.
+func (c *Client) Run(ctx context.Context) error {
+	c.update(func(s *Stats) { s.Since = time.Now() })
+	defer c.update(func(s *Stats) { s.State, s.Connected = StateStopped, false })
+	backoff := c.cfg.MinBackoff
+	for {
+		c.update(func(s *Stats) { s.State = StateConnecting })
+		start := time.Now()
+		err := c.session(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		var pe *protocol.Error
+		if errors.As(err, &pe) && permanent(pe.Code) {
+			c.update(func(s *Stats) { s.LastError = err.Error() })
+			return fmt.Errorf("hub refused this client: %w", err)
+		}
+		if time.Since(start) > time.Minute {
+			backoff = c.cfg.MinBackoff // the session was healthy for a while
+		}
+		wait := jitter(backoff)
+		c.log.Warn("disconnected from hub", "err", err, "retry_in", wait.Round(time.Millisecond))
+		c.update(func(s *Stats) {
+			s.State, s.Connected = StateBackoff, false
+			if err != nil {
+				s.LastError = err.Error()
+			}
+		})
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(wait):
+		}
+		backoff = min(2*backoff, c.cfg.MaxBackoff)
+	}
+}
+
+// permanent reports codes after which reconnecting cannot help.
+func permanent(c protocol.Code) bool {
+	return c == protocol.CodeVersion || c == protocol.CodeBanned
+}
+
+// jitter spreads d uniformly over [d/2, 3d/2) so that many clients dropped
+// at once do not reconnect in lockstep.
+func jitter(d time.Duration) time.Duration {
+	return d/2 + rand.N(d)
+}
+
+// kernels lists the ops this client runs: all built-in kernels.
+func kernels() []kernel.Op { return kernel.Ops }

@@ -1,0 +1,35 @@
+package gpu
+
+import (
+	"time"
+
+	"github.com/tessera-ai/tessera/shaders"
+)
+
+// Options configures Open.
+type Options struct {
+	// Family forces a kernel family; zero picks one from the adapter
+	// (RegBlock for CPU adapters, Tiled for GPUs).
+	Family shaders.Family
+	// ForceFallbackAdapter asks for the platform's fallback (software)
+	// adapter.
+	ForceFallbackAdapter bool
+	// MaxSubmitFLOPs bounds the work of one queue submission: a larger
+	// product is split into bands of rows of C, each its own submission.
+	// Zero or less means one submission per Run.
+	MaxSubmitFLOPs float64
+	// PollInterval is the longest sleep between polls while waiting for
+	// the GPU natively (waits start shorter and back off to it). It has no
+	// effect in the browser, where waits are promise-driven.
+	PollInterval time.Duration
+}
+
+// DefaultOptions returns the options Open uses for zero fields: automatic
+// family choice, submissions of at most 2^30 FLOPs (about 0.2 s on
+// lavapipe with two cores), and polling at most every 2 ms.
+func DefaultOptions() Options {
+	return Options{
+		MaxSubmitFLOPs: 1 << 30,
+		PollInterval:   2 * time.Millisecond,
+	}
+}

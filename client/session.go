@@ -1,0 +1,225 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/tessera-ai/tessera/internal/protocol"
+)
+
+// work is one task's buffers, reused across tasks: the decoded task, its
+// output and its encoded result frame.
+type work struct {
+	task  protocol.Task
+	c     []float32
+	frame []byte
+}
+
+// session runs one connection: handshake, then tasks until an error.
+func (c *Client) session(ctx context.Context) error {
+	conn, err := c.cfg.Dial(ctx, c.cfg.HubURL)
+	if err != nil {
+		return err
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	// Closing the connection is what unblocks a pending read.
+	stop := context.AfterFunc(sctx, func() { conn.Close() })
+	defer stop()
+
+	welcome, err := c.handshake(conn)
+	if err != nil {
+		conn.Close()
+		return err
+	}
+	c.log.Info("connected to hub", "hub", c.cfg.HubURL, "address", c.stats.Address,
+		"lease", time.Duration(welcome.LeaseMillis)*time.Millisecond)
+	c.update(func(s *Stats) { s.State, s.Connected, s.LastError = StateWorking, true, "" })
+
+	slots := c.cfg.Slots
+	free := make(chan *work, slots)
+	for range slots {
+		free <- new(work)
+	}
+	tasks := make(chan *work, slots)
+	results := make(chan *work, slots)
+	var wg sync.WaitGroup
+	var once sync.Once
+	var firstErr error
+	fail := func(err error) {
+		once.Do(func() { firstErr = err })
+		cancel()
+	}
+	wg.Add(2)
+	go func() { defer wg.Done(); c.execute(sctx, tasks, results, fail) }()
+	go func() { defer wg.Done(); c.write(sctx, conn, results, free, fail) }()
+	c.read(sctx, conn, tasks, free, fail)
+	cancel()
+	wg.Wait()
+	if firstErr == nil {
+		firstErr = errors.New("connection closed")
+	}
+	return firstErr
+}
+
+// handshake answers the hub's challenge and waits for its welcome.
+func (c *Client) handshake(conn Conn) (*protocol.Welcome, error) {
+	frame, err := conn.ReadFrame(nil)
+	if err != nil {
+		return nil, fmt.Errorf("read challenge: %w", err)
+	}
+	m, err := protocol.Decode(frame)
+	if err != nil {
+		return nil, fmt.Errorf("read challenge: %w", err)
+	}
+	ch, ok := m.(*protocol.Challenge)
+	if !ok {
+		return nil, unexpected("challenge", m)
+	}
+	sig, err := c.cfg.Key.Sign(protocol.LoginText(ch.Hub, ch.Nonce))
+	if err != nil {
+		return nil, err
+	}
+	info := c.cfg.Device.Info()
+	hello := &protocol.Hello{
+		Address:   c.cfg.Key.Address(),
+		Signature: sig,
+		Slots:     uint16(c.cfg.Slots),
+		Agent:     c.cfg.Agent,
+		Device:    protocol.DeviceInfo{Backend: info.Backend, Adapter: info.Adapter, AdapterType: info.AdapterType, Variant: info.Variant},
+		Kernels:   kernels(),
+	}
+	if err := conn.WriteFrame(protocol.Encode(nil, hello)); err != nil {
+		return nil, fmt.Errorf("send hello: %w", err)
+	}
+	frame, err = conn.ReadFrame(frame)
+	if err != nil {
+		return nil, fmt.Errorf("read welcome: %w", err)
+	}
+	if m, err = protocol.Decode(frame); err != nil {
+		return nil, fmt.Errorf("read welcome: %w", err)
+	}
+	w, ok := m.(*protocol.Welcome)
+	if !ok {
+		return nil, unexpected("welcome", m)
+	}
+	return w, nil
+}
+
+// unexpected turns a message that arrived out of turn into an error; an
+// ErrorMsg from the hub becomes its *protocol.Error.
+func unexpected(want string, m protocol.Message) error {
+	if e, ok := m.(*protocol.ErrorMsg); ok {
+		return e.Err()
+	}
+	return protocol.Errorf(protocol.CodeOrder, "hub sent %v, expected %s", m.Kind(), want)
+}
+
+// read receives tasks and verdicts until the connection fails.
+func (c *Client) read(ctx context.Context, conn Conn, tasks chan<- *work, free chan *work, fail func(error)) {
+	var buf []byte
+	for {
+		frame, err := conn.ReadFrame(buf)
+		if err != nil {
+			fail(fmt.Errorf("read from hub: %w", err))
+			return
+		}
+		buf = frame
+		kind, err := protocol.PeekKind(frame)
+		if err != nil {
+			fail(fmt.Errorf("read from hub: %w", err))
+			return
+		}
+		switch kind {
+		case protocol.KindTask:
+			var w *work
+			select {
+			case w = <-free:
+			case <-ctx.Done():
+				return
+			}
+			if err := protocol.DecodeInto(frame, &w.task); err != nil {
+				fail(fmt.Errorf("decode task: %w", err))
+				return
+			}
+			tasks <- w // never blocks: at most slots works exist
+		case protocol.KindVerdict:
+			var v protocol.Verdict
+			if err := protocol.DecodeInto(frame, &v); err != nil {
+				fail(fmt.Errorf("decode verdict: %w", err))
+				return
+			}
+			c.verdict(&v)
+		case protocol.KindError:
+			m, err := protocol.Decode(frame)
+			if err != nil {
+				fail(fmt.Errorf("decode error: %w", err))
+				return
+			}
+			fail(m.(*protocol.ErrorMsg).Err())
+			return
+		default:
+			fail(protocol.Errorf(protocol.CodeOrder, "hub sent an unexpected %v message", kind))
+			return
+		}
+	}
+}
+
+func (c *Client) verdict(v *protocol.Verdict) {
+	if v.Accepted {
+		c.update(func(s *Stats) { s.Accepted++ })
+		return
+	}
+	reason := fmt.Sprintf("task %d refused: %v: %s", v.TaskID, v.Code, v.Message)
+	c.log.Warn("result refused by hub", "task", v.TaskID, "code", v.Code, "reason", v.Message)
+	c.update(func(s *Stats) { s.Refused++; s.LastRefusal = reason })
+}
+
+// execute runs tasks on the device one at a time, in arrival order.
+func (c *Client) execute(ctx context.Context, tasks <-chan *work, results chan<- *work, fail func(error)) {
+	for {
+		var w *work
+		select {
+		case w = <-tasks:
+		case <-ctx.Done():
+			return
+		}
+		t := &w.task
+		n := t.Shape.CLen()
+		if cap(w.c) < n {
+			w.c = make([]float32, n)
+		}
+		w.c = w.c[:n]
+		start := time.Now()
+		if err := c.cfg.Device.Run(ctx, t.Op, t.Shape, t.A, t.B, w.c); err != nil {
+			fail(fmt.Errorf("run task %d (%v %v) on %s: %w", t.ID, t.Op, t.Shape, c.cfg.Device.Info().Backend, err))
+			return
+		}
+		took := time.Since(start)
+		res := protocol.Result{TaskID: t.ID, Micros: uint32(min(took.Microseconds(), 1<<32-1)),
+			Rows: uint32(t.Shape.M), Cols: uint32(t.Shape.N), C: w.c}
+		w.frame = protocol.Encode(w.frame[:0], &res)
+		flops := t.Shape.FLOPs()
+		c.update(func(s *Stats) { s.TasksDone++; s.FLOPs += flops; s.Busy += took })
+		results <- w // never blocks: at most slots works exist
+	}
+}
+
+// write sends results and recycles their buffers.
+func (c *Client) write(ctx context.Context, conn Conn, results <-chan *work, free chan<- *work, fail func(error)) {
+	for {
+		select {
+		case w := <-results:
+			if err := conn.WriteFrame(w.frame); err != nil {
+				fail(fmt.Errorf("send result: %w", err))
+				return
+			}
+			free <- w
+		case <-ctx.Done():
+			return
+		}
+	}
+}

@@ -1,0 +1,301 @@
+package protocol
+
+import (
+	"encoding/hex"
+
+	"github.com/tessera-ai/tessera/internal/kernel"
+)
+
+// Field limits.
+const (
+	NonceSize     = 32
+	AddressSize   = 20
+	SignatureSize = 65
+	maxName       = 128 // hub name, client agent
+	maxDevice     = 256 // adapter and backend descriptions
+	maxText       = 512 // error and verdict messages
+	maxKernels    = 64
+)
+
+// Challenge is the hub's first message: a single-use nonce that the
+// contributor signs to prove its identity.
+type Challenge struct {
+	Nonce [NonceSize]byte
+	// Hub names the hub; it is part of the signed text so a signature for one
+	// hub is useless at another.
+	Hub string
+}
+
+// Kind implements Message.
+func (*Challenge) Kind() Kind { return KindChallenge }
+
+func (m *Challenge) appendBody(dst []byte) []byte {
+	dst = append(dst, m.Nonce[:]...)
+	return appendStr(dst, m.Hub, maxName)
+}
+
+func (m *Challenge) decodeBody(r *reader) error {
+	copy(m.Nonce[:], r.take(NonceSize, "nonce"))
+	m.Hub = r.str("hub", maxName)
+	return nil
+}
+
+// LoginText is the text a contributor signs (Ethereum personal-sign format)
+// to answer a challenge.
+func LoginText(hub string, nonce [NonceSize]byte) string {
+	return "Tessera contributor login\nhub: " + hub + "\nnonce: " + hex.EncodeToString(nonce[:])
+}
+
+// DeviceInfo describes the contributor's compute device.
+type DeviceInfo struct {
+	Backend     string // "webgpu" or "cpu"
+	Adapter     string // readable adapter name
+	AdapterType string // "cpu", "discrete-gpu", ...
+	Variant     string // kernel family in use
+}
+
+// Hello answers a Challenge: the contributor's address, its signature over
+// LoginText, its device, the kernels it runs and how many tasks it can hold.
+type Hello struct {
+	Address   [AddressSize]byte
+	Signature [SignatureSize]byte
+	Slots     uint16
+	Agent     string // client name and version, e.g. "tessera-edge/0.1"
+	Device    DeviceInfo
+	Kernels   []kernel.Op
+}
+
+// Kind implements Message.
+func (*Hello) Kind() Kind { return KindHello }
+
+func (m *Hello) appendBody(dst []byte) []byte {
+	dst = append(dst, m.Address[:]...)
+	dst = append(dst, m.Signature[:]...)
+	dst = appendU16(dst, m.Slots)
+	dst = appendStr(dst, m.Agent, maxName)
+	dst = appendStr(dst, m.Device.Backend, maxDevice)
+	dst = appendStr(dst, m.Device.Adapter, maxDevice)
+	dst = appendStr(dst, m.Device.AdapterType, maxDevice)
+	dst = appendStr(dst, m.Device.Variant, maxDevice)
+	ks := m.Kernels[:min(len(m.Kernels), maxKernels)]
+	dst = append(dst, byte(len(ks)))
+	for _, k := range ks {
+		dst = append(dst, byte(k))
+	}
+	return dst
+}
+
+func (m *Hello) decodeBody(r *reader) error {
+	copy(m.Address[:], r.take(AddressSize, "address"))
+	copy(m.Signature[:], r.take(SignatureSize, "signature"))
+	m.Slots = r.u16("slots")
+	m.Agent = r.str("agent", maxName)
+	m.Device.Backend = r.str("backend", maxDevice)
+	m.Device.Adapter = r.str("adapter", maxDevice)
+	m.Device.AdapterType = r.str("adapter type", maxDevice)
+	m.Device.Variant = r.str("variant", maxDevice)
+	n := int(r.u8("kernel count"))
+	if r.err == nil && n > maxKernels {
+		r.fail("%d kernels exceeds %d", n, maxKernels)
+	}
+	raw := r.take(n, "kernels")
+	m.Kernels = m.Kernels[:0]
+	for _, b := range raw {
+		m.Kernels = append(m.Kernels, kernel.Op(b))
+	}
+	return nil
+}
+
+// Welcome accepts a Hello.
+type Welcome struct {
+	// Address echoes the identity the hub verified.
+	Address [AddressSize]byte
+	// LeaseMillis is how long the contributor has for each task.
+	LeaseMillis uint32
+	// MaxSlots is the most tasks the hub will lease at once to this peer.
+	MaxSlots uint16
+}
+
+// Kind implements Message.
+func (*Welcome) Kind() Kind { return KindWelcome }
+
+func (m *Welcome) appendBody(dst []byte) []byte {
+	dst = append(dst, m.Address[:]...)
+	dst = appendU32(dst, m.LeaseMillis)
+	return appendU16(dst, m.MaxSlots)
+}
+
+func (m *Welcome) decodeBody(r *reader) error {
+	copy(m.Address[:], r.take(AddressSize, "address"))
+	m.LeaseMillis = r.u32("lease")
+	m.MaxSlots = r.u16("max slots")
+	return nil
+}
+
+// Capacity tells the hub how many tasks the contributor can hold from now
+// on (0 pauses it). Tasks already leased are not taken back.
+type Capacity struct {
+	Slots uint16
+}
+
+// Kind implements Message.
+func (*Capacity) Kind() Kind { return KindCapacity }
+
+func (m *Capacity) appendBody(dst []byte) []byte { return appendU16(dst, m.Slots) }
+
+func (m *Capacity) decodeBody(r *reader) error {
+	m.Slots = r.u16("slots")
+	return nil
+}
+
+const taskFixed = 8 + 1 + 3*4 + 4 // id, op, M K N, lease
+
+// Task is one leased unit of work: C = op(A)·op(B).
+type Task struct {
+	ID          uint64
+	Op          kernel.Op
+	Shape       kernel.Shape
+	LeaseMillis uint32
+	A, B        []float32
+}
+
+// Kind implements Message.
+func (*Task) Kind() Kind { return KindTask }
+
+func (m *Task) appendBody(dst []byte) []byte {
+	dst = grow(dst, taskFixed+2*tensorHeader+4*(len(m.A)+len(m.B)))
+	dst = appendU64(dst, m.ID)
+	dst = append(dst, byte(m.Op))
+	dst = appendU32(dst, uint32(m.Shape.M))
+	dst = appendU32(dst, uint32(m.Shape.K))
+	dst = appendU32(dst, uint32(m.Shape.N))
+	dst = appendU32(dst, m.LeaseMillis)
+	ar, ac := m.Op.ADims(m.Shape)
+	dst = appendTensor(dst, ar, ac, m.A)
+	br, bc := m.Op.BDims(m.Shape)
+	return appendTensor(dst, br, bc, m.B)
+}
+
+func (m *Task) decodeBody(r *reader) error {
+	m.ID = r.u64("task id")
+	m.Op = kernel.Op(r.u8("kernel"))
+	m.Shape = kernel.Shape{M: int(r.u32("M")), K: int(r.u32("K")), N: int(r.u32("N"))}
+	m.LeaseMillis = r.u32("lease")
+	if r.err != nil {
+		return nil
+	}
+	if !m.Op.Valid() {
+		return Errorf(CodeBadMessage, "task: unknown kernel %d", uint8(m.Op))
+	}
+	if err := m.Shape.Validate(); err != nil {
+		return Errorf(CodeBadMessage, "task: %v", err)
+	}
+	ar, ac := m.Op.ADims(m.Shape)
+	m.A = r.tensor("A", m.A, ar, ac)
+	br, bc := m.Op.BDims(m.Shape)
+	m.B = r.tensor("B", m.B, br, bc)
+	return nil
+}
+
+const resultFixed = 8 + 4 + 4 // id, micros, M N implied by the tensor header
+
+// Result returns a task's output C (M×N).
+type Result struct {
+	TaskID uint64
+	// Micros is the contributor's compute time for the task, for its stats.
+	Micros uint32
+	Rows   uint32
+	Cols   uint32
+	C      []float32
+}
+
+// Kind implements Message.
+func (*Result) Kind() Kind { return KindResult }
+
+func (m *Result) appendBody(dst []byte) []byte {
+	dst = grow(dst, resultFixed+tensorHeader+4*len(m.C))
+	dst = appendU64(dst, m.TaskID)
+	dst = appendU32(dst, m.Micros)
+	dst = appendU32(dst, 0) // reserved flags
+	return appendTensor(dst, int(m.Rows), int(m.Cols), m.C)
+}
+
+func (m *Result) decodeBody(r *reader) error {
+	m.TaskID = r.u64("task id")
+	m.Micros = r.u32("micros")
+	if flags := r.u32("flags"); flags != 0 && r.err == nil {
+		return Errorf(CodeBadMessage, "result: unknown flags %#x", flags)
+	}
+	// The tensor header carries the dimensions; the hub checks them against
+	// the leased task. Bound them here so the allocation is safe.
+	if len(r.b) < tensorHeader {
+		r.fail("truncated result tensor header")
+		return nil
+	}
+	rows, cols := int(leU32(r.b)), int(leU32(r.b[4:]))
+	if rows > kernel.MaxDim || cols > kernel.MaxDim {
+		return Errorf(CodeBadMessage, "result: %dx%d exceeds the %d dimension limit", rows, cols, kernel.MaxDim)
+	}
+	m.Rows, m.Cols = uint32(rows), uint32(cols)
+	m.C = r.tensor("C", m.C, rows, cols)
+	return nil
+}
+
+// Verdict tells a contributor whether a result was accepted, and if not, why.
+type Verdict struct {
+	TaskID   uint64
+	Accepted bool
+	Code     Code
+	Message  string
+}
+
+// Kind implements Message.
+func (*Verdict) Kind() Kind { return KindVerdict }
+
+func (m *Verdict) appendBody(dst []byte) []byte {
+	dst = appendU64(dst, m.TaskID)
+	if m.Accepted {
+		dst = append(dst, 1)
+	} else {
+		dst = append(dst, 0)
+	}
+	dst = appendU16(dst, uint16(m.Code))
+	return appendStr(dst, m.Message, maxText)
+}
+
+func (m *Verdict) decodeBody(r *reader) error {
+	m.TaskID = r.u64("task id")
+	switch acc := r.u8("accepted"); acc {
+	case 0, 1:
+		m.Accepted = acc == 1
+	default:
+		r.fail("accepted flag %d is not 0 or 1", acc)
+	}
+	m.Code = Code(r.u16("code"))
+	m.Message = r.str("message", maxText)
+	return nil
+}
+
+// ErrorMsg carries an *Error across the wire. The sender usually closes the
+// connection after it.
+type ErrorMsg struct {
+	Code    Code
+	Message string
+}
+
+// Kind implements Message.
+func (*ErrorMsg) Kind() Kind { return KindError }
+
+// Err returns the message as an *Error.
+func (m *ErrorMsg) Err() *Error { return &Error{Code: m.Code, Message: m.Message} }
+
+func (m *ErrorMsg) appendBody(dst []byte) []byte {
+	dst = appendU16(dst, uint16(m.Code))
+	return appendStr(dst, m.Message, maxText)
+}
+
+func (m *ErrorMsg) decodeBody(r *reader) error {
+	m.Code = Code(r.u16("code"))
+	m.Message = r.str("message", maxText)
+	return nil
+}
