@@ -125,3 +125,14 @@ func Check(o Op, s Shape, a, b, c []float32) error {
 	}
 	return nil
 }
+
+// ParseShape parses "MxKxN", e.g. "128x128x128".
+func ParseShape(s string) (Shape, error) {
+	var sh Shape
+	var rest string
+	n, _ := fmt.Sscanf(s, "%dx%dx%d%s", &sh.M, &sh.K, &sh.N, &rest)
+	if n != 3 {
+		return Shape{}, fmt.Errorf("shape %q: want MxKxN, e.g. 128x128x128", s)
+	}
+	return sh, sh.Validate()
+}

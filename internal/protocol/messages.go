@@ -57,6 +57,9 @@ type DeviceInfo struct {
 // Hello answers a Challenge: the contributor's address, its signature over
 // LoginText, its device, the kernels it runs and how many tasks it can hold.
 type Hello struct {
+	// Nonce repeats the challenge being answered, so the hub can tell a
+	// replayed answer from a forged one.
+	Nonce     [NonceSize]byte
 	Address   [AddressSize]byte
 	Signature [SignatureSize]byte
 	Slots     uint16
@@ -69,6 +72,7 @@ type Hello struct {
 func (*Hello) Kind() Kind { return KindHello }
 
 func (m *Hello) appendBody(dst []byte) []byte {
+	dst = append(dst, m.Nonce[:]...)
 	dst = append(dst, m.Address[:]...)
 	dst = append(dst, m.Signature[:]...)
 	dst = appendU16(dst, m.Slots)
@@ -86,6 +90,7 @@ func (m *Hello) appendBody(dst []byte) []byte {
 }
 
 func (m *Hello) decodeBody(r *reader) error {
+	copy(m.Nonce[:], r.take(NonceSize, "nonce"))
 	copy(m.Address[:], r.take(AddressSize, "address"))
 	copy(m.Signature[:], r.take(SignatureSize, "signature"))
 	m.Slots = r.u16("slots")

@@ -1,0 +1,82 @@
+// Command tessera-hub runs a Tessera hub: it serves the contributor page,
+// leases shard tasks to contributors over websockets and verifies their
+// results.
+//
+//	tessera-hub --addr 127.0.0.1:8080 --data ./data
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/tessera-ai/tessera/hub"
+	"github.com/tessera-ai/tessera/internal/kernel"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := doMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// doMain runs the command and returns its exit code: 0 after a clean stop,
+// 1 on a runtime failure, 2 on bad flags.
+func doMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	cfg := hub.DefaultConfig()
+	fs := flag.NewFlagSet("tessera-hub", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
+	fs.StringVar(&cfg.DataDir, "data", cfg.DataDir, "data directory")
+	fs.StringVar(&cfg.Name, "name", cfg.Name, "hub name, part of the text contributors sign")
+	fs.DurationVar(&cfg.LeaseTimeout, "lease", cfg.LeaseTimeout, "time a contributor has to return a task")
+	fs.IntVar(&cfg.MaxSlots, "max-slots", cfg.MaxSlots, "most tasks one contributor may hold")
+	shape := fs.String("matmul-shape", cfg.Matmul.Shape.String(), "shape MxKxN of the built-in matmul job's tasks (\"off\" disables it)")
+	jsonLogs := fs.Bool("log-json", false, "log in JSON")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "tessera-hub: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	if *shape == "off" {
+		cfg.Matmul.Shape = kernel.Shape{}
+	} else {
+		s, err := kernel.ParseShape(*shape)
+		if err != nil {
+			fmt.Fprintf(stderr, "tessera-hub: --matmul-shape: %v\n", err)
+			return 2
+		}
+		cfg.Matmul.Shape = s
+	}
+	var h slog.Handler = slog.NewTextHandler(stderr, nil)
+	if *jsonLogs {
+		h = slog.NewJSONHandler(stderr, nil)
+	}
+	cfg.Logger = slog.New(h)
+
+	hb, err := hub.New(cfg)
+	if err != nil {
+		fmt.Fprintf(stderr, "tessera-hub: %v\n", err)
+		return 2
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "tessera-hub: listen: %v\n", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "Tessera hub is up: open http://%s/ to contribute (websocket ws://%s/ws)\n", ln.Addr(), ln.Addr())
+	if err := hb.Serve(ctx, ln); err != nil {
+		fmt.Fprintf(stderr, "tessera-hub: %v\n", err)
+		return 1
+	}
+	return 0
+}

@@ -1,0 +1,207 @@
+// Package hub is Tessera's coordinator: it accepts contributors over
+// websockets, proves their identity, leases them shard tasks from its
+// sources (the built-in MatmulJob, later training jobs), verifies every
+// result with a Freivalds check and reports progress at /api/v1/status.
+//
+// Entry points: New(Config) returns a Hub; Handler serves the page, the
+// websocket endpoint and the API; Run drives the background loops; Serve
+// does both on a listener.
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/tessera-ai/tessera/internal/kernel"
+	"github.com/tessera-ai/tessera/web"
+)
+
+// Config configures a Hub. Start from DefaultConfig.
+type Config struct {
+	// Name identifies this hub in the text contributors sign, so a login
+	// signature for one hub is worthless at another.
+	Name string
+	// DataDir holds the hub's state. It is created if missing.
+	DataDir string
+	// LeaseTimeout is how long a contributor has to return a task before
+	// it is given to another.
+	LeaseTimeout time.Duration
+	// MaxSlots caps how many tasks one contributor may hold at once.
+	MaxSlots int
+	// ChallengeTTL is how long a login challenge stays valid.
+	ChallengeTTL time.Duration
+	// Matmul configures the built-in random matmul job; a zero Shape
+	// disables it.
+	Matmul MatmulConfig
+	// Web is the file system served at "/"; nil means the embedded page.
+	Web fs.FS
+	// Logger receives the hub's logs; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns the configuration `make run` uses.
+func DefaultConfig() Config {
+	return Config{
+		Name:         "tessera-hub",
+		DataDir:      "data",
+		LeaseTimeout: 60 * time.Second,
+		MaxSlots:     8,
+		ChallengeTTL: 30 * time.Second,
+		Matmul:       MatmulConfig{Shape: kernel.Shape{M: 128, K: 128, N: 128}},
+	}
+}
+
+// Hub is a running coordinator.
+type Hub struct {
+	cfg      Config
+	log      *slog.Logger
+	sched    *scheduler
+	upgrader websocket.Upgrader
+	nonces   *nonceBook
+	started  time.Time
+	matmul   *MatmulJob
+	web      fs.FS
+
+	mu       sync.Mutex
+	sessions map[*session]struct{}
+	people   map[string]*contributor // by address hex
+	wg       sync.WaitGroup          // session goroutines
+	closed   bool
+}
+
+// New validates cfg and returns a Hub. It creates cfg.DataDir.
+func New(cfg Config) (*Hub, error) {
+	if cfg.Name == "" {
+		return nil, errors.New("hub: name is required")
+	}
+	if cfg.LeaseTimeout <= 0 {
+		return nil, fmt.Errorf("hub: lease timeout %v must be positive", cfg.LeaseTimeout)
+	}
+	if cfg.MaxSlots < 1 || cfg.MaxSlots > 64 {
+		return nil, fmt.Errorf("hub: max slots %d must be between 1 and 64", cfg.MaxSlots)
+	}
+	if cfg.ChallengeTTL <= 0 {
+		return nil, fmt.Errorf("hub: challenge TTL %v must be positive", cfg.ChallengeTTL)
+	}
+	if cfg.DataDir != "" {
+		if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+			return nil, fmt.Errorf("hub: create data directory: %w", err)
+		}
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	h := &Hub{
+		cfg:      cfg,
+		log:      log,
+		sched:    newScheduler(cfg.LeaseTimeout),
+		nonces:   newNonceBook(cfg.ChallengeTTL),
+		started:  time.Now(),
+		web:      cfg.Web,
+		sessions: make(map[*session]struct{}),
+		people:   make(map[string]*contributor),
+		upgrader: websocket.Upgrader{
+			ReadBufferSize:  64 << 10,
+			WriteBufferSize: 64 << 10,
+			// The default origin check (Origin absent, or equal to Host) is
+			// what we want: native clients send none, the page is same-origin.
+		},
+	}
+	if h.web == nil {
+		h.web = web.FS
+	}
+	if cfg.Matmul.Shape != (kernel.Shape{}) {
+		j, err := NewMatmulJob(cfg.Matmul)
+		if err != nil {
+			return nil, fmt.Errorf("hub: %w", err)
+		}
+		h.matmul = j
+		h.sched.addSource(j)
+	}
+	return h, nil
+}
+
+// AddSource adds a producer of tasks to the queue.
+func (h *Hub) AddSource(src Source) { h.sched.addSource(src) }
+
+// Matmul returns the built-in matmul job, or nil when it is disabled.
+func (h *Hub) Matmul() *MatmulJob { return h.matmul }
+
+// Handler serves the contributor page at "/", the websocket at "/ws" and
+// the JSON API under "/api/v1/".
+func (h *Hub) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /ws", h.serveWS)
+	mux.HandleFunc("GET /api/v1/status", h.serveStatus)
+	mux.Handle("GET /", http.FileServerFS(h.web))
+	return mux
+}
+
+// expiryPeriod is how often leases are checked against their deadline; it
+// bounds how late past its deadline a lease is requeued.
+const expiryPeriod = 250 * time.Millisecond
+
+// Run drives the hub's background work (lease expiry, nonce cleanup) until
+// ctx ends, then disconnects every contributor and waits for their
+// goroutines.
+func (h *Hub) Run(ctx context.Context) error {
+	tick := time.NewTicker(min(expiryPeriod, h.cfg.LeaseTimeout/4))
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			h.shutdown()
+			return nil
+		case <-tick.C:
+			h.sched.expire()
+			h.nonces.purge()
+		}
+	}
+}
+
+func (h *Hub) shutdown() {
+	h.mu.Lock()
+	h.closed = true
+	for s := range h.sessions {
+		s.closeWith(shutdownErr)
+	}
+	h.mu.Unlock()
+	h.wg.Wait()
+}
+
+// Serve serves Handler on ln and runs the hub until ctx ends, then shuts
+// down gracefully.
+func (h *Hub) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{Handler: h.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	runDone := make(chan error, 1)
+	go func() { runDone <- h.Run(ctx) }()
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- srv.Serve(ln) }()
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-serveErr:
+		cancel()
+	}
+	shCtx, shCancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer shCancel()
+	srv.Shutdown(shCtx) // hijacked websockets are closed by Run's shutdown
+	<-runDone
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}

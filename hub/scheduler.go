@@ -1,0 +1,254 @@
+package hub
+
+import (
+	"errors"
+	"sync"
+	"time"
+)
+
+// scheduler owns the task queue and the leases. Sessions call into it from
+// their reader goroutines; one mutex guards all of its state, and it never
+// blocks while holding it: handing a task to a session is a non-blocking
+// channel send, and a session whose channel is full is dropped as slow.
+//
+// Invariant: every task that a source has handed out is either in queue, in
+// leases, or has been passed to its source's Done. Nothing else removes a
+// task, so an expired lease or a lost connection never loses one.
+type scheduler struct {
+	leaseTimeout time.Duration
+	now          func() time.Time
+
+	mu       sync.Mutex
+	sources  []Source
+	queue    []*Task // FIFO; requeued tasks go to the front
+	leases   map[uint64]*lease
+	sessions map[*session]*seat
+	order    []*session // round-robin order for fairness
+	next     int
+	nextID   uint64
+	counters counters
+}
+
+// lease is a task held by one session until its deadline.
+type lease struct {
+	task     *Task
+	sess     *session
+	deadline time.Time
+	leasedAt time.Time
+}
+
+// seat is the scheduler's view of one session.
+type seat struct {
+	capacity int
+	held     map[uint64]*lease
+}
+
+// counters are the hub-wide totals shown in status.
+type counters struct {
+	Leased, Completed, Rejected, Expired, Requeued uint64
+}
+
+func newScheduler(leaseTimeout time.Duration) *scheduler {
+	return &scheduler{
+		leaseTimeout: leaseTimeout,
+		now:          time.Now,
+		leases:       make(map[uint64]*lease),
+		sessions:     make(map[*session]*seat),
+		nextID:       1,
+	}
+}
+
+// addSource registers a producer of tasks.
+func (s *scheduler) addSource(src Source) {
+	s.mu.Lock()
+	s.sources = append(s.sources, src)
+	s.mu.Unlock()
+	s.fill()
+}
+
+// join registers a session that can hold capacity tasks and leases it work.
+func (s *scheduler) join(sess *session, capacity int) {
+	s.mu.Lock()
+	s.sessions[sess] = &seat{capacity: capacity, held: make(map[uint64]*lease)}
+	s.order = append(s.order, sess)
+	s.mu.Unlock()
+	s.fill()
+}
+
+// leave removes a session and requeues every task it held.
+func (s *scheduler) leave(sess *session) {
+	s.mu.Lock()
+	st, ok := s.sessions[sess]
+	if ok {
+		delete(s.sessions, sess)
+		for i, o := range s.order {
+			if o == sess {
+				s.order = append(s.order[:i], s.order[i+1:]...)
+				break
+			}
+		}
+		for id, l := range st.held {
+			delete(s.leases, id)
+			s.requeueLocked(l.task)
+		}
+	}
+	s.mu.Unlock()
+	if ok {
+		s.fill()
+	}
+}
+
+// setCapacity changes how many tasks a session may hold.
+func (s *scheduler) setCapacity(sess *session, capacity int) {
+	s.mu.Lock()
+	if st, ok := s.sessions[sess]; ok {
+		st.capacity = capacity
+	}
+	s.mu.Unlock()
+	s.fill()
+}
+
+var (
+	errUnknownTask  = errors.New("no such task is leased to this contributor (it may have expired and been given to another)")
+	errLeaseExpired = errors.New("the lease expired before the result arrived; the task was given to another contributor")
+)
+
+// take removes sess's lease on task id and returns the task for
+// verification. The session's slot is freed at once.
+func (s *scheduler) take(sess *session, id uint64) (*Task, time.Duration, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l, ok := s.leases[id]
+	if !ok || l.sess != sess {
+		return nil, 0, errUnknownTask
+	}
+	delete(s.leases, id)
+	delete(s.sessions[sess].held, id)
+	return l.task, s.now().Sub(l.leasedAt), nil
+}
+
+// finish records the outcome of a taken task. A rejected task goes back
+// to the queue for another contributor.
+func (s *scheduler) finish(t *Task, accepted bool) {
+	s.mu.Lock()
+	if accepted {
+		s.counters.Completed++
+	} else {
+		s.counters.Rejected++
+		s.requeueLocked(t)
+	}
+	s.mu.Unlock()
+	s.fill()
+}
+
+// expire requeues every lease past its deadline.
+func (s *scheduler) expire() {
+	s.mu.Lock()
+	now := s.now()
+	n := 0
+	for id, l := range s.leases {
+		if now.After(l.deadline) {
+			delete(s.leases, id)
+			if st, ok := s.sessions[l.sess]; ok {
+				delete(st.held, id)
+			}
+			s.counters.Expired++
+			s.requeueLocked(l.task)
+			n++
+		}
+	}
+	s.mu.Unlock()
+	if n > 0 {
+		s.fill()
+	}
+}
+
+func (s *scheduler) requeueLocked(t *Task) {
+	s.counters.Requeued++
+	s.queue = append(s.queue, nil)
+	copy(s.queue[1:], s.queue)
+	s.queue[0] = t
+}
+
+// fill leases queued (or newly produced) tasks to sessions with free slots,
+// round-robin, until no session wants more or no task is left.
+func (s *scheduler) fill() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for {
+		progress := false
+		for range len(s.order) {
+			if s.next >= len(s.order) {
+				s.next = 0
+			}
+			sess := s.order[s.next]
+			s.next++
+			st := s.sessions[sess]
+			if len(st.held) >= st.capacity || sess.closing() {
+				continue
+			}
+			t := s.popLocked()
+			if t == nil {
+				return
+			}
+			now := s.now()
+			l := &lease{task: t, sess: sess, leasedAt: now, deadline: now.Add(s.leaseTimeout)}
+			if !sess.sendTask(t) {
+				// Slow peer: its reader will call leave; keep the task.
+				s.requeueLocked(t)
+				continue
+			}
+			s.leases[t.ID] = l
+			st.held[t.ID] = l
+			s.counters.Leased++
+			progress = true
+		}
+		if !progress {
+			return
+		}
+	}
+}
+
+// popLocked returns the next task: from the queue, else from a source.
+func (s *scheduler) popLocked() *Task {
+	if len(s.queue) > 0 {
+		t := s.queue[0]
+		s.queue[0] = nil
+		s.queue = s.queue[1:]
+		return t
+	}
+	for _, src := range s.sources {
+		// Ask for a small batch so that sources can amortize generation.
+		ts := src.Next(8)
+		if len(ts) == 0 {
+			continue
+		}
+		for _, t := range ts {
+			t.ID = s.nextID
+			s.nextID++
+			if t.Source == nil {
+				t.Source = src
+			}
+		}
+		s.queue = append(s.queue, ts[1:]...)
+		return ts[0]
+	}
+	return nil
+}
+
+// snapshot returns the counters and queue length.
+func (s *scheduler) snapshot() (counters, int, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.counters, len(s.queue), len(s.leases)
+}
+
+// heldBy returns how many tasks sess holds.
+func (s *scheduler) heldBy(sess *session) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if st, ok := s.sessions[sess]; ok {
+		return len(st.held)
+	}
+	return 0
+}

@@ -1,0 +1,381 @@
+package hub
+
+import (
+	crand "crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gorilla/websocket"
+
+	"github.com/tessera-ai/tessera/hub/verify"
+	"github.com/tessera-ai/tessera/internal/identity"
+	"github.com/tessera-ai/tessera/internal/protocol"
+)
+
+// Connection timing. pingPeriod must be less than pongWait: the hub pings
+// an idle peer well before it gives up on hearing from it.
+const (
+	writeWait     = 10 * time.Second // one frame to the peer
+	pongWait      = 60 * time.Second // silence before the peer is dropped
+	pingPeriod    = pongWait / 3
+	handshakeWait = 15 * time.Second // from upgrade to a valid Hello
+)
+
+// sendQueue bounds frames waiting for a peer beyond its slots (verdicts,
+// errors). A peer that lets it fill is too slow and is dropped.
+const sendQueue = 32
+
+var shutdownErr = protocol.Errorf(protocol.CodeShutdown, "the hub is shutting down; reconnect later")
+
+// outFrame is either a task to encode or an already encoded frame.
+type outFrame struct {
+	task  *Task
+	frame []byte
+}
+
+// session is one contributor connection. The handler goroutine is its
+// reader; writeLoop is its only writer.
+type session struct {
+	h      *Hub
+	conn   *websocket.Conn
+	remote string
+	send   chan outFrame
+	done   chan struct{}
+
+	closeOnce sync.Once
+	closeErr  *protocol.Error // sent to the peer before closing, if any
+
+	who     *contributor // set once the handshake succeeds
+	writing atomic.Bool  // writeLoop has started and owns closing the socket
+	lease   uint32       // lease in milliseconds, sent with each task
+}
+
+func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
+	h.mu.Lock()
+	closed := h.closed
+	h.mu.Unlock()
+	if closed {
+		http.Error(w, "hub is shutting down", http.StatusServiceUnavailable)
+		return
+	}
+	conn, err := h.upgrader.Upgrade(w, r, nil)
+	if err != nil {
+		return // the upgrader has already replied with an HTTP error
+	}
+	conn.SetReadLimit(protocol.MaxFrame)
+	s := &session{
+		h:      h,
+		conn:   conn,
+		remote: remoteIP(r),
+		send:   make(chan outFrame, h.cfg.MaxSlots+sendQueue),
+		done:   make(chan struct{}),
+		lease:  uint32(h.cfg.LeaseTimeout / time.Millisecond),
+	}
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		conn.Close()
+		return
+	}
+	h.sessions[s] = struct{}{}
+	h.wg.Add(1)
+	h.mu.Unlock()
+	defer h.wg.Done()
+	s.run()
+}
+
+func remoteIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// run is the session's reader: handshake, then results until an error.
+func (s *session) run() {
+	defer s.finish()
+	hello, perr := s.handshake()
+	if perr != nil {
+		s.h.log.Info("handshake refused", "remote", s.remote, "code", perr.Code, "reason", perr.Message)
+		s.writeNow(&protocol.ErrorMsg{Code: perr.Code, Message: perr.Message})
+		return
+	}
+	if hello == nil {
+		return // the peer left during the handshake
+	}
+	s.who = s.h.attach(s, hello)
+	slots := min(int(hello.Slots), s.h.cfg.MaxSlots)
+	s.h.log.Info("contributor connected", "address", s.who.address, "remote", s.remote,
+		"backend", hello.Device.Backend, "adapter", hello.Device.Adapter, "slots", slots)
+	welcome := &protocol.Welcome{Address: hello.Address, LeaseMillis: s.lease, MaxSlots: uint16(s.h.cfg.MaxSlots)}
+	if !s.writeNow(welcome) {
+		return
+	}
+	s.writing.Store(true)
+	go s.writeLoop()
+	s.h.sched.join(s, slots)
+	s.readLoop()
+}
+
+// handshake issues a challenge and checks the signed answer.
+func (s *session) handshake() (*protocol.Hello, *protocol.Error) {
+	nonce := s.h.nonces.issue()
+	if !s.writeNow(&protocol.Challenge{Nonce: nonce, Hub: s.h.cfg.Name}) {
+		return nil, nil
+	}
+	s.conn.SetReadDeadline(time.Now().Add(handshakeWait))
+	frame, err := s.readFrame(nil)
+	if err != nil {
+		return nil, asProtoErr(err) // nil, nil when the peer is gone
+	}
+	m, err := protocol.Decode(frame)
+	if err != nil {
+		return nil, asProtoErr(err)
+	}
+	hello, ok := m.(*protocol.Hello)
+	if !ok {
+		return nil, protocol.Errorf(protocol.CodeOrder, "expected hello after the challenge, got %v", m.Kind())
+	}
+	if perr := s.h.nonces.consume(nonce, hello.Nonce); perr != nil {
+		return nil, perr
+	}
+	signer, err := identity.Recover(protocol.LoginText(s.h.cfg.Name, hello.Nonce), hello.Signature)
+	if err != nil {
+		return nil, protocol.Errorf(protocol.CodeBadSignature, "%v", err)
+	}
+	if signer != hello.Address {
+		return nil, protocol.Errorf(protocol.CodeBadSignature,
+			"signature is by %s, not by the claimed address %x", signer.Hex(), hello.Address)
+	}
+	if hello.Slots == 0 {
+		return nil, protocol.Errorf(protocol.CodeBadMessage, "hello must offer at least one slot")
+	}
+	return hello, nil
+}
+
+// readLoop handles results and capacity changes until the peer fails.
+func (s *session) readLoop() {
+	var buf []byte
+	var scratch verify.Scratch
+	var seed [16]byte
+	crand.Read(seed[:])
+	rng := rand.New(rand.NewPCG(binary.LittleEndian.Uint64(seed[:8]), binary.LittleEndian.Uint64(seed[8:])))
+	s.conn.SetPongHandler(func(string) error {
+		s.conn.SetReadDeadline(time.Now().Add(pongWait))
+		return nil
+	})
+	for {
+		s.conn.SetReadDeadline(time.Now().Add(pongWait))
+		frame, err := s.readFrame(buf)
+		if err != nil {
+			if perr := asProtoErr(err); perr != nil {
+				s.closeWith(perr)
+			}
+			return
+		}
+		buf = frame
+		kind, _ := protocol.PeekKind(frame) // checked by readFrame
+		switch kind {
+		case protocol.KindResult:
+			res := new(protocol.Result)
+			if err := protocol.DecodeInto(frame, res); err != nil {
+				s.closeWith(asProtoErr(err))
+				return
+			}
+			s.handleResult(res, &scratch, rng)
+		case protocol.KindCapacity:
+			var c protocol.Capacity
+			if err := protocol.DecodeInto(frame, &c); err != nil {
+				s.closeWith(asProtoErr(err))
+				return
+			}
+			s.h.sched.setCapacity(s, min(int(c.Slots), s.h.cfg.MaxSlots))
+		default:
+			s.closeWith(protocol.Errorf(protocol.CodeOrder, "a contributor may not send %v messages after the handshake", kind))
+			return
+		}
+	}
+}
+
+// handleResult verifies a result and tells the contributor the verdict.
+func (s *session) handleResult(res *protocol.Result, scratch *verify.Scratch, rng *rand.Rand) {
+	t, _, err := s.h.sched.take(s, res.TaskID)
+	if err != nil {
+		s.who.refused(err.Error())
+		s.verdict(res.TaskID, protocol.CodeUnknownTask, err.Error())
+		return
+	}
+	var reason error
+	if int(res.Rows) != t.Shape.M || int(res.Cols) != t.Shape.N {
+		reason = fmt.Errorf("result is %dx%d, the task's output is %dx%d", res.Rows, res.Cols, t.Shape.M, t.Shape.N)
+	} else {
+		reason = scratch.Freivalds(t.Op, t.Shape, t.A, t.B, res.C, rng)
+	}
+	if reason != nil {
+		s.h.sched.finish(t, false)
+		s.who.rejected(reason.Error())
+		s.h.log.Info("result refused", "address", s.who.address, "task", t.ID, "reason", reason)
+		s.verdict(t.ID, protocol.CodeWrongResult, reason.Error())
+		return
+	}
+	s.who.completed(t.Shape.FLOPs())
+	t.Source.Done(t, res.C)
+	s.h.sched.finish(t, true)
+	s.verdict(t.ID, protocol.CodeOK, "")
+}
+
+func (s *session) verdict(id uint64, code protocol.Code, msg string) {
+	v := &protocol.Verdict{TaskID: id, Accepted: code == protocol.CodeOK, Code: code, Message: msg}
+	s.queue(outFrame{frame: protocol.Encode(nil, v)})
+}
+
+// readFrame reads one binary message, enforcing the per-kind size limit.
+func (s *session) readFrame(buf []byte) ([]byte, error) {
+	typ, r, err := s.conn.NextReader()
+	if err != nil {
+		return nil, err
+	}
+	if typ != websocket.BinaryMessage {
+		return nil, protocol.Errorf(protocol.CodeBadMessage, "the protocol uses binary frames only, got a text frame")
+	}
+	return protocol.ReadFrame(r, buf)
+}
+
+// asProtoErr returns the *protocol.Error to send for a read failure, or
+// nil when the connection is simply gone.
+func asProtoErr(err error) *protocol.Error {
+	var perr *protocol.Error
+	if errors.As(err, &perr) {
+		return perr
+	}
+	if errors.Is(err, websocket.ErrReadLimit) {
+		return protocol.Errorf(protocol.CodeTooLarge, "frame exceeds the %d-byte limit", protocol.MaxFrame)
+	}
+	return nil
+}
+
+// sendTask hands a leased task to the writer without blocking. It reports
+// false, and drops the peer, when the peer is not keeping up.
+func (s *session) sendTask(t *Task) bool {
+	return s.queue(outFrame{task: t})
+}
+
+func (s *session) queue(f outFrame) bool {
+	select {
+	case <-s.done:
+		return false
+	default:
+	}
+	select {
+	case s.send <- f:
+		return true
+	default:
+		s.h.log.Warn("dropping slow contributor", "address", s.who.address, "remote", s.remote)
+		s.closeWith(protocol.Errorf(protocol.CodeSlowPeer, "too many frames waiting for you; reconnect"))
+		return false
+	}
+}
+
+// closing reports whether the session is shutting down.
+func (s *session) closing() bool {
+	select {
+	case <-s.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// writeLoop is the session's only writer after the handshake.
+func (s *session) writeLoop() {
+	ping := time.NewTicker(pingPeriod)
+	defer ping.Stop()
+	var buf []byte
+	var msg protocol.Task
+	for {
+		select {
+		case f := <-s.send:
+			frame := f.frame
+			if f.task != nil {
+				t := f.task
+				msg = protocol.Task{ID: t.ID, Op: t.Op, Shape: t.Shape, LeaseMillis: s.lease, A: t.A, B: t.B}
+				buf = protocol.Encode(buf[:0], &msg)
+				frame = buf
+			}
+			s.conn.SetWriteDeadline(time.Now().Add(writeWait))
+			if err := s.conn.WriteMessage(websocket.BinaryMessage, frame); err != nil {
+				s.closeWith(nil)
+				return
+			}
+		case <-ping.C:
+			if err := s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
+				s.closeWith(nil)
+				return
+			}
+		case <-s.done:
+			s.sayGoodbye()
+			return
+		}
+	}
+}
+
+// writeNow writes one message directly; only for use before writeLoop runs.
+func (s *session) writeNow(m protocol.Message) bool {
+	s.conn.SetWriteDeadline(time.Now().Add(writeWait))
+	return s.conn.WriteMessage(websocket.BinaryMessage, protocol.Encode(nil, m)) == nil
+}
+
+// closeWith ends the session; perr, if not nil, is sent to the peer first.
+// It is safe to call from any goroutine, any number of times.
+func (s *session) closeWith(perr *protocol.Error) {
+	s.closeOnce.Do(func() {
+		s.closeErr = perr
+		close(s.done)
+		if !s.writing.Load() {
+			// No writer goroutine yet: unblock the handshake read directly.
+			s.conn.Close()
+		}
+	})
+}
+
+// sayGoodbye sends the closing error, if any, and closes the socket, which
+// ends the reader.
+func (s *session) sayGoodbye() {
+	if e := s.closeErr; e != nil {
+		s.conn.SetWriteDeadline(time.Now().Add(time.Second))
+		s.conn.WriteMessage(websocket.BinaryMessage, protocol.Encode(nil, &protocol.ErrorMsg{Code: e.Code, Message: e.Message}))
+		s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, truncate(e.Message, 100)), time.Now().Add(time.Second))
+	}
+	s.conn.Close()
+}
+
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// finish runs when the reader returns: it requeues the session's leases and
+// makes sure the writer is gone.
+func (s *session) finish() {
+	s.closeWith(nil)
+	if s.who != nil {
+		s.h.sched.leave(s)
+		s.h.detach(s)
+	}
+	if !s.writing.Load() {
+		s.conn.Close()
+	}
+	s.h.mu.Lock()
+	delete(s.h.sessions, s)
+	s.h.mu.Unlock()
+}

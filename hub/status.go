@@ -1,0 +1,166 @@
+package hub
+
+import (
+	"encoding/json"
+	"net/http"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/tessera-ai/tessera/internal/protocol"
+)
+
+// contributor accumulates one address's record across its connections.
+type contributor struct {
+	address string
+
+	mu          sync.Mutex
+	connections int
+	agent       string
+	device      protocol.DeviceInfo
+	remote      string
+	firstSeen   time.Time
+	lastSeen    time.Time
+	nCompleted  uint64
+	nRejected   uint64 // results that failed verification
+	nRefused    uint64 // results refused for any reason
+	flops       float64
+	lastRefusal string
+}
+
+func (c *contributor) completed(flops float64) {
+	c.mu.Lock()
+	c.nCompleted++
+	c.flops += flops
+	c.lastSeen = time.Now()
+	c.mu.Unlock()
+}
+
+func (c *contributor) rejected(reason string) {
+	c.mu.Lock()
+	c.nRejected++
+	c.nRefused++
+	c.lastRefusal = reason
+	c.mu.Unlock()
+}
+
+func (c *contributor) refused(reason string) {
+	c.mu.Lock()
+	c.nRefused++
+	c.lastRefusal = reason
+	c.mu.Unlock()
+}
+
+// attach records a verified connection of hello's address.
+func (h *Hub) attach(s *session, hello *protocol.Hello) *contributor {
+	addr := common.Address(hello.Address).Hex()
+	h.mu.Lock()
+	c, ok := h.people[addr]
+	if !ok {
+		c = &contributor{address: addr, firstSeen: time.Now()}
+		h.people[addr] = c
+	}
+	h.mu.Unlock()
+	c.mu.Lock()
+	c.connections++
+	c.agent, c.device, c.remote, c.lastSeen = hello.Agent, hello.Device, s.remote, time.Now()
+	c.mu.Unlock()
+	return c
+}
+
+// detach records that one of the contributor's connections ended.
+func (h *Hub) detach(s *session) {
+	c := s.who
+	c.mu.Lock()
+	c.connections--
+	c.lastSeen = time.Now()
+	c.mu.Unlock()
+}
+
+// Status is the JSON document served at GET /api/v1/status.
+type Status struct {
+	Hub                   string              `json:"hub"`
+	ProtocolVersion       int                 `json:"protocol_version"`
+	UptimeSeconds         float64             `json:"uptime_s"`
+	ContributorsConnected int                 `json:"contributors_connected"`
+	TasksLeased           uint64              `json:"tasks_leased"`
+	TasksCompleted        uint64              `json:"tasks_completed"`
+	TasksRejected         uint64              `json:"tasks_rejected"`
+	TasksExpired          uint64              `json:"tasks_expired"`
+	TasksRequeued         uint64              `json:"tasks_requeued"`
+	TasksQueued           int                 `json:"tasks_queued"`
+	TasksInFlight         int                 `json:"tasks_in_flight"`
+	Contributors          []ContributorStatus `json:"contributors"`
+}
+
+// ContributorStatus is one contributor's row in Status.
+type ContributorStatus struct {
+	Address        string    `json:"address"`
+	Connected      bool      `json:"connected"`
+	Connections    int       `json:"connections"`
+	Agent          string    `json:"agent"`
+	Backend        string    `json:"backend"`
+	Adapter        string    `json:"adapter"`
+	AdapterType    string    `json:"adapter_type"`
+	Variant        string    `json:"variant"`
+	Remote         string    `json:"remote"`
+	FirstSeen      time.Time `json:"first_seen"`
+	LastSeen       time.Time `json:"last_seen"`
+	TasksCompleted uint64    `json:"tasks_completed"`
+	TasksRejected  uint64    `json:"tasks_rejected"`
+	ResultsRefused uint64    `json:"results_refused"`
+	GFLOP          float64   `json:"gflop"`
+	LastRefusal    string    `json:"last_refusal,omitempty"`
+}
+
+// Status returns a snapshot of the hub's progress.
+func (h *Hub) Status() Status {
+	cnt, queued, inFlight := h.sched.snapshot()
+	st := Status{
+		Hub:             h.cfg.Name,
+		ProtocolVersion: protocol.Version,
+		UptimeSeconds:   time.Since(h.started).Seconds(),
+		TasksLeased:     cnt.Leased,
+		TasksCompleted:  cnt.Completed,
+		TasksRejected:   cnt.Rejected,
+		TasksExpired:    cnt.Expired,
+		TasksRequeued:   cnt.Requeued,
+		TasksQueued:     queued,
+		TasksInFlight:   inFlight,
+		Contributors:    []ContributorStatus{},
+	}
+	h.mu.Lock()
+	people := make([]*contributor, 0, len(h.people))
+	for _, c := range h.people {
+		people = append(people, c)
+	}
+	h.mu.Unlock()
+	for _, c := range people {
+		c.mu.Lock()
+		row := ContributorStatus{
+			Address: c.address, Connected: c.connections > 0, Connections: c.connections,
+			Agent: c.agent, Backend: c.device.Backend, Adapter: c.device.Adapter,
+			AdapterType: c.device.AdapterType, Variant: c.device.Variant, Remote: c.remote,
+			FirstSeen: c.firstSeen, LastSeen: c.lastSeen,
+			TasksCompleted: c.nCompleted, TasksRejected: c.nRejected, ResultsRefused: c.nRefused,
+			GFLOP: c.flops / 1e9, LastRefusal: c.lastRefusal,
+		}
+		c.mu.Unlock()
+		if row.Connected {
+			st.ContributorsConnected++
+		}
+		st.Contributors = append(st.Contributors, row)
+	}
+	sort.Slice(st.Contributors, func(i, j int) bool { return st.Contributors[i].Address < st.Contributors[j].Address })
+	return st
+}
+
+func (h *Hub) serveStatus(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.Encode(h.Status())
+}
