@@ -85,6 +85,7 @@ func (c *Client) handshake(conn Conn) (*protocol.Welcome, error) {
 	}
 	info := c.cfg.Device.Info()
 	hello := &protocol.Hello{
+		Nonce:     ch.Nonce,
 		Address:   c.cfg.Key.Address(),
 		Signature: sig,
 		Slots:     uint16(c.cfg.Slots),

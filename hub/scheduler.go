@@ -24,6 +24,12 @@ type scheduler struct {
 	leases   map[uint64]*lease
 	sessions map[*session]*seat
 	order    []*session // round-robin order for fairness
+	// addrs counts connected sessions per contributor address.
+	addrs map[string]int
+	// avoid lists, per queued task, the addresses that let its lease expire
+	// or returned a wrong result for it: the task goes to someone else
+	// whenever someone else is connected.
+	avoid    map[uint64][]string
 	next     int
 	nextID   uint64
 	counters counters
@@ -54,6 +60,8 @@ func newScheduler(leaseTimeout time.Duration) *scheduler {
 		now:          time.Now,
 		leases:       make(map[uint64]*lease),
 		sessions:     make(map[*session]*seat),
+		addrs:        make(map[string]int),
+		avoid:        make(map[uint64][]string),
 		nextID:       1,
 	}
 }
@@ -71,6 +79,7 @@ func (s *scheduler) join(sess *session, capacity int) {
 	s.mu.Lock()
 	s.sessions[sess] = &seat{capacity: capacity, held: make(map[uint64]*lease)}
 	s.order = append(s.order, sess)
+	s.addrs[sess.address()]++
 	s.mu.Unlock()
 	s.fill()
 }
@@ -81,6 +90,9 @@ func (s *scheduler) leave(sess *session) {
 	st, ok := s.sessions[sess]
 	if ok {
 		delete(s.sessions, sess)
+		if s.addrs[sess.address()]--; s.addrs[sess.address()] <= 0 {
+			delete(s.addrs, sess.address())
+		}
 		for i, o := range s.order {
 			if o == sess {
 				s.order = append(s.order[:i], s.order[i+1:]...)
@@ -127,14 +139,16 @@ func (s *scheduler) take(sess *session, id uint64) (*Task, time.Duration, error)
 	return l.task, s.now().Sub(l.leasedAt), nil
 }
 
-// finish records the outcome of a taken task. A rejected task goes back
-// to the queue for another contributor.
-func (s *scheduler) finish(t *Task, accepted bool) {
+// finish records the outcome of a task taken by sess. A rejected task
+// goes back to the queue for another contributor.
+func (s *scheduler) finish(sess *session, t *Task, accepted bool) {
 	s.mu.Lock()
 	if accepted {
 		s.counters.Completed++
+		delete(s.avoid, t.ID)
 	} else {
 		s.counters.Rejected++
+		s.avoid[t.ID] = append(s.avoid[t.ID], sess.address())
 		s.requeueLocked(t)
 	}
 	s.mu.Unlock()
@@ -153,6 +167,7 @@ func (s *scheduler) expire() {
 				delete(st.held, id)
 			}
 			s.counters.Expired++
+			s.avoid[id] = append(s.avoid[id], l.sess.address())
 			s.requeueLocked(l.task)
 			n++
 		}
@@ -187,9 +202,9 @@ func (s *scheduler) fill() {
 			if len(st.held) >= st.capacity || sess.closing() {
 				continue
 			}
-			t := s.popLocked()
+			t := s.popLocked(sess)
 			if t == nil {
-				return
+				continue
 			}
 			now := s.now()
 			l := &lease{task: t, sess: sess, leasedAt: now, deadline: now.Add(s.leaseTimeout)}
@@ -209,12 +224,21 @@ func (s *scheduler) fill() {
 	}
 }
 
-// popLocked returns the next task: from the queue, else from a source.
-func (s *scheduler) popLocked() *Task {
-	if len(s.queue) > 0 {
-		t := s.queue[0]
-		s.queue[0] = nil
-		s.queue = s.queue[1:]
+// maxScan bounds how far into the queue popLocked looks for a task that
+// sess may take, keeping fill cheap when many tasks avoid one contributor.
+const maxScan = 64
+
+// popLocked returns the next task for sess: the oldest queued task it may
+// take, else a new task from a source.
+func (s *scheduler) popLocked(sess *session) *Task {
+	addr := sess.address()
+	for i, t := range s.queue[:min(len(s.queue), maxScan)] {
+		if s.shouldAvoid(t.ID, addr) {
+			continue
+		}
+		copy(s.queue[i:], s.queue[i+1:])
+		s.queue[len(s.queue)-1] = nil
+		s.queue = s.queue[:len(s.queue)-1]
 		return t
 	}
 	for _, src := range s.sources {
@@ -234,6 +258,26 @@ func (s *scheduler) popLocked() *Task {
 		return ts[0]
 	}
 	return nil
+}
+
+// shouldAvoid reports whether task id should wait for a contributor other
+// than addr: addr failed it before and someone else is connected.
+func (s *scheduler) shouldAvoid(id uint64, addr string) bool {
+	bad := s.avoid[id]
+	if len(bad) == 0 {
+		return false
+	}
+	failedHere, othersFailedConnected := false, 0
+	for _, a := range bad {
+		if a == addr {
+			failedHere = true
+		} else if s.addrs[a] > 0 {
+			othersFailedConnected++
+		}
+	}
+	// Connected addresses other than addr that have not failed the task.
+	fresh := len(s.addrs) - 1 - othersFailedConnected
+	return failedHere && fresh > 0
 }
 
 // snapshot returns the counters and queue length.

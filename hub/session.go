@@ -220,7 +220,7 @@ func (s *session) handleResult(res *protocol.Result, scratch *verify.Scratch, rn
 		reason = scratch.Freivalds(t.Op, t.Shape, t.A, t.B, res.C, rng)
 	}
 	if reason != nil {
-		s.h.sched.finish(t, false)
+		s.h.sched.finish(s, t, false)
 		s.who.rejected(reason.Error())
 		s.h.log.Info("result refused", "address", s.who.address, "task", t.ID, "reason", reason)
 		s.verdict(t.ID, protocol.CodeWrongResult, reason.Error())
@@ -228,7 +228,7 @@ func (s *session) handleResult(res *protocol.Result, scratch *verify.Scratch, rn
 	}
 	s.who.completed(t.Shape.FLOPs())
 	t.Source.Done(t, res.C)
-	s.h.sched.finish(t, true)
+	s.h.sched.finish(s, t, true)
 	s.verdict(t.ID, protocol.CodeOK, "")
 }
 
@@ -283,6 +283,10 @@ func (s *session) queue(f outFrame) bool {
 		return false
 	}
 }
+
+// address returns the contributor's address (set by the handshake, before
+// the session joins the scheduler).
+func (s *session) address() string { return s.who.address }
 
 // closing reports whether the session is shutting down.
 func (s *session) closing() bool {
@@ -371,6 +375,7 @@ func (s *session) finish() {
 	if s.who != nil {
 		s.h.sched.leave(s)
 		s.h.detach(s)
+		s.h.log.Info("contributor disconnected", "address", s.who.address, "remote", s.remote)
 	}
 	if !s.writing.Load() {
 		s.conn.Close()

@@ -55,7 +55,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
 // store_block writes the valid part of a 4×4 block of C at (row, col).
 fn store_block(row: u32, col: u32, m: u32, n: u32,
                acc0: vec4<f32>, acc1: vec4<f32>, acc2: vec4<f32>, acc3: vec4<f32>) {
-  let rows = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
+  var rows = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
   let nr = min(4u, m - row);
   let nc = min(4u, n - col);
   for (var i = 0u; i < nr; i = i + 1u) {

@@ -3,9 +3,9 @@
 // bindings and uniform layout every kernel shares, and how many workgroups
 // a shape needs.
 //
-// Entry points: Source returns the WGSL text for (op, family); Geometry
-// describes a family's workgroup and output block; Workgroups and
-// BandRows size a dispatch; Uniform encodes the dimensions buffer.
+// Entry points: Source returns the WGSL text for (op, family); GeometryOf
+// describes a family's workgroup and output block, and its Workgroups and
+// BandRows methods size a dispatch; Uniform encodes the dimensions buffer.
 //
 // Every kernel computes one of the kernel.Op products for arbitrary shapes
 // (no dimension needs to be a multiple of a tile) and uses the same
@@ -17,8 +17,10 @@
 //	@binding(3) Dims {m, k, n, row0: u32}, uniform (UniformSize bytes)
 //
 // All operands are dense row-major float32 with the layouts documented on
-// kernel.Op. Each dispatch covers rows [row0, min(row0+BandRows·…, M)) of C,
-// which lets a host split a large product into several short submissions.
+// kernel.Op. A dispatch covers the rows of C from Dims.row0 on, as many as
+// its workgroup count in y covers (Geometry.Workgroups), which lets a host
+// split a large product into several short submissions
+// (Geometry.BandRows).
 package shaders
 
 import (

@@ -23,12 +23,16 @@
 // result ({instance, module}); the wgpu library reads the wasm memory from
 // globalThis.wasm.instance.exports.mem to pass buffers to WebGPU, and the
 // first buffer write panics without it. Open checks for it and returns an
-// error instead.
+// error instead. In the browser, Open and Run wait on JS promises by
+// blocking their goroutine: call them from an ordinary goroutine, never
+// from inside a js.FuncOf callback (that deadlocks).
 package gpu
 
 import (
+	"context"
 	"errors"
 	"sync"
+	"time"
 
 	"github.com/cogentcore/webgpu/wgpu"
 	"github.com/tessera-ai/tessera/client/device"
@@ -76,6 +80,10 @@ type Device struct {
 
 var _ device.Device = (*Device)(nil)
 
+// closeWait bounds how long Close waits for work abandoned by a cancelled
+// Run before freeing the buffers it uses.
+const closeWait = time.Minute
+
 // Info describes the device: Backend "webgpu", the adapter's readable name
 // and type, and the kernel family in use ("regblock" or "tiled").
 func (d *Device) Info() device.Info { return d.info }
@@ -94,7 +102,9 @@ func (d *Device) Close() error {
 	d.closed = true
 	if d.pending != nil {
 		// Let an abandoned readback map finish before freeing its buffer.
-		_ = d.waitMapped(closeCtx(), d.pending)
+		ctx, cancel := context.WithTimeout(context.Background(), closeWait)
+		_ = d.waitMapped(ctx, d.pending)
+		cancel()
 		d.pending = nil
 	}
 	d.releaseBindGroup()

@@ -16,20 +16,34 @@ type Options struct {
 	ForceFallbackAdapter bool
 	// MaxSubmitFLOPs bounds the work of one queue submission: a larger
 	// product is split into bands of rows of C, each its own submission.
-	// Zero or less means one submission per Run.
+	// Zero means the default; a negative value means one submission per
+	// Run.
 	MaxSubmitFLOPs float64
 	// PollInterval is the longest sleep between polls while waiting for
-	// the GPU natively (waits start shorter and back off to it). It has no
-	// effect in the browser, where waits are promise-driven.
+	// the GPU natively (waits start shorter and back off to it); zero means
+	// the default. It has no effect in the browser, where waits are
+	// promise-driven.
 	PollInterval time.Duration
 }
 
-// DefaultOptions returns the options Open uses for zero fields: automatic
-// family choice, submissions of at most 2^30 FLOPs (about 0.2 s on
-// lavapipe with two cores), and polling at most every 2 ms.
+// DefaultOptions returns the defaults that Open also uses for zero fields:
+// automatic family choice, submissions of at most 2^30 FLOPs (about 0.2 s
+// on lavapipe with two cores), and polling at most every 2 ms.
 func DefaultOptions() Options {
 	return Options{
 		MaxSubmitFLOPs: 1 << 30,
 		PollInterval:   2 * time.Millisecond,
 	}
+}
+
+// withDefaults fills zero fields from DefaultOptions.
+func (o Options) withDefaults() Options {
+	def := DefaultOptions()
+	if o.MaxSubmitFLOPs == 0 {
+		o.MaxSubmitFLOPs = def.MaxSubmitFLOPs
+	}
+	if o.PollInterval <= 0 {
+		o.PollInterval = def.PollInterval
+	}
+	return o
 }

@@ -56,10 +56,13 @@ func ParseOp(name string) (Op, error) {
 	return 0, fmt.Errorf("unknown kernel %q", name)
 }
 
-// MaxDim bounds each dimension of a task. It keeps every operand far below
-// the 128 MiB per-binding limit of the WebGPU adapters we target and keeps
-// M*K, K*N and M*N inside int32 arithmetic on every platform.
+// MaxDim bounds each dimension of a task.
 const MaxDim = 1 << 13
+
+// MaxElems bounds the elements of each operand and of the result: 32 MiB of
+// float32, a quarter of the 128 MiB per-binding limit of the WebGPU
+// adapters we target (lavapipe, SwiftShader, browsers' defaults).
+const MaxElems = 8 << 20
 
 // Shape gives the dimensions of a matmul: C (M×N) = op(A) (M×K) · op(B) (K×N).
 type Shape struct {
@@ -73,6 +76,9 @@ func (s Shape) Validate() error {
 	}
 	if s.M > MaxDim || s.K > MaxDim || s.N > MaxDim {
 		return fmt.Errorf("shape %v: dimensions are limited to %d", s, MaxDim)
+	}
+	if s.ALen() > MaxElems || s.BLen() > MaxElems || s.CLen() > MaxElems {
+		return fmt.Errorf("shape %v: each operand is limited to %d elements", s, MaxElems)
 	}
 	return nil
 }

@@ -238,8 +238,8 @@ func (m *Result) decodeBody(r *reader) error {
 		return nil
 	}
 	rows, cols := int(leU32(r.b)), int(leU32(r.b[4:]))
-	if rows > kernel.MaxDim || cols > kernel.MaxDim {
-		return Errorf(CodeBadMessage, "result: %dx%d exceeds the %d dimension limit", rows, cols, kernel.MaxDim)
+	if rows > kernel.MaxDim || cols > kernel.MaxDim || rows*cols > kernel.MaxElems {
+		return Errorf(CodeBadMessage, "result: %dx%d exceeds the size limits", rows, cols)
 	}
 	m.Rows, m.Cols = uint32(rows), uint32(cols)
 	m.C = r.tensor("C", m.C, rows, cols)

@@ -17,7 +17,11 @@
 // library and internal/kernel, so it builds for GOOS=js.
 package protocol
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/tessera-ai/tessera/internal/kernel"
+)
 
 // Version is the protocol version this package speaks. A peer that sends
 // another version is refused with CodeVersion.
@@ -65,7 +69,7 @@ func (k Kind) String() string {
 
 // MaxTensorBytes bounds one tensor's payload. Operands of a task and the
 // result are each at most this large.
-const MaxTensorBytes = 32 << 20
+const MaxTensorBytes = 4 * kernel.MaxElems
 
 // Maximum frame sizes per kind, header included.
 const (

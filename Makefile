@@ -1,0 +1,57 @@
+# Tessera: make run starts a hub with a local edge worker; make test runs
+# every test. `make` alone prints this help.
+
+GO          ?= go
+ADDR        ?= 127.0.0.1:8080
+DATA        ?= data
+BIN         := bin
+GOROOT_WASM := $(shell $(GO) env GOROOT)/lib/wasm
+WASM        := web/dist/tessera.wasm
+WASM_SRC    := $(shell find wasm client internal shaders -name '*.go' -o -name '*.wgsl' 2>/dev/null) go.mod go.sum
+# Native tests on a CPU-only machine run WGSL through Mesa's lavapipe.
+LVP_ICD     := /usr/share/vulkan/icd.d/lvp_icd.x86_64.json
+export VK_ICD_FILENAMES ?= $(if $(wildcard $(LVP_ICD)),$(LVP_ICD),)
+
+.DEFAULT_GOAL := help
+.PHONY: help run build wasm test test-short bench fuzz vet fmt check clean
+
+help: ## show this help
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+run: build ## build everything and start a hub on $(ADDR) with one local edge worker
+	@mkdir -p $(DATA)
+	@trap 'kill 0' INT TERM EXIT; \
+	  $(BIN)/tessera-hub --addr $(ADDR) --data $(DATA) & \
+	  $(BIN)/tessera-edge --hub ws://$(ADDR)/ws --key $(DATA)/edge-worker.key & \
+	  wait
+
+build: wasm ## build the hub, the edge client and the browser client into bin/ and web/dist/
+	$(GO) build -o $(BIN)/ ./cmd/...
+
+wasm: $(WASM) web/dist/wasm_exec.js ## build the browser client (Go to WebAssembly)
+
+$(WASM): $(WASM_SRC)
+	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $@ ./wasm
+
+web/dist/wasm_exec.js: $(GOROOT_WASM)/wasm_exec.js
+	cp $< $@
+
+test: wasm vet ## run all tests (lavapipe and headless Chromium included), race detector on the concurrent parts
+	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -race ./hub/... ./client/ ./internal/protocol/
+	$(GO) test -count=1 -run '^$$' -fuzz FuzzDecode -fuzztime 10s ./internal/protocol/
+
+bench: wasm ## run the benchmarks (hub round trip vs echo, wire efficiency, kernels, Freivalds)
+	$(GO) test -run '^$$' -bench . -benchtime 2s ./hub/ ./hub/verify/
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./client/gpu/
+
+fuzz: ## fuzz the wire decoder for 10 minutes
+	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 10m ./internal/protocol/
+
+vet: ## gofmt, go vet (native and GOOS=js)
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1; }
+	$(GO) vet ./...
+	GOOS=js GOARCH=wasm $(GO) vet ./wasm ./client/... ./internal/protocol ./internal/kernel ./internal/identity ./shaders
+
+clean: ## remove build outputs
+	rm -rf $(BIN) $(WASM) web/dist/wasm_exec.js

@@ -1,0 +1,156 @@
+package gpu
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/cogentcore/webgpu/wgpu"
+	"github.com/tessera-ai/tessera/internal/kernel"
+	"github.com/tessera-ai/tessera/shaders"
+)
+
+// Run computes c = op(a)·op(b) for shape s on the GPU, overwriting c.
+// Operands are validated with kernel.Check; bad operands, a closed device,
+// operands beyond the device's limits and GPU failures are returned as
+// errors. If ctx ends while Run waits for the GPU, Run returns ctx.Err()
+// and c is left unspecified; the abandoned work finishes in the background
+// and the next Run waits for it.
+func (d *Device) Run(ctx context.Context, op kernel.Op, s kernel.Shape, a, b, c []float32) error {
+	if err := kernel.Check(op, s, a, b, c); err != nil {
+		return fmt.Errorf("gpu run: %w", err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := d.finishPending(ctx); err != nil {
+		return err
+	}
+	if err := d.run(ctx, op, s, a, b, c); err != nil {
+		return fmt.Errorf("gpu run %v %v: %w", op, s, err)
+	}
+	return nil
+}
+
+// run uploads the operands, submits the kernel in bands of rows and reads
+// C back.
+func (d *Device) run(ctx context.Context, op kernel.Op, s kernel.Shape, a, b, c []float32) error {
+	cBytes := uint64(len(c)) * 4
+	if err := d.ensureBuffers(uint64(len(a))*4, uint64(len(b))*4, cBytes); err != nil {
+		return err
+	}
+	bg, err := d.bindGroupFor()
+	if err != nil {
+		return err
+	}
+	pipe := d.pipelines[op]
+	bs := &d.bufs
+	err = d.errorScope(func() error {
+		if err := d.queue.WriteBuffer(bs.a.buf, 0, wgpu.ToBytes(a)); err != nil {
+			return fmt.Errorf("write A: %w", err)
+		}
+		if err := d.queue.WriteBuffer(bs.b.buf, 0, wgpu.ToBytes(b)); err != nil {
+			return fmt.Errorf("write B: %w", err)
+		}
+		g := shaders.GeometryOf(d.family)
+		band := g.BandRows(s, d.opts.MaxSubmitFLOPs)
+		for row0 := 0; row0 < s.M; row0 += band {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			rows := min(band, s.M-row0)
+			last := row0+rows == s.M
+			if err := d.queue.WriteBuffer(bs.dims.buf, 0, shaders.Uniform(s, row0)); err != nil {
+				return fmt.Errorf("write dims: %w", err)
+			}
+			if err := d.submitBand(pipe, bg, g, s, rows, last, cBytes); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	return d.readback(ctx, c)
+}
+
+// submitBand encodes and submits one dispatch covering rows rows of C
+// (the band's first row is in the dims uniform); the last band also copies
+// C to the readback buffer.
+func (d *Device) submitBand(pipe *wgpu.ComputePipeline, bg *wgpu.BindGroup, g shaders.Geometry,
+	s kernel.Shape, rows int, last bool, cBytes uint64) error {
+	enc, err := d.dev.CreateCommandEncoder(nil)
+	if err != nil {
+		return fmt.Errorf("create command encoder: %w", err)
+	}
+	defer enc.Release()
+	pass := enc.BeginComputePass(nil)
+	pass.SetPipeline(pipe)
+	pass.SetBindGroup(0, bg, nil)
+	x, y, z := g.Workgroups(s, rows)
+	pass.DispatchWorkgroups(x, y, z)
+	err = endPass(pass)
+	pass.Release()
+	if err != nil {
+		return fmt.Errorf("end compute pass: %w", err)
+	}
+	if last {
+		if err := enc.CopyBufferToBuffer(d.bufs.c.buf, 0, d.bufs.readback.buf, 0, cBytes); err != nil {
+			return fmt.Errorf("copy C to readback: %w", err)
+		}
+	}
+	cmd, err := enc.Finish(nil)
+	if err != nil {
+		return fmt.Errorf("finish command buffer: %w", err)
+	}
+	defer cmd.Release()
+	submit(d.queue, cmd)
+	return nil
+}
+
+// readback maps the readback buffer, copies C out and unmaps it.
+func (d *Device) readback(ctx context.Context, c []float32) error {
+	size := uint64(len(c)) * 4
+	rb := d.bufs.readback.buf
+	done := startMap(rb, size)
+	if err := d.waitMapped(ctx, done); err != nil {
+		if ctx.Err() != nil {
+			d.pending = done
+			return err
+		}
+		return fmt.Errorf("map readback: %w", err)
+	}
+	data, err := mappedRange(rb, size)
+	if err == nil {
+		copy(c, wgpu.FromBytes[float32](data))
+	}
+	if uerr := rb.Unmap(); uerr != nil {
+		err = errors.Join(err, fmt.Errorf("unmap readback: %w", uerr))
+	}
+	return err
+}
+
+// finishPending waits for a readback abandoned by a cancelled Run and
+// unmaps the buffer, so that it can be used again.
+func (d *Device) finishPending(ctx context.Context) error {
+	if d.pending == nil {
+		return nil
+	}
+	err := d.waitMapped(ctx, d.pending)
+	if err != nil && ctx.Err() != nil {
+		return err // still pending
+	}
+	d.pending = nil
+	if err == nil {
+		if err := d.bufs.readback.buf.Unmap(); err != nil {
+			return fmt.Errorf("unmap abandoned readback: %w", err)
+		}
+	}
+	return nil
+}

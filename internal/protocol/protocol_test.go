@@ -1,0 +1,535 @@
+package protocol_test
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"io"
+	"math"
+	"reflect"
+	"strings"
+	"testing"
+	"testing/iotest"
+
+	"github.com/tessera-ai/tessera/internal/kernel"
+	"github.com/tessera-ai/tessera/internal/protocol"
+)
+
+// Field limits as the wire format defines them (unexported in the package).
+const (
+	maxName    = 128
+	maxDevice  = 256
+	maxText    = 512
+	maxKernels = 64
+)
+
+// Byte offsets inside a Task frame.
+const (
+	taskOpOff  = protocol.HeaderSize + 8         // after the id
+	taskMOff   = taskOpOff + 1                   // M, K, N follow
+	taskAOff   = taskMOff + 3*4 + 4              // A's tensor header, after M K N and lease
+	resultCOff = protocol.HeaderSize + 8 + 4 + 4 // C's tensor header
+)
+
+func seq(n int, f func(i int) float32) []float32 {
+	v := make([]float32, n)
+	for i := range v {
+		v[i] = f(i)
+	}
+	return v
+}
+
+func fill(n int) []float32 { return seq(n, func(i int) float32 { return float32(i)*0.25 - 3 }) }
+
+// count fills b with first, first+1, ...
+func count(b []byte, first byte) {
+	for i := range b {
+		b[i] = first + byte(i)
+	}
+}
+
+// sample is one valid message of some kind.
+type sample struct {
+	name string
+	msg  protocol.Message
+}
+
+// samples returns valid messages covering every kind and the edges of
+// their fields.
+func samples() []sample {
+	var nonce [protocol.NonceSize]byte
+	var addr [protocol.AddressSize]byte
+	var sig [protocol.SignatureSize]byte
+	count(nonce[:], 1)
+	count(addr[:], 100)
+	count(sig[:], 200)
+	odd := kernel.Shape{M: 3, K: 5, N: 7}
+	special := []float32{
+		float32(math.Inf(1)), float32(math.Inf(-1)), math.Float32frombits(0x7fc00001), // NaN with payload
+		math.Float32frombits(0x80000000), // -0
+		math.Float32frombits(1),          // smallest subnormal
+		math.MaxFloat32, -1.5, 0,
+	}
+	return []sample{
+		{"ChallengeEmptyHub", &protocol.Challenge{Nonce: nonce}},
+		{"Challenge", &protocol.Challenge{Nonce: nonce, Hub: "tessera-hub"}},
+		{"ChallengeMaxHub", &protocol.Challenge{Nonce: nonce, Hub: strings.Repeat("h", maxName)}},
+		{"HelloMinimal", &protocol.Hello{Slots: 1}},
+		{"Hello", &protocol.Hello{
+			Nonce: nonce, Address: addr, Signature: sig, Slots: 8, Agent: "tessera-edge/0.1",
+			Device:  protocol.DeviceInfo{Backend: "webgpu", Adapter: "llvmpipe (LLVM 15.0.7, 256 bits)", AdapterType: "cpu", Variant: "regblock"},
+			Kernels: []kernel.Op{kernel.MatMulNN, kernel.MatMulNT, kernel.MatMulTN},
+		}},
+		{"HelloMaxFields", &protocol.Hello{
+			Slots: math.MaxUint16, Agent: strings.Repeat("a", maxName),
+			Device: protocol.DeviceInfo{
+				Backend: strings.Repeat("b", maxDevice), Adapter: strings.Repeat("é", maxDevice/2),
+				AdapterType: strings.Repeat("t", maxDevice), Variant: strings.Repeat("v", maxDevice),
+			},
+			Kernels: func() []kernel.Op {
+				ks := make([]kernel.Op, maxKernels)
+				for i := range ks {
+					ks[i] = kernel.Ops[i%3]
+				}
+				return ks
+			}(),
+		}},
+		{"Welcome", &protocol.Welcome{Address: addr, LeaseMillis: 60000, MaxSlots: 8}},
+		{"WelcomeZero", &protocol.Welcome{}},
+		{"CapacityZero", &protocol.Capacity{}},
+		{"Capacity", &protocol.Capacity{Slots: math.MaxUint16}},
+		{"TaskNN", &protocol.Task{ID: 1, Op: kernel.MatMulNN, Shape: odd, LeaseMillis: 1000, A: fill(odd.ALen()), B: fill(odd.BLen())}},
+		{"TaskNT", &protocol.Task{ID: 2, Op: kernel.MatMulNT, Shape: odd, LeaseMillis: 1000, A: fill(odd.ALen()), B: fill(odd.BLen())}},
+		{"TaskTN", &protocol.Task{ID: math.MaxUint64, Op: kernel.MatMulTN, Shape: odd, LeaseMillis: math.MaxUint32, A: fill(odd.ALen()), B: fill(odd.BLen())}},
+		{"Task1x1x1Special", &protocol.Task{Op: kernel.MatMulNN, Shape: kernel.Shape{M: 1, K: 8, N: 1}, A: special, B: special}},
+		{"Result", &protocol.Result{TaskID: 7, Micros: 1234, Rows: 3, Cols: 7, C: fill(21)}},
+		{"ResultSpecial", &protocol.Result{TaskID: 8, Rows: 2, Cols: 4, C: special}},
+		{"ResultEmpty", &protocol.Result{TaskID: 9}},
+		{"VerdictAccepted", &protocol.Verdict{TaskID: 3, Accepted: true}},
+		{"VerdictRefused", &protocol.Verdict{TaskID: 4, Code: protocol.CodeWrongResult, Message: "row 3 is off"}},
+		{"VerdictMaxMessage", &protocol.Verdict{TaskID: 5, Code: protocol.CodeUnknownTask, Message: strings.Repeat("m", maxText)}},
+		{"Error", &protocol.ErrorMsg{Code: protocol.CodeShutdown, Message: "the hub is shutting down"}},
+		{"ErrorUnknownCode", &protocol.ErrorMsg{Code: 999}},
+	}
+}
+
+// sameMessage reports whether a and b are equal, comparing floats bitwise
+// (so NaN equals the same NaN) and treating nil and empty slices alike.
+func sameMessage(a, b protocol.Message) bool {
+	if reflect.TypeOf(a) != reflect.TypeOf(b) {
+		return false
+	}
+	switch a := a.(type) {
+	case *protocol.Task:
+		b := b.(*protocol.Task)
+		ac, bc := *a, *b
+		ac.A, ac.B, bc.A, bc.B = nil, nil, nil, nil
+		return reflect.DeepEqual(ac, bc) && sameBits(a.A, b.A) && sameBits(a.B, b.B)
+	case *protocol.Result:
+		b := b.(*protocol.Result)
+		ac, bc := *a, *b
+		ac.C, bc.C = nil, nil
+		return reflect.DeepEqual(ac, bc) && sameBits(a.C, b.C)
+	case *protocol.Hello:
+		b := b.(*protocol.Hello)
+		ac, bc := *a, *b
+		ac.Kernels, bc.Kernels = nil, nil
+		return reflect.DeepEqual(ac, bc) && len(a.Kernels) == len(b.Kernels) &&
+			(len(a.Kernels) == 0 || reflect.DeepEqual(a.Kernels, b.Kernels))
+	}
+	return reflect.DeepEqual(a, b)
+}
+
+func sameBits(a, b []float32) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if math.Float32bits(a[i]) != math.Float32bits(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// newOf returns a new zero message of m's kind.
+func newOf(m protocol.Message) protocol.Message {
+	return reflect.New(reflect.TypeOf(m).Elem()).Interface().(protocol.Message)
+}
+
+// wantCode fails the test unless err is a *protocol.Error with code.
+func wantCode(tb testing.TB, err error, code protocol.Code) {
+	tb.Helper()
+	var perr *protocol.Error
+	if !errors.As(err, &perr) {
+		tb.Fatalf("error %v (%T) is not a *protocol.Error; want code %v", err, err, code)
+	}
+	if perr.Code != code {
+		tb.Fatalf("error %q has code %v, want %v", perr, perr.Code, code)
+	}
+}
+
+func TestRoundTrip(t *testing.T) {
+	for _, tc := range samples() {
+		t.Run(tc.name, func(t *testing.T) {
+			frame := protocol.Encode(nil, tc.msg)
+			if frame[0] != protocol.Version || protocol.Kind(frame[1]) != tc.msg.Kind() {
+				t.Fatalf("header % x, want version %d kind %d", frame[:2], protocol.Version, tc.msg.Kind())
+			}
+			if len(frame) > protocol.MaxSize(tc.msg.Kind()) {
+				t.Fatalf("frame of %d bytes exceeds MaxSize %d", len(frame), protocol.MaxSize(tc.msg.Kind()))
+			}
+			got, err := protocol.Decode(frame)
+			if err != nil {
+				t.Fatalf("Decode: %v", err)
+			}
+			if !sameMessage(got, tc.msg) {
+				t.Fatalf("Decode(Encode(m)) = %+v, want %+v", got, tc.msg)
+			}
+			if k, err := protocol.PeekKind(frame); err != nil || k != tc.msg.Kind() {
+				t.Fatalf("PeekKind = %v, %v; want %v", k, err, tc.msg.Kind())
+			}
+			into := newOf(tc.msg)
+			if err := protocol.DecodeInto(frame, into); err != nil {
+				t.Fatalf("DecodeInto: %v", err)
+			}
+			if !sameMessage(into, tc.msg) {
+				t.Fatalf("DecodeInto = %+v, want %+v", into, tc.msg)
+			}
+			// Encode appends: a prefix in dst is kept.
+			prefixed := protocol.Encode([]byte("xyz"), tc.msg)
+			if !bytes.Equal(prefixed[:3], []byte("xyz")) || !bytes.Equal(prefixed[3:], frame) {
+				t.Fatalf("Encode with a non-empty dst did not append")
+			}
+		})
+	}
+}
+
+func TestDecodeIntoReusesTensors(t *testing.T) {
+	sh := kernel.Shape{M: 4, K: 6, N: 5}
+	t.Run("Task", func(t *testing.T) {
+		dst := &protocol.Task{A: make([]float32, 1, 64), B: make([]float32, 0, 64)}
+		a0, b0 := &dst.A[:1][0], &dst.B[:1][0]
+		for _, op := range kernel.Ops {
+			src := &protocol.Task{ID: uint64(op), Op: op, Shape: sh, A: fill(sh.ALen()), B: fill(sh.BLen())}
+			if err := protocol.DecodeInto(protocol.Encode(nil, src), dst); err != nil {
+				t.Fatal(err)
+			}
+			if !sameMessage(dst, src) {
+				t.Fatalf("%v: decoded %+v, want %+v", op, dst, src)
+			}
+			if &dst.A[0] != a0 || &dst.B[0] != b0 {
+				t.Fatalf("%v: DecodeInto allocated new tensors although capacity sufficed", op)
+			}
+		}
+	})
+	t.Run("Result", func(t *testing.T) {
+		dst := &protocol.Result{C: make([]float32, 0, 32)}
+		c0 := &dst.C[:1][0]
+		src := &protocol.Result{TaskID: 1, Rows: 4, Cols: 5, C: fill(20)}
+		frame := protocol.Encode(nil, src)
+		allocs := testing.AllocsPerRun(100, func() {
+			if err := protocol.DecodeInto(frame, dst); err != nil {
+				t.Fatal(err)
+			}
+		})
+		if !sameMessage(dst, src) || &dst.C[0] != c0 {
+			t.Fatalf("decoded %+v into new storage, want %+v in place", dst, src)
+		}
+		if allocs != 0 {
+			t.Fatalf("DecodeInto allocated %v times per result, want 0", allocs)
+		}
+	})
+	t.Run("Grows", func(t *testing.T) {
+		dst := &protocol.Result{C: make([]float32, 2)}
+		src := &protocol.Result{TaskID: 1, Rows: 4, Cols: 5, C: fill(20)}
+		if err := protocol.DecodeInto(protocol.Encode(nil, src), dst); err != nil || !sameMessage(dst, src) {
+			t.Fatalf("DecodeInto = %+v, %v; want %+v", dst, err, src)
+		}
+	})
+	t.Run("ErrWrongKind", func(t *testing.T) {
+		frame := protocol.Encode(nil, &protocol.Capacity{Slots: 1})
+		wantCode(t, protocol.DecodeInto(frame, &protocol.Result{}), protocol.CodeOrder)
+	})
+}
+
+// frameWith encodes m and applies edit to a copy of the frame.
+func frameWith(m protocol.Message, edit func(f []byte) []byte) []byte {
+	return edit(protocol.Encode(nil, m))
+}
+
+func putU32(off int, v uint32) func([]byte) []byte {
+	return func(f []byte) []byte { binary.LittleEndian.PutUint32(f[off:], v); return f }
+}
+
+func putU8(off int, v byte) func([]byte) []byte {
+	return func(f []byte) []byte { f[off] = v; return f }
+}
+
+// strFrame builds a frame of kind k whose body is fixed bytes followed by
+// a string declared n bytes long and actually n bytes long.
+func strFrame(k protocol.Kind, fixed []byte, n int) []byte {
+	f := append([]byte{protocol.Version, byte(k)}, fixed...)
+	f = binary.LittleEndian.AppendUint16(f, uint16(n))
+	return append(f, bytes.Repeat([]byte{'x'}, n)...)
+}
+
+func TestDecodeErrors(t *testing.T) {
+	sh := kernel.Shape{M: 2, K: 3, N: 4}
+	task := &protocol.Task{ID: 1, Op: kernel.MatMulNN, Shape: sh, A: fill(sh.ALen()), B: fill(sh.BLen())}
+	result := &protocol.Result{TaskID: 1, Rows: 2, Cols: 4, C: fill(8)}
+	helloFixed := make([]byte, protocol.NonceSize+protocol.AddressSize+protocol.SignatureSize+2)
+	tests := []struct {
+		name  string
+		frame []byte
+		code  protocol.Code
+	}{
+		{"ErrEmpty", nil, protocol.CodeBadMessage},
+		{"ErrOneByte", []byte{protocol.Version}, protocol.CodeBadMessage},
+		{"ErrVersion0", []byte{0, byte(protocol.KindCapacity), 1, 0}, protocol.CodeVersion},
+		{"ErrVersion2", []byte{protocol.Version + 1, byte(protocol.KindCapacity), 1, 0}, protocol.CodeVersion},
+		{"ErrVersionBeforeKind", []byte{protocol.Version + 1, 200}, protocol.CodeVersion},
+		{"ErrKind0", []byte{protocol.Version, 0}, protocol.CodeBadMessage},
+		{"ErrKind9", []byte{protocol.Version, 9, 0, 0}, protocol.CodeBadMessage},
+		{"ErrKind255", []byte{protocol.Version, 255}, protocol.CodeBadMessage},
+		{"ErrCapacityTrailing", []byte{protocol.Version, byte(protocol.KindCapacity), 1, 0, 0}, protocol.CodeBadMessage},
+		{"ErrTaskTrailing", append(protocol.Encode(nil, task), 0), protocol.CodeBadMessage},
+		{"ErrResultTrailing", append(protocol.Encode(nil, result), 1, 2, 3, 4), protocol.CodeBadMessage},
+		{"ErrTaskOp0", frameWith(task, putU8(taskOpOff, 0)), protocol.CodeBadMessage},
+		{"ErrTaskOp4", frameWith(task, putU8(taskOpOff, 4)), protocol.CodeBadMessage},
+		{"ErrTaskM0", frameWith(task, putU32(taskMOff, 0)), protocol.CodeBadMessage},
+		{"ErrTaskKTooBig", frameWith(task, putU32(taskMOff+4, kernel.MaxDim+1)), protocol.CodeBadMessage},
+		{"ErrTaskNHuge", frameWith(task, putU32(taskMOff+8, math.MaxUint32)), protocol.CodeBadMessage},
+		{"ErrTaskARows", frameWith(task, putU32(taskAOff, 3)), protocol.CodeBadMessage},
+		{"ErrTaskACols", frameWith(task, putU32(taskAOff+4, 2)), protocol.CodeBadMessage},
+		{"ErrTaskATransposed", frameWith(task, func(f []byte) []byte {
+			putU32(taskAOff, 3)(f)
+			return putU32(taskAOff+4, 2)(f)
+		}), protocol.CodeBadMessage},
+		{"ErrTaskBRows", frameWith(task, putU32(taskAOff+8+4*sh.ALen(), 4)), protocol.CodeBadMessage},
+		{"ErrTaskShapeNotDims", frameWith(task, putU32(taskMOff, 3)), protocol.CodeBadMessage},
+		{"ErrResultDimsTooBig", frameWith(result, putU32(resultCOff, kernel.MaxDim+1)), protocol.CodeBadMessage},
+		{"ErrResultDimsHuge", frameWith(result, func(f []byte) []byte {
+			putU32(resultCOff, kernel.MaxDim)(f)
+			return putU32(resultCOff+4, kernel.MaxDim)(f)
+		}), protocol.CodeBadMessage},
+		{"ErrResultDimsNotData", frameWith(result, putU32(resultCOff, 3)), protocol.CodeBadMessage},
+		{"ErrResultFlags", frameWith(result, putU32(protocol.HeaderSize+12, 1)), protocol.CodeBadMessage},
+		{"ErrVerdictAccepted2", frameWith(&protocol.Verdict{TaskID: 1}, putU8(protocol.HeaderSize+8, 2)), protocol.CodeBadMessage},
+		{"ErrChallengeHubTooLong", strFrame(protocol.KindChallenge, make([]byte, protocol.NonceSize), maxName+1), protocol.CodeBadMessage},
+		{"ErrHelloAgentTooLong", strFrame(protocol.KindHello, helloFixed, maxName+1), protocol.CodeBadMessage},
+		{"ErrVerdictMessageTooLong", strFrame(protocol.KindVerdict, make([]byte, 8+1+2), maxText+1), protocol.CodeBadMessage},
+		{"ErrErrorMessageTooLong", strFrame(protocol.KindError, make([]byte, 2), maxText+1), protocol.CodeBadMessage},
+		{"ErrStringLengthPastEnd", strFrame(protocol.KindError, make([]byte, 2), 10)[:protocol.HeaderSize+2+2+5], protocol.CodeBadMessage},
+		{"ErrHelloTooManyKernels", func() []byte {
+			f := protocol.Encode(nil, &protocol.Hello{Slots: 1})
+			f[len(f)-1] = maxKernels + 1
+			return append(f, bytes.Repeat([]byte{1}, maxKernels+1)...)
+		}(), protocol.CodeBadMessage},
+		{"ErrVerdictTooLarge", append(protocol.Encode(nil, &protocol.Verdict{}), make([]byte, protocol.MaxSize(protocol.KindVerdict))...), protocol.CodeTooLarge},
+		{"ErrHelloTooLarge", append(protocol.Encode(nil, &protocol.Hello{}), make([]byte, protocol.MaxSize(protocol.KindHello))...), protocol.CodeTooLarge},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			m, err := protocol.Decode(tc.frame)
+			if err == nil {
+				t.Fatalf("Decode succeeded with %+v", m)
+			}
+			wantCode(t, err, tc.code)
+			if len(tc.frame) >= protocol.HeaderSize {
+				if k := protocol.Kind(tc.frame[1]); protocol.MaxSize(k) > 0 && tc.frame[0] == protocol.Version {
+					into := newOf(mustKind(t, k))
+					wantCode(t, protocol.DecodeInto(tc.frame, into), tc.code)
+				}
+			}
+		})
+	}
+}
+
+// mustKind returns a zero message of kind k.
+func mustKind(tb testing.TB, k protocol.Kind) protocol.Message {
+	tb.Helper()
+	for _, s := range samples() {
+		if s.msg.Kind() == k {
+			return s.msg
+		}
+	}
+	tb.Fatalf("no sample of kind %v", k)
+	return nil
+}
+
+// TestDecodeTruncated checks that every proper prefix of every valid frame
+// is refused as a bad message, never accepted or panicking.
+func TestDecodeTruncated(t *testing.T) {
+	for _, tc := range samples() {
+		t.Run(tc.name, func(t *testing.T) {
+			frame := protocol.Encode(nil, tc.msg)
+			for n := protocol.HeaderSize; n < len(frame); n++ {
+				m, err := protocol.Decode(frame[:n])
+				if err == nil {
+					t.Fatalf("prefix of %d/%d bytes decoded to %+v", n, len(frame), m)
+				}
+				wantCode(t, err, protocol.CodeBadMessage)
+			}
+		})
+	}
+}
+
+// TestEncodeTruncatesStrings checks that over-long fields are cut to their
+// limit when encoding, so Encode never produces a frame Decode refuses.
+func TestEncodeTruncatesStrings(t *testing.T) {
+	long := strings.Repeat("0123456789", 100)
+	tests := []struct {
+		name string
+		in   protocol.Message
+		want protocol.Message
+	}{
+		{"Challenge", &protocol.Challenge{Hub: long}, &protocol.Challenge{Hub: long[:maxName]}},
+		{"Hello", &protocol.Hello{Agent: long, Device: protocol.DeviceInfo{Backend: long, Adapter: long, AdapterType: long, Variant: long},
+			Kernels: make([]kernel.Op, 100)},
+			&protocol.Hello{Agent: long[:maxName], Device: protocol.DeviceInfo{Backend: long[:maxDevice], Adapter: long[:maxDevice], AdapterType: long[:maxDevice], Variant: long[:maxDevice]},
+				Kernels: make([]kernel.Op, maxKernels)}},
+		{"Verdict", &protocol.Verdict{Message: long}, &protocol.Verdict{Message: long[:maxText]}},
+		{"Error", &protocol.ErrorMsg{Message: long}, &protocol.ErrorMsg{Message: long[:maxText]}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := protocol.Decode(protocol.Encode(nil, tc.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !sameMessage(got, tc.want) {
+				t.Fatalf("got %+v, want %+v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestReadFrame(t *testing.T) {
+	for _, tc := range samples() {
+		t.Run(tc.name, func(t *testing.T) {
+			frame := protocol.Encode(nil, tc.msg)
+			readers := map[string]io.Reader{
+				"Plain":   bytes.NewReader(frame),
+				"OneByte": iotest.OneByteReader(bytes.NewReader(frame)),
+				"DataErr": iotest.DataErrReader(bytes.NewReader(frame)),
+				"Half":    iotest.HalfReader(bytes.NewReader(frame)),
+			}
+			for name, r := range readers {
+				got, err := protocol.ReadFrame(r, nil)
+				if err != nil || !bytes.Equal(got, frame) {
+					t.Fatalf("%s: ReadFrame = % x..., %v; want the %d-byte frame", name, got[:min(len(got), 8)], err, len(frame))
+				}
+			}
+			// A large enough buffer is reused.
+			buf := make([]byte, 0, len(frame)+1)
+			got, err := protocol.ReadFrame(bytes.NewReader(frame), buf)
+			if err != nil || !bytes.Equal(got, frame) || &got[:1][0] != &buf[:1][0] {
+				t.Fatalf("ReadFrame with a buffer of capacity %d did not reuse it", cap(buf))
+			}
+		})
+	}
+	t.Run("ErrEmpty", func(t *testing.T) {
+		_, err := protocol.ReadFrame(bytes.NewReader(nil), nil)
+		wantCode(t, err, protocol.CodeBadMessage)
+	})
+	t.Run("ErrOneByte", func(t *testing.T) {
+		_, err := protocol.ReadFrame(bytes.NewReader([]byte{protocol.Version}), nil)
+		wantCode(t, err, protocol.CodeBadMessage)
+	})
+	t.Run("ErrVersion", func(t *testing.T) {
+		_, err := protocol.ReadFrame(&budgetReader{tb: t, budget: protocol.HeaderSize, r: zeros{}}, nil)
+		wantCode(t, err, protocol.CodeVersion)
+	})
+	t.Run("ErrUnknownKind", func(t *testing.T) {
+		r := &budgetReader{tb: t, budget: protocol.HeaderSize, r: io.MultiReader(bytes.NewReader([]byte{protocol.Version, 42}), zeros{})}
+		_, err := protocol.ReadFrame(r, nil)
+		wantCode(t, err, protocol.CodeBadMessage)
+	})
+	t.Run("ReadError", func(t *testing.T) {
+		boom := errors.New("boom")
+		frame := protocol.Encode(nil, &protocol.Capacity{Slots: 3})
+		_, err := protocol.ReadFrame(iotest.TimeoutReader(iotest.OneByteReader(bytes.NewReader(frame))), nil)
+		if !errors.Is(err, iotest.ErrTimeout) {
+			t.Fatalf("ReadFrame = %v, want the reader's error", err)
+		}
+		_, err = protocol.ReadFrame(iotest.ErrReader(boom), nil)
+		if !errors.Is(err, boom) {
+			t.Fatalf("ReadFrame = %v, want %v", err, boom)
+		}
+	})
+}
+
+// TestReadFrameTooLarge checks that an oversized frame is refused after at
+// most MaxSize+1 bytes, however long the stream behind it.
+func TestReadFrameTooLarge(t *testing.T) {
+	for _, k := range []protocol.Kind{
+		protocol.KindChallenge, protocol.KindHello, protocol.KindWelcome, protocol.KindCapacity,
+		protocol.KindTask, protocol.KindResult, protocol.KindVerdict, protocol.KindError,
+	} {
+		t.Run(k.String(), func(t *testing.T) {
+			if protocol.MaxSize(k) > 1<<20 && testing.Short() {
+				t.Skip("reads tens of MiB")
+			}
+			max := protocol.MaxSize(k)
+			stream := io.MultiReader(bytes.NewReader([]byte{protocol.Version, byte(k)}), zeros{})
+			r := &budgetReader{tb: t, budget: max + 1, r: stream}
+			_, err := protocol.ReadFrame(r, nil)
+			wantCode(t, err, protocol.CodeTooLarge)
+			// Exactly MaxSize bytes is allowed (the body is then malformed,
+			// which is Decode's business, not ReadFrame's).
+			exact := io.MultiReader(bytes.NewReader([]byte{protocol.Version, byte(k)}), io.LimitReader(zeros{}, int64(max-protocol.HeaderSize)))
+			got, err := protocol.ReadFrame(&budgetReader{tb: t, budget: max + 1, r: exact}, nil)
+			if err != nil || len(got) != max {
+				t.Fatalf("a frame of exactly MaxSize: ReadFrame = %d bytes, %v", len(got), err)
+			}
+		})
+	}
+}
+
+// zeros is an endless stream of zero bytes.
+type zeros struct{}
+
+func (zeros) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
+}
+
+// budgetReader fails the test if more than budget bytes are read from it.
+type budgetReader struct {
+	tb     testing.TB
+	budget int
+	read   int
+	r      io.Reader
+}
+
+func (b *budgetReader) Read(p []byte) (int, error) {
+	n, err := b.r.Read(p)
+	b.read += n
+	if b.read > b.budget {
+		b.tb.Fatalf("read %d bytes, more than the %d allowed", b.read, b.budget)
+	}
+	return n, err
+}
+
+func TestErrorStrings(t *testing.T) {
+	for c := protocol.CodeOK; c <= protocol.CodeBanned+1; c++ {
+		if s := c.String(); s == "" || (c <= protocol.CodeBanned && strings.HasPrefix(s, "code(")) {
+			t.Errorf("Code(%d).String() = %q", c, s)
+		}
+	}
+	for k := protocol.Kind(0); k <= protocol.KindError+1; k++ {
+		known := protocol.MaxSize(k) > 0
+		if s := k.String(); known == strings.HasPrefix(s, "kind(") {
+			t.Errorf("Kind(%d).String() = %q, known %v", k, s, known)
+		}
+	}
+	e := protocol.Errorf(protocol.CodeWrongResult, "row %d", 3)
+	if e.Error() != "wrong_result: row 3" {
+		t.Errorf("Error() = %q", e.Error())
+	}
+	m := &protocol.ErrorMsg{Code: e.Code, Message: e.Message}
+	if *m.Err() != *e {
+		t.Errorf("ErrorMsg.Err() = %+v, want %+v", m.Err(), e)
+	}
+}
