@@ -1,0 +1,103 @@
+package train
+
+import (
+	"context"
+	"runtime"
+	"sync"
+
+	"github.com/tessera-ai/tessera/internal/kernel"
+)
+
+// Tile is one matmul of a training step: C = op(A)·op(B). A and B are
+// never modified once the tile is started, so an executor may send them
+// anywhere; C is written by the executor.
+type Tile struct {
+	Op    kernel.Op
+	Shape kernel.Shape
+	A, B  []float32
+	C     []float32
+	// Weight is the index of the weight tile this task reveals to whoever
+	// computes it, or -1 when it reveals no weights (weight gradients).
+	Weight int
+}
+
+// Executor computes tiles. Start returns at once; the Batch reports when
+// every tile of it has its C.
+type Executor interface {
+	Start(ctx context.Context, tiles []*Tile) *Batch
+}
+
+// Batch is a group of tiles in progress.
+type Batch struct {
+	wg   sync.WaitGroup
+	mu   sync.Mutex
+	err  error
+	done chan struct{}
+}
+
+// NewBatch returns a batch expecting n completions.
+func NewBatch(n int) *Batch {
+	b := &Batch{done: make(chan struct{})}
+	b.wg.Add(n)
+	go func() { b.wg.Wait(); close(b.done) }()
+	return b
+}
+
+// Complete records one tile as done, with err if it failed.
+func (b *Batch) Complete(err error) {
+	if err != nil {
+		b.mu.Lock()
+		if b.err == nil {
+			b.err = err
+		}
+		b.mu.Unlock()
+	}
+	b.wg.Done()
+}
+
+// Wait blocks until every tile is done or ctx ends.
+func (b *Batch) Wait(ctx context.Context) error {
+	select {
+	case <-b.done:
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		return b.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Local computes tiles in-process with the CPU reference kernels, on up to
+// GOMAXPROCS goroutines. It is the reference trainer's executor and the
+// baseline of the decentralisation benchmark.
+type Local struct {
+	sem chan struct{}
+}
+
+// NewLocal returns a Local executor using up to workers goroutines
+// (GOMAXPROCS when workers < 1).
+func NewLocal(workers int) *Local {
+	if workers < 1 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	return &Local{sem: make(chan struct{}, workers)}
+}
+
+// Start implements Executor.
+func (l *Local) Start(ctx context.Context, tiles []*Tile) *Batch {
+	b := NewBatch(len(tiles))
+	for _, t := range tiles {
+		go func() {
+			select {
+			case l.sem <- struct{}{}:
+			case <-ctx.Done():
+				b.Complete(ctx.Err())
+				return
+			}
+			err := kernel.Reference(t.Op, t.Shape, t.A, t.B, t.C)
+			<-l.sem
+			b.Complete(err)
+		}()
+	}
+	return b
+}

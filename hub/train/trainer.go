@@ -1,0 +1,266 @@
+package train
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/tessera-ai/tessera/internal/kernel"
+)
+
+// Trainer holds a model's master weights and optimizer state and runs
+// training steps whose matmuls an Executor computes. Element-wise work
+// (bias, ReLU, softmax cross-entropy, bias gradients, the optimizer) stays
+// here; every matmul goes out as a Tile so that it can be verified.
+//
+// A step is a small DAG. Forward: for each layer, one NN tile per weight
+// tile (Y[:, tile] = X·W_tile). Backward, from the last layer down: the
+// weight-gradient tiles (dW_tile = Xᵀ·dY[:, tile], TN) are started and
+// left running while the input-gradient partials (dX += dY[:, tile]·W_tileᵀ,
+// NT) are computed, so the next layer's backward begins as soon as its
+// input gradient is complete; the step waits for every dW only before the
+// optimizer update.
+//
+// Inputs handed to tiles are never written again: activations are fresh
+// per step and the optimizer writes new parameters out of place.
+type Trainer struct {
+	m      *model
+	opt    optimizer
+	params []float32
+	step   int
+}
+
+// NewTrainer returns a trainer for spec's model and optimizer, with weights
+// initialized from spec.Seed.
+func NewTrainer(spec Spec) (*Trainer, error) {
+	m, err := newModel(spec.Model.Layers, spec.TileCols)
+	if err != nil {
+		return nil, err
+	}
+	opt, err := newOptimizer(spec.Optimizer, m.nParams)
+	if err != nil {
+		return nil, err
+	}
+	t := &Trainer{m: m, opt: opt, params: make([]float32, m.nParams)}
+	m.init(t.params, spec.Seed)
+	return t, nil
+}
+
+// StepsDone returns the number of optimizer steps applied.
+func (t *Trainer) StepsDone() int { return t.step }
+
+// NumParams returns the number of parameters, biases included.
+func (t *Trainer) NumParams() int { return t.m.nParams }
+
+// TileFractions returns, per weight tile, its share of the model's weights.
+func (t *Trainer) TileFractions() []float64 {
+	f := make([]float64, len(t.m.tileElems))
+	for i, e := range t.m.tileElems {
+		f[i] = float64(e) / float64(t.m.nWeights)
+	}
+	return f
+}
+
+// StepFLOPs returns the matmul work of one step with batch size b.
+func (t *Trainer) StepFLOPs(b int) float64 {
+	var f float64
+	for l, ly := range t.m.layers {
+		mac := float64(b * ly.in * ly.out)
+		f += 2 * mac * 2 // forward and weight gradient
+		if l > 0 {
+			f += 2 * mac // input gradient
+		}
+	}
+	return f
+}
+
+// forward computes every layer's pre-activation z[l] (B×out) and the
+// input of each layer a[l] (a[0] = x), starting tiles on exec.
+func (t *Trainer) forward(ctx context.Context, exec Executor, x []float32, b int) (a, z [][]float32, err error) {
+	L := len(t.m.layers)
+	a = make([][]float32, L)
+	z = make([][]float32, L)
+	a[0] = x
+	for l := range t.m.layers {
+		ly := &t.m.layers[l]
+		tiles := make([]*Tile, len(ly.tiles))
+		for j, wt := range ly.tiles {
+			tiles[j] = &Tile{Op: kernel.MatMulNN, Shape: kernel.Shape{M: b, K: ly.in, N: wt.width},
+				A: a[l], B: tileOf(t.params, ly, wt), C: make([]float32, b*wt.width), Weight: wt.index}
+		}
+		if err := exec.Start(ctx, tiles).Wait(ctx); err != nil {
+			return nil, nil, fmt.Errorf("layer %d forward: %w", l, err)
+		}
+		zl := make([]float32, b*ly.out)
+		bias := t.params[ly.bias : ly.bias+ly.out]
+		for j, wt := range ly.tiles {
+			c := tiles[j].C
+			for r := 0; r < b; r++ {
+				row := zl[r*ly.out+wt.col0 : r*ly.out+wt.col0+wt.width]
+				for k, v := range c[r*wt.width : (r+1)*wt.width] {
+					row[k] = v + bias[wt.col0+k]
+				}
+			}
+		}
+		z[l] = zl
+		if l+1 < L {
+			next := make([]float32, len(zl))
+			for i, v := range zl {
+				next[i] = max(v, 0)
+			}
+			a[l+1] = next
+		}
+	}
+	return a, z, nil
+}
+
+// Step runs one training step on the batch x (B×in) with labels y and
+// returns the mean cross-entropy loss before the update.
+func (t *Trainer) Step(ctx context.Context, exec Executor, x []float32, y []uint8) (float64, error) {
+	loss, grad, err := t.backprop(ctx, exec, x, y)
+	if err != nil {
+		return 0, err
+	}
+	next := make([]float32, len(t.params))
+	t.opt.update(t.params, grad, next)
+	t.params = next
+	t.step++
+	return loss, nil
+}
+
+// backprop returns the batch's mean loss and its gradient with respect to
+// every parameter.
+func (t *Trainer) backprop(ctx context.Context, exec Executor, x []float32, y []uint8) (float64, []float32, error) {
+	b := len(y)
+	if b == 0 || len(x) != b*t.m.layers[0].in {
+		return 0, nil, fmt.Errorf("batch: %d inputs for %d labels", len(x), b)
+	}
+	a, z, err := t.forward(ctx, exec, x, b)
+	if err != nil {
+		return 0, nil, err
+	}
+	L := len(t.m.layers)
+	loss, dz := softmaxCrossEntropy(z[L-1], y, t.m.layers[L-1].out)
+
+	grad := make([]float32, t.m.nParams)
+	var dW []*Batch
+	for l := L - 1; l >= 0; l-- {
+		ly := &t.m.layers[l]
+		// dY split into the tiles' column blocks, contiguous for sending.
+		dzt := make([][]float32, len(ly.tiles))
+		for j, wt := range ly.tiles {
+			dzt[j] = columns(dz, b, ly.out, wt.col0, wt.width)
+		}
+		wg := make([]*Tile, len(ly.tiles))
+		for j, wt := range ly.tiles {
+			wg[j] = &Tile{Op: kernel.MatMulTN, Shape: kernel.Shape{M: ly.in, K: b, N: wt.width},
+				A: a[l], B: dzt[j], C: tileOf(grad, ly, wt), Weight: -1}
+		}
+		dW = append(dW, exec.Start(ctx, wg))
+		db := grad[ly.bias : ly.bias+ly.out]
+		for r := 0; r < b; r++ {
+			for k, v := range dz[r*ly.out : (r+1)*ly.out] {
+				db[k] += v
+			}
+		}
+		if l == 0 {
+			break // no gradient for the input
+		}
+		dx := make([]*Tile, len(ly.tiles))
+		for j, wt := range ly.tiles {
+			dx[j] = &Tile{Op: kernel.MatMulNT, Shape: kernel.Shape{M: b, K: wt.width, N: ly.in},
+				A: dzt[j], B: tileOf(t.params, ly, wt), C: make([]float32, b*ly.in), Weight: wt.index}
+		}
+		if err := exec.Start(ctx, dx).Wait(ctx); err != nil {
+			return 0, nil, fmt.Errorf("layer %d input gradient: %w", l, err)
+		}
+		// dX = Σ_j partial_j, in tile order so every executor sums alike;
+		// then back through the ReLU of the layer below.
+		prev := z[l-1]
+		next := make([]float32, b*ly.in)
+		for i := range next {
+			if prev[i] <= 0 {
+				continue
+			}
+			var s float32
+			for _, p := range dx {
+				s += p.C[i]
+			}
+			next[i] = s
+		}
+		dz = next
+	}
+	for i, bt := range dW {
+		if err := bt.Wait(ctx); err != nil {
+			return 0, nil, fmt.Errorf("layer %d weight gradient: %w", L-1-i, err)
+		}
+	}
+	return loss, grad, nil
+}
+
+// columns copies columns [c0, c0+w) of the b×n matrix m into a b×w matrix.
+func columns(m []float32, b, n, c0, w int) []float32 {
+	out := make([]float32, b*w)
+	for r := 0; r < b; r++ {
+		copy(out[r*w:(r+1)*w], m[r*n+c0:r*n+c0+w])
+	}
+	return out
+}
+
+// softmaxCrossEntropy returns the mean loss over the batch and its
+// gradient with respect to the logits, (softmax − onehot)/B.
+func softmaxCrossEntropy(logits []float32, y []uint8, classes int) (float64, []float32) {
+	b := len(y)
+	grad := make([]float32, len(logits))
+	var loss float64
+	for r := 0; r < b; r++ {
+		row := logits[r*classes : (r+1)*classes]
+		mx := row[0]
+		for _, v := range row {
+			mx = max(mx, v)
+		}
+		var sum float64
+		for _, v := range row {
+			sum += math.Exp(float64(v - mx))
+		}
+		lse := float64(mx) + math.Log(sum)
+		loss += lse - float64(row[y[r]])
+		g := grad[r*classes : (r+1)*classes]
+		for k, v := range row {
+			g[k] = float32(math.Exp(float64(v)-lse) / float64(b))
+		}
+		g[y[r]] -= 1 / float32(b)
+	}
+	return loss / float64(b), grad
+}
+
+// Evaluate returns the mean loss and accuracy of the current weights on
+// (x, y), computing the forward pass with exec in batches of size bs.
+func (t *Trainer) Evaluate(ctx context.Context, exec Executor, x []float32, y []uint8, bs int) (loss, acc float64, err error) {
+	in := t.m.layers[0].in
+	classes := t.m.layers[len(t.m.layers)-1].out
+	correct := 0
+	for s := 0; s < len(y); s += bs {
+		e := min(s+bs, len(y))
+		_, z, err := t.forward(ctx, exec, x[s*in:e*in], e-s)
+		if err != nil {
+			return 0, 0, err
+		}
+		logits := z[len(z)-1]
+		l, _ := softmaxCrossEntropy(logits, y[s:e], classes)
+		loss += l * float64(e-s)
+		for r := 0; r < e-s; r++ {
+			row := logits[r*classes : (r+1)*classes]
+			best := 0
+			for k, v := range row {
+				if v > row[best] {
+					best = k
+				}
+			}
+			if best == int(y[s+r]) {
+				correct++
+			}
+		}
+	}
+	return loss / float64(len(y)), float64(correct) / float64(len(y)), nil
+}
