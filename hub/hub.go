@@ -71,12 +71,14 @@ type Hub struct {
 	started  time.Time
 	matmul   *MatmulJob
 	web      fs.FS
+	mux      *http.ServeMux
 
-	mu       sync.Mutex
-	sessions map[*session]struct{}
-	people   map[string]*contributor // by address hex
-	wg       sync.WaitGroup          // session goroutines
-	closed   bool
+	mu         sync.Mutex
+	sessions   map[*session]struct{}
+	people     map[string]*contributor // by address hex
+	wg         sync.WaitGroup          // session goroutines
+	closed     bool
+	jobsStatus func() any
 }
 
 // New validates cfg and returns a Hub. It creates cfg.DataDir.
@@ -121,6 +123,10 @@ func New(cfg Config) (*Hub, error) {
 	if h.web == nil {
 		h.web = web.FS
 	}
+	h.mux = http.NewServeMux()
+	h.mux.HandleFunc("GET /ws", h.serveWS)
+	h.mux.HandleFunc("GET /api/v1/status", h.serveStatus)
+	h.mux.Handle("GET /", http.FileServerFS(h.web))
 	if cfg.Matmul.Shape != (kernel.Shape{}) {
 		j, err := NewMatmulJob(cfg.Matmul)
 		if err != nil {
@@ -135,18 +141,31 @@ func New(cfg Config) (*Hub, error) {
 // AddSource adds a producer of tasks to the queue.
 func (h *Hub) AddSource(src Source) { h.sched.addSource(src) }
 
+// RemoveSource stops leasing src's tasks and drops those still queued.
+func (h *Hub) RemoveSource(src Source) { h.sched.removeSource(src) }
+
+// Notify tells the hub that a source has new tasks, so that waiting
+// contributors are served at once.
+func (h *Hub) Notify() { h.sched.fill() }
+
+// Handle registers an extra HTTP handler (training jobs' API, admin
+// endpoints) on the hub's mux. Call it before serving.
+func (h *Hub) Handle(pattern string, handler http.Handler) { h.mux.Handle(pattern, handler) }
+
+// SetJobsStatus sets the function whose result appears as "jobs" in
+// GET /api/v1/status.
+func (h *Hub) SetJobsStatus(f func() any) {
+	h.mu.Lock()
+	h.jobsStatus = f
+	h.mu.Unlock()
+}
+
 // Matmul returns the built-in matmul job, or nil when it is disabled.
 func (h *Hub) Matmul() *MatmulJob { return h.matmul }
 
 // Handler serves the contributor page at "/", the websocket at "/ws" and
-// the JSON API under "/api/v1/".
-func (h *Hub) Handler() http.Handler {
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /ws", h.serveWS)
-	mux.HandleFunc("GET /api/v1/status", h.serveStatus)
-	mux.Handle("GET /", http.FileServerFS(h.web))
-	return mux
-}
+// the JSON API under "/api/v1/", plus what Handle registered.
+func (h *Hub) Handler() http.Handler { return h.mux }
 
 // expiryPeriod is how often leases are checked against their deadline; it
 // bounds how late past its deadline a lease is requeued.

@@ -33,6 +33,8 @@ type scheduler struct {
 	next     int
 	nextID   uint64
 	counters counters
+	// grantErrors counts leases cancelled because a gate could not record them.
+	grantErrors uint64
 }
 
 // lease is a task held by one session until its deadline.
@@ -228,17 +230,14 @@ func (s *scheduler) fill() {
 // sess may take, keeping fill cheap when many tasks avoid one contributor.
 const maxScan = 64
 
-// popLocked returns the next task for sess: the oldest queued task it may
-// take, else a new task from a source.
+// popLocked returns the next task for sess: among the first maxScan
+// queued tasks, the oldest it may take that reveals nothing new to it,
+// else the oldest it may take at all; failing that, the same choice among
+// a batch of new tasks from the sources. A task is granted (its exposure
+// recorded) before it is returned.
 func (s *scheduler) popLocked(sess *session) *Task {
 	addr := sess.address()
-	for i, t := range s.queue[:min(len(s.queue), maxScan)] {
-		if s.shouldAvoid(t.ID, addr) {
-			continue
-		}
-		copy(s.queue[i:], s.queue[i+1:])
-		s.queue[len(s.queue)-1] = nil
-		s.queue = s.queue[:len(s.queue)-1]
+	if t := s.takeLocked(addr, 0, min(len(s.queue), maxScan)); t != nil {
 		return t
 	}
 	for _, src := range s.sources {
@@ -254,10 +253,64 @@ func (s *scheduler) popLocked(sess *session) *Task {
 				t.Source = src
 			}
 		}
-		s.queue = append(s.queue, ts[1:]...)
-		return ts[0]
+		from := len(s.queue)
+		s.queue = append(s.queue, ts...)
+		if t := s.takeLocked(addr, from, len(s.queue)); t != nil {
+			return t
+		}
 	}
 	return nil
+}
+
+// takeLocked removes and returns the best task for addr in queue[from:to].
+func (s *scheduler) takeLocked(addr string, from, to int) *Task {
+	pick := -1
+	for i := from; i < to; i++ {
+		t := s.queue[i]
+		if s.shouldAvoid(t.ID, addr) {
+			continue
+		}
+		g, gated := t.Source.(Gate)
+		if !gated {
+			pick = i
+			break
+		}
+		allowed, reveals := g.Check(addr, t)
+		if !allowed {
+			continue
+		}
+		if !reveals {
+			pick = i
+			break
+		}
+		if pick < 0 {
+			pick = i
+		}
+	}
+	if pick < 0 {
+		return nil
+	}
+	t := s.queue[pick]
+	if !s.grantLocked(addr, t) {
+		return nil
+	}
+	copy(s.queue[pick:], s.queue[pick+1:])
+	s.queue[len(s.queue)-1] = nil
+	s.queue = s.queue[:len(s.queue)-1]
+	return t
+}
+
+// grantLocked asks t's gate, if any, to record that addr receives t.
+func (s *scheduler) grantLocked(addr string, t *Task) bool {
+	g, gated := t.Source.(Gate)
+	if !gated {
+		return true
+	}
+	if err := g.Grant(addr, t); err != nil {
+		s.grantErrors++
+		return false
+	}
+	return true
 }
 
 // shouldAvoid reports whether task id should wait for a contributor other
@@ -278,6 +331,29 @@ func (s *scheduler) shouldAvoid(id uint64, addr string) bool {
 	// Connected addresses other than addr that have not failed the task.
 	fresh := len(s.addrs) - 1 - othersFailedConnected
 	return failedHere && fresh > 0
+}
+
+// removeSource stops taking tasks from src and drops its queued tasks.
+// Tasks already leased finish normally and reach src.Done.
+func (s *scheduler) removeSource(src Source) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, o := range s.sources {
+		if o == src {
+			s.sources = append(s.sources[:i], s.sources[i+1:]...)
+			break
+		}
+	}
+	kept := s.queue[:0]
+	for _, t := range s.queue {
+		if t.Source != src {
+			kept = append(kept, t)
+		} else {
+			delete(s.avoid, t.ID)
+		}
+	}
+	clear(s.queue[len(kept):])
+	s.queue = kept
 }
 
 // snapshot returns the counters and queue length.

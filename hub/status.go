@@ -93,6 +93,8 @@ type Status struct {
 	TasksQueued           int                 `json:"tasks_queued"`
 	TasksInFlight         int                 `json:"tasks_in_flight"`
 	Contributors          []ContributorStatus `json:"contributors"`
+	// Jobs is the training jobs' summary (see hub/train), when any run.
+	Jobs any `json:"jobs,omitempty"`
 }
 
 // ContributorStatus is one contributor's row in Status.
@@ -132,6 +134,7 @@ func (h *Hub) Status() Status {
 		Contributors:    []ContributorStatus{},
 	}
 	h.mu.Lock()
+	jobs := h.jobsStatus
 	people := make([]*contributor, 0, len(h.people))
 	for _, c := range h.people {
 		people = append(people, c)
@@ -154,6 +157,9 @@ func (h *Hub) Status() Status {
 		st.Contributors = append(st.Contributors, row)
 	}
 	sort.Slice(st.Contributors, func(i, j int) bool { return st.Contributors[i].Address < st.Contributors[j].Address })
+	if jobs != nil {
+		st.Jobs = jobs()
+	}
 	return st
 }
 

@@ -14,6 +14,8 @@ type Task struct {
 	Job string
 	// Source receives the task's verified result.
 	Source Source
+	// Ref is the source's own bookkeeping for the task; the hub ignores it.
+	Ref any
 }
 
 // Source produces tasks and consumes their verified results. The built-in
@@ -29,4 +31,16 @@ type Source interface {
 	// Done receives a task's result after it passed verification. c is
 	// owned by the source from then on.
 	Done(t *Task, c []float32)
+}
+
+// Gate is implemented by sources whose tasks reveal something that must
+// be rationed per contributor, such as a model's weights. The scheduler
+// calls it with its lock held, so both methods must be quick.
+type Gate interface {
+	// Check reports whether the contributor at addr may receive t, and
+	// whether doing so would reveal anything it has not received before.
+	Check(addr string, t *Task) (allowed, reveals bool)
+	// Grant records, durably, that addr receives t. It is called just
+	// before the lease; an error cancels the lease.
+	Grant(addr string, t *Task) error
 }

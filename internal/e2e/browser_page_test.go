@@ -1,0 +1,179 @@
+package e2e
+
+import (
+	"context"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	cdppage "github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+)
+
+// page drives one tab of headless Chromium.
+type page struct {
+	tb      testing.TB
+	ctx     context.Context // the chromedp context; lives as long as the test
+	mu      sync.Mutex
+	console []string // what the page wrote to its console
+}
+
+// openBrowser starts headless Chromium with WebGPU enabled (SwiftShader
+// where there is no GPU). The browser stops with the test.
+func openBrowser(tb testing.TB, chrome string) *page {
+	tb.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chrome),
+		chromedp.Flag("headless", "new"),
+		chromedp.Flag("enable-unsafe-webgpu", true),
+		chromedp.NoSandbox,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-quic", true),
+		chromedp.NoFirstRun,
+		chromedp.WindowSize(1000, 800),
+	)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	bctx, cancelBrowser := chromedp.NewContext(allocCtx)
+	tb.Cleanup(cancelAlloc)
+	tb.Cleanup(cancelBrowser)
+	p := &page{tb: tb, ctx: bctx}
+
+	msgs := chromedp.Console(bctx) // starts the browser
+	go func() {
+		for m, err := range msgs {
+			if err != nil {
+				return
+			}
+			p.mu.Lock()
+			p.console = append(p.console, m.String())
+			p.mu.Unlock()
+		}
+	}()
+	ctx, cancel := context.WithTimeout(bctx, 30*time.Second)
+	defer cancel()
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`typeof navigator === "object"`)); err != nil {
+		tb.Fatalf("start Chromium %s: %v", chrome, err)
+	}
+	// chromedp enables the Network domain, which reports every websocket
+	// frame with its payload in base64: with the client's task traffic, the
+	// decoding alone falls far behind under -race and delays every command.
+	// Nothing here needs network events.
+	if err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, network.Disable, cdp.Empty{})
+		return err
+	})); err != nil {
+		tb.Fatalf("disable network events: %v", err)
+	}
+	return p
+}
+
+// Console returns what the page wrote to its console so far.
+func (p *page) Console() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return strings.Join(p.console, "\n")
+}
+
+// do runs steps within timeout and fails the test on error.
+func (p *page) do(what string, timeout time.Duration, steps ...chromedp.Action[chromedp.Void]) {
+	p.tb.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, timeout)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		p.tb.Fatalf("%s: %v\nbrowser console:\n%s", what, err, p.Console())
+	}
+}
+
+// open loads url and waits for the Contribute button to be enabled, that
+// is, for the client to be loaded.
+func (p *page) open(url string) {
+	p.tb.Helper()
+	p.do("load "+url, 20*time.Second,
+		chromedp.Navigate(url),
+		chromedp.WaitEnabled(chromedp.ID("contribute")),
+	)
+}
+
+// pageState is what the test reads from the contributor page.
+type pageState struct {
+	Backend     string  `json:"backend"`     // the #backend text
+	DataBackend string  `json:"dataBackend"` // body[data-backend]
+	Device      string  `json:"device"`
+	State       string  `json:"state"` // body[data-state]
+	StateLine   string  `json:"stateLine"`
+	Address     string  `json:"address"`
+	Error       string  `json:"error"` // the visible error box, or ""
+	Fallback    string  `json:"fallback"`
+	Tasks       string  `json:"tasks"`
+	Button      string  `json:"button"`
+	Stats       jsStats `json:"stats"` // await tessera.stats()
+}
+
+// jsStats is part of the object tessera.stats() resolves to.
+type jsStats struct {
+	State     string  `json:"state"`
+	Backend   string  `json:"backend"`
+	Adapter   string  `json:"adapter"`
+	Variant   string  `json:"variant"`
+	TasksDone int     `json:"tasksDone"`
+	Accepted  int     `json:"accepted"`
+	Refused   int     `json:"refused"`
+	GFLOPS    float64 `json:"gflops"`
+	Fallback  string  `json:"fallback"`
+	LastError string  `json:"lastError"`
+}
+
+const readPage = `(async () => {
+	const text = (id) => document.getElementById(id).textContent.trim();
+	const shown = (id) => document.getElementById(id).hidden ? "" : text(id);
+	return {
+		backend: text("backend"),
+		dataBackend: document.body.dataset.backend || "",
+		device: text("device"),
+		state: document.body.dataset.state || "",
+		stateLine: text("state-line"),
+		address: text("address"),
+		error: shown("error"),
+		fallback: shown("fallback"),
+		tasks: text("tasks"),
+		button: text("contribute"),
+		stats: globalThis.tessera ? await globalThis.tessera.stats() : {},
+	};
+})()`
+
+// hideWebGPU is a script that makes a page see a browser without WebGPU.
+const hideWebGPU = `Object.defineProperty(Navigator.prototype, "gpu", {get: () => undefined, configurable: true});`
+
+// beforeLoad makes the tab run script at the start of every page it loads.
+func (p *page) beforeLoad(script string) {
+	p.tb.Helper()
+	p.do("add a script to new pages", 5*time.Second, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, cdppage.AddScriptToEvaluateOnNewDocument,
+			cdppage.AddScriptToEvaluateOnNewDocumentParams{Source: script})
+		return err
+	}))
+}
+
+// read returns the page's state.
+func (p *page) read() (pageState, error) {
+	ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
+	defer cancel()
+	return chromedp.Run(ctx, chromedp.Evaluate[pageState](readPage, chromedp.EvalAwaitPromise))
+}
+
+// screenshot captures the viewport as PNG.
+func (p *page) screenshot() []byte {
+	p.tb.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, 10*time.Second)
+	defer cancel()
+	shot, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+	if err != nil {
+		p.tb.Fatalf("screenshot: %v", err)
+	}
+	return shot
+}

@@ -1,0 +1,268 @@
+//go:build js && wasm
+
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"syscall/js"
+	"time"
+
+	"github.com/tessera-ai/tessera/client"
+	"github.com/tessera-ai/tessera/client/device"
+)
+
+// agent names the browser client in the hub's status.
+const agent = "tessera-browser/0.1"
+
+// Bridge states that the client has no word for.
+const (
+	stateStarting = "starting" // opening the device and loading the key
+	stateFailed   = "failed"   // stopped by an error that reconnecting cannot fix
+)
+
+// bridge is the state behind globalThis.tessera: at most one contribution
+// run at a time, and what the last one reported after it ended.
+type bridge struct {
+	mu  sync.Mutex
+	cur *run // the current or last run; nil before the first start
+}
+
+// run is one start..stop cycle.
+type run struct {
+	cancel context.CancelFunc
+	done   chan struct{} // closed when the run has fully stopped
+
+	// Set while starting, read under bridge.mu.
+	client   *client.Client
+	device   device.Info
+	fallback string // why the CPU runs instead of WebGPU, or ""
+	keyNote  string // a problem with key storage, or ""
+	started  time.Time
+	stopped  time.Time // zero while running
+	err      string    // why the run failed, or ""
+	starting bool
+}
+
+func newBridge() *bridge { return &bridge{} }
+
+// object returns the JavaScript object exposed as globalThis.tessera. Its
+// functions only read arguments and create promises: everything that can
+// block runs on goroutines.
+func (b *bridge) object() js.Value {
+	obj := js.Global().Get("Object").New()
+	// These functions live as long as the page: they are never released.
+	obj.Set("start", js.FuncOf(func(_ js.Value, args []js.Value) any {
+		opts, err := parseOptions(args)
+		if err != nil {
+			return promise(func() (any, error) { return nil, err })
+		}
+		return promise(func() (any, error) { return b.start(opts) })
+	}))
+	obj.Set("stop", js.FuncOf(func(js.Value, []js.Value) any {
+		return promise(b.stop)
+	}))
+	obj.Set("stats", js.FuncOf(func(js.Value, []js.Value) any {
+		return promise(func() (any, error) { return b.stats(), nil })
+	}))
+	obj.Set("keyName", keyName)
+	return obj
+}
+
+// options are start's arguments.
+type options struct {
+	hub     string
+	slots   int
+	backend string
+}
+
+// parseOptions reads start's argument object.
+func parseOptions(args []js.Value) (options, error) {
+	o := options{slots: client.DefaultConfig().Slots, backend: backendAuto}
+	if len(args) == 0 || args[0].Type() != js.TypeObject {
+		return o, errors.New("start needs an options object: {hub, slots, backend}")
+	}
+	a := args[0]
+	if v := a.Get("hub"); v.Type() == js.TypeString {
+		o.hub = v.String()
+	}
+	if o.hub == "" {
+		return o, errors.New("start: hub (the websocket URL, e.g. wss://example.org/ws) is required")
+	}
+	if v := a.Get("slots"); v.Type() == js.TypeNumber {
+		o.slots = v.Int()
+	}
+	if v := a.Get("backend"); v.Type() == js.TypeString && v.String() != "" {
+		o.backend = v.String()
+	}
+	return o, nil
+}
+
+// start opens the device, loads the key and runs the client until stop.
+// It resolves once the client runs (not once it is connected: the client
+// reconnects by itself and stats tells how it is doing).
+func (b *bridge) start(o options) (any, error) {
+	ctx, cancel := context.WithCancel(context.Background())
+	r := &run{cancel: cancel, done: make(chan struct{}), started: time.Now(), starting: true}
+	b.mu.Lock()
+	if b.cur != nil && b.cur.stopped.IsZero() {
+		b.mu.Unlock()
+		cancel()
+		return nil, errors.New("already contributing: stop first")
+	}
+	b.cur = r
+	b.mu.Unlock()
+
+	c, dev, err := b.prepare(ctx, r, o)
+	if err != nil {
+		if ctx.Err() != nil {
+			err = errors.New("stopped before contributing began")
+			b.finish(r, nil) // stopped on request: not a failure
+		} else {
+			b.finish(r, err)
+		}
+		cancel()
+		return nil, err
+	}
+	go func() {
+		err := c.Run(ctx)
+		cancel()
+		dev.Close()
+		b.finish(r, err)
+	}()
+	return b.stats(), nil
+}
+
+// prepare opens the device and the key and creates the client.
+func (b *bridge) prepare(ctx context.Context, r *run, o options) (*client.Client, device.Device, error) {
+	dev, fallback, err := openDevice(ctx, o.backend)
+	if err != nil {
+		return nil, nil, fmt.Errorf("open device: %w", err)
+	}
+	if ctx.Err() != nil {
+		dev.Close()
+		return nil, nil, errors.New("stopped before the device was ready")
+	}
+	key, _, keyNote, err := loadKey()
+	if err != nil {
+		dev.Close()
+		return nil, nil, fmt.Errorf("load key: %w", err)
+	}
+	cfg := client.DefaultConfig()
+	cfg.HubURL, cfg.Key, cfg.Device, cfg.Slots, cfg.Agent = o.hub, key, dev, o.slots, agent
+	cfg.Logger = slog.Default().With("hub", o.hub)
+	c, err := client.New(cfg)
+	if err != nil {
+		dev.Close()
+		return nil, nil, err
+	}
+	b.mu.Lock()
+	r.client, r.device, r.fallback, r.keyNote, r.starting = c, dev.Info(), fallback, keyNote, false
+	b.mu.Unlock()
+	slog.Info("contributing", "hub", o.hub, "backend", r.device.Backend, "adapter", r.device.Adapter,
+		"variant", r.device.Variant, "address", key.Address().Hex(), "fallback", fallback)
+	return c, dev, nil
+}
+
+// finish records the end of r.
+func (b *bridge) finish(r *run, err error) {
+	b.mu.Lock()
+	r.stopped, r.starting = time.Now(), false
+	if err != nil {
+		r.err = err.Error()
+	}
+	b.mu.Unlock()
+	close(r.done)
+}
+
+// stop cancels the current run and waits until it has ended.
+func (b *bridge) stop() (any, error) {
+	b.mu.Lock()
+	r := b.cur
+	b.mu.Unlock()
+	if r != nil {
+		r.cancel()
+		<-r.done
+	}
+	return b.stats(), nil
+}
+
+// stats returns the progress of the current or last run as a plain
+// JavaScript object:
+//
+//	state        "stopped", "starting", "connecting", "working",
+//	             "waiting to reconnect" or "failed"
+//	running      whether a run is in progress
+//	connected    whether the hub connection is up
+//	address      the contributor's Ethereum address
+//	backend      "webgpu" or "cpu"; adapter, adapterType, variant describe it
+//	fallback     why the CPU runs instead of WebGPU, or ""
+//	keyNote      a problem with storing the key, or ""
+//	tasksDone    results sent; accepted and refused count the hub's verdicts
+//	gflops       GFLOP/s over the run's wall time; deviceGflops over busy time
+//	tasksPerSec  results per second over the run's wall time
+//	seconds      the run's wall time
+//	lastError    the latest connection or device error, or ""
+//	lastRefusal  the hub's reason for the latest refused result, or ""
+func (b *bridge) stats() any {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	r := b.cur
+	if r == nil {
+		return js.ValueOf(map[string]any{"state": string(client.StateStopped), "running": false})
+	}
+	m := map[string]any{
+		"running":  r.stopped.IsZero(),
+		"fallback": r.fallback,
+		"keyNote":  r.keyNote,
+	}
+	end := r.stopped
+	if end.IsZero() {
+		end = time.Now()
+	}
+	var s client.Stats
+	if r.client != nil {
+		s = r.client.Stats()
+	}
+	var state string
+	switch {
+	case r.starting:
+		state = stateStarting
+	case !r.stopped.IsZero() && r.err != "":
+		state = stateFailed
+	case !r.stopped.IsZero():
+		state = string(client.StateStopped)
+	default:
+		state = string(s.State)
+	}
+	m["state"] = state
+	m["connected"] = s.Connected
+	m["address"] = s.Address
+	m["backend"] = r.device.Backend
+	m["adapter"] = r.device.Adapter
+	m["adapterType"] = r.device.AdapterType
+	m["variant"] = r.device.Variant
+	m["tasksDone"] = s.TasksDone
+	m["accepted"] = s.Accepted
+	m["refused"] = s.Refused
+	secs := end.Sub(r.started).Seconds()
+	m["seconds"] = secs
+	m["gflops"], m["tasksPerSec"], m["deviceGflops"] = 0.0, 0.0, 0.0
+	if secs > 0 {
+		m["gflops"] = s.FLOPs / secs / 1e9
+		m["tasksPerSec"] = float64(s.TasksDone) / secs
+	}
+	if busy := s.Busy.Seconds(); busy > 0 {
+		m["deviceGflops"] = s.FLOPs / busy / 1e9
+	}
+	lastErr := s.LastError
+	if r.err != "" {
+		lastErr = r.err
+	}
+	m["lastError"] = lastErr
+	m["lastRefusal"] = s.LastRefusal
+	return js.ValueOf(m)
+}
