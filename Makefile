@@ -18,10 +18,11 @@ export VK_ICD_FILENAMES ?= $(if $(wildcard $(LVP_ICD)),$(LVP_ICD),)
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-run: build ## build everything and start a hub on $(ADDR) with one local edge worker
+run: build ## build everything and start a hub on $(ADDR) training MNIST, with one local edge worker
 	@mkdir -p $(DATA)
-	@trap 'kill 0' INT TERM EXIT; \
-	  $(BIN)/tessera-hub --addr $(ADDR) --data $(DATA) & \
+	@worker=$$($(BIN)/tessera-edge --key $(DATA)/edge-worker.key --print-address) || exit 1; \
+	trap 'kill 0' INT TERM EXIT; \
+	  $(BIN)/tessera-hub --addr $(ADDR) --data $(DATA) --matmul-shape off --own-workers $$worker & \
 	  $(BIN)/tessera-edge --hub ws://$(ADDR)/ws --key $(DATA)/edge-worker.key & \
 	  wait
 

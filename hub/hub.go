@@ -133,13 +133,14 @@ func New(cfg Config) (*Hub, error) {
 			return nil, fmt.Errorf("hub: %w", err)
 		}
 		h.matmul = j
-		h.sched.addSource(j)
+		h.sched.addSource(j, true)
 	}
 	return h, nil
 }
 
-// AddSource adds a producer of tasks to the queue.
-func (h *Hub) AddSource(src Source) { h.sched.addSource(src) }
+// AddSource adds a producer of tasks to the queue. Its tasks take
+// precedence over the built-in matmul job's, which only fills idle slots.
+func (h *Hub) AddSource(src Source) { h.sched.addSource(src, false) }
 
 // RemoveSource stops leasing src's tasks and drops those still queued.
 func (h *Hub) RemoveSource(src Source) { h.sched.removeSource(src) }

@@ -18,12 +18,15 @@ type scheduler struct {
 	leaseTimeout time.Duration
 	now          func() time.Time
 
-	mu       sync.Mutex
-	sources  []Source
-	queue    []*Task // FIFO; requeued tasks go to the front
-	leases   map[uint64]*lease
-	sessions map[*session]*seat
-	order    []*session // round-robin order for fairness
+	mu      sync.Mutex
+	sources []Source
+	// background counts the sources at the end of sources that only fill
+	// idle capacity.
+	background int
+	queue      []*Task // FIFO; requeued tasks go to the front
+	leases     map[uint64]*lease
+	sessions   map[*session]*seat
+	order      []*session // round-robin order for fairness
 	// addrs counts connected sessions per contributor address.
 	addrs map[string]int
 	// avoid lists, per queued task, the addresses that let its lease expire
@@ -35,6 +38,9 @@ type scheduler struct {
 	counters counters
 	// grantErrors counts leases cancelled because a gate could not record them.
 	grantErrors uint64
+	// removed holds the sources removeSource dropped; their tasks are
+	// dropped instead of requeued when a lease ends without a result.
+	removed map[Source]struct{}
 }
 
 // lease is a task held by one session until its deadline.
@@ -65,13 +71,23 @@ func newScheduler(leaseTimeout time.Duration) *scheduler {
 		addrs:        make(map[string]int),
 		avoid:        make(map[uint64][]string),
 		nextID:       1,
+		removed:      make(map[Source]struct{}),
 	}
 }
 
-// addSource registers a producer of tasks.
-func (s *scheduler) addSource(src Source) {
+// addSource registers a producer of tasks. Sources are asked for work in
+// order; background sources (filler work such as the matmul job) come
+// after all others, so they only use capacity nobody else needs.
+func (s *scheduler) addSource(src Source, background bool) {
 	s.mu.Lock()
-	s.sources = append(s.sources, src)
+	delete(s.removed, src)
+	if background {
+		s.sources = append(s.sources, src)
+		s.background++
+	} else {
+		at := len(s.sources) - s.background
+		s.sources = append(s.sources[:at], append([]Source{src}, s.sources[at:]...)...)
+	}
 	s.mu.Unlock()
 	s.fill()
 }
@@ -181,6 +197,10 @@ func (s *scheduler) expire() {
 }
 
 func (s *scheduler) requeueLocked(t *Task) {
+	if _, gone := s.removed[t.Source]; gone {
+		delete(s.avoid, t.ID)
+		return
+	}
 	s.counters.Requeued++
 	s.queue = append(s.queue, nil)
 	copy(s.queue[1:], s.queue)
@@ -239,6 +259,9 @@ func (s *scheduler) popLocked(sess *session) *Task {
 	addr := sess.address()
 	if t := s.takeLocked(addr, 0, min(len(s.queue), maxScan)); t != nil {
 		return t
+	}
+	if len(s.queue) >= maxScan {
+		return nil // enough work is waiting for others; do not pile up more
 	}
 	for _, src := range s.sources {
 		// Ask for a small batch so that sources can amortize generation.
@@ -338,8 +361,12 @@ func (s *scheduler) shouldAvoid(id uint64, addr string) bool {
 func (s *scheduler) removeSource(src Source) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.removed[src] = struct{}{}
 	for i, o := range s.sources {
 		if o == src {
+			if i >= len(s.sources)-s.background {
+				s.background--
+			}
 			s.sources = append(s.sources[:i], s.sources[i+1:]...)
 			break
 		}

@@ -45,6 +45,7 @@ type outFrame struct {
 type session struct {
 	h      *Hub
 	conn   *websocket.Conn
+	out    *bufConn // conn's buffered network side; flush after writing
 	remote string
 	send   chan outFrame
 	done   chan struct{}
@@ -65,14 +66,33 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "hub is shutting down", http.StatusServiceUnavailable)
 		return
 	}
-	conn, err := h.upgrader.Upgrade(w, r, nil)
+	hj := &hijacker{ResponseWriter: w}
+	conn, err := h.upgrader.Upgrade(hj, r, nil)
 	if err != nil {
 		return // the upgrader has already replied with an HTTP error
 	}
+	if err := hj.conn.Flush(); err != nil { // the handshake response
+		conn.Close()
+		return
+	}
 	conn.SetReadLimit(protocol.MaxFrame)
+	// Replies the reader sends on its own must not wait in the buffer.
+	conn.SetPingHandler(func(data string) error {
+		err := conn.WriteControl(websocket.PongMessage, []byte(data), time.Now().Add(writeWait))
+		if err == nil {
+			err = hj.conn.Flush()
+		}
+		return err
+	})
+	conn.SetCloseHandler(func(code int, text string) error {
+		conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(code, ""), time.Now().Add(writeWait))
+		hj.conn.Flush()
+		return nil
+	})
 	s := &session{
 		h:      h,
 		conn:   conn,
+		out:    hj.conn,
 		remote: remoteIP(r),
 		send:   make(chan outFrame, h.cfg.MaxSlots+sendQueue),
 		done:   make(chan struct{}),
@@ -315,12 +335,20 @@ func (s *session) writeLoop() {
 				frame = buf
 			}
 			s.conn.SetWriteDeadline(time.Now().Add(writeWait))
-			if err := s.conn.WriteMessage(websocket.BinaryMessage, frame); err != nil {
+			err := s.conn.WriteMessage(websocket.BinaryMessage, frame)
+			if err == nil && len(s.send) == 0 {
+				err = s.out.Flush() // batch while more frames wait
+			}
+			if err != nil {
 				s.closeWith(nil)
 				return
 			}
 		case <-ping.C:
-			if err := s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait)); err != nil {
+			err := s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait))
+			if err == nil {
+				err = s.out.Flush()
+			}
+			if err != nil {
 				s.closeWith(nil)
 				return
 			}
@@ -334,7 +362,7 @@ func (s *session) writeLoop() {
 // writeNow writes one message directly; only for use before writeLoop runs.
 func (s *session) writeNow(m protocol.Message) bool {
 	s.conn.SetWriteDeadline(time.Now().Add(writeWait))
-	return s.conn.WriteMessage(websocket.BinaryMessage, protocol.Encode(nil, m)) == nil
+	return s.conn.WriteMessage(websocket.BinaryMessage, protocol.Encode(nil, m)) == nil && s.out.Flush() == nil
 }
 
 // closeWith ends the session; perr, if not nil, is sent to the peer first.
@@ -358,6 +386,7 @@ func (s *session) sayGoodbye() {
 		s.conn.WriteMessage(websocket.BinaryMessage, protocol.Encode(nil, &protocol.ErrorMsg{Code: e.Code, Message: e.Message}))
 		s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, truncate(e.Message, 100)), time.Now().Add(time.Second))
 	}
+	s.out.Flush()
 	s.conn.Close()
 }
 

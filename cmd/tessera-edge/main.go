@@ -25,7 +25,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := doMain(ctx, os.Args[1:], os.Stderr)
+	code := doMain(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
 }
@@ -39,7 +39,7 @@ func defaultKeyPath() string {
 
 // doMain runs the command and returns its exit code: 0 after a clean stop,
 // 1 on a runtime failure, 2 on bad flags.
-func doMain(ctx context.Context, args []string, stderr io.Writer) int {
+func doMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("tessera-edge", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	hub := fs.String("hub", "ws://127.0.0.1:8080/ws", "hub websocket URL")
@@ -47,6 +47,7 @@ func doMain(ctx context.Context, args []string, stderr io.Writer) int {
 	slots := fs.Int("slots", 2, "tasks held at once (one running, the rest prefetched)")
 	backendName := fs.String("backend", "auto", "compute backend: auto, webgpu or cpu")
 	progress := fs.Duration("progress", 10*time.Second, "interval between progress lines (0 disables)")
+	printAddr := fs.Bool("print-address", false, "print the key's address (creating the key if needed) and exit")
 	jsonLogs := fs.Bool("log-json", false, "log in JSON")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -68,6 +69,10 @@ func doMain(ctx context.Context, args []string, stderr io.Writer) int {
 	}
 	if created {
 		log.Info("created a new key; back it up, it is your ownership", "file", *keyPath)
+	}
+	if *printAddr {
+		fmt.Fprintln(stdout, key.Address().Hex())
+		return 0
 	}
 	dev, err := backend.Open(ctx, *backendName, log)
 	if err != nil {

@@ -14,9 +14,12 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 
-	"github.com/tessera-ai/tessera/hub"
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/tessera-ai/tessera/hub/service"
 	"github.com/tessera-ai/tessera/internal/kernel"
 )
 
@@ -30,7 +33,8 @@ func main() {
 // doMain runs the command and returns its exit code: 0 after a clean stop,
 // 1 on a runtime failure, 2 on bad flags.
 func doMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	cfg := hub.DefaultConfig()
+	svc := service.DefaultConfig()
+	cfg := &svc.Hub
 	fs := flag.NewFlagSet("tessera-hub", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:8080", "listen address")
@@ -39,6 +43,8 @@ func doMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.LeaseTimeout, "lease", cfg.LeaseTimeout, "time a contributor has to return a task")
 	fs.IntVar(&cfg.MaxSlots, "max-slots", cfg.MaxSlots, "most tasks one contributor may hold")
 	shape := fs.String("matmul-shape", cfg.Matmul.Shape.String(), "shape MxKxN of the built-in matmul job's tasks (\"off\" disables it)")
+	ownWorkers := fs.String("own-workers", "", "comma-separated addresses of the operator's own workers, exempt from exposure caps")
+	fs.BoolVar(&svc.DefaultJob, "default-job", svc.DefaultJob, "create the MNIST training job when there is no job")
 	jsonLogs := fs.Bool("log-json", false, "log in JSON")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -57,24 +63,31 @@ func doMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		cfg.Matmul.Shape = s
 	}
+	for _, a := range strings.Split(*ownWorkers, ",") {
+		if a = strings.TrimSpace(a); a == "" {
+			continue
+		}
+		if !common.IsHexAddress(a) {
+			fmt.Fprintf(stderr, "tessera-hub: --own-workers: %q is not an Ethereum address\n", a)
+			return 2
+		}
+		svc.OwnWorkers = append(svc.OwnWorkers, common.HexToAddress(a).Hex())
+	}
 	var h slog.Handler = slog.NewTextHandler(stderr, nil)
 	if *jsonLogs {
 		h = slog.NewJSONHandler(stderr, nil)
 	}
 	cfg.Logger = slog.New(h)
 
-	hb, err := hub.New(cfg)
-	if err != nil {
-		fmt.Fprintf(stderr, "tessera-hub: %v\n", err)
-		return 2
-	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "tessera-hub: listen: %v\n", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "Tessera hub is up: open http://%s/ to contribute (websocket ws://%s/ws)\n", ln.Addr(), ln.Addr())
-	if err := hb.Serve(ctx, ln); err != nil {
+	svc.Ready = func(a net.Addr) {
+		fmt.Fprintf(stdout, "Tessera hub is up: open http://%s/ to contribute (websocket ws://%s/ws)\n", a, a)
+	}
+	if err := service.Run(ctx, ln, svc); err != nil {
 		fmt.Fprintf(stderr, "tessera-hub: %v\n", err)
 		return 1
 	}

@@ -174,7 +174,7 @@ func edgeStatus(tb testing.TB, base string) hub.Status {
 // cleanly on SIGINT.
 func TestEdgeOnLavapipe(t *testing.T) {
 	bins := edgeBinaries(t)
-	hubProc, base := startHubBinary(t, bins, "--matmul-shape", "65x129x33")
+	hubProc, base := startHubBinary(t, bins, "--matmul-shape", "65x129x33", "--default-job=false")
 	ws := "ws" + strings.TrimPrefix(base, "http") + "/ws"
 	keyFile := filepath.Join(t.TempDir(), "keys", "edge.key")
 	edge := start(t, filepath.Join(bins, "tessera-edge"),

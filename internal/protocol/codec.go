@@ -195,7 +195,8 @@ func (r *reader) str(what string, max int) string {
 // tensor reads a tensor header and data into dst (reused when large
 // enough) and checks its dimensions against want.
 func (r *reader) tensor(what string, dst []float32, wantRows, wantCols int) []float32 {
-	rows, cols := int(r.u32(what+" rows")), int(r.u32(what+" cols"))
+	// Constant labels: building them per call would allocate on every task.
+	rows, cols := int(r.u32("tensor rows")), int(r.u32("tensor cols"))
 	if r.err != nil {
 		return dst[:0]
 	}
@@ -204,7 +205,7 @@ func (r *reader) tensor(what string, dst []float32, wantRows, wantCols int) []fl
 		return dst[:0]
 	}
 	n := rows * cols
-	raw := r.take(4*n, what+" data")
+	raw := r.take(4*n, what)
 	if raw == nil {
 		return dst[:0]
 	}

@@ -1,0 +1,56 @@
+package hub
+
+import (
+	"bufio"
+	"errors"
+	"net"
+	"net/http"
+	"sync"
+)
+
+// bufConn buffers writes to a websocket's network connection so that the
+// session's writer can send a verdict and the next task in one system call:
+// gorilla/websocket writes every message straight to the connection, and
+// the syscalls, not the protocol, limited the hub's task rate. The writer
+// flushes whenever its queue runs dry; control frames that the reader
+// answers (pong, close) flush at once.
+//
+// gorilla serializes its own writes, but Flush runs outside its lock, so
+// bufConn has a mutex of its own.
+type bufConn struct {
+	net.Conn
+	mu sync.Mutex
+	w  *bufio.Writer
+}
+
+func (c *bufConn) Write(p []byte) (int, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.w.Write(p)
+}
+
+// Flush sends everything buffered.
+func (c *bufConn) Flush() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.w.Flush()
+}
+
+// hijacker hands the upgrader a bufConn in place of the raw connection.
+type hijacker struct {
+	http.ResponseWriter
+	conn *bufConn
+}
+
+func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	hj, ok := h.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("the connection cannot be taken over for a websocket")
+	}
+	c, rw, err := hj.Hijack()
+	if err != nil {
+		return nil, nil, err
+	}
+	h.conn = &bufConn{Conn: c, w: bufio.NewWriterSize(c, 64<<10)}
+	return h.conn, rw, nil
+}

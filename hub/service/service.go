@@ -1,0 +1,118 @@
+// Package service assembles a complete hub process: the coordinator
+// (package hub), its database (hub/store), the training jobs (hub/train)
+// and the admin token, on one listener. cmd/tessera-hub is a thin wrapper
+// around Run; tests call Run too.
+package service
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/tessera-ai/tessera/hub"
+	"github.com/tessera-ai/tessera/hub/store"
+	"github.com/tessera-ai/tessera/hub/train"
+)
+
+// Config configures a hub process.
+type Config struct {
+	Hub hub.Config
+	// OwnWorkers are the operator's own contributor addresses, exempt from
+	// exposure caps.
+	OwnWorkers []string
+	// DefaultJob creates the MNIST job when the database has no job.
+	DefaultJob bool
+	// MNISTDir overrides where the MNIST files are ("" locates them).
+	MNISTDir string
+	// Ready, if set, is called with the listener's address once the hub
+	// serves.
+	Ready func(addr net.Addr)
+}
+
+// DefaultConfig is what `make run` uses.
+func DefaultConfig() Config {
+	return Config{Hub: hub.DefaultConfig(), DefaultJob: true}
+}
+
+// tokenFile is the admin token's name in the data directory.
+const tokenFile = "admin.token"
+
+// Run serves the hub on ln until ctx ends.
+func Run(ctx context.Context, ln net.Listener, cfg Config) error {
+	h, err := hub.New(cfg.Hub)
+	if err != nil {
+		return err
+	}
+	log := cfg.Hub.Logger
+	db, err := store.Open(ctx, filepath.Join(cfg.Hub.DataDir, "hub.db"))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	token, err := adminToken(cfg.Hub.DataDir)
+	if err != nil {
+		return err
+	}
+	mgr := train.NewManager(h, db, train.ManagerConfig{
+		DataDir: cfg.Hub.DataDir, OwnWorkers: cfg.OwnWorkers, Data: &train.DataLoader{Dir: cfg.MNISTDir}, Logger: log,
+	})
+	mgr.Routes(h.Handle, token)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if err := mgr.Start(ctx); err != nil {
+		return err
+	}
+	defer mgr.Wait()
+	if cfg.DefaultJob {
+		if jobs, err := db.Jobs(ctx); err != nil {
+			return err
+		} else if len(jobs) == 0 {
+			spec := train.MNISTSpec()
+			if _, err := mgr.Create(ctx, spec); err != nil {
+				return fmt.Errorf("create the default MNIST job: %w", err)
+			}
+		}
+	}
+	if cfg.Ready != nil {
+		cfg.Ready(ln.Addr())
+	}
+	err = h.Serve(ctx, ln)
+	cancel()
+	return err
+}
+
+// adminToken reads the admin token from the data directory, creating a
+// random one (mode 0600) on first start.
+func adminToken(dir string) (string, error) {
+	path := filepath.Join(dir, tokenFile)
+	data, err := os.ReadFile(path)
+	if err == nil {
+		tok := strings.TrimSpace(string(data))
+		if len(tok) < 32 {
+			return "", fmt.Errorf("admin token in %s is too short (delete it to make a new one)", path)
+		}
+		return tok, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read admin token: %w", err)
+	}
+	var b [32]byte
+	rand.Read(b[:])
+	tok := hex.EncodeToString(b[:])
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", fmt.Errorf("create admin token: %w", err)
+	}
+	if _, err := f.WriteString(tok + "\n"); err != nil {
+		f.Close()
+		return "", fmt.Errorf("write admin token: %w", err)
+	}
+	return tok, f.Close()
+}

@@ -1,0 +1,125 @@
+package train
+
+import (
+	"sync"
+)
+
+// Exposure rations a job's weights among contributors: it remembers which
+// weight tiles each address has ever received and refuses a tile that
+// would take an address past the cap. Addresses listed as the operator's
+// own workers are exempt. Every new (address, tile) pair is recorded
+// durably through record before the tile is handed out, so a restart
+// cannot reset anyone's share.
+type Exposure struct {
+	cap       float64
+	fractions []float64 // per weight tile
+	exempt    map[string]bool
+	record    func(addr string, tile int) error
+
+	mu   sync.Mutex
+	held map[string]*holding
+}
+
+type holding struct {
+	tiles    map[int]bool
+	fraction float64
+}
+
+// NewExposure returns a tracker for tiles of the given weight fractions.
+// record persists a new pair; prior holds what is already recorded.
+func NewExposure(cap float64, fractions []float64, exempt []string, prior map[string][]int, record func(addr string, tile int) error) *Exposure {
+	e := &Exposure{cap: cap, fractions: fractions, exempt: map[string]bool{}, record: record, held: map[string]*holding{}}
+	for _, a := range exempt {
+		e.exempt[a] = true
+	}
+	for addr, tiles := range prior {
+		for _, t := range tiles {
+			if t >= 0 && t < len(fractions) {
+				e.add(addr, t)
+			}
+		}
+	}
+	return e
+}
+
+// capSlack absorbs float rounding when tile fractions add up to the cap
+// exactly.
+const capSlack = 1e-9
+
+func (e *Exposure) add(addr string, tile int) {
+	h := e.held[addr]
+	if h == nil {
+		h = &holding{tiles: map[int]bool{}}
+		e.held[addr] = h
+	}
+	if !h.tiles[tile] {
+		h.tiles[tile] = true
+		h.fraction += e.fractions[tile]
+	}
+}
+
+// check reports whether addr may receive weight tile w (-1: none), and
+// whether it would be new to addr.
+func (e *Exposure) check(addr string, w int) (allowed, reveals bool) {
+	if w < 0 {
+		return true, false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	h := e.held[addr]
+	if h != nil && h.tiles[w] {
+		return true, false
+	}
+	if e.exempt[addr] {
+		return true, true
+	}
+	have := 0.0
+	if h != nil {
+		have = h.fraction
+	}
+	return have+e.fractions[w] <= e.cap+capSlack, true
+}
+
+// grant records that addr receives weight tile w.
+func (e *Exposure) grant(addr string, w int) error {
+	if w < 0 {
+		return nil
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if h := e.held[addr]; h != nil && h.tiles[w] {
+		return nil
+	}
+	if err := e.record(addr, w); err != nil {
+		return err
+	}
+	e.add(addr, w)
+	return nil
+}
+
+// MaxFraction returns the largest share of the weights held by any one
+// contributor, exempt ones included, and who holds it.
+func (e *Exposure) MaxFraction() (float64, string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	best, who := 0.0, ""
+	for a, h := range e.held {
+		if h.fraction > best {
+			best, who = h.fraction, a
+		}
+	}
+	return best, who
+}
+
+// MaxFractionNonExempt is MaxFraction over contributors the cap applies to.
+func (e *Exposure) MaxFractionNonExempt() float64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	best := 0.0
+	for a, h := range e.held {
+		if !e.exempt[a] {
+			best = max(best, h.fraction)
+		}
+	}
+	return best
+}

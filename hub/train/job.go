@@ -1,0 +1,236 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/tessera-ai/tessera/hub/store"
+)
+
+// Job is one training job running on the hub: a Trainer stepping through
+// its data with an Executor, checkpointed every CheckpointEvery steps and
+// evaluated on the test set every EvalEvery steps.
+type Job struct {
+	ID   string
+	Spec Spec
+
+	trainer *Trainer
+	exec    Executor
+	evalX   Executor
+	data    *Data
+	batches *batcher
+	db      *store.DB
+	dir     string // the job's checkpoint directory
+	rel     string // dir relative to the data directory
+	root    string // the data directory
+	log     *slog.Logger
+	onStep  func(step int, loss float64)
+
+	mu        sync.Mutex
+	step      int // steps applied, mirrored from the trainer for readers
+	state     string
+	lastLoss  float64
+	lossSum   float64
+	lossN     int
+	stepTime  time.Duration // moving average
+	lastPoint *store.Point
+	err       string
+}
+
+// jobConfig is what a Job needs besides its spec.
+type jobConfig struct {
+	id, root string
+	exec     Executor
+	db       *store.DB
+	data     *Data
+	log      *slog.Logger
+}
+
+// newJob builds a job and restores its last checkpoint, if any.
+func newJob(ctx context.Context, spec Spec, row store.Job, c jobConfig) (*Job, error) {
+	tr, err := NewTrainer(spec)
+	if err != nil {
+		return nil, err
+	}
+	b, err := newBatcher(c.data.Train, spec.BatchSize, spec.Seed)
+	if err != nil {
+		return nil, err
+	}
+	rel := filepath.Join("jobs", c.id)
+	j := &Job{ID: c.id, Spec: spec, trainer: tr, exec: c.exec, evalX: NewLocal(0), data: c.data, batches: b,
+		db: c.db, dir: filepath.Join(c.root, rel), rel: rel, root: c.root, log: c.log.With("job", c.id), state: row.State}
+	if err := os.MkdirAll(j.dir, 0o700); err != nil {
+		return nil, fmt.Errorf("job %s: %w", c.id, err)
+	}
+	if row.Checkpoint != "" {
+		if err := tr.LoadCheckpoint(filepath.Join(c.root, row.Checkpoint)); err != nil {
+			return nil, fmt.Errorf("job %s: %w", c.id, err)
+		}
+		if tr.StepsDone() != row.Step {
+			return nil, fmt.Errorf("job %s: checkpoint holds step %d, the database says %d", c.id, tr.StepsDone(), row.Step)
+		}
+		j.log.Info("resumed from checkpoint", "step", row.Step)
+	}
+	j.step = tr.StepsDone()
+	if h, err := c.db.History(ctx, c.id); err == nil && len(h) > 0 {
+		p := h[len(h)-1]
+		j.lastPoint = &p
+	}
+	return j, nil
+}
+
+// errTargetReached ends Run when the job has met its target.
+var errTargetReached = errors.New("target reached")
+
+// Run trains until the job is done, ctx ends, or a step fails. It returns
+// nil when the job finished (target accuracy or max steps).
+func (j *Job) Run(ctx context.Context) error {
+	if j.lastPoint != nil && j.Spec.TargetAccuracy > 0 && j.lastPoint.TestAccuracy >= j.Spec.TargetAccuracy &&
+		j.lastPoint.Step <= j.trainer.StepsDone() {
+		return j.finish(ctx, "target reached before the restart")
+	}
+	for j.trainer.StepsDone() < j.Spec.MaxSteps {
+		step := j.trainer.StepsDone()
+		x, y := j.batches.batch(step)
+		start := time.Now()
+		loss, err := j.trainer.Step(ctx, j.exec, x, y)
+		if err != nil {
+			return err
+		}
+		j.recordStep(loss, time.Since(start))
+		done := step + 1
+		if j.onStep != nil {
+			j.onStep(done, loss)
+		}
+		if done%j.Spec.EvalEvery == 0 || done == j.Spec.MaxSteps {
+			if err := j.evaluate(ctx); errors.Is(err, errTargetReached) {
+				if err := j.checkpoint(ctx); err != nil {
+					return err
+				}
+				return j.finish(ctx, "reached the target accuracy")
+			} else if err != nil {
+				return err
+			}
+		}
+		if done%j.Spec.CheckpointEvery == 0 {
+			if err := j.checkpoint(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	if err := j.checkpoint(ctx); err != nil && !errors.Is(err, store.ErrStepNotAhead) {
+		return err
+	}
+	return j.finish(ctx, "reached max steps")
+}
+
+func (j *Job) recordStep(loss float64, took time.Duration) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.step = j.trainer.StepsDone()
+	j.lastLoss = loss
+	j.lossSum += loss
+	j.lossN++
+	if j.stepTime == 0 {
+		j.stepTime = took
+	} else {
+		j.stepTime = (9*j.stepTime + took) / 10
+	}
+}
+
+func (j *Job) finish(ctx context.Context, why string) error {
+	j.log.Info("job done", "why", why, "step", j.trainer.StepsDone())
+	j.setState(store.StateDone, "")
+	return j.db.SetState(ctx, j.ID, store.StateDone, "")
+}
+
+func (j *Job) setState(state, msg string) {
+	j.mu.Lock()
+	j.state, j.err = state, msg
+	j.mu.Unlock()
+}
+
+// evaluate computes test loss and accuracy and appends them to the
+// history; it returns errTargetReached when the target is met.
+func (j *Job) evaluate(ctx context.Context) error {
+	loss, acc, err := j.trainer.Evaluate(ctx, j.evalX, j.data.Test.Images, j.data.Test.Labels, 1000)
+	if err != nil {
+		return fmt.Errorf("evaluate: %w", err)
+	}
+	j.mu.Lock()
+	train := j.lastLoss
+	if j.lossN > 0 {
+		train = j.lossSum / float64(j.lossN)
+	}
+	j.lossSum, j.lossN = 0, 0
+	p := store.Point{Step: j.trainer.StepsDone(), At: time.Now(), TrainLoss: train, TestLoss: loss, TestAccuracy: acc}
+	j.lastPoint = &p
+	j.mu.Unlock()
+	if err := j.db.AddPoint(ctx, j.ID, p); err != nil {
+		return err
+	}
+	j.log.Info("evaluated", "step", p.Step, "train_loss", fmt.Sprintf("%.4f", train),
+		"test_loss", fmt.Sprintf("%.4f", loss), "test_accuracy", fmt.Sprintf("%.4f", acc))
+	if j.Spec.TargetAccuracy > 0 && acc >= j.Spec.TargetAccuracy {
+		return errTargetReached
+	}
+	return nil
+}
+
+// checkpoint saves the trainer, records the file in the database, and
+// deletes the checkpoint it replaces. The database row is updated only
+// after the file is durable, so it never names a missing or partial file.
+func (j *Job) checkpoint(ctx context.Context) error {
+	step := j.trainer.StepsDone()
+	name := fmt.Sprintf("ckpt-%09d.bin", step)
+	if err := j.trainer.SaveCheckpoint(filepath.Join(j.dir, name)); err != nil {
+		return err
+	}
+	old, _ := filepath.Glob(filepath.Join(j.dir, "ckpt-*.bin"))
+	if err := j.db.SetCheckpoint(ctx, j.ID, step, filepath.Join(j.rel, name)); err != nil {
+		return err
+	}
+	for _, f := range old {
+		if filepath.Base(f) != name {
+			os.Remove(f)
+		}
+	}
+	return nil
+}
+
+// JobStatus is a job's summary in GET /api/v1/jobs and /api/v1/status.
+type JobStatus struct {
+	ID                   string       `json:"id"`
+	Name                 string       `json:"name"`
+	State                string       `json:"state"`
+	Step                 int          `json:"step"`
+	MaxSteps             int          `json:"max_steps"`
+	TargetAccuracy       float64      `json:"target_accuracy"`
+	LastLoss             float64      `json:"last_loss"`
+	StepMillis           float64      `json:"step_ms"`
+	Latest               *store.Point `json:"latest,omitempty"`
+	ExposureCap          float64      `json:"exposure_cap"`
+	MaxExposure          float64      `json:"max_exposure"`
+	MaxExposureNonExempt float64      `json:"max_exposure_non_exempt"`
+	Error                string       `json:"error,omitempty"`
+}
+
+// Status returns the job's summary; exposure may be nil for local jobs.
+func (j *Job) Status(exposure *Exposure) JobStatus {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	st := JobStatus{ID: j.ID, Name: j.Spec.Name, State: j.state, Step: j.step, MaxSteps: j.Spec.MaxSteps,
+		TargetAccuracy: j.Spec.TargetAccuracy, LastLoss: j.lastLoss, StepMillis: float64(j.stepTime.Microseconds()) / 1000,
+		Latest: j.lastPoint, ExposureCap: j.Spec.ExposureCap, Error: j.err}
+	if exposure != nil {
+		st.MaxExposure, _ = exposure.MaxFraction()
+		st.MaxExposureNonExempt = exposure.MaxFractionNonExempt()
+	}
+	return st
+}

@@ -1,0 +1,272 @@
+package train
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/tessera-ai/tessera/hub"
+	"github.com/tessera-ai/tessera/hub/store"
+)
+
+// ManagerConfig configures a Manager.
+type ManagerConfig struct {
+	// DataDir holds checkpoints (under jobs/).
+	DataDir string
+	// OwnWorkers are addresses exempt from every job's exposure cap: the
+	// operator's own machines.
+	OwnWorkers []string
+	// Data loads the data sets.
+	Data *DataLoader
+	// Logger; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// Manager runs a hub's training jobs: it restores them from the database
+// at start, runs each as a separately owned model whose tiles go to
+// contributors, and creates, pauses, resumes and removes jobs on request.
+type Manager struct {
+	cfg ManagerConfig
+	hub *hub.Hub
+	db  *store.DB
+	log *slog.Logger
+
+	mu   sync.Mutex
+	ctx  context.Context
+	runs map[string]*run
+	wg   sync.WaitGroup
+}
+
+// run is a job and the goroutine training it.
+type run struct {
+	job      *Job
+	remote   *Remote
+	exposure *Exposure
+	cancel   context.CancelFunc
+	done     chan struct{}
+}
+
+// NewManager returns a manager for the jobs in db, leasing tiles on h.
+func NewManager(h *hub.Hub, db *store.DB, cfg ManagerConfig) *Manager {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.Data == nil {
+		cfg.Data = &DataLoader{}
+	}
+	m := &Manager{cfg: cfg, hub: h, db: db, log: cfg.Logger, runs: map[string]*run{}}
+	h.SetJobsStatus(func() any { return m.Statuses() })
+	return m
+}
+
+// Start restores every job from the database and resumes the running
+// ones. Jobs keep running until ctx ends; Wait waits for them.
+func (m *Manager) Start(ctx context.Context) error {
+	m.mu.Lock()
+	m.ctx = ctx
+	m.mu.Unlock()
+	rows, err := m.db.Jobs(ctx)
+	if err != nil {
+		return err
+	}
+	for _, row := range rows {
+		if err := m.load(ctx, row); err != nil {
+			m.log.Error("cannot restore job", "job", row.ID, "err", err)
+			m.db.SetState(ctx, row.ID, store.StateFailed, err.Error())
+		}
+	}
+	return nil
+}
+
+// Wait blocks until every job goroutine has returned.
+func (m *Manager) Wait() { m.wg.Wait() }
+
+// Create validates spec, stores a new job and starts it. It returns the
+// job's ID.
+func (m *Manager) Create(ctx context.Context, spec Spec) (string, error) {
+	if err := spec.Validate(); err != nil {
+		return "", err
+	}
+	tr, err := newModel(spec.Model.Layers, spec.TileCols)
+	if err != nil {
+		return "", err
+	}
+	if f := tr.maxTileFraction(); f > spec.ExposureCap && len(m.cfg.OwnWorkers) == 0 {
+		return "", fmt.Errorf("invalid job spec: one weight tile is %.1f%% of the weights, above the exposure cap of %.1f%%: use narrower tiles or a higher cap", 100*f, 100*spec.ExposureCap)
+	}
+	raw, err := json.Marshal(spec)
+	if err != nil {
+		return "", err
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	id := "job-" + hex.EncodeToString(b[:])
+	if err := m.db.CreateJob(ctx, id, spec.Name, string(raw)); err != nil {
+		return "", err
+	}
+	row, err := m.db.Job(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	if err := m.load(ctx, row); err != nil {
+		m.db.SetState(ctx, id, store.StateFailed, err.Error())
+		return "", err
+	}
+	m.log.Info("job created", "job", id, "name", spec.Name)
+	return id, nil
+}
+
+// load builds a job from its row and, if it is running, starts it.
+func (m *Manager) load(ctx context.Context, row store.Job) error {
+	var spec Spec
+	if err := json.Unmarshal([]byte(row.Spec), &spec); err != nil {
+		return fmt.Errorf("job %s: stored spec: %w", row.ID, err)
+	}
+	if err := spec.Validate(); err != nil {
+		return fmt.Errorf("job %s: %w", row.ID, err)
+	}
+	data, err := m.cfg.Data.Load(ctx)
+	if err != nil {
+		return fmt.Errorf("load data: %w", err)
+	}
+	prior, err := m.db.Exposure(ctx, row.ID)
+	if err != nil {
+		return err
+	}
+	r := &run{}
+	tr, err := NewTrainer(spec)
+	if err != nil {
+		return err
+	}
+	r.exposure = NewExposure(spec.ExposureCap, tr.TileFractions(), m.cfg.OwnWorkers, prior,
+		func(addr string, tile int) error {
+			return m.db.RecordExposure(context.Background(), row.ID, addr, tile)
+		})
+	r.remote = NewRemote(row.ID, m.hub, r.exposure)
+	r.job, err = newJob(ctx, spec, row, jobConfig{id: row.ID, root: m.cfg.DataDir, exec: r.remote, db: m.db, data: data, log: m.log})
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	m.runs[row.ID] = r
+	m.mu.Unlock()
+	if row.State == store.StateRunning {
+		m.start(r)
+	}
+	return nil
+}
+
+// start launches the job's goroutine.
+func (m *Manager) start(r *run) {
+	m.mu.Lock()
+	ctx, cancel := context.WithCancel(m.ctx)
+	r.cancel, r.done = cancel, make(chan struct{})
+	m.mu.Unlock()
+	r.job.setState(store.StateRunning, "")
+	m.hub.AddSource(r.remote)
+	m.wg.Add(1)
+	go func() {
+		defer m.wg.Done()
+		defer close(r.done)
+		err := r.job.Run(ctx)
+		m.hub.RemoveSource(r.remote)
+		if err != nil && ctx.Err() == nil {
+			m.log.Error("job failed", "job", r.job.ID, "err", err)
+			r.job.setState(store.StateFailed, err.Error())
+			m.db.SetState(context.Background(), r.job.ID, store.StateFailed, err.Error())
+		}
+	}()
+}
+
+// stop cancels the job's goroutine and waits for it.
+func (r *run) stop() {
+	if r.cancel != nil {
+		r.cancel()
+		<-r.done
+		r.cancel = nil
+	}
+}
+
+// ErrUnknownJob is returned for an ID that names no job.
+var ErrUnknownJob = errors.New("unknown job")
+
+func (m *Manager) get(id string) (*run, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	r, ok := m.runs[id]
+	if !ok {
+		return nil, fmt.Errorf("%w %q", ErrUnknownJob, id)
+	}
+	return r, nil
+}
+
+// Pause stops a running job after its current step; it resumes from its
+// last checkpoint.
+func (m *Manager) Pause(ctx context.Context, id string) error {
+	r, err := m.get(id)
+	if err != nil {
+		return err
+	}
+	r.stop()
+	r.job.setState(store.StatePaused, "")
+	return m.db.SetState(ctx, id, store.StatePaused, "")
+}
+
+// Resume restarts a paused job from its last checkpoint.
+func (m *Manager) Resume(ctx context.Context, id string) error {
+	r, err := m.get(id)
+	if err != nil {
+		return err
+	}
+	if st := r.job.Status(nil).State; st != store.StatePaused {
+		return fmt.Errorf("job %s is %s, not paused", id, st)
+	}
+	if err := m.db.SetState(ctx, id, store.StateRunning, ""); err != nil {
+		return err
+	}
+	row, err := m.db.Job(ctx, id)
+	if err != nil {
+		return err
+	}
+	m.mu.Lock()
+	delete(m.runs, id)
+	m.mu.Unlock()
+	return m.load(ctx, row)
+}
+
+// Remove stops a job and deletes it with its history and checkpoints.
+func (m *Manager) Remove(ctx context.Context, id string) error {
+	r, err := m.get(id)
+	if err != nil {
+		return err
+	}
+	r.stop()
+	m.mu.Lock()
+	delete(m.runs, id)
+	m.mu.Unlock()
+	if err := m.db.DeleteJob(ctx, id); err != nil {
+		return err
+	}
+	return removeAll(r.job.dir)
+}
+
+// Statuses returns every job's summary, oldest first.
+func (m *Manager) Statuses() []JobStatus {
+	m.mu.Lock()
+	runs := make([]*run, 0, len(m.runs))
+	for _, r := range m.runs {
+		runs = append(runs, r)
+	}
+	m.mu.Unlock()
+	out := make([]JobStatus, 0, len(runs))
+	for _, r := range runs {
+		out = append(out, r.job.Status(r.exposure))
+	}
+	sortStatuses(out)
+	return out
+}
