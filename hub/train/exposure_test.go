@@ -28,12 +28,12 @@ func TestExposureCap(t *testing.T) {
 	if err := e.grant("a", 0); err != nil {
 		t.Fatal(err)
 	}
-	check("a", 0, true, false)  // already held
-	check("a", 1, false, true)  // 0.2 + 0.2 > 0.3
-	check("a", 2, true, true)   // 0.2 + 0.1 = 0.3 exactly
-	check("a", 4, false, true)  // one tile above the cap
+	check("a", 0, true, false)   // already held
+	check("a", 1, false, true)   // 0.2 + 0.2 > 0.3
+	check("a", 2, true, true)    // 0.2 + 0.1 = 0.3 exactly
+	check("a", 4, false, true)   // one tile above the cap
 	check("old", 1, false, true) // prior exposure survives a restart
-	check("own", 4, true, true) // the operator's workers are exempt
+	check("own", 4, true, true)  // the operator's workers are exempt
 	e.grant("a", 2)
 	check("a", 3, false, true)
 	if f, who := e.MaxFraction(); who != "a" || f < 0.3-1e-9 || f > 0.3+1e-9 {
