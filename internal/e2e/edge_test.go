@@ -138,8 +138,15 @@ var urlLine = regexp.MustCompile(`open (http://[0-9.:]+)/`)
 // returns its base URL.
 func startHubBinary(tb testing.TB, bins string, extra ...string) (*proc, string) {
 	tb.Helper()
+	return startHubOn(tb, bins, "127.0.0.1:0", append([]string{"--data", tb.TempDir()}, extra...))
+}
+
+// startHubOn runs the real tessera-hub on addr with args and returns its
+// base URL.
+func startHubOn(tb testing.TB, bins, addr string, args []string) (*proc, string) {
+	tb.Helper()
 	urls := make(chan string, 1)
-	args := append([]string{"--addr", "127.0.0.1:0", "--data", tb.TempDir()}, extra...)
+	args = append([]string{"--addr", addr}, args...)
 	p := start(tb, filepath.Join(bins, "tessera-hub"), args, func(line string) {
 		if m := urlLine.FindStringSubmatch(line); m != nil {
 			urls <- m[1]
