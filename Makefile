@@ -1,6 +1,7 @@
 # Tessera: make run starts a hub with a local edge worker; make test runs
 # every test. `make` alone prints this help.
 
+SHELL       := /bin/bash
 GO          ?= go
 ADDR        ?= 127.0.0.1:8080
 DATA        ?= data
@@ -21,18 +22,23 @@ help: ## show this help
 run: build ## build everything and start a hub on $(ADDR) training MNIST, with one local edge worker
 	@mkdir -p $(DATA)
 	@worker=$$($(BIN)/tessera-edge --key $(DATA)/edge-worker.key --print-address) || exit 1; \
-	trap 'kill 0' INT TERM EXIT; \
-	  $(BIN)/tessera-hub --addr $(ADDR) --data $(DATA) --matmul-shape off --own-workers $$worker & \
-	  $(BIN)/tessera-edge --hub ws://$(ADDR)/ws --key $(DATA)/edge-worker.key & \
-	  wait
+	$(BIN)/tessera-hub --addr $(ADDR) --data $(DATA) --matmul-shape off --own-workers $$worker & hub=$$!; \
+	$(BIN)/tessera-edge --hub ws://$(ADDR)/ws --key $(DATA)/edge-worker.key & edge=$$!; \
+	trap 'kill $$hub $$edge 2>/dev/null' INT TERM; \
+	wait -n; kill $$hub $$edge 2>/dev/null; wait
 
 build: wasm ## build the hub, the edge client and the browser client into bin/ and web/dist/
 	$(GO) build -o $(BIN)/ ./cmd/...
 
-wasm: $(WASM) web/dist/wasm_exec.js ## build the browser client (Go to WebAssembly)
+wasm: $(WASM) $(WASM).gz web/dist/wasm_exec.js ## build the browser client (Go to WebAssembly) and its gzipped copy
 
 $(WASM): $(WASM_SRC)
 	GOOS=js GOARCH=wasm $(GO) build -trimpath -ldflags='-s -w' -o $@ ./wasm
+
+# The hub serves tessera.wasm.gz (a third of the size) to browsers that
+# accept gzip, and ignores it if it is older than tessera.wasm.
+$(WASM).gz: $(WASM)
+	gzip -9 -k -f $<
 
 web/dist/wasm_exec.js: $(GOROOT_WASM)/wasm_exec.js
 	cp $< $@
