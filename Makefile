@@ -45,7 +45,7 @@ web/dist/wasm_exec.js: $(GOROOT_WASM)/wasm_exec.js
 
 test: wasm vet ## run all tests (lavapipe and headless Chromium included), race detector on the concurrent parts
 	$(GO) test -count=1 ./...
-	$(GO) test -count=1 -race ./hub/... ./client/ ./internal/protocol/
+	$(GO) test -count=1 -race -short ./hub/... ./client/ ./internal/protocol/
 	$(GO) test -count=1 -run '^$$' -fuzz FuzzDecode -fuzztime 10s ./internal/protocol/
 
 bench: wasm ## run the benchmarks (hub round trip vs echo, wire efficiency, kernels, Freivalds)

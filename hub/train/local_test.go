@@ -11,6 +11,9 @@ import (
 // TestLocalReferenceReachesTarget trains the default MNIST model in one
 // process, the baseline the distributed runs are compared with.
 func TestLocalReferenceReachesTarget(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains MNIST for about 10 s; runs in the full (non -short) pass")
+	}
 	data, err := (&train.DataLoader{}).Load(context.Background())
 	if err != nil {
 		t.Fatalf("load MNIST: %v", err)
