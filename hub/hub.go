@@ -126,7 +126,7 @@ func New(cfg Config) (*Hub, error) {
 	h.mux = http.NewServeMux()
 	h.mux.HandleFunc("GET /ws", h.serveWS)
 	h.mux.HandleFunc("GET /api/v1/status", h.serveStatus)
-	h.mux.Handle("GET /", http.FileServerFS(h.web))
+	h.mux.Handle("GET /", staticHandler(h.web))
 	if cfg.Matmul.Shape != (kernel.Shape{}) {
 		j, err := NewMatmulJob(cfg.Matmul)
 		if err != nil {

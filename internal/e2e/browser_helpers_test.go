@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -77,6 +78,7 @@ func ensureWasm(tb testing.TB, root string) string {
 	wasmPath := filepath.Join(dist, "tessera.wasm")
 	execJS := filepath.Join(dist, "wasm_exec.js")
 	if why := wasmStale(tb, root, wasmPath, execJS); why == "" {
+		ensureWasmGz(tb, wasmPath)
 		return dist
 	} else {
 		tb.Logf("building the browser client: %s", why)
@@ -96,7 +98,44 @@ func ensureWasm(tb testing.TB, root string) string {
 		tb.Fatalf("copy wasm_exec.js: %v", err)
 	}
 	tb.Logf("built %s in %v", wasmPath, time.Since(start).Round(time.Millisecond))
+	ensureWasmGz(tb, wasmPath)
 	return dist
+}
+
+// ensureWasmGz writes wasmPath+".gz", as `make wasm` does with gzip, unless
+// it is already at least as new as the client: the hub serves it to
+// browsers that accept gzip, so the page tests load the compressed client.
+func ensureWasmGz(tb testing.TB, wasmPath string) {
+	tb.Helper()
+	wi, err := os.Stat(wasmPath)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	gzPath := wasmPath + ".gz"
+	if gi, err := os.Stat(gzPath); err == nil && !gi.ModTime().Before(wi.ModTime()) {
+		return
+	}
+	raw, err := os.ReadFile(wasmPath)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var buf bytes.Buffer
+	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+	zw.Write(raw)
+	if err := zw.Close(); err != nil {
+		tb.Fatalf("gzip the client: %v", err)
+	}
+	// Write beside it and rename, so that a hub never serves half a file.
+	tmp := gzPath + ".tmp"
+	if err := os.WriteFile(tmp, buf.Bytes(), 0o644); err != nil {
+		tb.Fatalf("write %s: %v", tmp, err)
+	}
+	if err := os.Chtimes(tmp, wi.ModTime(), wi.ModTime()); err != nil {
+		tb.Fatalf("set the time of %s: %v", tmp, err)
+	}
+	if err := os.Rename(tmp, gzPath); err != nil {
+		tb.Fatalf("rename %s: %v", tmp, err)
+	}
 }
 
 // wasmStale returns why the built client must be rebuilt, or "" when it is

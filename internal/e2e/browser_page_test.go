@@ -101,17 +101,34 @@ func (p *page) open(url string) {
 
 // pageState is what the test reads from the contributor page.
 type pageState struct {
-	Backend     string  `json:"backend"`     // the #backend text
-	DataBackend string  `json:"dataBackend"` // body[data-backend]
-	Device      string  `json:"device"`
-	State       string  `json:"state"` // body[data-state]
-	StateLine   string  `json:"stateLine"`
-	Address     string  `json:"address"`
-	Error       string  `json:"error"` // the visible error box, or ""
-	Fallback    string  `json:"fallback"`
-	Tasks       string  `json:"tasks"`
-	Button      string  `json:"button"`
-	Stats       jsStats `json:"stats"` // await tessera.stats()
+	Backend     string    `json:"backend"`     // the #backend text
+	DataBackend string    `json:"dataBackend"` // body[data-backend]
+	Device      string    `json:"device"`
+	State       string    `json:"state"` // body[data-state]
+	StateLine   string    `json:"stateLine"`
+	Address     string    `json:"address"`
+	Error       string    `json:"error"` // the visible error box, or ""
+	Fallback    string    `json:"fallback"`
+	Tasks       string    `json:"tasks"`
+	Button      string    `json:"button"`
+	Training    string    `json:"training"` // the Training section's status line
+	Jobs        []jobCard `json:"jobs"`     // the Training section's jobs, in order
+	Stats       jsStats   `json:"stats"`    // await tessera.stats()
+}
+
+// jobCard is what the Training section shows for one job.
+type jobCard struct {
+	ID       string  `json:"id"` // article[data-job-id]
+	Name     string  `json:"name"`
+	Steps    string  `json:"steps"` // e.g. "1,234 of 3,000 (41.1%)"
+	Bar      float64 `json:"bar"`   // the progress bar's value
+	BarMax   float64 `json:"barMax"`
+	State    string  `json:"state"`
+	Accuracy string  `json:"accuracy"`
+	Loss     string  `json:"loss"`
+	Speed    string  `json:"speed"`
+	Exposure string  `json:"exposure"`
+	Error    string  `json:"error"` // "" when hidden
 }
 
 // jsStats is part of the object tessera.stats() resolves to.
@@ -142,6 +159,28 @@ const readPage = `(async () => {
 		fallback: shown("fallback"),
 		tasks: text("tasks"),
 		button: text("contribute"),
+		training: text("training-status"),
+		jobs: [...document.querySelectorAll("#jobs .job")].map((el) => {
+			const dd = (label) => {
+				const dt = [...el.querySelectorAll("dt")].find((d) => d.textContent.startsWith(label));
+				return dt ? dt.nextElementSibling.textContent.trim() : "";
+			};
+			const bar = el.querySelector("progress");
+			const err = el.querySelector(".error");
+			return {
+				id: el.dataset.jobId || "",
+				name: el.querySelector("h3").textContent.trim(),
+				steps: dd("Steps"),
+				bar: bar ? bar.value : -1,
+				barMax: bar ? bar.max : -1,
+				state: dd("State"),
+				accuracy: dd("Test accuracy"),
+				loss: dd("Last training loss"),
+				speed: dd("Time per step"),
+				exposure: dd("Exposure"),
+				error: err && !err.hidden ? err.textContent.trim() : "",
+			};
+		}),
 		stats: globalThis.tessera ? await globalThis.tessera.stats() : {},
 	};
 })()`

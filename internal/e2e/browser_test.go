@@ -70,6 +70,10 @@ func TestBrowserContributes(t *testing.T) {
 		t.Errorf("page shows device %q, hub has adapter %q", ps.Device, row.Adapter)
 	}
 	t.Logf("page: device %q, %s tasks done, %d accepted, %.2f GFLOP/s", ps.Device, ps.Tasks, ps.Stats.Accepted, ps.Stats.GFLOPS)
+	// This hub runs no training job: the Training section says so.
+	if ps.Training != "No training job yet." || len(ps.Jobs) != 0 {
+		t.Errorf("Training section shows %q and %d jobs, want \"No training job yet.\"", ps.Training, len(ps.Jobs))
+	}
 
 	// A screenshot of the page must show a rendered page, not a blank one.
 	shot := p.screenshot()
