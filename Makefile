@@ -61,4 +61,4 @@ vet: ## gofmt, go vet (native and GOOS=js)
 	GOOS=js GOARCH=wasm $(GO) vet ./wasm ./client/... ./internal/protocol ./internal/kernel ./internal/identity ./shaders
 
 clean: ## remove build outputs
-	rm -rf $(BIN) $(WASM) web/dist/wasm_exec.js
+	rm -rf $(BIN) $(WASM) $(WASM).gz web/dist/wasm_exec.js

@@ -230,7 +230,10 @@
 
   // announce sets the live region's text. key holds what must be announced
   // at once when it changes; other changes wait for announceMillis.
-  function announce(text, key) {
+  // The line is shown when there is nothing else to see (no job, an
+  // error); beside the jobs' cards it is only read by screen readers.
+  function announce(text, key, visible) {
+    $("training-status").classList.toggle("visually-hidden", !visible);
     const now = Date.now();
     if (key === lastAnnounced.key && now - lastAnnounced.at < announceMillis) return;
     lastAnnounced = { key, at: now };
@@ -252,7 +255,7 @@
       }
     }
     if (jobs.length === 0) {
-      announce("No training job yet.", "none");
+      announce("No training job yet.", "none", true);
       return;
     }
     const summary = jobs.map((j) => {
@@ -260,7 +263,7 @@
       const acc = j.latest ? `, ${percent(j.latest.test_accuracy)} test accuracy at step ${count(j.latest.step)}` : "";
       return `${j.name || j.id}: ${state}${acc}.`;
     });
-    announce(summary.join(" "), jobs.map((j) => `${j.id}:${j.state}`).join(" "));
+    announce(summary.join(" "), jobs.map((j) => `${j.id}:${j.state}`).join(" "), false);
   }
 
   async function pollTraining() {
@@ -280,7 +283,7 @@
       }
     } catch (err) {
       const why = err.name === "TimeoutError" ? "no answer in 10 s" : err.message || String(err);
-      announce(`Could not read training progress from the hub (${why}). Retrying…`, "error");
+      announce(`Could not read training progress from the hub (${why}). Retrying…`, "error", true);
     } finally {
       trainingBusy = false;
       // Hidden tabs do not poll; becoming visible polls at once.

@@ -10,7 +10,8 @@ package web
 import "embed"
 
 // FS holds the page's files at its root ("index.html", "app.js",
-// "style.css", "dist/..."). Serve it with http.FileServerFS.
+// "style.css", "dist/..."); the hub serves dist/*.gz precompressed copies
+// to browsers that accept gzip.
 //
 //go:embed index.html app.js style.css all:dist
 var FS embed.FS

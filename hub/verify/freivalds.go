@@ -13,7 +13,9 @@
 //
 // which holds for sequential, blocked, tree and fused-multiply-add
 // summation alike (see RATIONALE.md). The hub side is computed in float64,
-// whose own error is negligible next to γ_K.
+// whose own error is negligible next to γ_K. The entries of r are drawn
+// with |r_j| in [1, 2], so a single wrong element is caught whenever it is
+// off by more than its row's tolerance, not merely with high probability.
 package verify
 
 import (
@@ -71,8 +73,15 @@ func (s *Scratch) Freivalds(op kernel.Op, sh kernel.Shape, a, b, c []float32, rn
 	}
 	M, K, N := sh.M, sh.K, sh.N
 	s.r, s.rAbs = grow(s.r, N), grow(s.rAbs, N)
+	// r_j is uniform on [-2, -1] ∪ [1, 2]: continuous, so that errors in
+	// several elements of a row cannot cancel except by chance, and bounded
+	// away from zero, so that one wrong element is always seen when it is
+	// off by more than the row's tolerance.
 	for j := range s.r {
-		v := 2*rng.Float64() - 1
+		v := 1 + rng.Float64()
+		if rng.Uint64()&1 == 1 {
+			v = -v
+		}
 		s.r[j], s.rAbs[j] = v, math.Abs(v)
 	}
 

@@ -205,6 +205,21 @@ func (p *page) read() (pageState, error) {
 	return chromedp.Run(ctx, chromedp.Evaluate[pageState](readPage, chromedp.EvalAwaitPromise))
 }
 
+// wasmTransfer returns the bytes the page received for the client
+// (dist/tessera.wasm) and its size after decoding, from Resource Timing.
+func (p *page) wasmTransfer() (encoded, decoded float64, err error) {
+	ctx, cancel := context.WithTimeout(p.ctx, 5*time.Second)
+	defer cancel()
+	sizes, err := chromedp.Run(ctx, chromedp.Evaluate[[]float64](`(() => {
+		const e = performance.getEntriesByType("resource").find((r) => new URL(r.name).pathname === "/dist/tessera.wasm");
+		return e ? [e.encodedBodySize, e.decodedBodySize] : [0, 0];
+	})()`))
+	if err != nil {
+		return 0, 0, err
+	}
+	return sizes[0], sizes[1], nil
+}
+
 // screenshot captures the viewport as PNG.
 func (p *page) screenshot() []byte {
 	p.tb.Helper()

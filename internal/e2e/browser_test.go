@@ -37,6 +37,13 @@ func TestBrowserContributes(t *testing.T) {
 	base := startHub(t, pageFS{dist: os.DirFS(ensureWasm(t, repoRoot(t)))})
 	p := openBrowser(t, chrome)
 	p.open(base + "/")
+	// The hub sent the gzipped client (tessera.wasm.gz, which ensureWasm
+	// writes as `make wasm` does).
+	if enc, dec, err := p.wasmTransfer(); err != nil || enc <= 0 || enc > dec/2 {
+		t.Errorf("the client came as %.0f bytes for %.0f (%v), want it gzipped", enc, dec, err)
+	} else {
+		t.Logf("the client came gzipped: %.1f MB for %.1f MB", enc/1e6, dec/1e6)
+	}
 	p.do("click Contribute", 5*time.Second, chromedp.Click(chromedp.ID("contribute")))
 
 	row := waitVerified(t, p, base, "webgpu")

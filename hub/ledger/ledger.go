@@ -1,0 +1,247 @@
+// Package ledger records contributors' credit in SQLite
+// (github.com/mattn/go-sqlite3): one row per execution of a task, moving
+// from pending to verified or rejected with the reason and time of that
+// decision; an append-only log of the decisions about a contributor as a
+// whole (voided credit, strikes, quarantine, bans); and each contributor's
+// standing.
+//
+// All writes go through one writer goroutine that commits them in batches,
+// so thousands of events per second cost a few commits. Submit returns a
+// channel that reports when the batch holding the operation is durable;
+// the hub tells a contributor "accepted" only after that. Balances and
+// shares are derived from the rows by queries, never stored twice.
+//
+// Entry points: Open, (*Ledger).Submit, Flush, Close, and the queries in
+// query.go.
+package ledger
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+	"time"
+
+	"github.com/tessera-ai/tessera/internal/sqlite"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Kind is what an operation does.
+type Kind uint8
+
+// Operation kinds.
+const (
+	// AddPending records new pending credit (Task, Model, Address, Amount).
+	AddPending Kind = iota + 1
+	// Verify moves the pending credit of (Task, Address) to verified.
+	Verify
+	// Reject moves the pending credit of (Task, Address) to rejected.
+	Reject
+	// Void rejects every pending credit of Address (a caught cheater).
+	Void
+	// Note only appends a decision to the log.
+	Note
+	// Standing stores Address's strikes, clean run and ban.
+	Standing
+	// AddVerified records credit that is verified at once (a result that
+	// passed every check it was given when it arrived).
+	AddVerified
+)
+
+// Op is one ledger operation. Reason is logged with the decision.
+type Op struct {
+	Kind    Kind
+	Task    string
+	Model   string
+	Address string
+	Amount  int64
+	Reason  string
+	// Decision names the logged decision for Note ("strike", "quarantined",
+	// ...); other kinds log their own name.
+	Decision string
+	// Strikes, Clean and Banned are the standing for Kind Standing.
+	Strikes, Clean int
+	Banned         bool
+}
+
+// Config tunes the writer.
+type Config struct {
+	// MaxBatch bounds the operations committed in one transaction.
+	MaxBatch int
+	// Queue bounds operations waiting for the writer; Submit blocks when
+	// it is full.
+	Queue int
+	// Logger; nil means slog.Default().
+	Logger *slog.Logger
+}
+
+// DefaultConfig returns the writer's defaults.
+func DefaultConfig() Config { return Config{MaxBatch: 16384, Queue: 65536} }
+
+// Ledger is the credit ledger.
+type Ledger struct {
+	db  *sql.DB
+	cfg Config
+	log *slog.Logger
+	in  chan request
+	out chan struct{} // closed when the writer has stopped
+
+	batches, ops atomic.Uint64
+	lastBatchNs  atomic.Int64
+}
+
+type request struct {
+	ops  []Op
+	done chan error // buffered; receives the commit's outcome
+}
+
+// Open opens the ledger database at path and starts its writer.
+func Open(ctx context.Context, path string, cfg Config) (*Ledger, error) {
+	def := DefaultConfig()
+	if cfg.MaxBatch <= 0 {
+		cfg.MaxBatch = def.MaxBatch
+	}
+	if cfg.Queue <= 0 {
+		cfg.Queue = def.Queue
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	db, err := sqlite.Open(ctx, path, migrations, "migrations")
+	if err != nil {
+		return nil, fmt.Errorf("open ledger: %w", err)
+	}
+	l := &Ledger{db: db, cfg: cfg, log: log, in: make(chan request, cfg.Queue), out: make(chan struct{})}
+	go l.write()
+	return l, nil
+}
+
+// Submit queues ops to be committed together, in order, and returns a
+// channel that receives nil once they are durable (or the error that
+// stopped them). It blocks only when the queue is full.
+func (l *Ledger) Submit(ops ...Op) <-chan error {
+	done := make(chan error, 1)
+	for _, op := range ops {
+		if err := op.validate(); err != nil {
+			done <- err
+			return done
+		}
+	}
+	l.in <- request{ops: ops, done: done}
+	return done
+}
+
+// validate refuses operations that could never commit, so that the
+// writer's retries only ever wait out database trouble.
+func (op *Op) validate() error {
+	if op.Kind < AddPending || op.Kind > AddVerified {
+		return fmt.Errorf("ledger: unknown operation kind %d", op.Kind)
+	}
+	if op.Address == "" {
+		return fmt.Errorf("ledger: %v without an address", op.Kind)
+	}
+	if (op.Kind == AddPending || op.Kind == AddVerified || op.Kind == Verify || op.Kind == Reject) && op.Task == "" {
+		return fmt.Errorf("ledger: %v without a task", op.Kind)
+	}
+	if (op.Kind == AddPending || op.Kind == AddVerified) && (op.Amount < 0 || op.Model == "") {
+		return fmt.Errorf("ledger: pending credit needs a model and a non-negative amount")
+	}
+	return nil
+}
+
+// Flush waits until everything submitted before it is durable.
+func (l *Ledger) Flush(ctx context.Context) error {
+	select {
+	case err := <-l.Submit():
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close commits what is queued, stops the writer and closes the database.
+// Submit must not be called after Close.
+func (l *Ledger) Close() error {
+	close(l.in)
+	<-l.out
+	return l.db.Close()
+}
+
+// Stats reports the writer's batches, operations and latest batch time.
+func (l *Ledger) Stats() (batches, ops uint64, lastBatch time.Duration) {
+	return l.batches.Load(), l.ops.Load(), time.Duration(l.lastBatchNs.Load())
+}
+
+// write is the single writer: it takes whatever is queued, up to
+// MaxBatch operations, and commits it in one transaction. A failed commit
+// is retried with backoff; operations are never dropped.
+func (l *Ledger) write() {
+	defer close(l.out)
+	var batch []request
+	for {
+		req, ok := <-l.in
+		if !ok {
+			return
+		}
+		batch = append(batch[:0], req)
+		n := len(req.ops)
+	drain:
+		for n < l.cfg.MaxBatch {
+			select {
+			case r, ok := <-l.in:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, r)
+				n += len(r.ops)
+			default:
+				break drain
+			}
+		}
+		backoff := 10 * time.Millisecond
+		for {
+			start := time.Now()
+			err := l.commit(batch)
+			if err == nil {
+				l.batches.Add(1)
+				l.ops.Add(uint64(n))
+				l.lastBatchNs.Store(int64(time.Since(start)))
+				break
+			}
+			l.log.Error("ledger commit failed; retrying", "ops", n, "err", err, "retry_in", backoff)
+			time.Sleep(backoff)
+			backoff = min(2*backoff, time.Second)
+		}
+		for _, r := range batch {
+			r.done <- nil
+		}
+	}
+}
+
+// commit applies a batch in one transaction.
+func (l *Ledger) commit(batch []request) error {
+	tx, err := l.db.Begin()
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	st, err := prepare(tx)
+	if err != nil {
+		return err
+	}
+	defer st.close()
+	now := time.Now().UnixMilli()
+	for _, r := range batch {
+		for _, op := range r.ops {
+			if err := st.apply(op, now); err != nil {
+				return fmt.Errorf("%v %s/%s: %w", op.Kind, op.Task, op.Address, err)
+			}
+		}
+	}
+	return tx.Commit()
+}

@@ -1,0 +1,143 @@
+package ledger
+
+import (
+	"context"
+	"fmt"
+)
+
+// Balance is one contributor's credit in one model, by state.
+type Balance struct {
+	Address  string `json:"address"`
+	Verified int64  `json:"verified"`
+	Pending  int64  `json:"pending"`
+	Rejected int64  `json:"rejected"`
+}
+
+// Balances returns every contributor's credit in model, largest verified
+// first. Everything is summed from the credit rows.
+func (l *Ledger) Balances(ctx context.Context, model string) ([]Balance, error) {
+	rows, err := l.db.QueryContext(ctx, `
+		SELECT address,
+		       COALESCE(SUM(CASE WHEN state = 'verified' THEN amount END), 0),
+		       COALESCE(SUM(CASE WHEN state = 'pending'  THEN amount END), 0),
+		       COALESCE(SUM(CASE WHEN state = 'rejected' THEN amount END), 0)
+		FROM credits WHERE model = ? GROUP BY address
+		ORDER BY 2 DESC, address`, model)
+	if err != nil {
+		return nil, fmt.Errorf("ledger balances: %w", err)
+	}
+	defer rows.Close()
+	out := []Balance{}
+	for rows.Next() {
+		var b Balance
+		if err := rows.Scan(&b.Address, &b.Verified, &b.Pending, &b.Rejected); err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// Totals returns, per model, the verified credit of all contributors.
+func (l *Ledger) Totals(ctx context.Context) (map[string]int64, error) {
+	rows, err := l.db.QueryContext(ctx, `SELECT model, SUM(amount) FROM credits WHERE state = 'verified' GROUP BY model`)
+	if err != nil {
+		return nil, fmt.Errorf("ledger totals: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var m string
+		var v int64
+		if err := rows.Scan(&m, &v); err != nil {
+			return nil, err
+		}
+		out[m] = v
+	}
+	return out, rows.Err()
+}
+
+// Decision is one logged verification decision.
+type Decision struct {
+	At      int64  `json:"at"`
+	Address string `json:"address"`
+	Task    string `json:"task,omitempty"`
+	Kind    string `json:"kind"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+// Decisions returns address's latest decisions, newest first.
+func (l *Ledger) Decisions(ctx context.Context, address string, limit int) ([]Decision, error) {
+	rows, err := l.db.QueryContext(ctx,
+		`SELECT at, address, task, kind, reason FROM decisions WHERE address = ? ORDER BY id DESC LIMIT ?`, address, limit)
+	if err != nil {
+		return nil, fmt.Errorf("ledger decisions: %w", err)
+	}
+	defer rows.Close()
+	out := []Decision{}
+	for rows.Next() {
+		var d Decision
+		if err := rows.Scan(&d.At, &d.Address, &d.Task, &d.Kind, &d.Reason); err != nil {
+			return nil, err
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// StandingRow is a contributor's stored standing.
+type StandingRow struct {
+	Strikes, Clean int
+	Banned         bool
+}
+
+// Standings returns every stored standing by address.
+func (l *Ledger) Standings(ctx context.Context) (map[string]StandingRow, error) {
+	rows, err := l.db.QueryContext(ctx, `SELECT address, strikes, clean, banned FROM contributors`)
+	if err != nil {
+		return nil, fmt.Errorf("ledger standings: %w", err)
+	}
+	defer rows.Close()
+	out := map[string]StandingRow{}
+	for rows.Next() {
+		var a string
+		var s StandingRow
+		if err := rows.Scan(&a, &s.Strikes, &s.Clean, &s.Banned); err != nil {
+			return nil, err
+		}
+		out[a] = s
+	}
+	return out, rows.Err()
+}
+
+// CheckInvariants verifies what must always hold: no (task, address)
+// credited twice (the schema's UNIQUE), and the sum of per-contributor
+// verified balances equal to the sum of verified rows, per model.
+func (l *Ledger) CheckInvariants(ctx context.Context) error {
+	var dup int
+	if err := l.db.QueryRowContext(ctx,
+		`SELECT COUNT(*) FROM (SELECT task, address FROM credits GROUP BY task, address HAVING COUNT(*) > 1)`).Scan(&dup); err != nil {
+		return err
+	}
+	if dup != 0 {
+		return fmt.Errorf("ledger invariant: %d (task, address) pairs credited more than once", dup)
+	}
+	totals, err := l.Totals(ctx)
+	if err != nil {
+		return err
+	}
+	for model, total := range totals {
+		bs, err := l.Balances(ctx, model)
+		if err != nil {
+			return err
+		}
+		var sum int64
+		for _, b := range bs {
+			sum += b.Verified
+		}
+		if sum != total {
+			return fmt.Errorf("ledger invariant: model %s balances sum to %d, verified rows to %d", model, sum, total)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,107 @@
+//go:build wasip1
+
+// Command kernels is the CPU reference kernels (internal/kernel) compiled
+// to a WebAssembly reactor module for the arbitration sandbox
+// (internal/sandbox). The hub recomputes a disputed task with it; an edge
+// client can run it when its own binary lacks a kernel.
+//
+// Build it with
+//
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -trimpath -o kernels.wasm ./wasm/kernels
+//
+// The host calls _initialize once per instance, then:
+//
+//	abi_version() u32                      ABI this module speaks (abiVersion)
+//	alloc(size u32) u32                    8-byte aligned guest buffer, kept alive until free/reset
+//	free(ptr u32)                          releases one buffer
+//	reset()                                releases every buffer
+//	matmul(op, m, k, n, a, b, c u32) u32   kernel.Reference over guest buffers; 0 or an error code
+//
+// The arithmetic is kernel.Reference itself, so results are those of the
+// native reference compiled for a target without fused multiply-add.
+package main
+
+import (
+	"unsafe"
+
+	"github.com/tessera-ai/tessera/internal/kernel"
+)
+
+// abiVersion changes whenever an export's signature or meaning changes.
+// internal/sandbox refuses a module whose version it does not know.
+const abiVersion = 1
+
+// Error codes of matmul. internal/sandbox keeps the same table.
+const (
+	codeOK       = 0
+	codeBadOp    = 1 // op is not a known kernel.Op
+	codeBadShape = 2 // kernel.Shape.Validate failed
+	codeBadPtr   = 3 // an operand pointer is not a live buffer large enough for the shape
+	codeFailed   = 4 // kernel.Reference returned an error
+)
+
+// live keeps every buffer handed out by alloc reachable, keyed by its
+// address in linear memory. Go's collector does not move objects, so the
+// address stays valid until free or reset drops the buffer.
+var live = map[uint32][]uint64{}
+
+func main() {}
+
+//go:wasmexport abi_version
+func abi_version() uint32 { return abiVersion }
+
+// alloc returns the address of a zeroed buffer of at least size bytes,
+// aligned to 8 bytes, or 0 for size 0. If the memory limit is hit the Go
+// runtime aborts the instance; the host sees the exit and reports it.
+//
+//go:wasmexport alloc
+func alloc(size uint32) uint32 {
+	if size == 0 {
+		return 0
+	}
+	buf := make([]uint64, (uint64(size)+7)/8)
+	ptr := uint32(uintptr(unsafe.Pointer(&buf[0])))
+	live[ptr] = buf
+	return ptr
+}
+
+//go:wasmexport free
+func free(ptr uint32) { delete(live, ptr) }
+
+//go:wasmexport reset
+func reset() { clear(live) }
+
+// matmul computes c = op(a)·op(b) with kernel.Reference. a, b and c are
+// addresses returned by alloc, holding float32 in the layout kernel.Shape
+// documents for op.
+//
+//go:wasmexport matmul
+func matmul(op, m, k, n, a, b, c uint32) uint32 {
+	o := kernel.Op(op)
+	if op > 255 || !o.Valid() {
+		return codeBadOp
+	}
+	s := kernel.Shape{M: int(m), K: int(k), N: int(n)}
+	if s.Validate() != nil {
+		return codeBadShape
+	}
+	as, ok1 := floats(a, s.ALen())
+	bs, ok2 := floats(b, s.BLen())
+	cs, ok3 := floats(c, s.CLen())
+	if !ok1 || !ok2 || !ok3 {
+		return codeBadPtr
+	}
+	if kernel.Reference(o, s, as, bs, cs) != nil {
+		return codeFailed
+	}
+	return codeOK
+}
+
+// floats views the live buffer at ptr as n float32, if it is large enough.
+func floats(ptr uint32, n int) ([]float32, bool) {
+	buf, ok := live[ptr]
+	if !ok || len(buf)*2 < n {
+		return nil, false
+	}
+	return unsafe.Slice((*float32)(unsafe.Pointer(&buf[0])), n), true
+}
