@@ -1,0 +1,104 @@
+package verify
+
+import (
+	"math"
+	"math/rand/v2"
+
+	"github.com/tessera-ai/tessera/internal/kernel"
+)
+
+// Blinding disguises one assignment of a task so that two contributors
+// given the same task see different inputs and must return different
+// outputs: copying a partner's result fails the check. It permutes the
+// inner dimension (the order of the K terms of every dot product) and
+// scales each row of op(A) and each column of op(B) by a power of two:
+//
+//	A' = D_r · op(A) · P,  B' = Pᵀ · op(B) · D_c,  so  C' = D_r · C · D_c
+//
+// Power-of-two scaling is exact in floating point, so Unblind recovers
+// exactly the C the contributor computed (in its permuted order). The
+// random order of the inner sum is also what makes honest rounding errors
+// behave as independent variables, as the probabilistic tolerance assumes.
+//
+// Blinding does not stop two colluders who compare their inputs: rows of
+// their A' differ by a visible power of two, from which they could undo
+// each other's scaling. It stops them from simply forwarding an output.
+type Blinding struct {
+	perm   []int32 // blinded position k holds original index perm[k]
+	rowExp []int8  // scale exponent of each row of C (M)
+	colExp []int8  // scale exponent of each column of C (N)
+}
+
+// maxExp bounds the scale exponents: scales are 2^-maxExp … 2^maxExp,
+// far from float32's overflow and subnormal ranges for sane operands.
+const maxExp = 4
+
+// NewBlinding draws a blinding for a task of shape sh.
+func NewBlinding(sh kernel.Shape, rng *rand.Rand) *Blinding {
+	b := &Blinding{perm: make([]int32, sh.K), rowExp: make([]int8, sh.M), colExp: make([]int8, sh.N)}
+	for i := range b.perm {
+		b.perm[i] = int32(i)
+	}
+	rng.Shuffle(len(b.perm), func(i, j int) { b.perm[i], b.perm[j] = b.perm[j], b.perm[i] })
+	for i := range b.rowExp {
+		b.rowExp[i] = int8(rng.IntN(2*maxExp+1) - maxExp)
+	}
+	for j := range b.colExp {
+		b.colExp[j] = int8(rng.IntN(2*maxExp+1) - maxExp)
+	}
+	return b
+}
+
+func pow2(e int8) float32 { return float32(math.Ldexp(1, int(e))) }
+
+// Apply writes the blinded operands of (a, b) into a2 and b2, which have
+// the lengths of a and b.
+func (bl *Blinding) Apply(op kernel.Op, sh kernel.Shape, a, b, a2, b2 []float32) {
+	M, K, N := sh.M, sh.K, sh.N
+	switch op {
+	case kernel.MatMulTN: // A is K×M: row k of A' is row perm[k] of A, columns scaled
+		for k, src := range bl.perm {
+			row, dst := a[int(src)*M:int(src)*M+M], a2[k*M:k*M+M]
+			for i, v := range row {
+				dst[i] = v * pow2(bl.rowExp[i])
+			}
+		}
+	default: // A is M×K: columns permuted, rows scaled
+		for i := 0; i < M; i++ {
+			s := pow2(bl.rowExp[i])
+			row, dst := a[i*K:i*K+K], a2[i*K:i*K+K]
+			for k, src := range bl.perm {
+				dst[k] = row[src] * s
+			}
+		}
+	}
+	switch op {
+	case kernel.MatMulNT: // B is N×K: columns permuted, rows (C's columns) scaled
+		for j := 0; j < N; j++ {
+			s := pow2(bl.colExp[j])
+			row, dst := b[j*K:j*K+K], b2[j*K:j*K+K]
+			for k, src := range bl.perm {
+				dst[k] = row[src] * s
+			}
+		}
+	default: // B is K×N: row k of B' is row perm[k] of B, columns scaled
+		for k, src := range bl.perm {
+			row, dst := b[int(src)*N:int(src)*N+N], b2[k*N:k*N+N]
+			for j, v := range row {
+				dst[j] = v * pow2(bl.colExp[j])
+			}
+		}
+	}
+}
+
+// Unblind turns the blinded result c (M×N) back into op(A)·op(B), in place.
+func (bl *Blinding) Unblind(sh kernel.Shape, c []float32) {
+	N := sh.N
+	for i := 0; i < sh.M; i++ {
+		row := c[i*N : i*N+N]
+		ri := -bl.rowExp[i]
+		for j := range row {
+			row[j] *= pow2(ri - bl.colExp[j])
+		}
+	}
+}
