@@ -214,14 +214,14 @@ func TestSchedulerHammer(t *testing.T) {
 						slow.Add(1)
 						break steps
 					case f := <-sess.send:
-						mine = append(mine, f.task)
+						mine = append(mine, f.lease.task)
 					default:
 					}
 					switch r := rng.IntN(20); {
 					case r < 10 && len(mine) > 0: // complete the oldest
 						task := mine[0]
 						mine = mine[1:]
-						got, _, err := s.take(sess, task.ID)
+						got, err := takeTask(s, sess, task.ID)
 						if err != nil {
 							stale.Add(1) // expired and given to another
 							continue
@@ -231,13 +231,13 @@ func TestSchedulerHammer(t *testing.T) {
 						}
 						got.Source.Done(got, nil)
 						s.finish(sess, got, true)
-						if _, _, err := s.take(sess, task.ID); err == nil {
+						if _, err := takeTask(s, sess, task.ID); err == nil {
 							t.Errorf("task %d taken twice", task.ID)
 						}
 					case r < 13 && len(mine) > 0: // reject
 						task := mine[0]
 						mine = mine[1:]
-						if got, _, err := s.take(sess, task.ID); err == nil {
+						if got, err := takeTask(s, sess, task.ID); err == nil {
 							s.finish(sess, got, false)
 							rejected.Add(1)
 						}
@@ -248,7 +248,7 @@ func TestSchedulerHammer(t *testing.T) {
 					case r < 16: // a result for a task that is not ours
 						// It may hit one of the session's own leases; then the
 						// result counts, and is refused.
-						if got, _, err := s.take(sess, uint64(rng.IntN(10000))); err == nil {
+						if got, err := takeTask(s, sess, uint64(rng.IntN(10000))); err == nil {
 							s.finish(sess, got, false)
 							rejected.Add(1)
 						}
@@ -304,14 +304,14 @@ func TestSchedulerHammer(t *testing.T) {
 		case f = <-last.send:
 		default:
 		}
-		if f.task == nil {
+		if f.lease == nil {
 			// A failed grant leaves a task queued until the next fill.
 			idle++
 			s.fill()
 			continue
 		}
 		idle = 0
-		got, _, err := s.take(last, f.task.ID)
+		got, err := takeTask(s, last, f.lease.task.ID)
 		if err != nil {
 			t.Fatalf("drain: %v", err)
 		}
@@ -376,11 +376,11 @@ func TestRemoveSourceStopsLeasing(t *testing.T) {
 			s.addSource(src, false)
 			a := newFakeSession(h, "0xa", 8+sendQueue)
 			s.join(a, 1)
-			task := (<-a.send).task
+			task := (<-a.send).lease.task
 			s.removeSource(src)
 			switch how {
 			case "Rejected":
-				got, _, err := s.take(a, task.ID)
+				got, err := takeTask(s, a, task.ID)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -396,10 +396,19 @@ func TestRemoveSourceStopsLeasing(t *testing.T) {
 			for _, sess := range []*session{a, b} {
 				select {
 				case f := <-sess.send:
-					t.Fatalf("task %d of a removed source was leased again, to %s", f.task.ID, sess.address())
+					t.Fatalf("task %d of a removed source was leased again, to %s", f.lease.task.ID, sess.address())
 				default:
 				}
 			}
 		})
 	}
+}
+
+// takeTask is scheduler.take for tests that only need the task.
+func takeTask(s *scheduler, sess *session, id uint64) (*Task, error) {
+	l, err := s.take(sess, id)
+	if err != nil {
+		return nil, err
+	}
+	return l.task, nil
 }

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -43,6 +44,17 @@ type Config struct {
 	// Matmul configures the built-in random matmul job; a zero Shape
 	// disables it.
 	Matmul MatmulConfig
+	// Verification sets replication and penalties.
+	Verification VerificationConfig
+	// Credits is the ledger verified work is credited to; nil keeps no
+	// credit (and no standings across restarts).
+	Credits Credits
+	// Arbiter settles borderline and disputed results; nil computes the
+	// exact product natively on the hub.
+	Arbiter Arbiter
+	// Trusted lists addresses whose results are never replicated (the
+	// operator's own workers); they are still checked by Freivalds.
+	Trusted []string
 	// Web is the file system served at "/"; nil means the embedded page.
 	Web fs.FS
 	// Logger receives the hub's logs; nil means slog.Default().
@@ -58,6 +70,7 @@ func DefaultConfig() Config {
 		MaxSlots:     8,
 		ChallengeTTL: 30 * time.Second,
 		Matmul:       MatmulConfig{Shape: kernel.Shape{M: 128, K: 128, N: 128}},
+		Verification: DefaultVerification(),
 	}
 }
 
@@ -70,8 +83,14 @@ type Hub struct {
 	nonces   *nonceBook
 	started  time.Time
 	matmul   *MatmulJob
-	web      fs.FS
-	mux      *http.ServeMux
+	rep      *reputation
+	credits  Credits
+	arbiter  Arbiter
+	trusted  map[string]bool
+
+	arbitrations atomic.Uint64
+	web          fs.FS
+	mux          *http.ServeMux
 
 	mu         sync.Mutex
 	sessions   map[*session]struct{}
@@ -104,7 +123,21 @@ func New(cfg Config) (*Hub, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	if v := cfg.Verification; v.Warmup < 0 || !(v.HalfLife > 0) || !(v.Floor >= 0 && v.Floor <= 1) || v.MaxStrikes < 1 {
+		return nil, fmt.Errorf("hub: verification config %+v: need warmup ≥ 0, half-life > 0, 0 ≤ floor ≤ 1, max strikes ≥ 1", v)
+	}
+	stored := map[string]Standing{}
+	if cfg.Credits != nil {
+		var err error
+		if stored, err = cfg.Credits.Standings(context.Background()); err != nil {
+			return nil, fmt.Errorf("hub: load standings: %w", err)
+		}
+	}
 	h := &Hub{
+		rep:      newReputation(cfg.Verification, stored),
+		credits:  cfg.Credits,
+		arbiter:  cfg.Arbiter,
+		trusted:  map[string]bool{},
 		cfg:      cfg,
 		log:      log,
 		sched:    newScheduler(cfg.LeaseTimeout),
@@ -122,6 +155,19 @@ func New(cfg Config) (*Hub, error) {
 	}
 	if h.web == nil {
 		h.web = web.FS
+	}
+	if h.arbiter == nil {
+		h.arbiter = nativeArbiter{}
+	}
+	for _, a := range cfg.Trusted {
+		h.trusted[a] = true
+	}
+	h.sched.blind = cfg.Verification.Blind
+	h.sched.replication = func(addr string) float64 {
+		if h.trusted[addr] {
+			return 0
+		}
+		return h.rep.probability(addr)
 	}
 	h.mux = http.NewServeMux()
 	h.mux.HandleFunc("GET /ws", h.serveWS)

@@ -151,8 +151,12 @@ func (liar) Run(ctx context.Context, op kernel.Op, s kernel.Shape, a, b, c []flo
 func TestWrongResultIsRefused(t *testing.T) {
 	th := startHub(t, nil)
 	bad := startClient(t, th, liar{}, 2)
-	waitFor(t, "refusals", 10*time.Second, func() bool { return bad.Stats().Refused >= 5 })
+	strikes := hub.DefaultVerification().MaxStrikes
+	waitFor(t, "the liar to be banned", 10*time.Second, func() bool { return strings.Contains(bad.Stats().LastError, "banned") })
 	s := bad.Stats()
+	if s.Refused != uint64(strikes) {
+		t.Errorf("the liar had %d refusals before the ban, want %d", s.Refused, strikes)
+	}
 	if s.Accepted != 0 {
 		t.Errorf("the liar had %d results accepted", s.Accepted)
 	}
@@ -161,7 +165,7 @@ func TestWrongResultIsRefused(t *testing.T) {
 	}
 	st := getStatus(t, th)
 	r, _ := row(st, s.Address)
-	if st.TasksCompleted != 0 || r.TasksCompleted != 0 || st.TasksRejected < 5 || r.TasksRejected < 5 {
+	if st.TasksCompleted != 0 || r.TasksCompleted != 0 || st.TasksRejected != uint64(strikes) || r.TasksRejected != uint64(strikes) || r.Connected {
 		t.Errorf("status after lies: completed=%d row completed=%d rejected=%d row rejected=%d",
 			st.TasksCompleted, r.TasksCompleted, st.TasksRejected, r.TasksRejected)
 	}

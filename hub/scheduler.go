@@ -1,9 +1,16 @@
 package hub
 
 import (
+	crand "crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
+	"math/rand/v2"
+	"strconv"
 	"sync"
 	"time"
+
+	"github.com/tessera-ai/tessera/hub/verify"
 )
 
 // scheduler owns the task queue and the leases. Sessions call into it from
@@ -17,6 +24,13 @@ import (
 type scheduler struct {
 	leaseTimeout time.Duration
 	now          func() time.Time
+	// runID makes task keys unique across hub restarts.
+	runID string
+	// blind disguises every assignment (verify.Blinding).
+	blind bool
+	// replication returns the probability that a task first leased to
+	// addr is also executed by someone else; nil never replicates.
+	replication func(addr string) float64
 
 	mu      sync.Mutex
 	sources []Source
@@ -27,8 +41,10 @@ type scheduler struct {
 	leases     map[uint64]*lease
 	sessions   map[*session]*seat
 	order      []*session // round-robin order for fairness
-	// addrs counts connected sessions per contributor address.
+	// addrs and ips count connected sessions per address and per IP.
 	addrs map[string]int
+	ips   map[string]int
+	rng   *rand.Rand
 	// avoid lists, per queued task, the addresses that let its lease expire
 	// or returned a wrong result for it: the task goes to someone else
 	// whenever someone else is connected.
@@ -46,6 +62,7 @@ type scheduler struct {
 // lease is a task held by one session until its deadline.
 type lease struct {
 	task     *Task
+	blind    *verify.Blinding // nil when assignments are not blinded
 	sess     *session
 	deadline time.Time
 	leasedAt time.Time
@@ -59,13 +76,18 @@ type seat struct {
 
 // counters are the hub-wide totals shown in status.
 type counters struct {
-	Leased, Completed, Rejected, Expired, Requeued uint64
+	Leased, Completed, Rejected, Expired, Requeued, Replicas uint64
 }
 
 func newScheduler(leaseTimeout time.Duration) *scheduler {
+	var seed [24]byte
+	crand.Read(seed[:])
 	return &scheduler{
 		leaseTimeout: leaseTimeout,
 		now:          time.Now,
+		runID:        hex.EncodeToString(seed[16:]),
+		rng:          rand.New(rand.NewPCG(binary.LittleEndian.Uint64(seed[:8]), binary.LittleEndian.Uint64(seed[8:16]))),
+		ips:          make(map[string]int),
 		leases:       make(map[uint64]*lease),
 		sessions:     make(map[*session]*seat),
 		addrs:        make(map[string]int),
@@ -98,6 +120,7 @@ func (s *scheduler) join(sess *session, capacity int) {
 	s.sessions[sess] = &seat{capacity: capacity, held: make(map[uint64]*lease)}
 	s.order = append(s.order, sess)
 	s.addrs[sess.address()]++
+	s.ips[sess.remote]++
 	s.mu.Unlock()
 	s.fill()
 }
@@ -110,6 +133,9 @@ func (s *scheduler) leave(sess *session) {
 		delete(s.sessions, sess)
 		if s.addrs[sess.address()]--; s.addrs[sess.address()] <= 0 {
 			delete(s.addrs, sess.address())
+		}
+		if s.ips[sess.remote]--; s.ips[sess.remote] <= 0 {
+			delete(s.ips, sess.remote)
 		}
 		for i, o := range s.order {
 			if o == sess {
@@ -143,18 +169,18 @@ var (
 	errLeaseExpired = errors.New("the lease expired before the result arrived; the task was given to another contributor")
 )
 
-// take removes sess's lease on task id and returns the task for
-// verification. The session's slot is freed at once.
-func (s *scheduler) take(sess *session, id uint64) (*Task, time.Duration, error) {
+// take removes sess's lease on task id and returns it for verification.
+// The session's slot is freed at once.
+func (s *scheduler) take(sess *session, id uint64) (*lease, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	l, ok := s.leases[id]
 	if !ok || l.sess != sess {
-		return nil, 0, errUnknownTask
+		return nil, errUnknownTask
 	}
 	delete(s.leases, id)
 	delete(s.sessions[sess].held, id)
-	return l.task, s.now().Sub(l.leasedAt), nil
+	return l, nil
 }
 
 // finish records the outcome of a task taken by sess. A rejected task
@@ -230,7 +256,10 @@ func (s *scheduler) fill() {
 			}
 			now := s.now()
 			l := &lease{task: t, sess: sess, leasedAt: now, deadline: now.Add(s.leaseTimeout)}
-			if !sess.sendTask(t) {
+			if s.blind {
+				l.blind = verify.NewBlinding(t.Shape, s.rng)
+			}
+			if !sess.sendTask(l) {
 				// Slow peer: its reader will call leave; keep the task.
 				s.requeueLocked(t)
 				continue
@@ -239,6 +268,7 @@ func (s *scheduler) fill() {
 			st.held[t.ID] = l
 			s.counters.Leased++
 			progress = true
+			s.maybeReplicateLocked(t, sess)
 		}
 		if !progress {
 			return
@@ -257,7 +287,7 @@ const maxScan = 64
 // recorded) before it is returned.
 func (s *scheduler) popLocked(sess *session) *Task {
 	addr := sess.address()
-	if t := s.takeLocked(addr, 0, min(len(s.queue), maxScan)); t != nil {
+	if t := s.takeLocked(addr, sess.remote, 0, min(len(s.queue), maxScan)); t != nil {
 		return t
 	}
 	if len(s.queue) >= maxScan {
@@ -271,6 +301,7 @@ func (s *scheduler) popLocked(sess *session) *Task {
 		}
 		for _, t := range ts {
 			t.ID = s.nextID
+			t.key = s.runID + "-" + strconv.FormatUint(t.ID, 10)
 			s.nextID++
 			if t.Source == nil {
 				t.Source = src
@@ -278,7 +309,7 @@ func (s *scheduler) popLocked(sess *session) *Task {
 		}
 		from := len(s.queue)
 		s.queue = append(s.queue, ts...)
-		if t := s.takeLocked(addr, from, len(s.queue)); t != nil {
+		if t := s.takeLocked(addr, sess.remote, from, len(s.queue)); t != nil {
 			return t
 		}
 	}
@@ -286,12 +317,15 @@ func (s *scheduler) popLocked(sess *session) *Task {
 }
 
 // takeLocked removes and returns the best task for addr in queue[from:to].
-func (s *scheduler) takeLocked(addr string, from, to int) *Task {
+func (s *scheduler) takeLocked(addr, ip string, from, to int) *Task {
 	pick := -1
 	for i := from; i < to; i++ {
 		t := s.queue[i]
-		if s.shouldAvoid(t.ID, addr) {
+		if t.exclude == addr || s.shouldAvoid(t.ID, addr) {
 			continue
+		}
+		if t.excludeIP != "" && t.excludeIP == ip && len(s.ips) > 1 {
+			continue // a replica avoids its primary's network where it can
 		}
 		g, gated := t.Source.(Gate)
 		if !gated {
@@ -321,6 +355,47 @@ func (s *scheduler) takeLocked(addr string, from, to int) *Task {
 	s.queue[len(s.queue)-1] = nil
 	s.queue = s.queue[:len(s.queue)-1]
 	return t
+}
+
+// maybeReplicateLocked decides, the first time t is leased, whether it is
+// also executed by a second contributor; if so the replica, identical but
+// for its ID (and blinded differently when sent), goes to the front of the
+// queue, excluded from t's holder.
+func (s *scheduler) maybeReplicateLocked(t *Task, holder *session) {
+	// Only when someone else could take the replica: a lone contributor's
+	// work is checked by Freivalds alone rather than left pending forever.
+	if t.group != nil || s.replication == nil || len(s.addrs) < 2 || s.rng.Float64() >= s.replication(holder.address()) {
+		return
+	}
+	if !s.replicaPlaceableLocked(t, holder.address()) {
+		return
+	}
+	t.group = newGroup(t)
+	r := t.replica(s.nextID, holder.address(), holder.remote)
+	s.nextID++
+	s.counters.Replicas++
+	s.queue = append(s.queue, nil)
+	copy(s.queue[1:], s.queue)
+	s.queue[0] = r
+}
+
+// replicaPlaceableLocked reports whether a replica of t could go to a
+// connected contributor other than holder without revealing anything new
+// to it: replication must never widen a model's exposure, so a gated task
+// is replicated only to someone who already holds what it carries.
+func (s *scheduler) replicaPlaceableLocked(t *Task, holder string) bool {
+	g, gated := t.Source.(Gate)
+	if !gated {
+		return true
+	}
+	for sess := range s.sessions {
+		if a := sess.address(); a != holder {
+			if allowed, reveals := g.Check(a, t); allowed && !reveals {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // grantLocked asks t's gate, if any, to record that addr receives t.

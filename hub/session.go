@@ -4,7 +4,6 @@ import (
 	crand "crypto/rand"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -34,9 +33,9 @@ const sendQueue = 32
 
 var shutdownErr = protocol.Errorf(protocol.CodeShutdown, "the hub is shutting down; reconnect later")
 
-// outFrame is either a task to encode or an already encoded frame.
+// outFrame is either a leased task to encode or an already encoded frame.
 type outFrame struct {
-	task  *Task
+	lease *lease
 	frame []byte
 }
 
@@ -131,7 +130,7 @@ func (s *session) run() {
 	if hello == nil {
 		return // the peer left during the handshake
 	}
-	s.who = s.h.attach(s, hello)
+	s.h.attach(s, hello)
 	slots := min(int(hello.Slots), s.h.cfg.MaxSlots)
 	s.h.log.Info("contributor connected", "address", s.who.address, "remote", s.remote,
 		"backend", hello.Device.Backend, "adapter", hello.Device.Adapter, "slots", slots)
@@ -178,6 +177,9 @@ func (s *session) handshake() (*protocol.Hello, *protocol.Error) {
 	if hello.Slots == 0 {
 		return nil, protocol.Errorf(protocol.CodeBadMessage, "hello must offer at least one slot")
 	}
+	if s.h.rep.banned(signer.Hex()) {
+		return nil, protocol.Errorf(protocol.CodeBanned, "address %s is banned for refused results", signer.Hex())
+	}
 	return hello, nil
 }
 
@@ -210,7 +212,7 @@ func (s *session) readLoop() {
 				s.closeWith(asProtoErr(err))
 				return
 			}
-			s.handleResult(res, &scratch, rng)
+			s.h.judge(s, res, &scratch, rng)
 		case protocol.KindCapacity:
 			var c protocol.Capacity
 			if err := protocol.DecodeInto(frame, &c); err != nil {
@@ -225,36 +227,16 @@ func (s *session) readLoop() {
 	}
 }
 
-// handleResult verifies a result and tells the contributor the verdict.
-func (s *session) handleResult(res *protocol.Result, scratch *verify.Scratch, rng *rand.Rand) {
-	t, _, err := s.h.sched.take(s, res.TaskID)
-	if err != nil {
-		s.who.refused(err.Error())
-		s.verdict(res.TaskID, protocol.CodeUnknownTask, err.Error())
-		return
-	}
-	var reason error
-	if int(res.Rows) != t.Shape.M || int(res.Cols) != t.Shape.N {
-		reason = fmt.Errorf("result is %dx%d, the task's output is %dx%d", res.Rows, res.Cols, t.Shape.M, t.Shape.N)
-	} else {
-		reason = scratch.Freivalds(t.Op, t.Shape, t.A, t.B, res.C, rng)
-	}
-	if reason != nil {
-		s.h.sched.finish(s, t, false)
-		s.who.rejected(reason.Error())
-		s.h.log.Info("result refused", "address", s.who.address, "task", t.ID, "reason", reason)
-		s.verdict(t.ID, protocol.CodeWrongResult, reason.Error())
-		return
-	}
-	s.who.completed(t.Shape.FLOPs())
-	t.Source.Done(t, res.C)
-	s.h.sched.finish(s, t, true)
-	s.verdict(t.ID, protocol.CodeOK, "")
-}
-
 func (s *session) verdict(id uint64, code protocol.Code, msg string) {
 	v := &protocol.Verdict{TaskID: id, Accepted: code == protocol.CodeOK, Code: code, Message: msg}
 	s.queue(outFrame{frame: protocol.Encode(nil, v)})
+}
+
+func resize(v []float32, n int) []float32 {
+	if cap(v) < n {
+		return make([]float32, n)
+	}
+	return v[:n]
 }
 
 // readFrame reads one binary message, enforcing the per-kind size limit.
@@ -284,8 +266,8 @@ func asProtoErr(err error) *protocol.Error {
 
 // sendTask hands a leased task to the writer without blocking. It reports
 // false, and drops the peer, when the peer is not keeping up.
-func (s *session) sendTask(t *Task) bool {
-	return s.queue(outFrame{task: t})
+func (s *session) sendTask(l *lease) bool {
+	return s.queue(outFrame{lease: l})
 }
 
 func (s *session) queue(f outFrame) bool {
@@ -324,13 +306,19 @@ func (s *session) writeLoop() {
 	defer ping.Stop()
 	var buf []byte
 	var msg protocol.Task
+	var a2, b2 []float32 // blinded operands, reused
 	for {
 		select {
 		case f := <-s.send:
 			frame := f.frame
-			if f.task != nil {
-				t := f.task
+			if l := f.lease; l != nil {
+				t := l.task
 				msg = protocol.Task{ID: t.ID, Op: t.Op, Shape: t.Shape, LeaseMillis: s.lease, A: t.A, B: t.B}
+				if l.blind != nil {
+					a2, b2 = resize(a2, len(t.A)), resize(b2, len(t.B))
+					l.blind.Apply(t.Op, t.Shape, t.A, t.B, a2, b2)
+					msg.A, msg.B = a2, b2
+				}
 				buf = protocol.Encode(buf[:0], &msg)
 				frame = buf
 			}
@@ -382,6 +370,19 @@ func (s *session) closeWith(perr *protocol.Error) {
 // ends the reader.
 func (s *session) sayGoodbye() {
 	if e := s.closeErr; e != nil {
+		// Verdicts already queued go first: they explain the error.
+		s.conn.SetWriteDeadline(time.Now().Add(time.Second))
+	drain:
+		for {
+			select {
+			case f := <-s.send:
+				if f.frame != nil {
+					s.conn.WriteMessage(websocket.BinaryMessage, f.frame)
+				}
+			default:
+				break drain
+			}
+		}
 		s.conn.SetWriteDeadline(time.Now().Add(time.Second))
 		s.conn.WriteMessage(websocket.BinaryMessage, protocol.Encode(nil, &protocol.ErrorMsg{Code: e.Code, Message: e.Message}))
 		s.conn.WriteControl(websocket.CloseMessage, websocket.FormatCloseMessage(websocket.ClosePolicyViolation, truncate(e.Message, 100)), time.Now().Add(time.Second))

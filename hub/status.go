@@ -53,7 +53,7 @@ func (c *contributor) refused(reason string) {
 	c.mu.Unlock()
 }
 
-// attach records a verified connection of hello's address.
+// attach records a verified connection of hello's address and sets s.who.
 func (h *Hub) attach(s *session, hello *protocol.Hello) *contributor {
 	addr := common.Address(hello.Address).Hex()
 	h.mu.Lock()
@@ -62,6 +62,7 @@ func (h *Hub) attach(s *session, hello *protocol.Hello) *contributor {
 		c = &contributor{address: addr, firstSeen: time.Now()}
 		h.people[addr] = c
 	}
+	s.who = c // under h.mu: disconnect reads it
 	h.mu.Unlock()
 	c.mu.Lock()
 	c.connections++
@@ -92,6 +93,8 @@ type Status struct {
 	TasksRequeued         uint64              `json:"tasks_requeued"`
 	TasksQueued           int                 `json:"tasks_queued"`
 	TasksInFlight         int                 `json:"tasks_in_flight"`
+	TasksReplicated       uint64              `json:"tasks_replicated"`
+	Arbitrations          uint64              `json:"arbitrations"`
 	Contributors          []ContributorStatus `json:"contributors"`
 	// Jobs is the training jobs' summary (see hub/train), when any run.
 	Jobs any `json:"jobs,omitempty"`
@@ -131,6 +134,8 @@ func (h *Hub) Status() Status {
 		TasksRequeued:   cnt.Requeued,
 		TasksQueued:     queued,
 		TasksInFlight:   inFlight,
+		TasksReplicated: cnt.Replicas,
+		Arbitrations:    h.arbitrations.Load(),
 		Contributors:    []ContributorStatus{},
 	}
 	h.mu.Lock()

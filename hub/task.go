@@ -16,6 +16,24 @@ type Task struct {
 	Source Source
 	// Ref is the source's own bookkeeping for the task; the hub ignores it.
 	Ref any
+
+	// Set by the scheduler:
+	key       string // unique across hub runs; names the task in the ledger
+	group     *group // the replica group, when the task is executed twice
+	exclude   string // an address that must never receive it (a replica's primary)
+	excludeIP string // an address it should avoid where another is available
+}
+
+// FLOPs is the task's arithmetic, the unit of credit.
+func (t *Task) FLOPs() int64 { return 2 * int64(t.Shape.M) * int64(t.Shape.K) * int64(t.Shape.N) }
+
+// replica returns a second execution of t, for a contributor other than
+// the one holding t.
+func (t *Task) replica(id uint64, holder, holderIP string) *Task {
+	r := *t
+	r.ID = id
+	r.exclude, r.excludeIP = holder, holderIP
+	return &r
 }
 
 // Source produces tasks and consumes their verified results. The built-in

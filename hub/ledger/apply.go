@@ -5,11 +5,12 @@ import (
 	"fmt"
 )
 
-func (k Kind) String() string {
+// kindName names an operation kind in the decision log.
+func kindName(k Kind) string {
 	switch k {
 	case AddPending:
 		return "pending"
-	case Verify:
+	case AddVerified, Verify:
 		return "verified"
 	case Reject:
 		return "rejected"
@@ -19,8 +20,6 @@ func (k Kind) String() string {
 		return "note"
 	case Standing:
 		return "standing"
-	case AddVerified:
-		return "verified"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -98,7 +97,7 @@ func (st *statements) apply(op Op, now int64) error {
 	if err != nil {
 		return err
 	}
-	kind := op.Kind.String()
+	kind := kindName(op.Kind)
 	if op.Kind == Note {
 		kind = op.Decision
 	}

@@ -24,49 +24,32 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tessera-ai/tessera/hub"
 	"github.com/tessera-ai/tessera/internal/sqlite"
 )
 
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Kind is what an operation does.
-type Kind uint8
+// Op is one ledger operation; the hub defines the vocabulary
+// (hub.CreditOp) and the ledger implements hub.Credits.
+type Op = hub.CreditOp
 
-// Operation kinds.
+// Kind is what an operation does.
+type Kind = hub.CreditKind
+
+// Operation kinds, as the hub names them.
 const (
-	// AddPending records new pending credit (Task, Model, Address, Amount).
-	AddPending Kind = iota + 1
-	// Verify moves the pending credit of (Task, Address) to verified.
-	Verify
-	// Reject moves the pending credit of (Task, Address) to rejected.
-	Reject
-	// Void rejects every pending credit of Address (a caught cheater).
-	Void
-	// Note only appends a decision to the log.
-	Note
-	// Standing stores Address's strikes, clean run and ban.
-	Standing
-	// AddVerified records credit that is verified at once (a result that
-	// passed every check it was given when it arrived).
-	AddVerified
+	AddPending  = hub.CreditPending
+	AddVerified = hub.CreditVerified
+	Verify      = hub.CreditVerify
+	Reject      = hub.CreditReject
+	Void        = hub.CreditVoid
+	Note        = hub.CreditNote
+	Standing    = hub.CreditStanding
 )
 
-// Op is one ledger operation. Reason is logged with the decision.
-type Op struct {
-	Kind    Kind
-	Task    string
-	Model   string
-	Address string
-	Amount  int64
-	Reason  string
-	// Decision names the logged decision for Note ("strike", "quarantined",
-	// ...); other kinds log their own name.
-	Decision string
-	// Strikes, Clean and Banned are the standing for Kind Standing.
-	Strikes, Clean int
-	Banned         bool
-}
+var _ hub.Credits = (*Ledger)(nil)
 
 // Config tunes the writer.
 type Config struct {
@@ -127,7 +110,7 @@ func Open(ctx context.Context, path string, cfg Config) (*Ledger, error) {
 func (l *Ledger) Submit(ops ...Op) <-chan error {
 	done := make(chan error, 1)
 	for _, op := range ops {
-		if err := op.validate(); err != nil {
+		if err := validate(&op); err != nil {
 			done <- err
 			return done
 		}
@@ -138,15 +121,15 @@ func (l *Ledger) Submit(ops ...Op) <-chan error {
 
 // validate refuses operations that could never commit, so that the
 // writer's retries only ever wait out database trouble.
-func (op *Op) validate() error {
+func validate(op *Op) error {
 	if op.Kind < AddPending || op.Kind > AddVerified {
 		return fmt.Errorf("ledger: unknown operation kind %d", op.Kind)
 	}
 	if op.Address == "" {
-		return fmt.Errorf("ledger: %v without an address", op.Kind)
+		return fmt.Errorf("ledger: %s without an address", kindName(op.Kind))
 	}
 	if (op.Kind == AddPending || op.Kind == AddVerified || op.Kind == Verify || op.Kind == Reject) && op.Task == "" {
-		return fmt.Errorf("ledger: %v without a task", op.Kind)
+		return fmt.Errorf("ledger: %s without a task", kindName(op.Kind))
 	}
 	if (op.Kind == AddPending || op.Kind == AddVerified) && (op.Amount < 0 || op.Model == "") {
 		return fmt.Errorf("ledger: pending credit needs a model and a non-negative amount")
@@ -239,7 +222,7 @@ func (l *Ledger) commit(batch []request) error {
 	for _, r := range batch {
 		for _, op := range r.ops {
 			if err := st.apply(op, now); err != nil {
-				return fmt.Errorf("%v %s/%s: %w", op.Kind, op.Task, op.Address, err)
+				return fmt.Errorf("%s %s/%s: %w", kindName(op.Kind), op.Task, op.Address, err)
 			}
 		}
 	}

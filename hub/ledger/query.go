@@ -3,6 +3,8 @@ package ledger
 import (
 	"context"
 	"fmt"
+
+	"github.com/tessera-ai/tessera/hub"
 )
 
 // Balance is one contributor's credit in one model, by state.
@@ -85,23 +87,17 @@ func (l *Ledger) Decisions(ctx context.Context, address string, limit int) ([]De
 	return out, rows.Err()
 }
 
-// StandingRow is a contributor's stored standing.
-type StandingRow struct {
-	Strikes, Clean int
-	Banned         bool
-}
-
 // Standings returns every stored standing by address.
-func (l *Ledger) Standings(ctx context.Context) (map[string]StandingRow, error) {
+func (l *Ledger) Standings(ctx context.Context) (map[string]hub.Standing, error) {
 	rows, err := l.db.QueryContext(ctx, `SELECT address, strikes, clean, banned FROM contributors`)
 	if err != nil {
 		return nil, fmt.Errorf("ledger standings: %w", err)
 	}
 	defer rows.Close()
-	out := map[string]StandingRow{}
+	out := map[string]hub.Standing{}
 	for rows.Next() {
 		var a string
-		var s StandingRow
+		var s hub.Standing
 		if err := rows.Scan(&a, &s.Strikes, &s.Clean, &s.Banned); err != nil {
 			return nil, err
 		}

@@ -16,6 +16,7 @@ import (
 	"strings"
 
 	"github.com/tessera-ai/tessera/hub"
+	"github.com/tessera-ai/tessera/hub/ledger"
 	"github.com/tessera-ai/tessera/hub/store"
 	"github.com/tessera-ai/tessera/hub/train"
 )
@@ -45,11 +46,22 @@ const tokenFile = "admin.token"
 
 // Run serves the hub on ln until ctx ends.
 func Run(ctx context.Context, ln net.Listener, cfg Config) error {
+	if err := os.MkdirAll(cfg.Hub.DataDir, 0o700); err != nil {
+		return fmt.Errorf("create data directory: %w", err)
+	}
+	led, err := ledger.Open(ctx, filepath.Join(cfg.Hub.DataDir, "ledger.db"), ledger.Config{Logger: cfg.Hub.Logger})
+	if err != nil {
+		return err
+	}
+	defer led.Close()
+	cfg.Hub.Credits = led
+	cfg.Hub.Trusted = append(cfg.Hub.Trusted, cfg.OwnWorkers...)
 	h, err := hub.New(cfg.Hub)
 	if err != nil {
 		return err
 	}
 	log := cfg.Hub.Logger
+	routeCredits(h.Handle, led)
 	db, err := store.Open(ctx, filepath.Join(cfg.Hub.DataDir, "hub.db"))
 	if err != nil {
 		return err

@@ -156,22 +156,26 @@ func (t *Trainer) backprop(ctx context.Context, exec Executor, x []float32, y []
 			wg[j] = &Tile{Op: kernel.MatMulTN, Shape: kernel.Shape{M: ly.in, K: b, N: wt.width},
 				A: a[l], B: dzt[j], C: tileOf(grad, ly, wt), Weight: -1}
 		}
-		dW = append(dW, exec.Start(ctx, wg))
 		db := grad[ly.bias : ly.bias+ly.out]
 		for r := 0; r < b; r++ {
 			for k, v := range dz[r*ly.out : (r+1)*ly.out] {
 				db[k] += v
 			}
 		}
-		if l == 0 {
-			break // no gradient for the input
+		if l == 0 { // no gradient for the input
+			dW = append(dW, exec.Start(ctx, wg))
+			break
 		}
 		dx := make([]*Tile, len(ly.tiles))
 		for j, wt := range ly.tiles {
 			dx[j] = &Tile{Op: kernel.MatMulNT, Shape: kernel.Shape{M: b, K: wt.width, N: ly.in},
 				A: dzt[j], B: tileOf(t.params, ly, wt), C: make([]float32, b*ly.in), Weight: wt.index}
 		}
-		if err := exec.Start(ctx, dx).Wait(ctx); err != nil {
+		// The input gradient is on the critical path: queue it before the
+		// weight gradients, which only the optimizer waits for.
+		dxBatch := exec.Start(ctx, dx)
+		dW = append(dW, exec.Start(ctx, wg))
+		if err := dxBatch.Wait(ctx); err != nil {
 			return 0, nil, fmt.Errorf("layer %d input gradient: %w", l, err)
 		}
 		// dX = Σ_j partial_j, in tile order so every executor sums alike;

@@ -3,7 +3,9 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
 	"runtime/pprof"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -50,8 +52,17 @@ func benchSpec(steps, evalEvery int) train.Spec {
 	s.MaxSteps = steps
 	s.TargetAccuracy = 0 // never stop early
 	s.EvalEvery = evalEvery
+	if v := os.Getenv(tileColsEnv); v != "" {
+		if n, err := strconv.Atoi(v); err == nil && n > 0 {
+			s.TileCols = n
+		}
+	}
 	return s
 }
+
+// tileColsEnv, when set, overrides the spec's tile width, to measure the
+// effect of wider or narrower tiles.
+const tileColsEnv = "TESSERA_BENCH_TILE_COLS"
 
 // stepMark is the state of a run just after a step: when it ended, and
 // the totals of wire bytes, tasks and device time up to then.
@@ -277,14 +288,15 @@ func BenchmarkAccuracyVsSteps(b *testing.B) {
 	local := trainLocal(b, spec)
 	dist := startSwarm(b, name).train(b, spec)
 	var sb strings.Builder
-	fmt.Fprintf(&sb, "%6s %12s %12s %12s %12s\n", "step", "local_acc", "dist_acc", "local_loss", "dist_loss")
+	fmt.Fprintf(&sb, "%6s %10s %10s %12s %12s %10s\n", "step", "local_acc", "dist_acc", "local_loss", "dist_loss", "Δloss")
 	n := min(len(local.history), len(dist.history))
 	for i := range n {
 		l, d := local.history[i], dist.history[i]
 		if l.Step != d.Step {
 			b.Fatalf("evaluations at different steps: %d vs %d", l.Step, d.Step)
 		}
-		fmt.Fprintf(&sb, "%6d %11.2f%% %11.2f%% %12.4f %12.4f\n", l.Step, 100*l.TestAccuracy, 100*d.TestAccuracy, l.TestLoss, d.TestLoss)
+		fmt.Fprintf(&sb, "%6d %9.2f%% %9.2f%% %12.6f %12.6f %10.2g\n", l.Step, 100*l.TestAccuracy, 100*d.TestAccuracy,
+			l.TestLoss, d.TestLoss, d.TestLoss-l.TestLoss)
 	}
 	b.Logf("test accuracy against steps, local vs distributed (%d clients, %s backend):\n%s", benchContributors, name, sb.String())
 	if n == 0 {

@@ -118,7 +118,7 @@ func (m *Module) copyIn(ctx context.Context, limit time.Duration, inst api.Modul
 func (m *Module) classify(ctx context.Context, limit time.Duration, err error, stderr *stderrBuffer) error {
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return fmt.Errorf("%w (limit %v): %w", ErrTimeout, limit, context.DeadlineExceeded)
+		return fmt.Errorf("%w (limit %v): %w", ErrTimeout, limit.Round(time.Millisecond), context.DeadlineExceeded)
 	case errors.Is(err, context.Canceled):
 		return err
 	}

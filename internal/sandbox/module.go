@@ -47,6 +47,10 @@ var exports = map[string]struct{ params, results []api.ValueType }{
 	"matmul":      {[]api.ValueType{i32, i32, i32, i32, i32, i32, i32}, []api.ValueType{i32}},
 }
 
+// probeTimeout bounds the instance Compile starts to read the ABI version.
+// It is not Config.Timeout, which may be set tight for the kernel alone.
+const probeTimeout = 10 * time.Second
+
 // Compile validates and compiles wasm under cfg, then instantiates it once
 // to check its ABI version. The Module keeps no reference to wasm.
 func Compile(ctx context.Context, wasm []byte, cfg Config) (*Module, error) {
@@ -87,9 +91,9 @@ func (m *Module) load(ctx context.Context, wasm []byte) error {
 	}
 	m.baseBytes = uint64(compiled.ExportedMemories()["memory"].Min()) * pageSize
 
-	ctx, cancel := context.WithTimeout(ctx, m.cfg.Timeout)
+	ctx, cancel := context.WithTimeout(ctx, probeTimeout)
 	defer cancel()
-	inst, _, err := m.instantiate(ctx, m.cfg.Timeout)
+	inst, _, err := m.instantiate(ctx, probeTimeout)
 	if err != nil {
 		return fmt.Errorf("module %.12s: %w", m.Hash, err)
 	}

@@ -1,0 +1,238 @@
+package hub
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/tessera-ai/tessera/hub/verify"
+	"github.com/tessera-ai/tessera/internal/kernel"
+	"github.com/tessera-ai/tessera/internal/protocol"
+)
+
+// A result travels this path (judge):
+//
+//  1. Unblind it and run the Freivalds check against the task's operands.
+//     Fail: refused, a strike, the contributor's pending credit voided.
+//     Borderline: the arbiter computes the exact product and decides.
+//  2. A task not sampled for replication is credited verified at once.
+//     A sampled one is credited pending; when its second execution (by
+//     another address) has passed step 1 too, the two are compared element
+//     by element. Agreement verifies both; disagreement goes to the
+//     arbiter, and whoever the exact product contradicts is refused and
+//     struck, the other verified.
+//
+// The first result of a task that passes step 1 goes to the task's source
+// (the training job) at once: the job never waits for a replica.
+
+// group is a task executed twice.
+type group struct {
+	task *Task // the primary; both executions share its operands and key
+
+	mu        sync.Mutex
+	results   []execution
+	delivered bool
+}
+
+// execution is one passing result in a group.
+type execution struct {
+	addr   string
+	sess   *session
+	taskID uint64
+	c      []float32
+}
+
+func newGroup(t *Task) *group { return &group{task: t} }
+
+// add records a passing result. It reports whether this is the first
+// (to be delivered to the source) and, when the group is complete, both
+// executions to compare.
+func (g *group) add(e execution) (first bool, pair []execution) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.results = append(g.results, e)
+	first, g.delivered = !g.delivered, true
+	if len(g.results) == 2 {
+		pair = g.results
+	}
+	return first, pair
+}
+
+// errArbiter marks a failure of the arbiter itself, not of the result.
+var errArbiter = errors.New("arbitration failed")
+
+// arbitrationTimeout bounds one exact recomputation.
+const arbitrationTimeout = 2 * time.Minute
+
+// nativeArbiter computes exact products in Go on the hub.
+type nativeArbiter struct{}
+
+func (nativeArbiter) Exact(ctx context.Context, op kernel.Op, sh kernel.Shape, a, b []float32) ([]float64, []float64, error) {
+	ex, abs := verify.Exact(op, sh, a, b)
+	return ex, abs, nil
+}
+
+// exact asks the arbiter for t's exact product.
+func (h *Hub) exact(t *Task) ([]float64, []float64, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), arbitrationTimeout)
+	defer cancel()
+	ex, abs, err := h.arbiter.Exact(ctx, t.Op, t.Shape, t.A, t.B)
+	if err != nil {
+		h.log.Error("arbiter failed", "task", t.key, "err", err)
+		return nil, nil, fmt.Errorf("%w: %v", errArbiter, err)
+	}
+	h.arbitrations.Add(1)
+	return ex, abs, nil
+}
+
+// judge verifies one result from s and acts on the outcome.
+func (h *Hub) judge(s *session, res *protocol.Result, scratch *verify.Scratch, rng *rand.Rand) {
+	if h.rep.banned(s.who.address) {
+		return // a result that arrived after its sender was banned
+	}
+	l, err := h.sched.take(s, res.TaskID)
+	if err != nil {
+		s.who.refused(err.Error())
+		s.verdict(res.TaskID, protocol.CodeUnknownTask, err.Error())
+		return
+	}
+	t := l.task
+	if int(res.Rows) != t.Shape.M || int(res.Cols) != t.Shape.N {
+		h.refuse(s, t, fmt.Sprintf("result is %dx%d, the task's output is %dx%d", res.Rows, res.Cols, t.Shape.M, t.Shape.N))
+		return
+	}
+	if l.blind != nil {
+		l.blind.Unblind(t.Shape, res.C)
+	}
+	err = scratch.Freivalds(t.Op, t.Shape, t.A, t.B, res.C, rng)
+	if mm := (*verify.Mismatch)(nil); errors.As(err, &mm) && mm.Borderline {
+		var ex, abs []float64
+		if ex, abs, err = h.exact(t); err == nil {
+			err = verify.Judge(t.Shape, ex, abs, res.C)
+		}
+	}
+	switch {
+	case errors.Is(err, errArbiter):
+		// Not the contributor's fault: give the task to someone else.
+		h.sched.finish(s, t, false)
+		s.verdict(t.ID, protocol.CodeInternal, "the hub could not verify this result; the task was reassigned")
+	case err != nil:
+		h.refuse(s, t, err.Error())
+	default:
+		h.accept(s, t, res.C)
+	}
+}
+
+// accept credits a result that passed its checks and hands it on.
+func (h *Hub) accept(s *session, t *Task, c []float32) {
+	addr := s.who.address
+	s.who.completed(float64(t.FLOPs()))
+	g := t.group
+	if g == nil {
+		h.credit(CreditOp{Kind: CreditVerified, Task: t.key, Model: t.Job, Address: addr, Amount: t.FLOPs()})
+		h.rep.good(addr)
+		t.Source.Done(t, c)
+		h.sched.finish(s, t, true)
+		s.verdict(t.ID, protocol.CodeOK, "")
+		return
+	}
+	h.credit(CreditOp{Kind: CreditPending, Task: t.key, Model: t.Job, Address: addr, Amount: t.FLOPs()})
+	first, pair := g.add(execution{addr: addr, sess: s, taskID: t.ID, c: c})
+	if first {
+		t.Source.Done(t, c)
+	}
+	h.sched.finish(s, t, true)
+	s.verdict(t.ID, protocol.CodeOK, "accepted; credit pending a second execution")
+	if pair != nil {
+		h.settle(g.task, pair)
+	}
+}
+
+// settle compares the two executions of a task and decides both.
+func (h *Hub) settle(t *Task, pair []execution) {
+	rows, cols := verify.Norms(t.Op, t.Shape, t.A, t.B)
+	if verify.Agree(t.Shape, rows, cols, pair[0].c, pair[1].c) == nil {
+		h.credit(
+			CreditOp{Kind: CreditVerify, Task: t.key, Address: pair[0].addr, Reason: "replica agreed"},
+			CreditOp{Kind: CreditVerify, Task: t.key, Address: pair[1].addr, Reason: "replica agreed"},
+		)
+		h.rep.good(pair[0].addr)
+		h.rep.good(pair[1].addr)
+		return
+	}
+	ex, abs, err := h.exact(t)
+	if err != nil {
+		return // both stay pending; the log says why
+	}
+	for _, e := range pair {
+		if jerr := verify.Judge(t.Shape, ex, abs, e.c); jerr != nil {
+			reason := "a second execution disagreed and the exact product confirms this result is wrong: " + jerr.Error()
+			h.credit(CreditOp{Kind: CreditReject, Task: t.key, Address: e.addr, Reason: reason})
+			h.penalize(e.addr, t.key, reason)
+			e.sess.who.rejected(reason)
+			e.sess.verdict(e.taskID, protocol.CodeWrongResult, reason)
+		} else {
+			h.credit(CreditOp{Kind: CreditVerify, Task: t.key, Address: e.addr, Reason: "confirmed by the exact product"})
+			h.rep.good(e.addr)
+		}
+	}
+}
+
+// refuse rejects a result that failed its checks: the task goes to
+// someone else and the contributor is struck.
+func (h *Hub) refuse(s *session, t *Task, reason string) {
+	h.sched.finish(s, t, false)
+	s.who.rejected(reason)
+	h.log.Info("result refused", "address", s.who.address, "task", t.ID, "reason", reason)
+	s.verdict(t.ID, protocol.CodeWrongResult, reason) // before a ban closes the session
+	h.penalize(s.who.address, t.key, reason)
+}
+
+// penalize strikes addr: its pending credit is voided, its record starts
+// over (every result replicated again), and at MaxStrikes it is banned and
+// disconnected. Every step is logged in the ledger with the reason.
+func (h *Hub) penalize(addr, task, reason string) {
+	st := h.rep.strike(addr)
+	ops := []CreditOp{
+		{Kind: CreditNote, Address: addr, Task: task, Decision: "rejected", Reason: reason},
+		{Kind: CreditVoid, Address: addr, Reason: "pending credit lost after a refused result"},
+		{Kind: CreditStanding, Address: addr, Strikes: st.Strikes, Clean: st.Clean, Banned: st.Banned},
+	}
+	if st.Banned {
+		ops = append(ops, CreditOp{Kind: CreditNote, Address: addr, Decision: "banned",
+			Reason: fmt.Sprintf("%d refused results (the limit is %d)", st.Strikes, h.cfg.Verification.MaxStrikes)})
+	} else {
+		ops = append(ops, CreditOp{Kind: CreditNote, Address: addr, Decision: "quarantined",
+			Reason: fmt.Sprintf("strike %d of %d: every result is checked twice until the record is clean again", st.Strikes, h.cfg.Verification.MaxStrikes)})
+	}
+	h.credit(ops...)
+	if st.Banned {
+		h.log.Warn("contributor banned", "address", addr, "strikes", st.Strikes)
+		h.disconnect(addr, protocol.Errorf(protocol.CodeBanned, "banned after %d refused results", st.Strikes))
+	}
+}
+
+// credit submits ops to the ledger and waits until they are durable, so
+// that a verdict is only sent for credit that survives a crash.
+func (h *Hub) credit(ops ...CreditOp) {
+	if h.credits == nil {
+		return
+	}
+	if err := <-h.credits.Submit(ops...); err != nil {
+		h.log.Error("ledger refused credit operations", "err", err)
+	}
+}
+
+// disconnect closes every session of addr with perr.
+func (h *Hub) disconnect(addr string, perr *protocol.Error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for s := range h.sessions {
+		if s.who != nil && s.who.address == addr {
+			s.closeWith(perr)
+		}
+	}
+}
