@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"encoding/json"
 	"net/http"
 	"sort"
 	"sync"
@@ -9,6 +8,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
+	"github.com/tessera-ai/tessera/internal/httpjson"
 	"github.com/tessera-ai/tessera/internal/protocol"
 )
 
@@ -169,9 +169,5 @@ func (h *Hub) Status() Status {
 }
 
 func (h *Hub) serveStatus(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(h.Status())
+	httpjson.Write(w, http.StatusOK, h.Status())
 }

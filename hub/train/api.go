@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/tessera-ai/tessera/hub/store"
+	"github.com/tessera-ai/tessera/internal/httpjson"
 )
 
 func sortStatuses(s []JobStatus) { sort.Slice(s, func(i, j int) bool { return s[i].ID < s[j].ID }) }
@@ -35,24 +36,6 @@ type JobDetail struct {
 	History []store.Point `json:"history"`
 }
 
-// apiError is the JSON body of every error response.
-type apiError struct {
-	Error string `json:"error"`
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	w.WriteHeader(code)
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	enc.Encode(v)
-}
-
-func writeErr(w http.ResponseWriter, code int, format string, args ...any) {
-	writeJSON(w, code, apiError{Error: fmt.Sprintf(format, args...)})
-}
-
 // Routes registers the jobs API: public reads under /api/v1/jobs and,
 // guarded by the admin token, job management under /api/v1/admin/jobs.
 func (m *Manager) Routes(handle func(pattern string, h http.Handler), adminToken string) {
@@ -71,7 +54,7 @@ func requireToken(token string, next http.Handler) http.Handler {
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if token == "" || !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="tessera-admin"`)
-			writeErr(w, http.StatusUnauthorized, "missing or wrong admin token (see admin.token in the hub's data directory)")
+			httpjson.Errorf(w, http.StatusUnauthorized, "missing or wrong admin token (see admin.token in the hub's data directory)")
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -79,22 +62,22 @@ func requireToken(token string, next http.Handler) http.Handler {
 }
 
 func (m *Manager) serveList(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"jobs": m.Statuses()})
+	httpjson.Write(w, http.StatusOK, map[string]any{"jobs": m.Statuses()})
 }
 
 func (m *Manager) serveJob(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	run, err := m.get(id)
 	if err != nil {
-		writeErr(w, http.StatusNotFound, "%v", err)
+		httpjson.Errorf(w, http.StatusNotFound, "%v", err)
 		return
 	}
 	hist, err := m.db.History(r.Context(), id)
 	if err != nil {
-		writeErr(w, http.StatusInternalServerError, "cannot read the job's history")
+		httpjson.Errorf(w, http.StatusInternalServerError, "cannot read the job's history")
 		return
 	}
-	writeJSON(w, http.StatusOK, JobDetail{JobStatus: run.job.Status(run.exposure), Spec: run.job.Spec, History: hist})
+	httpjson.Write(w, http.StatusOK, JobDetail{JobStatus: run.job.Status(run.exposure), Spec: run.job.Spec, History: hist})
 }
 
 // ParseSpec decodes a JSON job spec strictly (unknown fields are errors),
@@ -119,32 +102,32 @@ func ParseSpec(r io.Reader) (Spec, error) {
 func (m *Manager) serveCreate(w http.ResponseWriter, r *http.Request) {
 	spec, err := ParseSpec(r.Body)
 	if err != nil {
-		writeErr(w, http.StatusBadRequest, "%v", err)
+		httpjson.Errorf(w, http.StatusBadRequest, "%v", err)
 		return
 	}
 	id, err := m.Create(r.Context(), spec)
 	if err != nil {
-		writeErr(w, http.StatusBadRequest, "%v", err)
+		httpjson.Errorf(w, http.StatusBadRequest, "%v", err)
 		return
 	}
 	run, _ := m.get(id)
-	writeJSON(w, http.StatusCreated, run.job.Status(run.exposure))
+	httpjson.Write(w, http.StatusCreated, run.job.Status(run.exposure))
 }
 
 func (m *Manager) serveAction(act func(ctx context.Context, id string) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		id := r.PathValue("id")
 		if err := act(r.Context(), id); errors.Is(err, ErrUnknownJob) || errors.Is(err, store.ErrNotFound) {
-			writeErr(w, http.StatusNotFound, "%v", err)
+			httpjson.Errorf(w, http.StatusNotFound, "%v", err)
 			return
 		} else if err != nil {
-			writeErr(w, http.StatusConflict, "%v", err)
+			httpjson.Errorf(w, http.StatusConflict, "%v", err)
 			return
 		}
 		if run, err := m.get(id); err == nil {
-			writeJSON(w, http.StatusOK, run.job.Status(run.exposure))
+			httpjson.Write(w, http.StatusOK, run.job.Status(run.exposure))
 			return
 		}
-		writeJSON(w, http.StatusOK, map[string]string{"removed": id})
+		httpjson.Write(w, http.StatusOK, map[string]string{"removed": id})
 	}
 }
