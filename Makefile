@@ -8,13 +8,14 @@ DATA        ?= data
 BIN         := bin
 GOROOT_WASM := $(shell $(GO) env GOROOT)/lib/wasm
 WASM        := web/dist/tessera.wasm
+KERNELS     := internal/sandbox/builtin/kernels.wasm
 WASM_SRC    := $(shell find wasm client internal shaders -name '*.go' -o -name '*.wgsl' 2>/dev/null) go.mod go.sum
 # Native tests on a CPU-only machine run WGSL through Mesa's lavapipe.
 LVP_ICD     := /usr/share/vulkan/icd.d/lvp_icd.x86_64.json
 export VK_ICD_FILENAMES ?= $(if $(wildcard $(LVP_ICD)),$(LVP_ICD),)
 
 .DEFAULT_GOAL := help
-.PHONY: help run build wasm test test-short bench fuzz vet fmt check clean
+.PHONY: help run build wasm kernels contracts adversary test test-short bench fuzz vet fmt check clean
 
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -27,7 +28,7 @@ run: build ## build everything and start a hub on $(ADDR) training MNIST, with o
 	trap 'kill $$hub $$edge 2>/dev/null' INT TERM; \
 	wait -n; kill $$hub $$edge 2>/dev/null; wait
 
-build: wasm ## build the hub, the edge client and the browser client into bin/ and web/dist/
+build: wasm kernels ## build the hub, the edge client and the browser client into bin/ and web/dist/
 	$(GO) build -o $(BIN)/ ./cmd/...
 
 wasm: $(WASM) $(WASM).gz web/dist/wasm_exec.js ## build the browser client (Go to WebAssembly) and its gzipped copy
@@ -40,17 +41,32 @@ $(WASM): $(WASM_SRC)
 $(WASM).gz: $(WASM)
 	gzip -9 -k -f $<
 
+kernels: $(KERNELS) ## build the WebAssembly reference kernels the hub arbitrates with (wazero)
+
+$(KERNELS): $(shell find wasm/kernels internal/kernel -name '*.go') go.mod go.sum
+	GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -buildvcs=false -o $@ ./wasm/kernels
+
 web/dist/wasm_exec.js: $(GOROOT_WASM)/wasm_exec.js
 	cp $< $@
 
-test: wasm vet ## run all tests (lavapipe and headless Chromium included), race detector on the concurrent parts
+test: wasm kernels vet ## run all tests (lavapipe and headless Chromium included), race detector on the concurrent parts
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race -short ./hub/... ./client/ ./internal/protocol/
 	$(GO) test -count=1 -run '^$$' -fuzz FuzzDecode -fuzztime 10s ./internal/protocol/
 
-bench: wasm ## run the benchmarks (hub round trip vs echo, wire efficiency, kernels, Freivalds)
+bench: wasm kernels ## run the benchmarks (hub vs echo, wire, kernels, Freivalds, ledger, Merkle, sandbox, training overhead)
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./hub/ ./hub/verify/
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./client/gpu/
+	$(GO) test -run '^$$' -bench . -benchtime 200000x ./hub/ledger/
+	$(GO) test -run '^$$' -bench . -benchtime 3x ./hub/chain/merkle/ ./internal/sandbox/
+	$(GO) test -run '^$$' -bench 'Training|Accuracy' -benchtime 1x -v -timeout 30m ./internal/e2e/
+
+contracts: ## compile the Solidity contract and regenerate ABI, bytecode and Go bindings (needs node, npm)
+	cd contracts && npm ci --no-audit --no-fund
+	GO=$(GO) contracts/generate.sh
+
+adversary: kernels ## run the adversarial bench: each cheating strategy against a real hub, with its table
+	$(GO) test -run '^$$' -bench Adversarial -benchtime 1x -v ./internal/adversary/
 
 fuzz: ## fuzz the wire decoder for 10 minutes
 	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 10m ./internal/protocol/
@@ -59,6 +75,7 @@ vet: ## gofmt, go vet (native and GOOS=js)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1; }
 	$(GO) vet ./...
 	GOOS=js GOARCH=wasm $(GO) vet ./wasm ./client/... ./internal/protocol ./internal/kernel ./internal/identity ./shaders
+	GOOS=wasip1 GOARCH=wasm $(GO) vet ./wasm/kernels
 
 clean: ## remove build outputs
-	rm -rf $(BIN) $(WASM) $(WASM).gz web/dist/wasm_exec.js
+	rm -rf $(BIN) $(WASM) $(WASM).gz web/dist/wasm_exec.js $(KERNELS)

@@ -57,9 +57,9 @@ type Credits interface {
 }
 
 // Arbiter computes a task's exact product, op(A)·op(B) in float64, and
-// the per-element sums Σ_k |A_ik||B_kj|, to settle borderline and disputed
-// results. The hub's default computes natively; hub/service plugs in the
-// wazero sandbox.
+// the per-element sums of squared terms Σ_k (A_ik·B_kj)², to settle
+// borderline and disputed results (verify.Judge). The hub's default
+// computes natively; hub/service plugs in the wazero sandbox.
 type Arbiter interface {
-	Exact(ctx context.Context, op kernel.Op, sh kernel.Shape, a, b []float32) (exact, absSum []float64, err error)
+	Exact(ctx context.Context, op kernel.Op, sh kernel.Shape, a, b []float32) (exact, sumSq []float64, err error)
 }

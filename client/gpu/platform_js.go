@@ -154,6 +154,35 @@ func submit(q *wgpu.Queue, cmd *wgpu.CommandBuffer) { q.Submit(cmd) }
 // promise and ctx alone, as Poll does nothing there.
 func pollAfter(time.Duration) <-chan time.Time { return nil }
 
+// upload writes data to the start of buf. The binding's Queue.WriteBuffer
+// (cogentcore/webgpu v0.23.0) hands writeBuffer a view of the wasm memory;
+// if the Go heap grows the memory before the browser reads the view, the
+// view is detached and writeBuffer throws. Instead the data is copied into
+// a staging buffer created mapped (CreateBufferInit copies with
+// js.CopyBytesToJS), and the GPU copies it into place ahead of the
+// dispatch. The staging buffer is destroyed at once: WebGPU frees it after
+// the submitted copy completes.
+func (d *Device) upload(buf *wgpu.Buffer, data []byte) error {
+	staging, err := d.dev.CreateBufferInit(&wgpu.BufferInitDescriptor{Contents: data, Usage: wgpu.BufferUsageCopySrc})
+	if err != nil {
+		return fmt.Errorf("create staging buffer: %w", err)
+	}
+	defer staging.Destroy()
+	enc, err := d.dev.CreateCommandEncoder(nil)
+	if err != nil {
+		return fmt.Errorf("create command encoder: %w", err)
+	}
+	if err := enc.CopyBufferToBuffer(staging, 0, buf, 0, uint64(len(data))); err != nil {
+		return fmt.Errorf("copy staging buffer: %w", err)
+	}
+	cmd, err := enc.Finish(nil)
+	if err != nil {
+		return fmt.Errorf("finish upload: %w", err)
+	}
+	submit(d.queue, cmd)
+	return nil
+}
+
 // startMap starts mapping size bytes of buf for reading. On js MapAsync
 // awaits the promise (blocking its goroutine) and always reports success,
 // so it runs in its own goroutine and failures surface in mappedRange.

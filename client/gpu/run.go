@@ -51,10 +51,10 @@ func (d *Device) run(ctx context.Context, op kernel.Op, s kernel.Shape, a, b, c 
 	pipe := d.pipelines[op]
 	bs := &d.bufs
 	err = d.errorScope(func() error {
-		if err := d.queue.WriteBuffer(bs.a.buf, 0, wgpu.ToBytes(a)); err != nil {
+		if err := d.upload(bs.a.buf, wgpu.ToBytes(a)); err != nil {
 			return fmt.Errorf("write A: %w", err)
 		}
-		if err := d.queue.WriteBuffer(bs.b.buf, 0, wgpu.ToBytes(b)); err != nil {
+		if err := d.upload(bs.b.buf, wgpu.ToBytes(b)); err != nil {
 			return fmt.Errorf("write B: %w", err)
 		}
 		g := shaders.GeometryOf(d.family)
@@ -65,7 +65,7 @@ func (d *Device) run(ctx context.Context, op kernel.Op, s kernel.Shape, a, b, c 
 			}
 			rows := min(band, s.M-row0)
 			last := row0+rows == s.M
-			if err := d.queue.WriteBuffer(bs.dims.buf, 0, shaders.Uniform(s, row0)); err != nil {
+			if err := d.upload(bs.dims.buf, shaders.Uniform(s, row0)); err != nil {
 				return fmt.Errorf("write dims: %w", err)
 			}
 			if err := d.submitBand(pipe, bg, g, s, rows, last, cBytes); err != nil {

@@ -10,15 +10,18 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/tessera-ai/tessera/hub"
 	"github.com/tessera-ai/tessera/hub/ledger"
 	"github.com/tessera-ai/tessera/hub/store"
 	"github.com/tessera-ai/tessera/hub/train"
+	"github.com/tessera-ai/tessera/internal/sandbox"
 )
 
 // Config configures a hub process.
@@ -56,6 +59,14 @@ func Run(ctx context.Context, ln net.Listener, cfg Config) error {
 	defer led.Close()
 	cfg.Hub.Credits = led
 	cfg.Hub.Trusted = append(cfg.Hub.Trusted, cfg.OwnWorkers...)
+	arb, err := openArbiter(ctx, cfg.Hub.Logger)
+	if err != nil {
+		return err
+	}
+	if arb != nil {
+		defer arb.Close(context.Background())
+		cfg.Hub.Arbiter = arb
+	}
 	h, err := hub.New(cfg.Hub)
 	if err != nil {
 		return err
@@ -127,4 +138,32 @@ func adminToken(dir string) (string, error) {
 		return "", fmt.Errorf("write admin token: %w", err)
 	}
 	return tok, f.Close()
+}
+
+// openArbiter compiles the built-in WebAssembly reference kernels for the
+// wazero sandbox, the hub's arbiter. A binary built without them (plain
+// `go build` rather than make) arbitrates natively instead, and says so.
+func openArbiter(ctx context.Context, log *slog.Logger) (*sandbox.Module, error) {
+	if log == nil {
+		log = slog.Default()
+	}
+	wasm, err := sandbox.Builtin()
+	if errors.Is(err, sandbox.ErrNoBuiltin) {
+		log.Warn("built without the WebAssembly kernels (make kernels); arbitrating natively instead of in the sandbox")
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	cfg := sandbox.DefaultConfig()
+	// Our own module: run it at full speed and bound it by the task shape
+	// limits rather than by wazero's (much slower) interruptible mode.
+	cfg.Interrupt = false
+	cfg.Timeout = 2 * time.Minute
+	m, err := sandbox.Compile(ctx, wasm, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("compile the arbitration kernels: %w", err)
+	}
+	log.Info("arbitration sandbox ready", "module", m.Hash[:12])
+	return m, nil
 }

