@@ -25,6 +25,10 @@ const (
 	CreditStanding
 	// CreditVerified records credit verified at once.
 	CreditVerified
+	// CreditRevoke rejects all of Address's credit not yet committed
+	// on-chain, verified included: a banned cheater keeps nothing that can
+	// still be taken back.
+	CreditRevoke
 )
 
 // CreditOp is one operation on the credit ledger.

@@ -191,8 +191,10 @@ func (h *Hub) refuse(s *session, t *Task, reason string) {
 }
 
 // penalize strikes addr: its pending credit is voided, its record starts
-// over (every result replicated again), and at MaxStrikes it is banned and
-// disconnected. Every step is logged in the ledger with the reason.
+// over (every result replicated again), and at MaxStrikes it is banned,
+// disconnected, and loses all credit not yet committed on-chain (verified
+// included: results that passed their checks may still have been part of
+// the cheating). Every step is logged in the ledger with the reason.
 func (h *Hub) penalize(addr, task, reason string) {
 	st := h.rep.strike(addr)
 	ops := []CreditOp{
@@ -201,8 +203,10 @@ func (h *Hub) penalize(addr, task, reason string) {
 		{Kind: CreditStanding, Address: addr, Strikes: st.Strikes, Clean: st.Clean, Banned: st.Banned},
 	}
 	if st.Banned {
-		ops = append(ops, CreditOp{Kind: CreditNote, Address: addr, Decision: "banned",
-			Reason: fmt.Sprintf("%d refused results (the limit is %d)", st.Strikes, h.cfg.Verification.MaxStrikes)})
+		ops = append(ops,
+			CreditOp{Kind: CreditRevoke, Address: addr, Reason: "banned: credit not yet committed on-chain is revoked"},
+			CreditOp{Kind: CreditNote, Address: addr, Decision: "banned",
+				Reason: fmt.Sprintf("%d refused results (the limit is %d)", st.Strikes, h.cfg.Verification.MaxStrikes)})
 	} else {
 		ops = append(ops, CreditOp{Kind: CreditNote, Address: addr, Decision: "quarantined",
 			Reason: fmt.Sprintf("strike %d of %d: every result is checked twice until the record is clean again", st.Strikes, h.cfg.Verification.MaxStrikes)})

@@ -20,13 +20,15 @@ func kindName(k Kind) string {
 		return "note"
 	case Standing:
 		return "standing"
+	case Revoke:
+		return "revoked"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
 
 // statements are the prepared statements of one transaction.
 type statements struct {
-	insert, insertVerified, verify, reject, void, decide, standing *sql.Stmt
+	insert, insertVerified, verify, reject, void, revoke, decide, standing *sql.Stmt
 }
 
 func prepare(tx *sql.Tx) (*statements, error) {
@@ -40,6 +42,7 @@ func prepare(tx *sql.Tx) (*statements, error) {
 		{&st.verify, `UPDATE credits SET state = 'verified', decided_at = ?, reason = ? WHERE task = ? AND address = ? AND state = 'pending'`},
 		{&st.reject, `UPDATE credits SET state = 'rejected', decided_at = ?, reason = ? WHERE task = ? AND address = ? AND state = 'pending'`},
 		{&st.void, `UPDATE credits SET state = 'rejected', decided_at = ?, reason = ? WHERE address = ? AND state = 'pending'`},
+		{&st.revoke, `UPDATE credits SET state = 'rejected', decided_at = ?, reason = ? WHERE address = ? AND epoch IS NULL AND state IN ('pending', 'verified')`},
 		{&st.decide, `INSERT INTO decisions (at, address, task, kind, reason) VALUES (?, ?, ?, ?, ?)`},
 		{&st.standing, `INSERT INTO contributors (address, strikes, clean, banned, updated_at) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (address) DO UPDATE SET strikes = excluded.strikes, clean = excluded.clean, banned = excluded.banned, updated_at = excluded.updated_at`},
@@ -55,7 +58,7 @@ func prepare(tx *sql.Tx) (*statements, error) {
 }
 
 func (st *statements) close() {
-	for _, s := range []*sql.Stmt{st.insert, st.insertVerified, st.verify, st.reject, st.void, st.decide, st.standing} {
+	for _, s := range []*sql.Stmt{st.insert, st.insertVerified, st.verify, st.reject, st.void, st.revoke, st.decide, st.standing} {
 		if s != nil {
 			s.Close()
 		}
@@ -83,6 +86,8 @@ func (st *statements) apply(op Op, now int64) error {
 		return err
 	case Void:
 		_, err = st.void.Exec(now, op.Reason, op.Address)
+	case Revoke:
+		_, err = st.revoke.Exec(now, op.Reason, op.Address)
 	case Note:
 	case Standing:
 		b := 0

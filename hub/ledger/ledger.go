@@ -47,6 +47,7 @@ const (
 	Void        = hub.CreditVoid
 	Note        = hub.CreditNote
 	Standing    = hub.CreditStanding
+	Revoke      = hub.CreditRevoke
 )
 
 var _ hub.Credits = (*Ledger)(nil)
@@ -122,7 +123,7 @@ func (l *Ledger) Submit(ops ...Op) <-chan error {
 // validate refuses operations that could never commit, so that the
 // writer's retries only ever wait out database trouble.
 func validate(op *Op) error {
-	if op.Kind < AddPending || op.Kind > AddVerified {
+	if op.Kind < AddPending || op.Kind > Revoke {
 		return fmt.Errorf("ledger: unknown operation kind %d", op.Kind)
 	}
 	if op.Address == "" {

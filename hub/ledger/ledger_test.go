@@ -70,6 +70,15 @@ func TestCreditLifecycle(t *testing.T) {
 		t.Errorf("decisions of 0xa: %+v", ds)
 	}
 	must(t, l.Submit(Op{Kind: Standing, Address: "0xa", Strikes: 2, Banned: true}))
+	// A ban revokes what is not yet committed, verified credit included.
+	must(t, l.Submit(
+		Op{Kind: AddVerified, Task: "t9", Model: "m", Address: "0xc", Amount: 5},
+		Op{Kind: AddPending, Task: "t10", Model: "m", Address: "0xc", Amount: 6},
+		Op{Kind: Revoke, Address: "0xc", Reason: "banned"},
+	))
+	if b := balance(t, l, "m", "0xc"); b.Verified != 0 || b.Pending != 0 || b.Rejected != 11 {
+		t.Errorf("0xc after revoke: %+v", b)
+	}
 	if err := l.CheckInvariants(context.Background()); err != nil {
 		t.Error(err)
 	}

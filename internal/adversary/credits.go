@@ -93,6 +93,12 @@ func (l *creditLog) applyLocked(op hub.CreditOp) {
 				r.state, r.how = stateRejected, "voided"
 			}
 		}
+	case hub.CreditRevoke: // a ban: nothing is committed on-chain in these runs
+		for _, task := range l.adds[op.Address] {
+			if r := l.rows[[2]string{task, op.Address}]; r.state == statePending || r.state == stateVerified {
+				r.state, r.how = stateRejected, "revoked"
+			}
+		}
 	}
 }
 
