@@ -35,6 +35,9 @@ type Config struct {
 	Slots int
 	// Agent names the client in the hub's status, e.g. "tessera-edge/0.1".
 	Agent string
+	// Kernels lists the ops the client runs natively; nil means all. The
+	// hub ships a sandboxed module for the others.
+	Kernels []kernel.Op
 	// MinBackoff and MaxBackoff bound the reconnect delay, which doubles
 	// after each failed attempt and is jittered by ±50%.
 	MinBackoff, MaxBackoff time.Duration
@@ -83,6 +86,8 @@ type Stats struct {
 	FLOPs float64
 	// Busy is the device time spent on tasks.
 	Busy time.Duration
+	// Sandboxed counts tasks run by a module the hub shipped.
+	Sandboxed uint64
 	// LastRefusal is the hub's reason for the latest refused result.
 	LastRefusal string
 	// LastError describes the latest connection or device error.
@@ -95,6 +100,9 @@ type Stats struct {
 type Client struct {
 	cfg Config
 	log *slog.Logger
+
+	builtin map[kernel.Op]bool
+	mods    modules
 
 	mu    sync.Mutex
 	stats Stats
@@ -135,7 +143,16 @@ func New(cfg Config) (*Client, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	c := &Client{cfg: cfg, log: log}
+	if cfg.Kernels == nil {
+		cfg.Kernels = kernel.Ops
+	}
+	c := &Client{cfg: cfg, log: log, builtin: map[kernel.Op]bool{}}
+	for _, op := range cfg.Kernels {
+		if !op.Valid() {
+			return nil, fmt.Errorf("client: unknown kernel %v", op)
+		}
+		c.builtin[op] = true
+	}
 	c.stats.Address = cfg.Key.Address().Hex()
 	c.stats.Device = cfg.Device.Info()
 	c.stats.State = StateStopped
@@ -208,6 +225,3 @@ func permanent(c protocol.Code) bool {
 func jitter(d time.Duration) time.Duration {
 	return d/2 + rand.N(d)
 }
-
-// kernels lists the ops this client runs: all built-in kernels.
-func kernels() []kernel.Op { return kernel.Ops }

@@ -91,7 +91,7 @@ func (c *Client) handshake(conn Conn) (*protocol.Welcome, error) {
 		Slots:     uint16(c.cfg.Slots),
 		Agent:     c.cfg.Agent,
 		Device:    protocol.DeviceInfo{Backend: info.Backend, Adapter: info.Adapter, AdapterType: info.AdapterType, Variant: info.Variant},
-		Kernels:   kernels(),
+		Kernels:   c.cfg.Kernels,
 	}
 	if err := conn.WriteFrame(protocol.Encode(nil, hello)); err != nil {
 		return nil, fmt.Errorf("send hello: %w", err)
@@ -147,6 +147,17 @@ func (c *Client) read(ctx context.Context, conn Conn, tasks chan<- *work, free c
 				return
 			}
 			tasks <- w // never blocks: at most slots works exist
+		case protocol.KindModule:
+			var m protocol.Module
+			if err := protocol.DecodeInto(frame, &m); err != nil {
+				fail(fmt.Errorf("decode module: %w", err))
+				return
+			}
+			if err := c.mods.add(ctx, &m, c.builtin); err != nil {
+				fail(err)
+				return
+			}
+			c.log.Info("kernel module received", "hash", fmt.Sprintf("%x", m.Hash[:6]), "ops", m.Ops)
 		case protocol.KindVerdict:
 			var v protocol.Verdict
 			if err := protocol.DecodeInto(frame, &v); err != nil {
@@ -195,8 +206,13 @@ func (c *Client) execute(ctx context.Context, tasks <-chan *work, results chan<-
 		}
 		w.c = w.c[:n]
 		start := time.Now()
-		if err := c.cfg.Device.Run(ctx, t.Op, t.Shape, t.A, t.B, w.c); err != nil {
-			fail(fmt.Errorf("run task %d (%v %v) on %s: %w", t.ID, t.Op, t.Shape, c.cfg.Device.Info().Backend, err))
+		run, where := c.cfg.Device.Run, c.cfg.Device.Info().Backend
+		sandboxed := false
+		if m := c.mods.runner(t.Op); m != nil && !c.builtin[t.Op] {
+			run, where, sandboxed = m.MatMul, "the module sandbox", true
+		}
+		if err := run(ctx, t.Op, t.Shape, t.A, t.B, w.c); err != nil {
+			fail(fmt.Errorf("run task %d (%v %v) on %s: %w", t.ID, t.Op, t.Shape, where, err))
 			return
 		}
 		took := time.Since(start)
@@ -204,7 +220,14 @@ func (c *Client) execute(ctx context.Context, tasks <-chan *work, results chan<-
 			Rows: uint32(t.Shape.M), Cols: uint32(t.Shape.N), C: w.c}
 		w.frame = protocol.Encode(w.frame[:0], &res)
 		flops := t.Shape.FLOPs()
-		c.update(func(s *Stats) { s.TasksDone++; s.FLOPs += flops; s.Busy += took })
+		c.update(func(s *Stats) {
+			s.TasksDone++
+			s.FLOPs += flops
+			s.Busy += took
+			if sandboxed {
+				s.Sandboxed++
+			}
+		})
 		results <- w // never blocks: at most slots works exist
 	}
 }

@@ -10,6 +10,7 @@ package hub
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -24,6 +25,7 @@ import (
 	"github.com/gorilla/websocket"
 
 	"github.com/tessera-ai/tessera/internal/kernel"
+	"github.com/tessera-ai/tessera/internal/protocol"
 	"github.com/tessera-ai/tessera/web"
 )
 
@@ -55,6 +57,11 @@ type Config struct {
 	// Trusted lists addresses whose results are never replicated (the
 	// operator's own workers); they are still checked by Freivalds.
 	Trusted []string
+	// KernelModule, if set, is a WebAssembly kernel module (wasm/kernels)
+	// shipped to contributors that lack some ops, which then run them in
+	// their wazero sandbox. Without it such contributors get only the ops
+	// they have.
+	KernelModule []byte
 	// Web is the file system served at "/"; nil means the embedded page.
 	Web fs.FS
 	// Logger receives the hub's logs; nil means slog.Default().
@@ -87,6 +94,7 @@ type Hub struct {
 	credits  Credits
 	arbiter  Arbiter
 	trusted  map[string]bool
+	module   *protocol.Module // shipped to contributors lacking ops; nil if none
 
 	arbitrations atomic.Uint64
 	web          fs.FS
@@ -161,6 +169,9 @@ func New(cfg Config) (*Hub, error) {
 	}
 	for _, a := range cfg.Trusted {
 		h.trusted[a] = true
+	}
+	if len(cfg.KernelModule) > 0 {
+		h.module = &protocol.Module{Hash: sha256.Sum256(cfg.KernelModule), Ops: kernel.Ops, Wasm: cfg.KernelModule}
 	}
 	h.sched.blind = cfg.Verification.Blind
 	h.sched.replication = func(addr string) float64 {

@@ -287,7 +287,7 @@ const maxScan = 64
 // recorded) before it is returned.
 func (s *scheduler) popLocked(sess *session) *Task {
 	addr := sess.address()
-	if t := s.takeLocked(addr, sess.remote, 0, min(len(s.queue), maxScan)); t != nil {
+	if t := s.takeLocked(sess, addr, sess.remote, 0, min(len(s.queue), maxScan)); t != nil {
 		return t
 	}
 	if len(s.queue) >= maxScan {
@@ -309,7 +309,7 @@ func (s *scheduler) popLocked(sess *session) *Task {
 		}
 		from := len(s.queue)
 		s.queue = append(s.queue, ts...)
-		if t := s.takeLocked(addr, sess.remote, from, len(s.queue)); t != nil {
+		if t := s.takeLocked(sess, addr, sess.remote, from, len(s.queue)); t != nil {
 			return t
 		}
 	}
@@ -317,11 +317,11 @@ func (s *scheduler) popLocked(sess *session) *Task {
 }
 
 // takeLocked removes and returns the best task for addr in queue[from:to].
-func (s *scheduler) takeLocked(addr, ip string, from, to int) *Task {
+func (s *scheduler) takeLocked(sess *session, addr, ip string, from, to int) *Task {
 	pick := -1
 	for i := from; i < to; i++ {
 		t := s.queue[i]
-		if t.exclude == addr || s.shouldAvoid(t.ID, addr) {
+		if t.exclude == addr || !sess.runs(t.Op) || s.shouldAvoid(t.ID, addr) {
 			continue
 		}
 		if t.excludeIP != "" && t.excludeIP == ip && len(s.ips) > 1 {

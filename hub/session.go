@@ -4,6 +4,7 @@ import (
 	crand "crypto/rand"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/tessera-ai/tessera/hub/verify"
 	"github.com/tessera-ai/tessera/internal/identity"
+	"github.com/tessera-ai/tessera/internal/kernel"
 	"github.com/tessera-ai/tessera/internal/protocol"
 )
 
@@ -52,9 +54,10 @@ type session struct {
 	closeOnce sync.Once
 	closeErr  *protocol.Error // sent to the peer before closing, if any
 
-	who     *contributor // set once the handshake succeeds
-	writing atomic.Bool  // writeLoop has started and owns closing the socket
-	lease   uint32       // lease in milliseconds, sent with each task
+	who     *contributor       // set once the handshake succeeds
+	ops     map[kernel.Op]bool // the ops it runs, natively or by a shipped module; fixed after the handshake
+	writing atomic.Bool        // writeLoop has started and owns closing the socket
+	lease   uint32             // lease in milliseconds, sent with each task
 }
 
 func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
@@ -138,10 +141,35 @@ func (s *session) run() {
 	if !s.writeNow(welcome) {
 		return
 	}
+	if !s.shipModule() {
+		return
+	}
 	s.writing.Store(true)
 	go s.writeLoop()
 	s.h.sched.join(s, slots)
 	s.readLoop()
+}
+
+// shipModule sends the hub's kernel module to a contributor lacking some
+// ops, which can then run them too.
+func (s *session) shipModule() bool {
+	m := s.h.module
+	if m == nil {
+		return true
+	}
+	for _, op := range m.Ops {
+		if !s.ops[op] {
+			if !s.writeNow(m) {
+				return false
+			}
+			for _, op := range m.Ops {
+				s.ops[op] = true
+			}
+			s.h.log.Info("kernel module shipped", "address", s.who.address, "module", fmt.Sprintf("%x", m.Hash[:6]))
+			return true
+		}
+	}
+	return true
 }
 
 // handshake issues a challenge and checks the signed answer.
@@ -176,6 +204,15 @@ func (s *session) handshake() (*protocol.Hello, *protocol.Error) {
 	}
 	if hello.Slots == 0 {
 		return nil, protocol.Errorf(protocol.CodeBadMessage, "hello must offer at least one slot")
+	}
+	s.ops = map[kernel.Op]bool{}
+	for _, op := range hello.Kernels {
+		if op.Valid() {
+			s.ops[op] = true
+		}
+	}
+	if len(s.ops) == 0 && s.h.module == nil {
+		return nil, protocol.Errorf(protocol.CodeBadMessage, "hello lists no kernel this hub runs (it runs %v)", kernel.Ops)
 	}
 	if s.h.rep.banned(signer.Hex()) {
 		return nil, protocol.Errorf(protocol.CodeBanned, "address %s is banned for refused results", signer.Hex())
@@ -285,6 +322,10 @@ func (s *session) queue(f outFrame) bool {
 		return false
 	}
 }
+
+// runs reports whether the contributor can run op. Sessions made without
+// a handshake (tests) run everything.
+func (s *session) runs(op kernel.Op) bool { return s.ops == nil || s.ops[op] }
 
 // address returns the contributor's address (set by the handshake, before
 // the session joins the scheduler).

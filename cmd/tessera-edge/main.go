@@ -15,12 +15,14 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"time"
 
 	"github.com/tessera-ai/tessera/client"
 	"github.com/tessera-ai/tessera/client/backend"
 	"github.com/tessera-ai/tessera/internal/identity"
+	"github.com/tessera-ai/tessera/internal/kernel"
 )
 
 func main() {
@@ -48,6 +50,7 @@ func doMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	backendName := fs.String("backend", "auto", "compute backend: auto, webgpu or cpu")
 	progress := fs.Duration("progress", 10*time.Second, "interval between progress lines (0 disables)")
 	printAddr := fs.Bool("print-address", false, "print the key's address (creating the key if needed) and exit")
+	kernelList := fs.String("kernels", "all", "kernels to run natively, e.g. matmul_nn,matmul_nt (the hub ships a sandboxed module for the rest)")
 	jsonLogs := fs.Bool("log-json", false, "log in JSON")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -55,6 +58,17 @@ func doMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if fs.NArg() > 0 {
 		fmt.Fprintf(stderr, "tessera-edge: unexpected argument %q\n", fs.Arg(0))
 		return 2
+	}
+	var kernels []kernel.Op
+	if *kernelList != "all" {
+		for _, name := range strings.Split(*kernelList, ",") {
+			op, err := kernel.ParseOp(strings.TrimSpace(name))
+			if err != nil {
+				fmt.Fprintf(stderr, "tessera-edge: --kernels: %v (known: %v)\n", err, kernel.Ops)
+				return 2
+			}
+			kernels = append(kernels, op)
+		}
 	}
 	var h slog.Handler = slog.NewTextHandler(stderr, nil)
 	if *jsonLogs {
@@ -86,6 +100,7 @@ func doMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	cfg := client.DefaultConfig()
 	cfg.HubURL, cfg.Key, cfg.Device, cfg.Slots, cfg.Logger = *hub, key, dev, *slots, log
 	cfg.Agent = "tessera-edge/0.1"
+	cfg.Kernels = kernels
 	c, err := client.New(cfg)
 	if err != nil {
 		log.Error("bad configuration", "err", err)

@@ -66,6 +66,8 @@ func Run(ctx context.Context, ln net.Listener, cfg Config) error {
 	if arb != nil {
 		defer arb.Close(context.Background())
 		cfg.Hub.Arbiter = arb
+		// The same module goes to contributors lacking a kernel.
+		cfg.Hub.KernelModule, _ = sandbox.Builtin()
 	}
 	h, err := hub.New(cfg.Hub)
 	if err != nil {

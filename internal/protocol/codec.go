@@ -40,6 +40,8 @@ func Decode(frame []byte) (Message, error) {
 		m = new(Verdict)
 	case KindError:
 		m = new(ErrorMsg)
+	case KindModule:
+		m = new(Module)
 	}
 	return m, decodeBody(frame, m)
 }

@@ -304,3 +304,45 @@ func (m *ErrorMsg) decodeBody(r *reader) error {
 	m.Message = r.str("message", maxText)
 	return nil
 }
+
+// HashSize is the size of a module's content hash (SHA-256).
+const HashSize = 32
+
+// Module ships a kernel module (WebAssembly, see wasm/kernels) that
+// implements Ops, for a contributor whose Hello did not list them. The
+// contributor checks Wasm against Hash and runs it sandboxed; modules are
+// known by their hash.
+type Module struct {
+	Hash [HashSize]byte
+	Ops  []kernel.Op
+	Wasm []byte
+}
+
+// Kind implements Message.
+func (*Module) Kind() Kind { return KindModule }
+
+func (m *Module) appendBody(dst []byte) []byte {
+	dst = append(dst, m.Hash[:]...)
+	ops := m.Ops[:min(len(m.Ops), maxKernels)]
+	dst = append(dst, byte(len(ops)))
+	for _, o := range ops {
+		dst = append(dst, byte(o))
+	}
+	dst = appendU32(dst, uint32(len(m.Wasm)))
+	return append(dst, m.Wasm...)
+}
+
+func (m *Module) decodeBody(r *reader) error {
+	copy(m.Hash[:], r.take(HashSize, "hash"))
+	n := int(r.u8("op count"))
+	if r.err == nil && n > maxKernels {
+		r.fail("%d ops exceeds %d", n, maxKernels)
+	}
+	m.Ops = m.Ops[:0]
+	for _, b := range r.take(n, "ops") {
+		m.Ops = append(m.Ops, kernel.Op(b))
+	}
+	size := int(r.u32("module size"))
+	m.Wasm = append(m.Wasm[:0], r.take(size, "module")...)
+	return nil
+}

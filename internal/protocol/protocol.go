@@ -43,6 +43,7 @@ const (
 	KindResult    Kind = 6 // contributor -> hub: a task's output
 	KindVerdict   Kind = 7 // hub -> contributor: a result accepted or refused, with reason
 	KindError     Kind = 8 // either way: a protocol-level error (usually before closing)
+	KindModule    Kind = 9 // hub -> contributor: a kernel module for ops it lacks
 )
 
 func (k Kind) String() string {
@@ -63,6 +64,8 @@ func (k Kind) String() string {
 		return "verdict"
 	case KindError:
 		return "error"
+	case KindModule:
+		return "module"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -74,6 +77,7 @@ const MaxTensorBytes = 4 * kernel.MaxElems
 // Maximum frame sizes per kind, header included.
 const (
 	maxSmall  = 1 << 10
+	maxModule = 16 << 20
 	maxHello  = 4 << 10
 	maxTask   = HeaderSize + taskFixed + 2*(tensorHeader+MaxTensorBytes)
 	maxResult = HeaderSize + resultFixed + tensorHeader + MaxTensorBytes
@@ -90,6 +94,8 @@ func MaxSize(k Kind) int {
 		return maxTask
 	case KindResult:
 		return maxResult
+	case KindModule:
+		return maxModule
 	}
 	return 0
 }

@@ -111,6 +111,8 @@ func samples() []sample {
 		{"VerdictMaxMessage", &protocol.Verdict{TaskID: 5, Code: protocol.CodeUnknownTask, Message: strings.Repeat("m", maxText)}},
 		{"Error", &protocol.ErrorMsg{Code: protocol.CodeShutdown, Message: "the hub is shutting down"}},
 		{"ErrorUnknownCode", &protocol.ErrorMsg{Code: 999}},
+		{"Module", &protocol.Module{Hash: [protocol.HashSize]byte{1, 2, 3}, Ops: []kernel.Op{kernel.MatMulNT, kernel.MatMulTN}, Wasm: []byte("\x00asm\x01\x00\x00\x00")}},
+		{"ModuleEmpty", &protocol.Module{}},
 	}
 }
 
@@ -475,7 +477,7 @@ func TestReadFrame(t *testing.T) {
 func TestReadFrameTooLarge(t *testing.T) {
 	for _, k := range []protocol.Kind{
 		protocol.KindChallenge, protocol.KindHello, protocol.KindWelcome, protocol.KindCapacity,
-		protocol.KindTask, protocol.KindResult, protocol.KindVerdict, protocol.KindError,
+		protocol.KindTask, protocol.KindResult, protocol.KindVerdict, protocol.KindError, protocol.KindModule,
 	} {
 		t.Run(k.String(), func(t *testing.T) {
 			if protocol.MaxSize(k) > 1<<20 && testing.Short() {
@@ -528,7 +530,7 @@ func TestErrorStrings(t *testing.T) {
 			t.Errorf("Code(%d).String() = %q", c, s)
 		}
 	}
-	for k := protocol.Kind(0); k <= protocol.KindError+1; k++ {
+	for k := protocol.Kind(0); k <= protocol.KindModule+1; k++ {
 		known := protocol.MaxSize(k) > 0
 		if s := k.String(); known == strings.HasPrefix(s, "kind(") {
 			t.Errorf("Kind(%d).String() = %q, known %v", k, s, known)
