@@ -86,6 +86,10 @@ func startBenchHub(tb testing.TB) *benchHub {
 	cfg.LeaseTimeout = time.Hour
 	cfg.Matmul = hub.MatmulConfig{}
 	cfg.Logger = benchLog
+	// Transport figures: every result is checked (and every assignment
+	// blinded), but none executed twice; internal/adversary measures what
+	// replication adds.
+	cfg.Verification.Replicate = false
 	h, err := hub.New(cfg)
 	if err != nil {
 		tb.Fatal(err)

@@ -174,11 +174,13 @@ func New(cfg Config) (*Hub, error) {
 		h.module = &protocol.Module{Hash: sha256.Sum256(cfg.KernelModule), Ops: kernel.Ops, Wasm: cfg.KernelModule}
 	}
 	h.sched.blind = cfg.Verification.Blind
-	h.sched.replication = func(addr string) float64 {
-		if h.trusted[addr] {
-			return 0
+	if cfg.Verification.Replicate {
+		h.sched.replication = func(addr string) float64 {
+			if h.trusted[addr] {
+				return 0
+			}
+			return h.rep.probability(addr)
 		}
-		return h.rep.probability(addr)
 	}
 	h.mux = http.NewServeMux()
 	h.mux.HandleFunc("GET /ws", h.serveWS)

@@ -20,13 +20,16 @@ type VerificationConfig struct {
 	MaxStrikes int
 	// Blind disguises every assignment (see verify.Blinding).
 	Blind bool
+	// Replicate enables redundant execution; without it results are
+	// checked by Freivalds alone (benchmarks of the transport use this).
+	Replicate bool
 }
 
 // DefaultVerification is BOINC-style adaptive replication: everything a
 // newcomer returns is checked twice, the rate halves every 10 clean
 // results after the first 20, down to 5%.
 func DefaultVerification() VerificationConfig {
-	return VerificationConfig{Warmup: 20, HalfLife: 10, Floor: 0.05, MaxStrikes: 3, Blind: true}
+	return VerificationConfig{Warmup: 20, HalfLife: 10, Floor: 0.05, MaxStrikes: 3, Blind: true, Replicate: true}
 }
 
 // reputation tracks each address's record: strikes, and clean results

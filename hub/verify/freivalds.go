@@ -82,7 +82,7 @@ func (m *Mismatch) Error() string {
 // tasks. The zero value is ready to use; a Scratch is not safe for
 // concurrent use.
 type Scratch struct {
-	r, rAbs, br, brAbs, cr, abr, bound, v, w []float64
+	r, br, v, brAbs []float64
 }
 
 func grow(v []float64, n int) []float64 {
@@ -98,12 +98,17 @@ func grow(v []float64, n int) []float64 {
 // It returns nil when the result passes, a *Mismatch when it fails or is
 // borderline (Mismatch.Borderline), or another error when the operands do
 // not match the shape.
+//
+// The common case, an honest result, costs one pass over B, one over A and
+// one over C. The rigorous bound is only computed for a row that misses
+// the statistical one.
 func (s *Scratch) Freivalds(op kernel.Op, sh kernel.Shape, a, b, c []float32, rng *rand.Rand) error {
 	if err := kernel.Check(op, sh, a, b, c); err != nil {
 		return err
 	}
 	M, K, N := sh.M, sh.K, sh.N
-	s.r, s.rAbs = grow(s.r, N), grow(s.rAbs, N)
+	s.r = grow(s.r, N)
+	s.brAbs = s.brAbs[:0] // rowBound computes it when a check first needs it
 	// r_j is uniform on [-2, -1] ∪ [1, 2]: continuous, so that errors in
 	// several elements of a row cannot cancel except by chance, and bounded
 	// away from zero, so that one wrong element is always seen when it is
@@ -113,94 +118,125 @@ func (s *Scratch) Freivalds(op kernel.Op, sh kernel.Shape, a, b, c []float32, rn
 		if rng.Uint64()&1 == 1 {
 			v = -v
 		}
-		s.r[j], s.rAbs[j] = v, math.Abs(v)
+		s.r[j] = v
 	}
 
-	// br = op(B)·r, brAbs = |op(B)|·|r| and v = (op(B)∘op(B))·(r∘r), all
-	// length K.
-	s.br, s.brAbs, s.v = grow(s.br, K), grow(s.brAbs, K), grow(s.v, K)
+	// br = op(B)·r and v = (op(B)∘op(B))·(r∘r), both length K.
+	s.br, s.v = grow(s.br, K), grow(s.v, K)
 	if op == kernel.MatMulNT { // B is N×K: accumulate rows into br
 		for j := 0; j < N; j++ {
-			rj, rja := s.r[j], s.rAbs[j]
+			rj := s.r[j]
 			r2 := rj * rj
+			br, v := s.br[:K], s.v[:K]
 			for k, x := range b[j*K : j*K+K] {
 				f := float64(x)
-				s.br[k] += f * rj
-				s.brAbs[k] += math.Abs(f) * rja
-				s.v[k] += f * f * r2
+				br[k] += f * rj
+				v[k] += f * f * r2
 			}
 		}
 	} else { // B is K×N: dot each row with r
+		r := s.r[:N]
 		for k := 0; k < K; k++ {
-			var sum, sumAbs, sq float64
+			var sum, sq float64
 			for j, x := range b[k*N : k*N+N] {
-				f := float64(x)
-				sum += f * s.r[j]
-				sumAbs += math.Abs(f) * s.rAbs[j]
-				sq += f * f * s.r[j] * s.r[j]
+				f := float64(x) * r[j]
+				sum += f
+				sq += f * f
 			}
-			s.br[k], s.brAbs[k], s.v[k] = sum, sumAbs, sq
+			s.br[k], s.v[k] = sum, sq
 		}
 	}
 
-	// abr = op(A)·br, bound = |op(A)|·brAbs and w = (op(A)∘op(A))·v, all
-	// length M. w_i = Σ_j r_j² Σ_k (A_ik B_kj)²: the squared terms of row i,
-	// weighted as the check weights its elements.
-	s.abr, s.bound, s.w = grow(s.abr, M), grow(s.bound, M), grow(s.w, M)
-	if op == kernel.MatMulTN { // A is K×M: accumulate rows
-		for k := 0; k < K; k++ {
-			bk, bka, vk := s.br[k], s.brAbs[k], s.v[k]
-			for i, x := range a[k*M : k*M+M] {
-				f := float64(x)
-				s.abr[i] += f * bk
-				s.bound[i] += math.Abs(f) * bka
-				s.w[i] += f * f * vk
-			}
-		}
-	} else { // A is M×K
-		for i := 0; i < M; i++ {
-			var sum, sumAbs, sq float64
-			for k, x := range a[i*K : i*K+K] {
-				f := float64(x)
-				sum += f * s.br[k]
-				sumAbs += math.Abs(f) * s.brAbs[k]
-				sq += f * f * s.v[k]
-			}
-			s.abr[i], s.bound[i], s.w[i] = sum, sumAbs, sq
-		}
-	}
-
-	gamma := Slack * gammaK(K)
 	slack := subnormalSlack * float64(N*K)
 	var borderline *Mismatch
 	for i := 0; i < M; i++ {
+		// abr = (op(A)·br)_i and w = ((op(A)∘op(A))·v)_i, the squared terms
+		// of row i weighted as the check weights its elements.
+		var abr, w float64
+		if op == kernel.MatMulTN { // A is K×M: column i
+			for k := 0; k < K; k++ {
+				f := float64(a[k*M+i])
+				abr += f * s.br[k]
+				w += f * f * s.v[k]
+			}
+		} else {
+			br, v := s.br[:K], s.v[:K]
+			for k, x := range a[i*K : i*K+K] {
+				f := float64(x)
+				abr += f * br[k]
+				w += f * f * v[k]
+			}
+		}
 		var cr, c2 float64 // Σ_j c_ij r_j and Σ_j c_ij² r_j²
+		r := s.r[:N]
 		for j, x := range c[i*N : i*N+N] {
-			f := float64(x) * s.r[j]
+			f := float64(x) * r[j]
 			cr += f
 			c2 += f * f
 		}
-		diff := math.Abs(cr - s.abr[i])
-		rigorous := gamma*s.bound[i] + slack
+		if math.IsNaN(c2) || math.IsInf(c2, 0) {
+			return &Mismatch{Row: i, NonFinite: true}
+		}
+		diff := math.Abs(cr - abr)
+		// The row's error is Σ_j r_j e_ij with independent e_ij, so its
+		// variance is Σ_j r_j² Var(e_ij), which Variance gives in one call
+		// from the r²-weighted sums. The claimed c enters only through
+		// c², and scaling c up scales the error it must explain alike.
+		prob := Lambda*math.Sqrt(Variance(K, c2, w)) + slack
+		if diff <= prob {
+			continue
+		}
+		rigorous := Slack*gammaK(K)*s.rowBound(op, sh, a, b, i) + slack
 		if !(diff <= rigorous) { // also catches NaN
 			if math.IsNaN(cr) || math.IsInf(cr, 0) {
 				return &Mismatch{Row: i, NonFinite: true}
 			}
 			return &Mismatch{Row: i, Diff: diff, Tol: rigorous}
 		}
-		// The row's error is Σ_j r_j e_ij with independent e_ij, so its
-		// variance is Σ_j r_j² Var(e_ij), which Variance gives in one call
-		// from the r²-weighted sums. The claimed c enters only through
-		// c², and scaling c up scales the error it must explain alike.
-		prob := Lambda*math.Sqrt(Variance(K, c2, s.w[i])) + slack
-		if tol := min(prob, rigorous); diff > tol && borderline == nil {
-			borderline = &Mismatch{Row: i, Diff: diff, Tol: tol, Borderline: true}
+		if borderline == nil && prob < rigorous {
+			borderline = &Mismatch{Row: i, Diff: diff, Tol: prob, Borderline: true}
 		}
 	}
 	if borderline != nil {
 		return borderline
 	}
 	return nil
+}
+
+// rowBound returns Σ_j |r_j| Σ_k |A_ik||B_kj| for row i, computing
+// |op(B)|·|r| on first use in this check.
+func (s *Scratch) rowBound(op kernel.Op, sh kernel.Shape, a, b []float32, i int) float64 {
+	M, K, N := sh.M, sh.K, sh.N
+	if len(s.brAbs) != K {
+		s.brAbs = grow(s.brAbs, K)
+		if op == kernel.MatMulNT {
+			for j := 0; j < N; j++ {
+				rj := math.Abs(s.r[j])
+				for k, x := range b[j*K : j*K+K] {
+					s.brAbs[k] += math.Abs(float64(x)) * rj
+				}
+			}
+		} else {
+			for k := 0; k < K; k++ {
+				var sum float64
+				for j, x := range b[k*N : k*N+N] {
+					sum += math.Abs(float64(x)) * math.Abs(s.r[j])
+				}
+				s.brAbs[k] = sum
+			}
+		}
+	}
+	var bound float64
+	for k := 0; k < K; k++ {
+		var x float32
+		if op == kernel.MatMulTN {
+			x = a[k*M+i]
+		} else {
+			x = a[i*K+k]
+		}
+		bound += math.Abs(float64(x)) * s.brAbs[k]
+	}
+	return bound
 }
 
 // subnormalSlack covers products that a GPU flushes to zero (below the
