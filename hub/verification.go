@@ -131,19 +131,23 @@ func (h *Hub) accept(s *session, t *Task, c []float32) {
 	s.who.completed(float64(t.FLOPs()))
 	g := t.group
 	if g == nil {
-		h.credit(CreditOp{Kind: CreditVerified, Task: t.key, Model: t.Job, Address: addr, Amount: t.FLOPs()})
+		// The job gets the result while the credit is being committed; the
+		// contributor hears "accepted" only once the credit is durable.
+		durable := h.creditAsync(CreditOp{Kind: CreditVerified, Task: t.key, Model: t.Job, Address: addr, Amount: t.FLOPs()})
 		h.rep.good(addr)
 		t.Source.Done(t, c)
 		h.sched.finish(s, t, true)
+		h.awaitCredit(durable)
 		s.verdict(t.ID, protocol.CodeOK, "")
 		return
 	}
-	h.credit(CreditOp{Kind: CreditPending, Task: t.key, Model: t.Job, Address: addr, Amount: t.FLOPs()})
+	durable := h.creditAsync(CreditOp{Kind: CreditPending, Task: t.key, Model: t.Job, Address: addr, Amount: t.FLOPs()})
 	first, pair := g.add(execution{addr: addr, sess: s, taskID: t.ID, c: c})
 	if first {
 		t.Source.Done(t, c)
 	}
 	h.sched.finish(s, t, true)
+	h.awaitCredit(durable)
 	s.verdict(t.ID, protocol.CodeOK, "accepted; credit pending a second execution")
 	if pair != nil {
 		h.settle(g.task, pair)
@@ -220,11 +224,22 @@ func (h *Hub) penalize(addr, task, reason string) {
 
 // credit submits ops to the ledger and waits until they are durable, so
 // that a verdict is only sent for credit that survives a crash.
-func (h *Hub) credit(ops ...CreditOp) {
+func (h *Hub) credit(ops ...CreditOp) { h.awaitCredit(h.creditAsync(ops...)) }
+
+// creditAsync submits ops and returns a channel that reports when they
+// are durable (at once when there is no ledger).
+func (h *Hub) creditAsync(ops ...CreditOp) <-chan error {
 	if h.credits == nil {
-		return
+		done := make(chan error, 1)
+		done <- nil
+		return done
 	}
-	if err := <-h.credits.Submit(ops...); err != nil {
+	return h.credits.Submit(ops...)
+}
+
+// awaitCredit waits for submitted credit to be durable.
+func (h *Hub) awaitCredit(durable <-chan error) {
+	if err := <-durable; err != nil {
 		h.log.Error("ledger refused credit operations", "err", err)
 	}
 }
