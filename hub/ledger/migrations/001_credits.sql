@@ -14,7 +14,11 @@ CREATE TABLE credits (
     decided_at  INTEGER,
     UNIQUE (task, address)
 );
-CREATE INDEX credits_by_address ON credits (address, state);
+-- Pending credit by address, for voiding it on a strike. Partial: most
+-- credit is verified on arrival and never enters this index, which keeps
+-- the insert path cheap (a ban's revoke of verified credit scans; bans are
+-- rare).
+CREATE INDEX credits_pending ON credits (address) WHERE state = 'pending';
 CREATE INDEX credits_by_model ON credits (model, state, address);
 
 -- Every verification decision, with its reason, append-only.
