@@ -90,10 +90,10 @@ func OpenNode(ctx context.Context, dir string) (*Node, error) {
 	nodeConf := node.DefaultConfig
 	nodeConf.Name = "tessera"
 	nodeConf.DataDir = dir
-	nodeConf.IPCPath = ""   // in-process only: no IPC socket,
-	nodeConf.HTTPHost = ""  // no HTTP,
-	nodeConf.WSHost = ""    // no websocket,
-	nodeConf.AuthPort = 0   // (the auth endpoint needs a host anyway)
+	nodeConf.IPCPath = ""                                                     // in-process only: no IPC socket,
+	nodeConf.HTTPHost = ""                                                    // no HTTP,
+	nodeConf.WSHost = ""                                                      // no websocket,
+	nodeConf.AuthPort = 0                                                     // (the auth endpoint needs a host anyway)
 	nodeConf.P2P = p2p.Config{NoDiscovery: true, MaxPeers: 0, ListenAddr: ""} // and no peers
 	stack, err := node.New(&nodeConf)
 	if err != nil {
@@ -110,7 +110,8 @@ func OpenNode(ctx context.Context, dir string) (*Node, error) {
 	ethConf.TrieCleanCache = 16
 	ethConf.TrieDirtyCache = 0
 	ethConf.TxPool.NoLocals = true
-	ethConf.LogNoHistory = true // no log index: a small chain is searched directly
+	ethConf.TransactionHistory = 0 // index every block's transactions
+	ethConf.LogNoHistory = true    // no log index: a small chain is searched directly
 	backend, err := eth.New(stack, &ethConf)
 	if err != nil {
 		stack.Close()
