@@ -16,6 +16,7 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 
@@ -45,6 +46,10 @@ func doMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	shape := fs.String("matmul-shape", cfg.Matmul.Shape.String(), "shape MxKxN of the built-in matmul job's tasks (\"off\" disables it)")
 	ownWorkers := fs.String("own-workers", "", "comma-separated addresses of the operator's own workers, exempt from exposure caps")
 	fs.BoolVar(&svc.DefaultJob, "default-job", svc.DefaultJob, "create the MNIST training job when there is no job")
+	fs.StringVar(&svc.Chain.RPC, "chain-rpc", "", "Ethereum JSON-RPC URL to commit credit to (default: an embedded chain in the data directory)")
+	fs.StringVar(&svc.Chain.KeyFile, "chain-key", "", "file with the committer's private key in hex (with --chain-rpc)")
+	fs.StringVar(&svc.Chain.Contract, "contract", "", "deployed TesseraCredits address (default: deploy one on first start)")
+	fs.DurationVar(&svc.Chain.Interval, "epoch", 10*time.Minute, "interval between on-chain commits of credit")
 	jsonLogs := fs.Bool("log-json", false, "log in JSON")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -62,6 +67,14 @@ func doMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		cfg.Matmul.Shape = s
+	}
+	if svc.Chain.RPC != "" && svc.Chain.KeyFile == "" {
+		fmt.Fprintln(stderr, "tessera-hub: --chain-rpc needs --chain-key")
+		return 2
+	}
+	if c := svc.Chain.Contract; c != "" && !common.IsHexAddress(c) {
+		fmt.Fprintf(stderr, "tessera-hub: --contract: %q is not an address\n", c)
+		return 2
 	}
 	for _, a := range strings.Split(*ownWorkers, ",") {
 		if a = strings.TrimSpace(a); a == "" {

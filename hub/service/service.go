@@ -34,6 +34,8 @@ type Config struct {
 	DefaultJob bool
 	// MNISTDir overrides where the MNIST files are ("" locates them).
 	MNISTDir string
+	// Chain chooses where credit is committed (embedded chain by default).
+	Chain ChainConfig
 	// Ready, if set, is called with the listener's address once the hub
 	// serves.
 	Ready func(addr net.Addr)
@@ -88,6 +90,20 @@ func Run(ctx context.Context, ln net.Listener, cfg Config) error {
 		DataDir: cfg.Hub.DataDir, OwnWorkers: cfg.OwnWorkers, Data: &train.DataLoader{Dir: cfg.MNISTDir}, Logger: log,
 	})
 	mgr.Routes(h.Handle, token)
+	if !cfg.Chain.Off {
+		clog := log
+		if clog == nil {
+			clog = slog.Default()
+		}
+		committer, addr, backend, stopChain, err := startChain(ctx, cfg.Hub.DataDir, cfg.Chain, led, clog)
+		if err != nil {
+			return err
+		}
+		defer stopChain() // before the ledger closes: defers run in reverse
+		if err := routeChain(h.Handle, led, committer, addr, backend, token); err != nil {
+			return err
+		}
+	}
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,6 +87,32 @@ func TestServiceCreditsWork(t *testing.T) {
 	fi, err := os.Stat(filepath.Join(dir, "admin.token"))
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Errorf("admin token: %v, mode %v", err, fi.Mode().Perm())
+	}
+
+	// Commit an epoch on the embedded chain now, then fetch the proof.
+	tok, _ := os.ReadFile(filepath.Join(dir, "admin.token"))
+	req, _ := http.NewRequest("POST", base+"/api/v1/admin/commit", nil)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("commit without a token: %v %v", resp.Status, err)
+	}
+	req, _ = http.NewRequest("POST", base+"/api/v1/admin/commit", nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("commit now: %v %v", resp.Status, err)
+	}
+	resp.Body.Close()
+	var proof struct {
+		Epoch    uint64
+		Address  string
+		Amount   string
+		Proof    []string
+		Contract string
+		TxHash   string
+	}
+	getJSON(t, base+"/api/v1/proof?model=matmul&address="+key.Address().Hex(), http.StatusOK, &proof)
+	if proof.Epoch != 1 || !strings.EqualFold(proof.Address, key.Address().Hex()) || proof.Amount == "" || proof.Contract == "" || proof.TxHash == "" {
+		t.Errorf("proof %+v", proof)
 	}
 
 	ccancel()

@@ -1,0 +1,129 @@
+package service
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/subtle"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethclient"
+
+	"github.com/tessera-ai/tessera/hub/chain"
+	"github.com/tessera-ai/tessera/hub/ledger"
+	"github.com/tessera-ai/tessera/internal/httpjson"
+)
+
+// ChainConfig chooses where credit is committed. With no RPC URL the hub
+// runs an embedded go-ethereum chain in DataDir/chain and deploys the
+// contract there on first start.
+type ChainConfig struct {
+	// RPC is an Ethereum JSON-RPC URL; "" means the embedded chain.
+	RPC string
+	// KeyFile holds the committer's private key in hex (required with RPC).
+	KeyFile string
+	// Contract is the deployed contract's address; "" deploys one (and
+	// records its address in the data directory).
+	Contract string
+	// Interval between epoch commits; 0 means the committer's default.
+	Interval time.Duration
+	// Off disables committing (tests of other parts).
+	Off bool
+}
+
+// startChain connects to the chain, makes sure the contract exists, and
+// runs the epoch committer until ctx ends. It returns the committer and a
+// function that stops everything, committer first.
+func startChain(ctx context.Context, dataDir string, cfg ChainConfig, led *ledger.Ledger, log *slog.Logger) (*chain.Committer, common.Address, *ethclient.Client, func(), error) {
+	var (
+		backend *ethclient.Client
+		key     *ecdsa.PrivateKey
+		durable func(context.Context, uint64) error
+		closers []func()
+	)
+	stop := func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}
+	fail := func(err error) (*chain.Committer, common.Address, *ethclient.Client, func(), error) {
+		stop()
+		return nil, common.Address{}, nil, nil, err
+	}
+	if cfg.RPC == "" {
+		node, err := chain.OpenNode(ctx, filepath.Join(dataDir, "chain"))
+		if err != nil {
+			return fail(fmt.Errorf("embedded chain: %w", err))
+		}
+		closers = append(closers, func() { node.Close() })
+		backend, key, durable = node.Client(), chain.DevKey(), node.WaitDurable
+	} else {
+		if cfg.KeyFile == "" {
+			return fail(fmt.Errorf("chain: an RPC URL needs a committer key file"))
+		}
+		var err error
+		if backend, err = ethclient.DialContext(ctx, cfg.RPC); err != nil {
+			return fail(fmt.Errorf("chain RPC %s: %w", cfg.RPC, err))
+		}
+		closers = append(closers, backend.Close)
+		if key, err = crypto.LoadECDSA(cfg.KeyFile); err != nil {
+			return fail(fmt.Errorf("chain key: %w", err))
+		}
+	}
+	chainID, err := backend.ChainID(ctx)
+	if err != nil {
+		return fail(fmt.Errorf("chain ID: %w", err))
+	}
+	var addr common.Address
+	if cfg.Contract != "" {
+		if !common.IsHexAddress(cfg.Contract) {
+			return fail(fmt.Errorf("contract %q is not an address", cfg.Contract))
+		}
+		addr = common.HexToAddress(cfg.Contract)
+	} else {
+		addr, err = chain.EnsureContract(ctx, backend, key, filepath.Join(dataDir, "contract-"+chainID.String()), durable)
+		if err != nil {
+			return fail(fmt.Errorf("deploy contract: %w", err))
+		}
+	}
+	ccfg := chain.DefaultConfig()
+	if cfg.Interval > 0 {
+		ccfg.Interval = cfg.Interval
+	}
+	ccfg.Durable, ccfg.Logger = durable, log
+	committer := chain.NewCommitter(backend, key, addr, led, ccfg)
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { committer.Run(cctx); close(done) }()
+	closers = append(closers, func() { cancel(); <-done })
+	log.Info("committing credit on-chain", "contract", addr.Hex(), "chain_id", chainID, "embedded", cfg.RPC == "")
+	return committer, addr, backend, stop, nil
+}
+
+// routeChain serves proofs and the operator's commit-now request.
+func routeChain(handle func(string, http.Handler), led *ledger.Ledger, committer *chain.Committer, addr common.Address, backend *ethclient.Client, token string) error {
+	chainID, err := backend.ChainID(context.Background())
+	if err != nil {
+		return err
+	}
+	handle("GET /api/v1/proof", chain.ProofHandler(led, addr, chainID))
+	handle("POST /api/v1/admin/commit", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+			httpjson.Errorf(w, http.StatusUnauthorized, "missing or wrong admin token (see admin.token in the hub's data directory)")
+			return
+		}
+		if err := committer.CommitNow(r.Context()); err != nil {
+			httpjson.Errorf(w, http.StatusBadGateway, "commit: %v", err)
+			return
+		}
+		httpjson.Write(w, http.StatusOK, map[string]string{"committed": "ok", "contract": addr.Hex()})
+	}))
+	return nil
+}
