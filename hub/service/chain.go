@@ -3,12 +3,10 @@ package service
 import (
 	"context"
 	"crypto/ecdsa"
-	"crypto/subtle"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -17,6 +15,7 @@ import (
 
 	"github.com/tessera-ai/tessera/hub/chain"
 	"github.com/tessera-ai/tessera/hub/ledger"
+	"github.com/tessera-ai/tessera/hub/train"
 	"github.com/tessera-ai/tessera/internal/httpjson"
 )
 
@@ -113,17 +112,12 @@ func routeChain(handle func(string, http.Handler), led *ledger.Ledger, committer
 		return err
 	}
 	handle("GET /api/v1/proof", chain.ProofHandler(led, addr, chainID))
-	handle("POST /api/v1/admin/commit", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
-			httpjson.Errorf(w, http.StatusUnauthorized, "missing or wrong admin token (see admin.token in the hub's data directory)")
-			return
-		}
+	handle("POST /api/v1/admin/commit", train.RequireToken(token, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := committer.CommitNow(r.Context()); err != nil {
 			httpjson.Errorf(w, http.StatusBadGateway, "commit: %v", err)
 			return
 		}
 		httpjson.Write(w, http.StatusOK, map[string]string{"committed": "ok", "contract": addr.Hex()})
-	}))
+	})))
 	return nil
 }

@@ -41,15 +41,16 @@ type JobDetail struct {
 func (m *Manager) Routes(handle func(pattern string, h http.Handler), adminToken string) {
 	handle("GET /api/v1/jobs", http.HandlerFunc(m.serveList))
 	handle("GET /api/v1/jobs/{id}", http.HandlerFunc(m.serveJob))
-	admin := func(f http.HandlerFunc) http.Handler { return requireToken(adminToken, f) }
+	admin := func(f http.HandlerFunc) http.Handler { return RequireToken(adminToken, f) }
 	handle("POST /api/v1/admin/jobs", admin(m.serveCreate))
 	handle("POST /api/v1/admin/jobs/{id}/pause", admin(m.serveAction(m.Pause)))
 	handle("POST /api/v1/admin/jobs/{id}/resume", admin(m.serveAction(m.Resume)))
 	handle("DELETE /api/v1/admin/jobs/{id}", admin(m.serveAction(m.Remove)))
 }
 
-// requireToken admits requests bearing token, compared in constant time.
-func requireToken(token string, next http.Handler) http.Handler {
+// RequireToken admits requests bearing the admin token ("Authorization:
+// Bearer ..."), compared in constant time, and refuses others with 401.
+func RequireToken(token string, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
 		if token == "" || !ok || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
