@@ -77,6 +77,9 @@ type seat struct {
 // counters are the hub-wide totals shown in status.
 type counters struct {
 	Leased, Completed, Rejected, Expired, Requeued, Replicas uint64
+	// GrantErrors counts leases cancelled because a gate could not record
+	// them (the exposure record's database failing).
+	GrantErrors uint64
 }
 
 func newScheduler(leaseTimeout time.Duration) *scheduler {
@@ -164,10 +167,7 @@ func (s *scheduler) setCapacity(sess *session, capacity int) {
 	s.fill()
 }
 
-var (
-	errUnknownTask  = errors.New("no such task is leased to this contributor (it may have expired and been given to another)")
-	errLeaseExpired = errors.New("the lease expired before the result arrived; the task was given to another contributor")
-)
+var errUnknownTask = errors.New("no such task is leased to this contributor (it may have expired and been given to another)")
 
 // take removes sess's lease on task id and returns it for verification.
 // The session's slot is freed at once.
@@ -462,15 +462,7 @@ func (s *scheduler) removeSource(src Source) {
 func (s *scheduler) snapshot() (counters, int, int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.counters, len(s.queue), len(s.leases)
-}
-
-// heldBy returns how many tasks sess holds.
-func (s *scheduler) heldBy(sess *session) int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if st, ok := s.sessions[sess]; ok {
-		return len(st.held)
-	}
-	return 0
+	c := s.counters
+	c.GrantErrors = s.grantErrors
+	return c, len(s.queue), len(s.leases)
 }

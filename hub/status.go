@@ -95,6 +95,7 @@ type Status struct {
 	TasksInFlight         int                 `json:"tasks_in_flight"`
 	TasksReplicated       uint64              `json:"tasks_replicated"`
 	Arbitrations          uint64              `json:"arbitrations"`
+	LeaseGrantErrors      uint64              `json:"lease_grant_errors"`
 	Contributors          []ContributorStatus `json:"contributors"`
 	// Jobs is the training jobs' summary (see hub/train), when any run.
 	Jobs any `json:"jobs,omitempty"`
@@ -124,19 +125,20 @@ type ContributorStatus struct {
 func (h *Hub) Status() Status {
 	cnt, queued, inFlight := h.sched.snapshot()
 	st := Status{
-		Hub:             h.cfg.Name,
-		ProtocolVersion: protocol.Version,
-		UptimeSeconds:   time.Since(h.started).Seconds(),
-		TasksLeased:     cnt.Leased,
-		TasksCompleted:  cnt.Completed,
-		TasksRejected:   cnt.Rejected,
-		TasksExpired:    cnt.Expired,
-		TasksRequeued:   cnt.Requeued,
-		TasksQueued:     queued,
-		TasksInFlight:   inFlight,
-		TasksReplicated: cnt.Replicas,
-		Arbitrations:    h.arbitrations.Load(),
-		Contributors:    []ContributorStatus{},
+		Hub:              h.cfg.Name,
+		ProtocolVersion:  protocol.Version,
+		UptimeSeconds:    time.Since(h.started).Seconds(),
+		TasksLeased:      cnt.Leased,
+		TasksCompleted:   cnt.Completed,
+		TasksRejected:    cnt.Rejected,
+		TasksExpired:     cnt.Expired,
+		TasksRequeued:    cnt.Requeued,
+		TasksQueued:      queued,
+		TasksInFlight:    inFlight,
+		TasksReplicated:  cnt.Replicas,
+		Arbitrations:     h.arbitrations.Load(),
+		LeaseGrantErrors: cnt.GrantErrors,
+		Contributors:     []ContributorStatus{},
 	}
 	h.mu.Lock()
 	jobs := h.jobsStatus

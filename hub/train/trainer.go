@@ -49,9 +49,6 @@ func NewTrainer(spec Spec) (*Trainer, error) {
 // StepsDone returns the number of optimizer steps applied.
 func (t *Trainer) StepsDone() int { return t.step }
 
-// NumParams returns the number of parameters, biases included.
-func (t *Trainer) NumParams() int { return t.m.nParams }
-
 // TileFractions returns, per weight tile, its share of the model's weights.
 func (t *Trainer) TileFractions() []float64 {
 	f := make([]float64, len(t.m.tileElems))

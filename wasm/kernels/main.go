@@ -78,18 +78,12 @@ func reset() { clear(live) }
 //
 //go:wasmexport matmul
 func matmul(op, m, k, n, a, b, c uint32) uint32 {
-	o := kernel.Op(op)
-	if op > 255 || !o.Valid() {
-		return codeBadOp
+	o, s, as, bs, code := inputs(op, m, k, n, a, b)
+	if code != codeOK {
+		return code
 	}
-	s := kernel.Shape{M: int(m), K: int(k), N: int(n)}
-	if s.Validate() != nil {
-		return codeBadShape
-	}
-	as, ok1 := floats(a, s.ALen())
-	bs, ok2 := floats(b, s.BLen())
-	cs, ok3 := floats(c, s.CLen())
-	if !ok1 || !ok2 || !ok3 {
+	cs, ok := floats(c, s.CLen())
+	if !ok {
 		return codeBadPtr
 	}
 	if kernel.Reference(o, s, as, bs, cs) != nil {
@@ -98,26 +92,19 @@ func matmul(op, m, k, n, a, b, c uint32) uint32 {
 	return codeOK
 }
 
-// floats views the live buffer at ptr as n float32, if it is large enough.
 // exact computes op(a)·op(b) in float64 into e and Σ_k (a_ik·b_kj)² into
 // sabs (kernel.Exact), the hub's arbitration reference. e and sabs are
 // buffers of M·N float64.
 //
 //go:wasmexport exact
 func exact(op, m, k, n, a, b, e, sabs uint32) uint32 {
-	o := kernel.Op(op)
-	if op > 255 || !o.Valid() {
-		return codeBadOp
+	o, s, as, bs, code := inputs(op, m, k, n, a, b)
+	if code != codeOK {
+		return code
 	}
-	s := kernel.Shape{M: int(m), K: int(k), N: int(n)}
-	if s.Validate() != nil {
-		return codeBadShape
-	}
-	as, ok1 := floats(a, s.ALen())
-	bs, ok2 := floats(b, s.BLen())
-	es, ok3 := doubles(e, s.CLen())
-	ss, ok4 := doubles(sabs, s.CLen())
-	if !ok1 || !ok2 || !ok3 || !ok4 {
+	es, ok1 := doubles(e, s.CLen())
+	ss, ok2 := doubles(sabs, s.CLen())
+	if !ok1 || !ok2 {
 		return codeBadPtr
 	}
 	if kernel.Exact(o, s, as, bs, es, ss) != nil {
@@ -126,6 +113,26 @@ func exact(op, m, k, n, a, b, e, sabs uint32) uint32 {
 	return codeOK
 }
 
+// inputs validates the op and shape arguments shared by every export and
+// views the operand buffers a and b.
+func inputs(op, m, k, n, a, b uint32) (kernel.Op, kernel.Shape, []float32, []float32, uint32) {
+	o := kernel.Op(op)
+	s := kernel.Shape{M: int(m), K: int(k), N: int(n)}
+	if op > 255 || !o.Valid() {
+		return o, s, nil, nil, codeBadOp
+	}
+	if s.Validate() != nil {
+		return o, s, nil, nil, codeBadShape
+	}
+	as, ok1 := floats(a, s.ALen())
+	bs, ok2 := floats(b, s.BLen())
+	if !ok1 || !ok2 {
+		return o, s, nil, nil, codeBadPtr
+	}
+	return o, s, as, bs, codeOK
+}
+
+// doubles views the live buffer at ptr as n float64, if it is large enough.
 func doubles(ptr uint32, n int) ([]float64, bool) {
 	buf, ok := live[ptr]
 	if !ok || len(buf) < n {
@@ -134,6 +141,7 @@ func doubles(ptr uint32, n int) ([]float64, bool) {
 	return unsafe.Slice((*float64)(unsafe.Pointer(&buf[0])), n), true
 }
 
+// floats views the live buffer at ptr as n float32, if it is large enough.
 func floats(ptr uint32, n int) ([]float32, bool) {
 	buf, ok := live[ptr]
 	if !ok || len(buf)*2 < n {
