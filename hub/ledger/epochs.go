@@ -418,3 +418,15 @@ func parseHex32(s string) (out [32]byte, err error) {
 	copy(out[:], b)
 	return out, nil
 }
+
+// EpochAt returns model's epoch number n, or ErrNoEpoch.
+func (l *Ledger) EpochAt(ctx context.Context, model string, n uint64) (Epoch, error) {
+	e, err := scanEpoch(l.db.QueryRowContext(ctx, `SELECT `+epochColumns+` FROM epochs WHERE model = ? AND epoch = ?`, model, n))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Epoch{}, fmt.Errorf("%w: %s epoch %d", ErrNoEpoch, model, n)
+	}
+	if err != nil {
+		return Epoch{}, fmt.Errorf("ledger epoch: %w", err)
+	}
+	return e, nil
+}

@@ -112,6 +112,10 @@ func routeChain(handle func(string, http.Handler), led *ledger.Ledger, committer
 		return err
 	}
 	handle("GET /api/v1/proof", chain.ProofHandler(led, addr, chainID))
+	list, one := chain.EpochsHandler(led, addr, chainID)
+	handle("GET /api/v1/epochs", list)
+	handle("GET /api/v1/epochs/{model}/{epoch}", one)
+	handle("POST /api/v1/chain/rpc", chain.ReadOnlyRPC(backend.Client()))
 	handle("POST /api/v1/admin/commit", train.RequireToken(token, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := committer.CommitNow(r.Context()); err != nil {
 			httpjson.Errorf(w, http.StatusBadGateway, "commit: %v", err)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"os"
@@ -13,8 +14,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/accounts/abi/bind/v2"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/ethclient"
+
 	"github.com/tessera-ai/tessera/client"
 	"github.com/tessera-ai/tessera/client/device"
+	"github.com/tessera-ai/tessera/contracts/bindings"
+	"github.com/tessera-ai/tessera/hub/chain"
 	"github.com/tessera-ai/tessera/hub/service"
 	"github.com/tessera-ai/tessera/internal/identity"
 	"github.com/tessera-ai/tessera/internal/kernel"
@@ -114,12 +121,111 @@ func TestServiceCreditsWork(t *testing.T) {
 	if proof.Epoch != 1 || !strings.EqualFold(proof.Address, key.Address().Hex()) || proof.Amount == "" || proof.Contract == "" || proof.TxHash == "" {
 		t.Errorf("proof %+v", proof)
 	}
+	checkEpochs(t, base, proof.TxHash)
+	checkProofThroughProxy(t, base, proof.Contract, key.Address(), proof.Epoch, proof.Amount, proof.Proof)
 
 	ccancel()
 	<-cdone
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("service.Run: %v", err)
+	}
+}
+
+// checkEpochs reads the epoch listings after the first commit.
+func checkEpochs(t *testing.T, base, txHash string) {
+	t.Helper()
+	var list struct {
+		Contract string
+		ChainID  string
+		Epochs   []struct {
+			Model, State, Total, Root string
+			TxHash                    string
+			Epoch, Block              uint64
+		}
+	}
+	getJSON(t, base+"/api/v1/epochs", http.StatusOK, &list)
+	if list.Contract == "" || list.ChainID == "" || len(list.Epochs) != 1 {
+		t.Fatalf("epochs %+v", list)
+	}
+	e := list.Epochs[0]
+	if e.Model != "matmul" || e.Epoch != 1 || e.State != "committed" || e.Block == 0 || e.TxHash != txHash || len(e.Root) != 66 || e.Total == "0" {
+		t.Errorf("epoch %+v (proof's transaction %s)", e, txHash)
+	}
+	var one struct{ Epoch uint64 }
+	getJSON(t, base+"/api/v1/epochs/matmul/1", http.StatusOK, &one)
+	if one.Epoch != 1 {
+		t.Errorf("epoch 1: %+v", one)
+	}
+	var e404 struct{ Error string }
+	getJSON(t, base+"/api/v1/epochs/matmul/2", http.StatusNotFound, &e404)
+	getJSON(t, base+"/api/v1/epochs/matmul/zero", http.StatusBadRequest, &e404)
+	getJSON(t, base+"/api/v1/epochs?limit=-1", http.StatusBadRequest, &e404)
+	if e404.Error == "" {
+		t.Error("bad limit: no error message")
+	}
+}
+
+// checkProofThroughProxy verifies the proof against the contract with
+// go-ethereum's client pointed at the hub's read-only RPC proxy, then
+// checks that a tampered amount is refused and a write is not forwarded.
+func checkProofThroughProxy(t *testing.T, base, contract string, account common.Address, epoch uint64, amount string, proofHex []string) {
+	t.Helper()
+	ctx := context.Background()
+	ec, err := ethclient.DialContext(ctx, base+"/api/v1/chain/rpc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ec.Close()
+	credits := bindings.NewTesseraCredits()
+	inst := credits.Instance(ec, common.HexToAddress(contract))
+	proof := make([][32]byte, len(proofHex))
+	for i, h := range proofHex {
+		copy(proof[i][:], common.FromHex(h))
+	}
+	amt, ok := new(big.Int).SetString(amount, 10)
+	if !ok {
+		t.Fatalf("amount %q", amount)
+	}
+	verify := func(a *big.Int) bool {
+		ok, err := bind.Call(inst, &bind.CallOpts{Context: ctx}, credits.PackVerify(chain.ModelID("matmul"), epoch, account, a, proof), credits.UnpackVerify)
+		if err != nil {
+			t.Fatalf("verify through the proxy: %v", err)
+		}
+		return ok
+	}
+	if !verify(amt) {
+		t.Error("the contract refuses the hub's proof")
+	}
+	if verify(new(big.Int).Add(amt, big.NewInt(1))) {
+		t.Error("the contract accepts a tampered amount")
+	}
+	// Writes and unknown methods are refused with JSON-RPC's "method not found".
+	for _, body := range []string{
+		`{"jsonrpc":"2.0","id":7,"method":"eth_sendRawTransaction","params":["0x00"]}`,
+		`[{"jsonrpc":"2.0","id":1,"method":"eth_chainId"},{"jsonrpc":"2.0","id":2,"method":"personal_unlockAccount","params":[]}]`,
+	} {
+		resp, err := http.Post(base+"/api/v1/chain/rpc", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(data), "-32601") {
+			t.Errorf("proxy answered %s to %s", data, body)
+		}
+		if strings.HasPrefix(body, "[") && !strings.Contains(string(data), `"result":"0x`) {
+			t.Errorf("batch: eth_chainId not answered: %s", data)
+		}
+	}
+	resp, err := http.Post(base+"/api/v1/chain/rpc", "application/json", strings.NewReader(`{"jsonrpc":`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(data), "-32700") {
+		t.Errorf("truncated request: %s", data)
 	}
 }
 
