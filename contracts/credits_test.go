@@ -338,3 +338,29 @@ func TestCommitGas(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkCommitGas reports the gas of one epoch commit (after a model's
+// first) for 10, 1,000 and 100,000 contributors: it must not grow, since
+// the contract stores a root and two numbers whatever the tree's size.
+func BenchmarkCommitGas(b *testing.B) {
+	for _, n := range []int{10, 1000, 100_000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			c := newChain(b)
+			model := modelID(fmt.Sprint("gas ", n))
+			tree, _ := buildTree(b, n)
+			if _, err := c.commit(c.committer, model, 1, tree.Root(), tree.Total(), uint64(n)); err != nil {
+				b.Fatal(err)
+			}
+			var gas uint64
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				r, err := c.commit(c.committer, model, uint64(i+2), tree.Root(), tree.Total(), uint64(n))
+				if err != nil {
+					b.Fatal(err)
+				}
+				gas += r.GasUsed
+			}
+			b.ReportMetric(float64(gas)/float64(b.N), "gas/commit")
+		})
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
@@ -33,9 +34,9 @@ func (e *env) committer(store Store, backend Backend) *Committer {
 		store = e.ledger
 	}
 	if backend == nil {
-		backend = e.node.Client()
+		backend = e.client
 	}
-	return NewCommitter(backend, DevKey(), e.contract, store, Config{Interval: time.Hour, ReceiptTimeout: 2 * time.Second, Durable: e.node.WaitDurable})
+	return NewCommitter(backend, e.key, e.contract, store, Config{Interval: time.Hour, ReceiptTimeout: 2 * time.Second, Durable: e.durable})
 }
 
 // checkEpoch checks that the contract holds the ledger's epoch of model,
@@ -55,7 +56,7 @@ func (e *env) checkEpoch(t *testing.T, model string, epoch uint64) ledger.Epoch 
 	if info.Root != le.Root || info.Total.Int64() != le.Total || int(info.Contributors) != le.Contributors {
 		t.Fatalf("contract holds %+v, ledger %+v", info, le)
 	}
-	r, err := e.node.Client().TransactionReceipt(ctx, le.TxHash)
+	r, err := e.client.TransactionReceipt(ctx, le.TxHash)
 	if err != nil || r.BlockNumber.Uint64() != le.Block {
 		t.Fatalf("receipt of the recorded transaction: %v %v (recorded block %d)", r, err, le.Block)
 	}
@@ -75,8 +76,44 @@ func (e *env) checkEpoch(t *testing.T, model string, epoch uint64) ledger.Epoch 
 		if v.verify(model, epoch, l.Address, l.Amount+1, proof) {
 			t.Fatalf("tampered amount of %s accepted", l.Address)
 		}
+		if v.verify(model, epoch, l.Address, l.Amount, tamper(proof)) {
+			t.Fatalf("tampered proof of %s accepted", l.Address)
+		}
 	}
 	return le
+}
+
+// tamper returns a copy of proof with one bit flipped, or with an extra
+// node if it is empty (a tree of one leaf).
+func tamper(proof [][32]byte) [][32]byte {
+	out := append([][32]byte(nil), proof...)
+	if len(out) == 0 {
+		return [][32]byte{{1}}
+	}
+	out[len(out)/2][7] ^= 0x10
+	return out
+}
+
+// TestProofsThroughContract commits models of 1 to 1,000 contributors on
+// the embedded chain and checks every contributor's proof through the
+// contract, and that a tampered amount or proof is refused (checkEpoch).
+func TestProofsThroughContract(t *testing.T) {
+	e := newEnv(t)
+	c := e.committer(nil, nil)
+	run(t, c)
+	sizes := []int{1, 2, 3, 4, 5, 7, 8, 9, 16, 17, 100, 255, 256, 257, 1000}
+	for _, n := range sizes {
+		credit(t, e.ledger, fmt.Sprint("size-", n), fmt.Sprint("t", n), n, 3)
+	}
+	if err := c.CommitNow(testContext(t)); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range sizes {
+		le := e.checkEpoch(t, fmt.Sprint("size-", n), 1)
+		if le.Contributors != n || le.Total != int64(3*n*(n+1)/2) {
+			t.Fatalf("%d contributors: epoch %+v", n, le)
+		}
+	}
 }
 
 func (v *contractView) verify(model string, epoch uint64, addr string, amount int64, proof [][32]byte) bool {
@@ -93,7 +130,7 @@ func (v *contractView) verify(model string, epoch uint64, addr string, amount in
 func (e *env) commits(t *testing.T, model string, epoch uint64) int {
 	t.Helper()
 	v := e.view(t)
-	logs, err := e.node.Client().FilterLogs(testContext(t), ethereum.FilterQuery{
+	logs, err := e.client.FilterLogs(testContext(t), ethereum.FilterQuery{
 		FromBlock: big.NewInt(0), Addresses: []common.Address{e.contract},
 		Topics: [][]common.Hash{{v.credits.GetABI().Events["EpochCommitted"].ID}, {ModelID(model)}, {common.BigToHash(new(big.Int).SetUint64(epoch))}},
 	})
@@ -207,7 +244,7 @@ func TestCommitterReconciles(t *testing.T) {
 			ctx := testContext(t)
 			credit(t, e.ledger, "m", "t1", 5, 10)
 			var store Store = e.ledger
-			var backend Backend = e.node.Client()
+			var backend Backend = e.client
 			if tc.store != nil {
 				store = tc.store(store)
 			}

@@ -2,6 +2,7 @@ package chain
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/ethereum/go-ethereum/accounts/abi/bind/v2"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/tessera-ai/tessera/contracts/bindings"
 	"github.com/tessera-ai/tessera/hub/ledger"
@@ -40,10 +42,14 @@ func openLedger(tb testing.TB, path string) *ledger.Ledger {
 	return l
 }
 
-// env is an embedded chain with the contract deployed and a ledger.
+// env is a chain with the contract deployed and a ledger: the embedded
+// node (newEnv) or an anvil process (newAnvilEnv).
 type env struct {
 	dir      string
-	node     *Node
+	node     *Node // nil on anvil
+	client   *ethclient.Client
+	key      *ecdsa.PrivateKey // the committer's
+	durable  func(context.Context, uint64) error
 	ledger   *ledger.Ledger
 	contract common.Address
 }
@@ -53,14 +59,21 @@ func newEnv(tb testing.TB) *env {
 	e := &env{dir: tb.TempDir()}
 	e.node = openNode(tb, filepath.Join(e.dir, "chain"))
 	tb.Cleanup(func() { e.node.Close() })
+	e.client, e.key, e.durable = e.node.Client(), DevKey(), e.node.WaitDurable
+	e.deploy(tb)
+	return e
+}
+
+// deploy opens the ledger and deploys the contract.
+func (e *env) deploy(tb testing.TB) {
+	tb.Helper()
 	e.ledger = openLedger(tb, filepath.Join(e.dir, "ledger.db"))
 	tb.Cleanup(func() { e.ledger.Close() })
 	var err error
-	e.contract, err = EnsureContract(testContext(tb), e.node.Client(), DevKey(), filepath.Join(e.dir, "contract"), e.node.WaitDurable)
+	e.contract, err = EnsureContract(testContext(tb), e.client, e.key, filepath.Join(e.dir, "contract"), e.durable)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return e
 }
 
 // contributor returns the address of the i-th test contributor.
@@ -90,7 +103,7 @@ type contractView struct {
 
 func (e *env) view(tb testing.TB) *contractView {
 	credits := bindings.NewTesseraCredits()
-	return &contractView{tb: tb, ctx: testContext(tb), credits: credits, instance: credits.Instance(e.node.Client(), e.contract)}
+	return &contractView{tb: tb, ctx: testContext(tb), credits: credits, instance: credits.Instance(e.client, e.contract)}
 }
 
 func (v *contractView) latest(model string) uint64 {
