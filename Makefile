@@ -15,7 +15,7 @@ LVP_ICD     := /usr/share/vulkan/icd.d/lvp_icd.x86_64.json
 export VK_ICD_FILENAMES ?= $(if $(wildcard $(LVP_ICD)),$(LVP_ICD),)
 
 .DEFAULT_GOAL := help
-.PHONY: help run build wasm kernels contracts adversary test test-short bench fuzz vet fmt check clean
+.PHONY: help run build wasm web kernels contracts adversary test test-short bench fuzz vet fmt check clean
 
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -28,7 +28,7 @@ run: build ## build everything and start a hub on $(ADDR) training MNIST, with o
 	trap 'kill $$hub $$edge 2>/dev/null' INT TERM; \
 	wait -n; kill $$hub $$edge 2>/dev/null; wait
 
-build: wasm kernels ## build the hub, the edge client and the browser client into bin/ and web/dist/
+build: wasm web kernels ## build the hub, the edge client, the browser client and the pages' libraries into bin/ and web/dist/
 	$(GO) build -o $(BIN)/ ./cmd/...
 
 wasm: $(WASM) $(WASM).gz web/dist/wasm_exec.js ## build the browser client (Go to WebAssembly) and its gzipped copy
@@ -49,7 +49,13 @@ $(KERNELS): $(shell find wasm/kernels internal/kernel -name '*.go') go.mod go.su
 web/dist/wasm_exec.js: $(GOROOT_WASM)/wasm_exec.js
 	cp $< $@
 
-test: wasm kernels vet ## run all tests (lavapipe and headless Chromium included), race detector on the concurrent parts
+web: web/dist/vendor.js ## bundle the pages' chart and hash libraries (pinned in web/package-lock.json) with esbuild (needs node, npm)
+
+web/dist/vendor.js: web/package.json web/package-lock.json web/build.mjs $(wildcard web/vendor/*.js)
+	cd web && npm ci --no-audit --no-fund && node build.mjs
+	touch $@
+
+test: wasm web kernels vet ## run all tests (lavapipe and headless Chromium included), race detector on the concurrent parts
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race -short ./hub/... ./client/ ./internal/protocol/
 	$(GO) test -count=1 -run '^$$' -fuzz FuzzDecode -fuzztime 10s ./internal/protocol/
@@ -74,8 +80,8 @@ fuzz: ## fuzz the wire decoder for 10 minutes
 vet: ## gofmt, go vet (native and GOOS=js)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1; }
 	$(GO) vet ./...
-	GOOS=js GOARCH=wasm $(GO) vet ./wasm ./client/... ./internal/protocol ./internal/kernel ./internal/identity ./shaders
+	GOOS=js GOARCH=wasm $(GO) vet ./wasm ./wasm/throttle ./client/... ./internal/protocol ./internal/kernel ./internal/identity ./shaders
 	GOOS=wasip1 GOARCH=wasm $(GO) vet ./wasm/kernels
 
 clean: ## remove build outputs
-	rm -rf $(BIN) $(WASM) $(WASM).gz web/dist/wasm_exec.js $(KERNELS)
+	rm -rf $(BIN) $(WASM) $(WASM).gz web/dist/wasm_exec.js web/dist/vendor.js web/dist/vendor.css $(KERNELS)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/tessera-ai/tessera/client"
 	"github.com/tessera-ai/tessera/client/device"
+	"github.com/tessera-ai/tessera/wasm/throttle"
 )
 
 // agent names the browser client in the hub's status.
@@ -25,10 +26,13 @@ const (
 )
 
 // bridge is the state behind globalThis.tessera: at most one contribution
-// run at a time, and what the last one reported after it ended.
+// run at a time, what the last one reported after it ended, and the
+// page's throttle and pause, which outlive runs.
 type bridge struct {
-	mu  sync.Mutex
-	cur *run // the current or last run; nil before the first start
+	mu     sync.Mutex
+	cur    *run    // the current or last run; nil before the first start
+	share  float64 // the share of time the device may compute, (0, 1]
+	paused bool    // the page asked to take no new tasks
 }
 
 // run is one start..stop cycle.
@@ -38,6 +42,8 @@ type run struct {
 
 	// Set while starting, read under bridge.mu.
 	client   *client.Client
+	pacer    *throttle.Pacer // the device, paced by the throttle
+	gate     *throttle.Gate  // pauses taking tasks
 	device   device.Info
 	fallback string // why the CPU runs instead of WebGPU, or ""
 	keyNote  string // a problem with key storage, or ""
@@ -47,7 +53,7 @@ type run struct {
 	starting bool
 }
 
-func newBridge() *bridge { return &bridge{} }
+func newBridge() *bridge { return &bridge{share: 1} }
 
 // object returns the JavaScript object exposed as globalThis.tessera. Its
 // functions only read arguments and create promises: everything that can
@@ -68,8 +74,109 @@ func (b *bridge) object() js.Value {
 	obj.Set("stats", js.FuncOf(func(js.Value, []js.Value) any {
 		return promise(func() (any, error) { return b.stats(), nil })
 	}))
+	obj.Set("setThrottle", js.FuncOf(func(_ js.Value, args []js.Value) any {
+		if len(args) == 0 || args[0].Type() != js.TypeNumber {
+			return promise(func() (any, error) {
+				return nil, errors.New("setThrottle needs the share of time the device may compute, above 0 and at most 1")
+			})
+		}
+		share := args[0].Float()
+		return promise(func() (any, error) { return b.setThrottle(share) })
+	}))
+	obj.Set("setPaused", js.FuncOf(func(_ js.Value, args []js.Value) any {
+		if len(args) == 0 || args[0].Type() != js.TypeBoolean {
+			return promise(func() (any, error) { return nil, errors.New("setPaused needs true or false") })
+		}
+		paused := args[0].Bool()
+		return promise(func() (any, error) { return b.setPaused(paused) })
+	}))
+	obj.Set("identity", js.FuncOf(func(js.Value, []js.Value) any {
+		return promise(identityInfo)
+	}))
+	obj.Set("exportKey", js.FuncOf(func(js.Value, []js.Value) any {
+		return promise(exportKey)
+	}))
+	obj.Set("importKey", js.FuncOf(func(_ js.Value, args []js.Value) any {
+		if len(args) == 0 || args[0].Type() != js.TypeString {
+			return promise(func() (any, error) { return nil, errors.New("importKey needs the key as a hex string") })
+		}
+		hexKey := args[0].String()
+		return promise(func() (any, error) { return b.importKey(hexKey) })
+	}))
 	obj.Set("keyName", keyName)
 	return obj
+}
+
+// setThrottle sets the share of time the device may compute, for this run
+// and the next ones.
+func (b *bridge) setThrottle(share float64) (any, error) {
+	b.mu.Lock()
+	r := b.cur
+	b.mu.Unlock()
+	if r != nil && r.pacer != nil {
+		if err := r.pacer.SetShare(share); err != nil {
+			return nil, err
+		}
+	} else if _, err := throttle.NewPacer(device.CPU{}, share); err != nil {
+		return nil, err // the same check as SetShare's
+	}
+	b.mu.Lock()
+	b.share = share
+	b.mu.Unlock()
+	return b.stats(), nil
+}
+
+// setPaused stops or resumes taking new tasks; tasks already held are
+// finished and sent.
+func (b *bridge) setPaused(paused bool) (any, error) {
+	b.mu.Lock()
+	b.paused = paused
+	var g *throttle.Gate
+	if b.cur != nil {
+		g = b.cur.gate
+	}
+	b.mu.Unlock()
+	if g != nil {
+		if err := g.SetPaused(paused); err != nil {
+			slog.Warn("pause", "paused", paused, "err", err)
+		}
+	}
+	return b.stats(), nil
+}
+
+// identityInfo returns the contributor's address, creating the key on
+// first use, and whether the key is kept across visits.
+func identityInfo() (any, error) {
+	key, persistent, note, err := loadKey()
+	if err != nil {
+		return nil, err
+	}
+	return js.ValueOf(map[string]any{"address": key.Address().Hex(), "persistent": persistent, "keyNote": note}), nil
+}
+
+// exportKey returns the contributor key in hex, for the owner to back up.
+func exportKey() (any, error) {
+	key, _, _, err := loadKey()
+	if err != nil {
+		return nil, err
+	}
+	return js.ValueOf(map[string]any{"key": key.Hex(), "address": key.Address().Hex()}), nil
+}
+
+// importKey replaces the contributor key; not while contributing, since
+// the running client signs with the key it started with.
+func (b *bridge) importKey(hexKey string) (any, error) {
+	b.mu.Lock()
+	running := b.cur != nil && b.cur.stopped.IsZero()
+	b.mu.Unlock()
+	if running {
+		return nil, errors.New("stop contributing before importing a key")
+	}
+	key, err := importKey(hexKey)
+	if err != nil {
+		return nil, err
+	}
+	return js.ValueOf(map[string]any{"address": key.Address().Hex()}), nil
 }
 
 // options are start's arguments.
@@ -92,7 +199,7 @@ func parseOptions(args []js.Value) (options, error) {
 	if o.hub == "" {
 		return o, errors.New("start: hub (the websocket URL, e.g. wss://example.org/ws) is required")
 	}
-	if v := a.Get("slots"); v.Type() == js.TypeNumber {
+	if v := a.Get("slots"); v.Type() == js.TypeNumber && v.Int() > 0 {
 		o.slots = v.Int()
 	}
 	if v := a.Get("backend"); v.Type() == js.TypeString && v.String() != "" {
@@ -151,16 +258,28 @@ func (b *bridge) prepare(ctx context.Context, r *run, o options) (*client.Client
 		dev.Close()
 		return nil, nil, fmt.Errorf("load key: %w", err)
 	}
-	cfg := client.DefaultConfig()
-	cfg.HubURL, cfg.Key, cfg.Device, cfg.Slots, cfg.Agent = o.hub, key, dev, o.slots, agent
-	cfg.Logger = slog.Default().With("hub", o.hub)
-	c, err := client.New(cfg)
+	// The throttle and the pause are read and attached under one lock, so
+	// that a change made while starting is not lost.
+	b.mu.Lock()
+	pacer, err := throttle.NewPacer(dev, b.share)
+	var gate *throttle.Gate
+	if err == nil {
+		gate, err = throttle.NewGate(o.slots, b.paused)
+	}
+	var c *client.Client
+	if err == nil {
+		cfg := client.DefaultConfig()
+		cfg.HubURL, cfg.Key, cfg.Device, cfg.Slots, cfg.Agent = o.hub, key, pacer, o.slots, agent
+		cfg.Dial = gate.Dial(client.Dial)
+		cfg.Logger = slog.Default().With("hub", o.hub)
+		c, err = client.New(cfg)
+	}
 	if err != nil {
+		b.mu.Unlock()
 		dev.Close()
 		return nil, nil, err
 	}
-	b.mu.Lock()
-	r.client, r.device, r.fallback, r.keyNote, r.starting = c, dev.Info(), fallback, keyNote, false
+	r.client, r.pacer, r.gate, r.device, r.fallback, r.keyNote, r.starting = c, pacer, gate, dev.Info(), fallback, keyNote, false
 	b.mu.Unlock()
 	slog.Info("contributing", "hub", o.hub, "backend", r.device.Backend, "adapter", r.device.Adapter,
 		"variant", r.device.Variant, "address", key.Address().Hex(), "fallback", fallback)
@@ -207,17 +326,26 @@ func (b *bridge) stop() (any, error) {
 //	seconds      the run's wall time
 //	lastError    the latest connection or device error, or ""
 //	lastRefusal  the hub's reason for the latest refused result, or ""
+//	throttle     the share of time the device may compute, (0, 1]
+//	dutyCycle    the share of the last 10 s it did compute
+//	paused       whether the page paused taking new tasks
 func (b *bridge) stats() any {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	r := b.cur
 	if r == nil {
-		return js.ValueOf(map[string]any{"state": string(client.StateStopped), "running": false})
+		return js.ValueOf(map[string]any{"state": string(client.StateStopped), "running": false,
+			"throttle": b.share, "paused": b.paused})
 	}
 	m := map[string]any{
 		"running":  r.stopped.IsZero(),
 		"fallback": r.fallback,
 		"keyNote":  r.keyNote,
+		"throttle": b.share,
+		"paused":   b.paused,
+	}
+	if r.pacer != nil {
+		m["dutyCycle"] = r.pacer.DutyCycle()
 	}
 	end := r.stopped
 	if end.IsZero() {

@@ -13,8 +13,9 @@ import (
 // not parse is kept under keyInvalidName rather than overwritten: it may be
 // worth recovering, since the key owns the contributor's credit.
 const (
-	keyName        = "tessera.key"
-	keyInvalidName = "tessera.key.invalid"
+	keyName         = "tessera.key"
+	keyInvalidName  = "tessera.key.invalid"
+	keyPreviousName = "tessera.key.previous" // the key an import replaced
 )
 
 // loadKey returns the contributor key stored in localStorage, creating and
@@ -48,6 +49,31 @@ func loadKey() (key *identity.Key, persistent bool, note string, err error) {
 		return key, false, fmt.Sprintf("cannot store the key (%v): it lasts only as long as the page", serr), nil
 	}
 	return key, true, note, nil
+}
+
+// importKey validates hexKey and stores it as the contributor key. The
+// key it replaces, if different, is kept under keyPreviousName, so that an
+// import by mistake does not lose the credit of the old address for good.
+func importKey(hexKey string) (*identity.Key, error) {
+	key, err := identity.ParseHex(hexKey)
+	if err != nil {
+		return nil, fmt.Errorf("not a contributor key (want 64 hex digits of a secp256k1 private key): %w", err)
+	}
+	var storage js.Value
+	if err := jsTry(func() { storage = js.Global().Get("localStorage") }); err != nil || !storage.Truthy() {
+		return nil, fmt.Errorf("this browser gives the page no storage to keep the key in")
+	}
+	err = jsTry(func() {
+		old := storage.Call("getItem", keyName)
+		if old.Type() == js.TypeString && old.String() != key.Hex() {
+			storage.Call("setItem", keyPreviousName, old)
+		}
+		storage.Call("setItem", keyName, key.Hex())
+	})
+	if err != nil {
+		return nil, fmt.Errorf("store the key: %w", err)
+	}
+	return key, nil
 }
 
 // jsTry runs fn and returns a JavaScript exception it throws as an error.

@@ -11,11 +11,18 @@
 //	tessera.start({hub, slots, backend}) // connect and contribute; resolves to stats
 //	tessera.stop()                       // disconnect; resolves to stats
 //	tessera.stats()                      // resolves to a plain object of progress
+//	tessera.setThrottle(share)           // compute at most share (0 < share <= 1) of the time
+//	tessera.setPaused(bool)              // stop (or resume) taking new tasks; held ones finish
+//	tessera.identity()                   // {address, persistent, keyNote}; creates the key on first use
+//	tessera.exportKey()                  // {key, address}: the key in hex, for a backup
+//	tessera.importKey(hex)               // replace the key (not while contributing); {address}
 //
 // hub is the websocket URL (required), slots how many tasks to hold at once
 // (default 2), backend "auto" (WebGPU, falling back to the CPU), "webgpu"
-// (WebGPU or fail) or "cpu". The page polls stats; see newStats for its
-// fields. The contributor's key is kept in localStorage under "tessera.key".
+// (WebGPU or fail) or "cpu". The page polls stats; see bridge.stats for its
+// fields. The contributor's key is kept in localStorage under "tessera.key";
+// an import keeps the key it replaces under "tessera.key.previous". The
+// throttle and the pause (package throttle) outlive start and stop.
 //
 // The loader must set globalThis.wasm to the WebAssembly instantiation
 // result before running the module: the WebGPU library reads wasm memory

@@ -1,17 +1,23 @@
-// Package web is the contributor page that the hub serves at "/":
-// index.html, app.js and style.css, and the browser client in dist/
-// (tessera.wasm, built from ../wasm, and Go's wasm_exec.js), which
-// `make wasm` writes there. Before that build dist/ holds only a README and
-// the page tells the visitor that the client is not built.
+// Package web is the site the hub serves at "/": the contributor page
+// (index.html, app.js and the modules it imports), the dashboard
+// (dashboard.html, dashboard.js), style.css, and the build outputs in
+// dist/: the browser client (tessera.wasm, built from ../wasm by
+// `make wasm`, and Go's wasm_exec.js) and the bundled chart and hash
+// libraries (vendor.js and vendor.css, built from vendor/ by `make web`).
+// Before those builds dist/ holds only a README, and the pages say in
+// words what is missing.
+//
+// The pages' own JavaScript is served as written (ES modules); only the
+// third-party code goes through the bundler.
 //
 // Entry point: FS, to be served as the root of the hub's web handler.
 package web
 
 import "embed"
 
-// FS holds the page's files at its root ("index.html", "app.js",
-// "style.css", "dist/..."); the hub serves dist/*.gz precompressed copies
-// to browsers that accept gzip.
+// FS holds the site's files at its root ("index.html", "app.js",
+// "dist/...", ...); the hub serves dist/*.gz precompressed copies to
+// browsers that accept gzip.
 //
-//go:embed index.html app.js style.css all:dist
+//go:embed *.html *.js *.css all:dist
 var FS embed.FS

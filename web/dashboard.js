@@ -1,0 +1,247 @@
+// Tessera dashboard: the hub's jobs with live loss and accuracy charts,
+// contributors and their shares per model, and the credit epochs
+// committed on-chain. Everything is polled from the hub's API every 2 s
+// while the tab is visible:
+//
+//	GET api/v1/status              counters and contributors
+//	GET api/v1/jobs, jobs/{id}     jobs, and each job's evaluation history
+//	GET api/v1/credits/{model}     balances per contributor
+//	GET api/v1/epochs              epochs with roots and transactions
+
+import { $, el, setText, count, percent, flops, getJSON, poll, hexCell } from "./api.js";
+import { jobSummary } from "./training.js";
+import { lineChart } from "./charts.js";
+
+const dashMillis = 2000;
+
+const jobCards = new Map(); // job id -> {root, f, loss, accuracy, points}
+const shareTables = new Map(); // model -> {root, title, body}
+
+function row(cells) {
+  const tr = el("tr");
+  for (const c of cells) {
+    const td = el("td");
+    td.append(c instanceof Node ? c : String(c));
+    tr.append(td);
+  }
+  return tr;
+}
+
+function renderHub(st) {
+  setText($("hub-contributors"), count(st.contributors_connected));
+  setText($("hub-completed"), count(st.tasks_completed));
+  setText($("hub-rejected"), count(st.tasks_rejected));
+  setText($("hub-inflight"), count(st.tasks_in_flight));
+  setText($("hub-replicated"), count(st.tasks_replicated));
+  const s = Math.round(st.uptime_s || 0);
+  setText($("hub-uptime"), s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`);
+  const people = (st.contributors || []).map((c) => row([
+    hexCell(c.address),
+    `${c.backend || "?"}: ${c.adapter || "?"} (${c.agent || "?"})`,
+    c.connected ? `yes (${c.connections})` : "no",
+    count(c.tasks_completed),
+    count(c.results_refused),
+    `${Number(c.gflop || 0).toFixed(1)} GFLOP`,
+  ]));
+  $("dash-contributors").tBodies[0].replaceChildren(...people);
+}
+
+function jobCard(job) {
+  let card = jobCards.get(job.id);
+  if (card) return card;
+  const n = jobCards.size + 1;
+  const root = el("article", { className: "job" });
+  root.dataset.jobId = job.id;
+  const title = el("h3", { id: `dash-job-${n}` });
+  root.setAttribute("aria-labelledby", title.id);
+  const list = el("dl", { className: "stats" });
+  const field = (label, wide) => {
+    const div = el("div", { className: wide ? "wide" : "" });
+    const dd = el("dd");
+    div.append(el("dt", { textContent: label }), dd);
+    list.append(div);
+    return dd;
+  };
+  const f = {
+    title,
+    state: field("State"),
+    steps: field("Steps"),
+    accuracy: field("Test accuracy", true),
+    loss: field("Last training loss"),
+    speed: field("Time per step"),
+    exposure: field("Exposure (largest share of the weights held by one contributor)", true),
+    error: el("p", { className: "error", hidden: true }),
+  };
+  const charts = el("div", { className: "charts" });
+  const lossBox = el("div", { className: "chart-box loss" });
+  const accBox = el("div", { className: "chart-box accuracy" });
+  charts.append(lossBox, accBox);
+  root.append(title, list, f.error, charts);
+  card = { root, f, points: -1 };
+  card.loss = lineChart(lossBox, {
+    title: "Loss", yLabel: "loss",
+    series: [{ label: "training loss", stroke: "#1f4fd1" }, { label: "test loss", stroke: "#a3261a", dash: [8, 4] }],
+  });
+  card.accuracy = lineChart(accBox, {
+    title: "Test accuracy", yLabel: "%", yRange: [0, 100],
+    series: [{ label: "test accuracy (%)", stroke: "#0b6b3a" }],
+  });
+  jobCards.set(job.id, card);
+  $("dash-jobs").append(root);
+  return card;
+}
+
+async function renderJob(job) {
+  const card = jobCard(job);
+  const { f } = card;
+  const s = jobSummary(job);
+  card.root.dataset.state = job.state || "";
+  setText(f.title, job.name && job.name !== job.id ? `${job.name} (${job.id})` : job.id);
+  setText(f.state, s.state);
+  setText(f.steps, s.steps);
+  setText(f.accuracy, s.accuracy);
+  setText(f.loss, s.loss);
+  setText(f.speed, s.speed);
+  setText(f.exposure, `${s.exposure}; ${percent(job.max_exposure)} counting the operator's own workers`);
+  f.error.hidden = !s.error;
+  setText(f.error, s.error);
+  // The history grows only with evaluations: fetch it when a new one shows.
+  const latest = job.latest ? job.latest.step : 0;
+  if (latest === card.points) return;
+  const detail = await getJSON(`api/v1/jobs/${encodeURIComponent(job.id)}`);
+  const hist = Array.isArray(detail.history) ? detail.history : [];
+  const steps = hist.map((p) => p.step);
+  (await card.loss).update(steps, hist.map((p) => p.train_loss), hist.map((p) => p.test_loss));
+  (await card.accuracy).update(steps, hist.map((p) => 100 * p.test_accuracy));
+  card.points = latest;
+}
+
+async function renderJobs(jobs) {
+  $("dash-jobs-none").hidden = jobs.length > 0;
+  const seen = new Set(jobs.map((j) => j.id));
+  for (const [id, card] of jobCards) {
+    if (!seen.has(id)) {
+      card.root.remove();
+      jobCards.delete(id);
+    }
+  }
+  for (const job of jobs) await renderJob(job);
+}
+
+function shareTable(model) {
+  let t = shareTables.get(model);
+  if (t) return t;
+  const root = el("div", { className: "share-table" });
+  root.dataset.model = model;
+  const title = el("h3", { className: "small" });
+  const wrap = el("div", { className: "table-wrap" });
+  const table = el("table");
+  table.append(el("caption", { className: "visually-hidden", textContent: `Shares of ${model}` }));
+  const head = el("thead");
+  const tr = el("tr");
+  for (const label of ["Address", "Share (verified)", "Verified", "Pending", "Refused"]) {
+    const th = el("th", { textContent: label });
+    th.scope = "col";
+    tr.append(th);
+  }
+  head.append(tr);
+  const body = el("tbody");
+  table.append(head, body);
+  wrap.append(table);
+  root.append(title, wrap);
+  $("dash-shares").append(root);
+  t = { root, title, body };
+  shareTables.set(model, t);
+  return t;
+}
+
+async function renderShares(models, names) {
+  for (const model of models) {
+    const body = await getJSON(`api/v1/credits/${encodeURIComponent(model)}`);
+    const bs = Array.isArray(body.balances) ? body.balances : [];
+    const total = bs.reduce((sum, b) => sum + (b.verified || 0), 0);
+    const t = shareTable(model);
+    const name = names.get(model);
+    setText(t.title, `${name && name !== model ? `${name} (${model})` : model}: ${flops(total)} verified by ${count(bs.length)} contributors`);
+    t.body.replaceChildren(...bs.map((b) => row([
+      hexCell(b.address),
+      percent(total > 0 ? b.verified / total : 0, 2),
+      flops(b.verified),
+      flops(b.pending),
+      flops(b.rejected),
+    ])));
+  }
+}
+
+const epochStateWords = { prepared: "Prepared", sent: "Sent, awaiting its block", committed: "Committed" };
+
+function renderEpochs(body) {
+  const none = $("dash-epochs-none");
+  if (!body) {
+    setText($("dash-contract"), "This hub commits no credit on-chain.");
+    $("dash-epochs").tBodies[0].replaceChildren();
+    return [];
+  }
+  const contract = $("dash-contract");
+  contract.replaceChildren("Contract ", hexCell(body.contract), ` on chain ${body.chainId}.`);
+  const epochs = Array.isArray(body.epochs) ? body.epochs : [];
+  none.hidden = epochs.length > 0;
+  setText(none, "No epoch yet: the hub commits one every interval, or when the operator asks.");
+  $("dash-epochs").tBodies[0].replaceChildren(...epochs.map((e) => {
+    const tr = row([
+      e.model,
+      String(e.epoch),
+      epochStateWords[e.state] || e.state,
+      count(e.contributors),
+      flops(e.total),
+      hexCell(e.root),
+      e.txHash ? hexCell(e.txHash) : "–",
+      e.block ? count(e.block) : "–",
+      e.committedAt ? new Date(e.committedAt).toLocaleString() : "–",
+    ]);
+    tr.dataset.state = e.state;
+    return tr;
+  }));
+  return epochs;
+}
+
+// announce tells screen readers what changed that matters: jobs' states
+// and new epochs, not every number.
+let announced = "";
+function announce(jobs, epochs) {
+  const committed = epochs.filter((e) => e.state === "committed").length;
+  const text = `${jobs.map((j) => `${j.name || j.id}: ${j.state}`).join(", ") || "No job"}. ` +
+    `${committed} epochs committed on-chain.`;
+  if (text !== announced) {
+    announced = text;
+    setText($("dash-status"), text);
+  }
+}
+
+async function refresh() {
+  const problems = [];
+  const attempt = async (what, fn) => {
+    try {
+      return await fn();
+    } catch (err) {
+      problems.push(`${what}: ${err.message || err}`);
+      return undefined;
+    }
+  };
+  const st = await attempt("status", () => getJSON("api/v1/status"));
+  if (st) renderHub(st);
+  const jobsBody = await attempt("jobs", () => getJSON("api/v1/jobs", { allow404: true }));
+  const jobs = jobsBody && Array.isArray(jobsBody.jobs) ? jobsBody.jobs : [];
+  if (jobsBody !== undefined) await attempt("jobs", () => renderJobs(jobs));
+  const epochsBody = await attempt("epochs", () => getJSON("api/v1/epochs?limit=20", { allow404: true }));
+  const epochs = epochsBody !== undefined ? renderEpochs(epochsBody) : [];
+  const names = new Map(jobs.map((j) => [j.id, j.name || j.id]));
+  const models = new Set([...names.keys(), ...epochs.map((e) => e.model)]);
+  await attempt("credits", () => renderShares(models, names));
+  announce(jobs, epochs);
+  const box = $("dash-error");
+  box.hidden = problems.length === 0;
+  setText(box, problems.length ? `Could not read everything from the hub (${problems.join("; ")}). Retrying…` : "");
+}
+
+poll(refresh, dashMillis);
