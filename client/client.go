@@ -3,8 +3,9 @@
 // proves its identity, pulls tasks, runs them on a device.Device and returns
 // the results, reconnecting with backoff when the connection drops.
 //
-// Entry points: New(Config) and (*Client).Run. Stats gives a snapshot for a
-// progress line or a page; Config.OnUpdate is called whenever it changes.
+// Entry points: New(Config) and (*Client).Run; (*Client).Drain stops it
+// gracefully. Stats gives a snapshot for a progress line or a page;
+// Config.OnUpdate is called whenever it changes.
 package client
 
 import (
@@ -68,6 +69,7 @@ const (
 	StateConnecting State = "connecting"
 	StateWorking    State = "working"
 	StateBackoff    State = "waiting to reconnect"
+	StateDraining   State = "draining"
 	StateStopped    State = "stopped"
 )
 
@@ -82,8 +84,14 @@ type Stats struct {
 	TasksDone uint64
 	Accepted  uint64
 	Refused   uint64
-	// FLOPs is the arithmetic done for all results sent.
-	FLOPs float64
+	// Held is how many tasks the client holds: received, and no verdict
+	// on them yet.
+	Held int
+	// FLOPs is the arithmetic done for all results sent; AcceptedFLOPs
+	// that of the results the hub accepted (its credit, verified or
+	// pending a second execution).
+	FLOPs         float64
+	AcceptedFLOPs float64
 	// Busy is the device time spent on tasks.
 	Busy time.Duration
 	// Sandboxed counts tasks run by a module the hub shipped.
@@ -103,6 +111,9 @@ type Client struct {
 
 	builtin map[kernel.Op]bool
 	mods    modules
+
+	drain     chan struct{} // closed by Drain
+	drainOnce sync.Once
 
 	mu    sync.Mutex
 	stats Stats
@@ -146,7 +157,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Kernels == nil {
 		cfg.Kernels = kernel.Ops
 	}
-	c := &Client{cfg: cfg, log: log, builtin: map[kernel.Op]bool{}}
+	c := &Client{cfg: cfg, log: log, builtin: map[kernel.Op]bool{}, drain: make(chan struct{})}
 	for _, op := range cfg.Kernels {
 		if !op.Valid() {
 			return nil, fmt.Errorf("client: unknown kernel %v", op)
@@ -176,18 +187,24 @@ func (c *Client) update(f func(*Stats)) {
 	}
 }
 
-// Run contributes until ctx is done or the hub refuses the client for good
-// (wrong protocol version, banned). It reconnects after any other failure,
-// waiting with exponential backoff and jitter. It returns nil when ctx ends.
+// Run contributes until ctx is done, a Drain completes, or the hub refuses
+// the client for good (wrong protocol version, banned). It reconnects
+// after any other failure, waiting with exponential backoff and jitter. It
+// returns nil when ctx ends or the drain is over.
 func (c *Client) Run(ctx context.Context) error {
 	c.update(func(s *Stats) { s.Since = time.Now() })
 	defer c.update(func(s *Stats) { s.State, s.Connected = StateStopped, false })
 	backoff := c.cfg.MinBackoff
 	for {
+		if c.draining() {
+			return nil // nothing is held between connections
+		}
 		c.update(func(s *Stats) { s.State = StateConnecting })
 		start := time.Now()
 		err := c.session(ctx)
-		if ctx.Err() != nil {
+		if ctx.Err() != nil || c.draining() {
+			// A drain ends here whether it completed or the connection
+			// dropped: either way the hub holds nothing for us any more.
 			return nil
 		}
 		var pe *protocol.Error
@@ -208,6 +225,8 @@ func (c *Client) Run(ctx context.Context) error {
 		})
 		select {
 		case <-ctx.Done():
+			return nil
+		case <-c.drain:
 			return nil
 		case <-time.After(wait):
 		}

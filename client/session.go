@@ -37,7 +37,8 @@ func (c *Client) session(ctx context.Context) error {
 	}
 	c.log.Info("connected to hub", "hub", c.cfg.HubURL, "address", c.stats.Address,
 		"lease", time.Duration(welcome.LeaseMillis)*time.Millisecond)
-	c.update(func(s *Stats) { s.State, s.Connected, s.LastError = StateWorking, true, "" })
+	c.update(func(s *Stats) { s.State, s.Connected, s.LastError, s.Held = StateWorking, true, "", 0 })
+	ls := newLeases(func(held int) { c.update(func(s *Stats) { s.Held = held }) })
 
 	slots := c.cfg.Slots
 	free := make(chan *work, slots)
@@ -53,10 +54,11 @@ func (c *Client) session(ctx context.Context) error {
 		once.Do(func() { firstErr = err })
 		cancel()
 	}
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); c.execute(sctx, tasks, results, fail) }()
-	go func() { defer wg.Done(); c.write(sctx, conn, results, free, fail) }()
-	c.read(sctx, conn, tasks, free, fail)
+	go func() { defer wg.Done(); c.write(sctx, conn, ls, results, free, fail) }()
+	go func() { defer wg.Done(); c.watchDrain(sctx, ls, fail) }()
+	c.read(sctx, conn, ls, tasks, free, fail)
 	cancel()
 	wg.Wait()
 	if firstErr == nil {
@@ -120,7 +122,7 @@ func unexpected(want string, m protocol.Message) error {
 }
 
 // read receives tasks and verdicts until the connection fails.
-func (c *Client) read(ctx context.Context, conn Conn, tasks chan<- *work, free chan *work, fail func(error)) {
+func (c *Client) read(ctx context.Context, conn Conn, ls *leases, tasks chan<- *work, free chan *work, fail func(error)) {
 	var buf []byte
 	for {
 		frame, err := conn.ReadFrame(buf)
@@ -146,6 +148,7 @@ func (c *Client) read(ctx context.Context, conn Conn, tasks chan<- *work, free c
 				fail(fmt.Errorf("decode task: %w", err))
 				return
 			}
+			ls.received(w.task.ID, w.task.Shape.FLOPs())
 			tasks <- w // never blocks: at most slots works exist
 		case protocol.KindModule:
 			var m protocol.Module
@@ -164,7 +167,7 @@ func (c *Client) read(ctx context.Context, conn Conn, tasks chan<- *work, free c
 				fail(fmt.Errorf("decode verdict: %w", err))
 				return
 			}
-			c.verdict(&v)
+			c.verdict(&v, ls.verdict(v.TaskID))
 		case protocol.KindError:
 			m, err := protocol.Decode(frame)
 			if err != nil {
@@ -180,9 +183,10 @@ func (c *Client) read(ctx context.Context, conn Conn, tasks chan<- *work, free c
 	}
 }
 
-func (c *Client) verdict(v *protocol.Verdict) {
+// verdict counts the hub's verdict on a result of flops FLOPs.
+func (c *Client) verdict(v *protocol.Verdict, flops float64) {
 	if v.Accepted {
-		c.update(func(s *Stats) { s.Accepted++ })
+		c.update(func(s *Stats) { s.Accepted++; s.AcceptedFLOPs += flops })
 		return
 	}
 	reason := fmt.Sprintf("task %d refused: %v: %s", v.TaskID, v.Code, v.Message)
@@ -232,11 +236,24 @@ func (c *Client) execute(ctx context.Context, tasks <-chan *work, results chan<-
 	}
 }
 
-// write sends results and recycles their buffers.
-func (c *Client) write(ctx context.Context, conn Conn, results <-chan *work, free chan<- *work, fail func(error)) {
+// write sends results and recycles their buffers. When the client starts
+// draining it tells the hub, in order with the results, that it takes no
+// more tasks.
+func (c *Client) write(ctx context.Context, conn Conn, ls *leases, results <-chan *work, free chan<- *work, fail func(error)) {
+	drain := c.drain
 	for {
 		select {
+		case <-drain:
+			drain = nil
+			if err := conn.WriteFrame(protocol.Encode(nil, &protocol.Capacity{Slots: 0})); err != nil {
+				fail(fmt.Errorf("send capacity: %w", err))
+				return
+			}
+			ls.capacityZero(time.Now())
+			c.update(func(s *Stats) { s.State = StateDraining })
+			c.log.Info("draining: the hub leases nothing more; finishing the tasks held", "held", c.Stats().Held)
 		case w := <-results:
+			ls.sending(w.task.ID)
 			if err := conn.WriteFrame(w.frame); err != nil {
 				fail(fmt.Errorf("send result: %w", err))
 				return
