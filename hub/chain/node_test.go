@@ -80,6 +80,7 @@ func TestNodeSurvivesRestart(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.node = openNode(t, filepath.Join(e.dir, "chain"))
+	e.client = e.node.Client()
 	t.Logf("reopened in %v", time.Since(start))
 	h, err := e.node.Client().HeaderByNumber(ctx, nil)
 	if err != nil {
