@@ -19,6 +19,7 @@ import (
 	"github.com/tessera-ai/tessera/client"
 	"github.com/tessera-ai/tessera/client/device"
 	"github.com/tessera-ai/tessera/hub"
+	"github.com/tessera-ai/tessera/hub/metrics"
 	"github.com/tessera-ai/tessera/internal/identity"
 	"github.com/tessera-ai/tessera/internal/kernel"
 	"github.com/tessera-ai/tessera/internal/protocol"
@@ -90,6 +91,8 @@ func startBenchHub(tb testing.TB) *benchHub {
 	// blinded), but none executed twice; internal/adversary measures what
 	// replication adds.
 	cfg.Verification.Replicate = false
+	// Metrics on, as hub/service always runs the hub.
+	cfg.Metrics = metrics.New()
 	h, err := hub.New(cfg)
 	if err != nil {
 		tb.Fatal(err)

@@ -24,6 +24,7 @@ import (
 
 	"github.com/gorilla/websocket"
 
+	"github.com/tessera-ai/tessera/hub/metrics"
 	"github.com/tessera-ai/tessera/internal/kernel"
 	"github.com/tessera-ai/tessera/internal/protocol"
 	"github.com/tessera-ai/tessera/web"
@@ -66,6 +67,8 @@ type Config struct {
 	Web fs.FS
 	// Logger receives the hub's logs; nil means slog.Default().
 	Logger *slog.Logger
+	// Metrics receives the hub's instrumentation; nil records none.
+	Metrics *metrics.Metrics
 }
 
 // DefaultConfig returns the configuration `make run` uses.
@@ -95,6 +98,7 @@ type Hub struct {
 	arbiter  Arbiter
 	trusted  map[string]bool
 	module   *protocol.Module // shipped to contributors lacking ops; nil if none
+	metrics  *metrics.Metrics
 
 	arbitrations atomic.Uint64
 	web          fs.FS
@@ -149,6 +153,7 @@ func New(cfg Config) (*Hub, error) {
 		cfg:      cfg,
 		log:      log,
 		sched:    newScheduler(cfg.LeaseTimeout),
+		metrics:  cfg.Metrics,
 		nonces:   newNonceBook(cfg.ChallengeTTL),
 		started:  time.Now(),
 		web:      cfg.Web,
@@ -174,6 +179,7 @@ func New(cfg Config) (*Hub, error) {
 		h.module = &protocol.Module{Hash: sha256.Sum256(cfg.KernelModule), Ops: kernel.Ops, Wasm: cfg.KernelModule}
 	}
 	h.sched.blind = cfg.Verification.Blind
+	h.sched.metrics = cfg.Metrics
 	if cfg.Verification.Replicate {
 		h.sched.replication = func(addr string) float64 {
 			if h.trusted[addr] {
@@ -182,6 +188,7 @@ func New(cfg Config) (*Hub, error) {
 			return h.rep.probability(addr)
 		}
 	}
+	cfg.Metrics.WatchTasks(h.sched.metricsSnapshot)
 	h.mux = http.NewServeMux()
 	h.mux.HandleFunc("GET /ws", h.serveWS)
 	h.mux.HandleFunc("GET /api/v1/status", h.serveStatus)
@@ -218,6 +225,14 @@ func (h *Hub) SetJobsStatus(f func() any) {
 	h.mu.Lock()
 	h.jobsStatus = f
 	h.mu.Unlock()
+}
+
+// Closing reports whether the hub is shutting down (its Run has ended or
+// is ending), for health checks.
+func (h *Hub) Closing() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.closed
 }
 
 // Matmul returns the built-in matmul job, or nil when it is disabled.

@@ -63,7 +63,11 @@ func (r *reputation) get(addr string) *Standing {
 func (r *reputation) probability(addr string) float64 {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	s := r.get(addr)
+	return r.rate(*r.get(addr))
+}
+
+// rate is the replication probability of a record.
+func (r *reputation) rate(s Standing) float64 {
 	if s.Clean < r.cfg.Warmup {
 		return 1
 	}
@@ -106,4 +110,46 @@ func (r *reputation) standing(addr string) Standing {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return *r.get(addr)
+}
+
+// ban bans addr on the operator's word, whatever its record.
+func (r *reputation) ban(addr string) Standing {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.get(addr)
+	s.Banned = true
+	return *s
+}
+
+// unban lifts addr's ban and forgives its strikes. The record starts over,
+// so the address is quarantined (every result replicated) until it has
+// been clean for Warmup results.
+func (r *reputation) unban(addr string) Standing {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.get(addr)
+	s.Banned, s.Strikes, s.Clean = false, 0, 0
+	return *s
+}
+
+// peek returns addr's record without creating one; ok is false when
+// there is none.
+func (r *reputation) peek(addr string) (s Standing, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if p := r.m[addr]; p != nil {
+		return *p, true
+	}
+	return Standing{}, false
+}
+
+// all returns a copy of every record.
+func (r *reputation) all() map[string]Standing {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make(map[string]Standing, len(r.m))
+	for a, s := range r.m {
+		out[a] = *s
+	}
+	return out
 }

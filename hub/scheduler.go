@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tessera-ai/tessera/hub/metrics"
 	"github.com/tessera-ai/tessera/hub/verify"
 )
 
@@ -31,6 +32,8 @@ type scheduler struct {
 	// replication returns the probability that a task first leased to
 	// addr is also executed by someone else; nil never replicates.
 	replication func(addr string) float64
+	// metrics records lease waits; nil records nothing.
+	metrics *metrics.Metrics
 
 	mu      sync.Mutex
 	sources []Source
@@ -228,6 +231,7 @@ func (s *scheduler) requeueLocked(t *Task) {
 		return
 	}
 	s.counters.Requeued++
+	t.Ready = s.now()
 	s.queue = append(s.queue, nil)
 	copy(s.queue[1:], s.queue)
 	s.queue[0] = t
@@ -267,6 +271,7 @@ func (s *scheduler) fill() {
 			s.leases[t.ID] = l
 			st.held[t.ID] = l
 			s.counters.Leased++
+			s.metrics.LeaseWait(now.Sub(t.Ready))
 			progress = true
 			s.maybeReplicateLocked(t, sess)
 		}
@@ -299,7 +304,11 @@ func (s *scheduler) popLocked(sess *session) *Task {
 		if len(ts) == 0 {
 			continue
 		}
+		now := s.now()
 		for _, t := range ts {
+			if t.Ready.IsZero() {
+				t.Ready = now
+			}
 			t.ID = s.nextID
 			t.key = s.runID + "-" + strconv.FormatUint(t.ID, 10)
 			s.nextID++
@@ -372,6 +381,7 @@ func (s *scheduler) maybeReplicateLocked(t *Task, holder *session) {
 	}
 	t.group = newGroup(t)
 	r := t.replica(s.nextID, holder.address(), holder.remote)
+	r.Ready = s.now()
 	s.nextID++
 	s.counters.Replicas++
 	s.queue = append(s.queue, nil)
@@ -456,6 +466,19 @@ func (s *scheduler) removeSource(src Source) {
 	}
 	clear(s.queue[len(kept):])
 	s.queue = kept
+}
+
+// metricsSnapshot returns what the metrics report of the scheduler.
+func (s *scheduler) metricsSnapshot() metrics.Tasks {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.counters
+	return metrics.Tasks{
+		Connections: len(s.sessions),
+		Leased:      c.Leased, Completed: c.Completed, Expired: c.Expired, Requeued: c.Requeued,
+		Replicated: c.Replicas, GrantErrors: s.grantErrors,
+		Queued: len(s.queue), InFlight: len(s.leases),
+	}
 }
 
 // snapshot returns the counters and queue length.

@@ -58,6 +58,8 @@ type session struct {
 	ops     map[kernel.Op]bool // the ops it runs, natively or by a shipped module; fixed after the handshake
 	writing atomic.Bool        // writeLoop has started and owns closing the socket
 	lease   uint32             // lease in milliseconds, sent with each task
+	id      uint64             // names the session to the operator (hub/admin.go)
+	since   time.Time          // when it connected
 }
 
 func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
@@ -99,6 +101,8 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 		send:   make(chan outFrame, h.cfg.MaxSlots+sendQueue),
 		done:   make(chan struct{}),
 		lease:  uint32(h.cfg.LeaseTimeout / time.Millisecond),
+		id:     sessionIDs.Add(1),
+		since:  time.Now(),
 	}
 	h.mu.Lock()
 	if h.closed {
@@ -127,6 +131,7 @@ func (s *session) run() {
 	hello, perr := s.handshake()
 	if perr != nil {
 		s.h.log.Info("handshake refused", "remote", s.remote, "code", perr.Code, "reason", perr.Message)
+		s.h.metrics.HandshakeRefused(perr.Code.String())
 		s.writeNow(&protocol.ErrorMsg{Code: perr.Code, Message: perr.Message})
 		return
 	}
@@ -134,6 +139,7 @@ func (s *session) run() {
 		return // the peer left during the handshake
 	}
 	s.h.attach(s, hello)
+	s.h.metrics.HandshakeAccepted()
 	slots := min(int(hello.Slots), s.h.cfg.MaxSlots)
 	s.h.log.Info("contributor connected", "address", s.who.address, "remote", s.remote,
 		"backend", hello.Device.Backend, "adapter", hello.Device.Adapter, "slots", slots)

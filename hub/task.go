@@ -1,6 +1,10 @@
 package hub
 
-import "github.com/tessera-ai/tessera/internal/kernel"
+import (
+	"time"
+
+	"github.com/tessera-ai/tessera/internal/kernel"
+)
 
 // Task is one unit of work on the hub's queue: C = op(A)·op(B). A Task is
 // immutable once queued; the scheduler tracks its leases separately.
@@ -16,6 +20,11 @@ type Task struct {
 	Source Source
 	// Ref is the source's own bookkeeping for the task; the hub ignores it.
 	Ref any
+	// Ready is when the task became ready to lease. A source that holds
+	// tasks before the hub takes them sets it; otherwise the hub sets it on
+	// taking the task, and again whenever it requeues it. The lease wait
+	// metric measures from it.
+	Ready time.Time
 
 	// Set by the scheduler:
 	key       string // unique across hub runs; names the task in the ledger

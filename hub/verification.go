@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tessera-ai/tessera/hub/metrics"
 	"github.com/tessera-ai/tessera/hub/verify"
 	"github.com/tessera-ai/tessera/internal/kernel"
 	"github.com/tessera-ai/tessera/internal/protocol"
@@ -94,32 +95,45 @@ func (h *Hub) judge(s *session, res *protocol.Result, scratch *verify.Scratch, r
 	}
 	l, err := h.sched.take(s, res.TaskID)
 	if err != nil {
+		h.metrics.TaskRefused(metrics.UnknownTask)
 		s.who.refused(err.Error())
 		s.verdict(res.TaskID, protocol.CodeUnknownTask, err.Error())
 		return
 	}
 	t := l.task
 	if int(res.Rows) != t.Shape.M || int(res.Cols) != t.Shape.N {
-		h.refuse(s, t, fmt.Sprintf("result is %dx%d, the task's output is %dx%d", res.Rows, res.Cols, t.Shape.M, t.Shape.N))
+		h.refuse(s, t, metrics.WrongShape, fmt.Sprintf("result is %dx%d, the task's output is %dx%d", res.Rows, res.Cols, t.Shape.M, t.Shape.N))
 		return
 	}
 	if l.blind != nil {
 		l.blind.Unblind(t.Shape, res.C)
 	}
 	err = scratch.Freivalds(t.Op, t.Shape, t.A, t.B, res.C, rng)
+	outcome := metrics.Pass
+	if err != nil {
+		outcome = metrics.Fail
+	}
 	if mm := (*verify.Mismatch)(nil); errors.As(err, &mm) && mm.Borderline {
 		var ex, abs []float64
 		if ex, abs, err = h.exact(t); err == nil {
 			err = verify.Judge(t.Shape, ex, abs, res.C)
+			outcome = metrics.ArbitratedPass
+			if err != nil {
+				outcome = metrics.ArbitratedFail
+			}
+		} else {
+			outcome = metrics.ArbiterError
 		}
 	}
+	h.metrics.Verified(outcome)
 	switch {
 	case errors.Is(err, errArbiter):
 		// Not the contributor's fault: give the task to someone else.
+		h.metrics.TaskRefused(metrics.Unverifiable)
 		h.sched.finish(s, t, false)
 		s.verdict(t.ID, protocol.CodeInternal, "the hub could not verify this result; the task was reassigned")
 	case err != nil:
-		h.refuse(s, t, err.Error())
+		h.refuse(s, t, metrics.WrongResult, err.Error())
 	default:
 		h.accept(s, t, res.C)
 	}
@@ -158,6 +172,7 @@ func (h *Hub) accept(s *session, t *Task, c []float32) {
 func (h *Hub) settle(t *Task, pair []execution) {
 	rows, cols := verify.Norms(t.Op, t.Shape, t.A, t.B)
 	if verify.Agree(t.Shape, rows, cols, pair[0].c, pair[1].c) == nil {
+		h.metrics.Verified(metrics.ReplicaAgree)
 		h.credit(
 			CreditOp{Kind: CreditVerify, Task: t.key, Address: pair[0].addr, Reason: "replica agreed"},
 			CreditOp{Kind: CreditVerify, Task: t.key, Address: pair[1].addr, Reason: "replica agreed"},
@@ -166,13 +181,16 @@ func (h *Hub) settle(t *Task, pair []execution) {
 		h.rep.good(pair[1].addr)
 		return
 	}
+	h.metrics.Verified(metrics.ReplicaDisagree)
 	ex, abs, err := h.exact(t)
 	if err != nil {
+		h.metrics.Verified(metrics.ArbiterError)
 		return // both stay pending; the log says why
 	}
 	for _, e := range pair {
 		if jerr := verify.Judge(t.Shape, ex, abs, e.c); jerr != nil {
 			reason := "a second execution disagreed and the exact product confirms this result is wrong: " + jerr.Error()
+			h.metrics.TaskRefused(metrics.ReplicaRefused)
 			h.credit(CreditOp{Kind: CreditReject, Task: t.key, Address: e.addr, Reason: reason})
 			h.penalize(e.addr, t.key, reason)
 			e.sess.who.rejected(reason)
@@ -186,7 +204,8 @@ func (h *Hub) settle(t *Task, pair []execution) {
 
 // refuse rejects a result that failed its checks: the task goes to
 // someone else and the contributor is struck.
-func (h *Hub) refuse(s *session, t *Task, reason string) {
+func (h *Hub) refuse(s *session, t *Task, class metrics.Refusal, reason string) {
+	h.metrics.TaskRefused(class)
 	h.sched.finish(s, t, false)
 	s.who.rejected(reason)
 	h.log.Info("result refused", "address", s.who.address, "task", t.ID, "reason", reason)

@@ -91,6 +91,9 @@ func doMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		h = slog.NewJSONHandler(stderr, nil)
 	}
 	cfg.Logger = slog.New(h)
+	// What logs through the standard library's log package (net/http's
+	// server errors) comes out in the same format.
+	slog.SetDefault(cfg.Logger)
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

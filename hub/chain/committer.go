@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"math/big"
+	"sync"
 	"time"
 
 	"github.com/ethereum/go-ethereum"
@@ -95,6 +97,30 @@ type Committer struct {
 	instance *bind.BoundContract
 	requests chan chan error
 	checked  map[string]bool // models whose latest committed epoch was found on-chain (Run's)
+
+	mu     sync.Mutex
+	status Status
+}
+
+// Status is the committer's progress as of its latest round (metrics read
+// it).
+type Status struct {
+	// Committed maps each model to its latest epoch committed on-chain;
+	// CommittedAt is zero when this run has not seen when.
+	Committed map[string]ledger.Epoch
+	// Failures counts the rounds that failed since the committer started.
+	Failures uint64
+	// Pending counts epochs prepared or sent but not yet committed.
+	Pending int
+}
+
+// Status returns a copy of the committer's progress.
+func (c *Committer) Status() Status {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	st := c.status
+	st.Committed = maps.Clone(c.status.Committed)
+	return st
 }
 
 // NewCommitter returns a committer that sends from key (which must hold
@@ -126,6 +152,7 @@ func NewCommitter(backend Backend, key *ecdsa.PrivateKey, contract common.Addres
 		key: key, from: crypto.PubkeyToAddress(key.PublicKey), contract: contract,
 		credits: credits, instance: credits.Instance(backend, contract),
 		requests: make(chan chan error), checked: map[string]bool{},
+		status: Status{Committed: map[string]ledger.Epoch{}},
 	}
 }
 
@@ -155,6 +182,9 @@ func (c *Committer) Run(ctx context.Context) error {
 			return nil
 		}
 		if err != nil {
+			c.mu.Lock()
+			c.status.Failures++
+			c.mu.Unlock()
 			c.log.Warn("commit round failed; retrying", "err", err, "retry_in", backoff)
 			wait, backoff = backoff, min(2*backoff, c.cfg.MaxBackoff)
 		} else {
@@ -198,7 +228,40 @@ func (c *Committer) round(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("commit %s: %w", m, err))
 		}
 	}
+	c.record(ctx, models)
 	return errors.Join(errs...)
+}
+
+// record updates Status from the ledger after a round: each model's
+// latest committed epoch and how many are still open.
+func (c *Committer) record(ctx context.Context, models []string) {
+	pending := 0
+	latest := map[string]ledger.Epoch{}
+	for _, m := range models {
+		e, ok, err := c.store.LatestEpoch(ctx, m)
+		if err != nil || !ok {
+			continue
+		}
+		if e.State != ledger.EpochCommitted {
+			pending++
+			if e.Epoch <= 1 {
+				continue
+			}
+			// The ledger opens an epoch only once the one before is
+			// committed.
+			e = ledger.Epoch{Model: m, Epoch: e.Epoch - 1, State: ledger.EpochCommitted}
+		}
+		latest[m] = e
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for m, e := range latest {
+		if old, ok := c.status.Committed[m]; ok && old.Epoch == e.Epoch && e.CommittedAt.IsZero() {
+			continue // keep what we know of when it was committed
+		}
+		c.status.Committed[m] = e
+	}
+	c.status.Pending = pending
 }
 
 // commitModel finishes model's open epoch if it has one, then commits a

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/tessera-ai/tessera/hub"
+	"github.com/tessera-ai/tessera/hub/metrics"
 	"github.com/tessera-ai/tessera/internal/sqlite"
 )
 
@@ -61,6 +62,8 @@ type Config struct {
 	Queue int
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
+	// Metrics receives batch times and sizes; nil records none.
+	Metrics *metrics.Metrics
 }
 
 // DefaultConfig returns the writer's defaults.
@@ -76,6 +79,9 @@ type Ledger struct {
 
 	batches, ops atomic.Uint64
 	lastBatchNs  atomic.Int64
+	// failing holds the error of the commit the writer is retrying, nil
+	// while commits succeed; Health reports it.
+	failing atomic.Pointer[string]
 }
 
 type request struct {
@@ -161,6 +167,19 @@ func (l *Ledger) Stats() (batches, ops uint64, lastBatch time.Duration) {
 	return l.batches.Load(), l.ops.Load(), time.Duration(l.lastBatchNs.Load())
 }
 
+// Health reports whether the ledger works: its writer is not stuck
+// retrying a failed commit, and the database answers a trivial query.
+func (l *Ledger) Health(ctx context.Context) error {
+	if msg := l.failing.Load(); msg != nil {
+		return fmt.Errorf("ledger writer cannot commit (retrying): %s", *msg)
+	}
+	var exists bool
+	if err := l.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM credits)`).Scan(&exists); err != nil {
+		return fmt.Errorf("ledger query: %w", err)
+	}
+	return nil
+}
+
 // write is the single writer: it takes whatever is queued, up to
 // MaxBatch operations, and commits it in one transaction. A failed commit
 // is retried with backoff; operations are never dropped.
@@ -192,11 +211,19 @@ func (l *Ledger) write() {
 			start := time.Now()
 			err := l.commit(batch)
 			if err == nil {
+				took := time.Since(start)
 				l.batches.Add(1)
 				l.ops.Add(uint64(n))
-				l.lastBatchNs.Store(int64(time.Since(start)))
+				l.lastBatchNs.Store(int64(took))
+				if n > 0 { // not a bare Flush
+					l.cfg.Metrics.LedgerBatch(took, n)
+				}
+				l.failing.Store(nil)
 				break
 			}
+			msg := err.Error()
+			l.failing.Store(&msg)
+			l.cfg.Metrics.LedgerCommitFailed()
 			l.log.Error("ledger commit failed; retrying", "ops", n, "err", err, "retry_in", backoff)
 			time.Sleep(backoff)
 			backoff = min(2*backoff, time.Second)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/tessera-ai/tessera/hub"
 	"github.com/tessera-ai/tessera/hub/ledger"
+	"github.com/tessera-ai/tessera/hub/metrics"
 	"github.com/tessera-ai/tessera/hub/store"
 	"github.com/tessera-ai/tessera/hub/train"
 	"github.com/tessera-ai/tessera/internal/sandbox"
@@ -54,7 +55,10 @@ func Run(ctx context.Context, ln net.Listener, cfg Config) error {
 	if err := os.MkdirAll(cfg.Hub.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
 	}
-	led, err := ledger.Open(ctx, filepath.Join(cfg.Hub.DataDir, "ledger.db"), ledger.Config{Logger: cfg.Hub.Logger})
+	if cfg.Hub.Metrics == nil {
+		cfg.Hub.Metrics = metrics.New()
+	}
+	led, err := ledger.Open(ctx, filepath.Join(cfg.Hub.DataDir, "ledger.db"), ledger.Config{Logger: cfg.Hub.Logger, Metrics: cfg.Hub.Metrics})
 	if err != nil {
 		return err
 	}
@@ -77,6 +81,7 @@ func Run(ctx context.Context, ln net.Listener, cfg Config) error {
 	}
 	log := cfg.Hub.Logger
 	routeCredits(h.Handle, led)
+	routeMetrics(h.Handle, cfg.Hub.Metrics, h, led)
 	db, err := store.Open(ctx, filepath.Join(cfg.Hub.DataDir, "hub.db"))
 	if err != nil {
 		return err
@@ -88,8 +93,10 @@ func Run(ctx context.Context, ln net.Listener, cfg Config) error {
 	}
 	mgr := train.NewManager(h, db, train.ManagerConfig{
 		DataDir: cfg.Hub.DataDir, OwnWorkers: cfg.OwnWorkers, Data: &train.DataLoader{Dir: cfg.MNISTDir}, Logger: log,
+		Metrics: cfg.Hub.Metrics,
 	})
 	mgr.Routes(h.Handle, token)
+	routeAdmin(h.Handle, h, led, token)
 	if !cfg.Chain.Off {
 		clog := log
 		if clog == nil {
@@ -100,6 +107,7 @@ func Run(ctx context.Context, ln net.Listener, cfg Config) error {
 			return err
 		}
 		defer stopChain() // before the ledger closes: defers run in reverse
+		watchCommits(cfg.Hub.Metrics, committer)
 		if err := routeChain(h.Handle, led, committer, addr, backend, token); err != nil {
 			return err
 		}

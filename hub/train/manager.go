@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"github.com/tessera-ai/tessera/hub"
+	"github.com/tessera-ai/tessera/hub/metrics"
 	"github.com/tessera-ai/tessera/hub/store"
 )
 
@@ -25,6 +26,8 @@ type ManagerConfig struct {
 	Data *DataLoader
 	// Logger; nil means slog.Default().
 	Logger *slog.Logger
+	// Metrics receives each job's step times; nil records none.
+	Metrics *metrics.Metrics
 }
 
 // Manager runs a hub's training jobs: it restores them from the database
@@ -152,6 +155,7 @@ func (m *Manager) load(ctx context.Context, row store.Job) error {
 	if err != nil {
 		return err
 	}
+	r.job.trainer.stepTime = m.cfg.Metrics.StepTimer(row.ID)
 	m.mu.Lock()
 	m.runs[row.ID] = r
 	m.mu.Unlock()
@@ -252,6 +256,7 @@ func (m *Manager) Remove(ctx context.Context, id string) error {
 	if err := m.db.DeleteJob(ctx, id); err != nil {
 		return err
 	}
+	m.cfg.Metrics.ForgetJob(id)
 	return removeAll(r.job.dir)
 }
 

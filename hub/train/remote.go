@@ -3,6 +3,7 @@ package train
 import (
 	"context"
 	"sync"
+	"time"
 
 	"github.com/tessera-ai/tessera/hub"
 )
@@ -35,11 +36,12 @@ func NewRemote(name string, h *hub.Hub, exposure *Exposure) *Remote {
 // Start implements Executor.
 func (r *Remote) Start(ctx context.Context, tiles []*Tile) *Batch {
 	b := NewBatch(len(tiles))
+	now := time.Now()
 	r.mu.Lock()
 	for _, t := range tiles {
 		r.pending = append(r.pending, &hub.Task{
 			Op: t.Op, Shape: t.Shape, A: t.A, B: t.B, Job: r.name, Source: r,
-			Ref: &remoteRef{tile: t, batch: b},
+			Ref: &remoteRef{tile: t, batch: b}, Ready: now,
 		})
 	}
 	r.mu.Unlock()

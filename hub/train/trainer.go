@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"time"
 
 	"github.com/tessera-ai/tessera/internal/kernel"
 )
@@ -28,6 +29,9 @@ type Trainer struct {
 	opt    optimizer
 	params []float32
 	step   int
+	// stepTime, if set, receives each completed step's duration (the
+	// hub's step time metric).
+	stepTime func(time.Duration)
 }
 
 // NewTrainer returns a trainer for spec's model and optimizer, with weights
@@ -114,6 +118,7 @@ func (t *Trainer) forward(ctx context.Context, exec Executor, x []float32, b int
 // Step runs one training step on the batch x (B×in) with labels y and
 // returns the mean cross-entropy loss before the update.
 func (t *Trainer) Step(ctx context.Context, exec Executor, x []float32, y []uint8) (float64, error) {
+	start := time.Now()
 	loss, grad, err := t.backprop(ctx, exec, x, y)
 	if err != nil {
 		return 0, err
@@ -122,6 +127,9 @@ func (t *Trainer) Step(ctx context.Context, exec Executor, x []float32, y []uint
 	t.opt.update(t.params, grad, next)
 	t.params = next
 	t.step++
+	if t.stepTime != nil {
+		t.stepTime(time.Since(start))
+	}
 	return loss, nil
 }
 

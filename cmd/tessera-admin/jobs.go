@@ -1,0 +1,210 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"time"
+)
+
+// jobStatus is a job's summary (hub/train.JobStatus), as far as the CLI
+// shows it.
+type jobStatus struct {
+	ID             string     `json:"id"`
+	Name           string     `json:"name"`
+	State          string     `json:"state"`
+	Step           int        `json:"step"`
+	MaxSteps       int        `json:"max_steps"`
+	TargetAccuracy float64    `json:"target_accuracy"`
+	LastLoss       float64    `json:"last_loss"`
+	StepMillis     float64    `json:"step_ms"`
+	Latest         *evalPoint `json:"latest"`
+	ExposureCap    float64    `json:"exposure_cap"`
+	MaxExposure    float64    `json:"max_exposure"`
+	Error          string     `json:"error"`
+}
+
+// evalPoint is one evaluation in a job's history (hub/store.Point).
+type evalPoint struct {
+	Step         int       `json:"step"`
+	At           time.Time `json:"at"`
+	TrainLoss    float64   `json:"train_loss"`
+	TestLoss     float64   `json:"test_loss"`
+	TestAccuracy float64   `json:"test_accuracy"`
+}
+
+// jobDetail is GET /api/v1/jobs/{id}.
+type jobDetail struct {
+	jobStatus
+	Spec    json.RawMessage `json:"spec"`
+	History []evalPoint     `json:"history"`
+}
+
+// maxSpecFile bounds a job spec file (the hub takes 64 KiB).
+const maxSpecFile = 1 << 20
+
+func jobsCommand() *command {
+	return &command{
+		name:    "jobs",
+		summary: "Training jobs: list, show, create, pause, resume, remove.",
+		subs: []*command{
+			{name: "list", summary: "List the jobs with their progress.", setup: leaf(jobsList)},
+			{name: "show", args: []string{"ID"}, summary: "Show a job: progress, spec and evaluation history.", setup: leaf(jobsShow)},
+			{name: "create", args: []string{"FILE"}, summary: "Create a job from a JSON spec file (- reads standard input).",
+				details: `The spec lists the fields to change from the default MNIST job, e.g.
+  {"name": "mnist-wide", "model": {"type": "mlp", "layers": [784, 512, 512, 10]}, "exposure_cap": 0.25}
+See hub/train/spec.go for every field. The hub checks the spec and says what is wrong.`,
+				setup: leaf(jobsCreate)},
+			{name: "pause", args: []string{"ID"}, summary: "Pause a running job after its current step.", setup: leaf(jobAction("pause"))},
+			{name: "resume", args: []string{"ID"}, summary: "Resume a paused job.", setup: leaf(jobAction("resume"))},
+			{name: "remove", args: []string{"ID"}, summary: "Stop a job and delete it with its checkpoints (its credit stays in the ledger).", setup: leaf(jobAction("remove"))},
+		},
+	}
+}
+
+// leaf adapts a runFunc for a command without flags of its own.
+func leaf(run runFunc) func(*flag.FlagSet) runFunc {
+	return func(*flag.FlagSet) runFunc { return run }
+}
+
+func jobsList(ctx context.Context, a *app, _ []string) error {
+	var out struct {
+		Jobs []jobStatus `json:"jobs"`
+	}
+	raw, err := a.getJSON(ctx, "/api/v1/jobs", false, &out)
+	if err != nil {
+		return err
+	}
+	if a.opts.json {
+		return a.printRaw(raw)
+	}
+	return printJobs(a.stdout, out.Jobs)
+}
+
+func printJobs(w io.Writer, jobs []jobStatus) error {
+	if len(jobs) == 0 {
+		_, err := fmt.Fprintln(w, "no jobs")
+		return err
+	}
+	t := newTable(w, "ID", "NAME", "STATE", "STEP", "LOSS", "ACCURACY", "EXPOSURE", "ERROR")
+	for _, j := range jobs {
+		acc := "-"
+		if j.Latest != nil {
+			acc = percent(j.Latest.TestAccuracy)
+		}
+		t.row(j.ID, j.Name, j.State, fmt.Sprintf("%d/%d", j.Step, j.MaxSteps), fmt.Sprintf("%.4f", j.LastLoss), acc,
+			fmt.Sprintf("%s (cap %s)", percent(j.MaxExposure), percent(j.ExposureCap)), orDash(j.Error))
+	}
+	return t.flush()
+}
+
+func jobsShow(ctx context.Context, a *app, args []string) error {
+	var d jobDetail
+	raw, err := a.getJSON(ctx, "/api/v1/jobs/"+url.PathEscape(args[0]), false, &d)
+	if err != nil {
+		return err
+	}
+	if a.opts.json {
+		return a.printRaw(raw)
+	}
+	t := newTable(a.stdout)
+	t.row("id", d.ID)
+	t.row("name", d.Name)
+	t.row("state", d.State)
+	t.row("step", fmt.Sprintf("%d of at most %d (%.1f ms a step)", d.Step, d.MaxSteps, d.StepMillis))
+	t.row("target", percent(d.TargetAccuracy)+" test accuracy")
+	t.row("loss", fmt.Sprintf("%.4f", d.LastLoss))
+	t.row("exposure", fmt.Sprintf("%s of the weights at most to one contributor (cap %s)", percent(d.MaxExposure), percent(d.ExposureCap)))
+	if d.Error != "" {
+		t.row("error", d.Error)
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	var spec any
+	if json.Unmarshal(d.Spec, &spec) == nil {
+		b, _ := json.MarshalIndent(spec, "", "  ")
+		fmt.Fprintf(a.stdout, "\nspec:\n%s\n", b)
+	}
+	if len(d.History) == 0 {
+		_, err := fmt.Fprintln(a.stdout, "\nno evaluation yet")
+		return err
+	}
+	fmt.Fprintln(a.stdout, "\nhistory:")
+	h := newTable(a.stdout, "STEP", "AT", "TRAIN_LOSS", "TEST_LOSS", "ACCURACY")
+	for _, p := range d.History {
+		h.row(p.Step, p.At.Local().Format(time.DateTime), fmt.Sprintf("%.4f", p.TrainLoss), fmt.Sprintf("%.4f", p.TestLoss), percent(p.TestAccuracy))
+	}
+	return h.flush()
+}
+
+func jobsCreate(ctx context.Context, a *app, args []string) error {
+	var (
+		spec []byte
+		err  error
+	)
+	if args[0] == "-" {
+		spec, err = io.ReadAll(io.LimitReader(a.stdin, maxSpecFile+1))
+	} else {
+		spec, err = readLimited(args[0], maxSpecFile)
+	}
+	if err != nil {
+		return fmt.Errorf("read the spec: %w", err)
+	}
+	if len(spec) > maxSpecFile {
+		return fmt.Errorf("the spec %s is larger than %d bytes", args[0], maxSpecFile)
+	}
+	if !json.Valid(spec) {
+		return usageErrorf("%s is not JSON", args[0])
+	}
+	var st jobStatus
+	raw, err := a.doJSON(ctx, http.MethodPost, "/api/v1/admin/jobs", spec, true, &st)
+	if err != nil {
+		return err
+	}
+	if a.opts.json {
+		return a.printRaw(raw)
+	}
+	_, err = fmt.Fprintf(a.stdout, "created job %s (%s), %s\n", st.ID, st.Name, st.State)
+	return err
+}
+
+// readLimited reads a file of at most limit bytes (one more tells it is
+// too large).
+func readLimited(path string, limit int64) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, limit+1))
+}
+
+// jobAction pauses, resumes or removes the job named by the argument.
+func jobAction(action string) runFunc {
+	return func(ctx context.Context, a *app, args []string) error {
+		method, path := http.MethodPost, "/api/v1/admin/jobs/"+url.PathEscape(args[0])+"/"+action
+		if action == "remove" {
+			method, path = http.MethodDelete, "/api/v1/admin/jobs/"+url.PathEscape(args[0])
+		}
+		var st jobStatus
+		raw, err := a.doJSON(ctx, method, path, nil, true, &st)
+		if err != nil {
+			return err
+		}
+		switch {
+		case a.opts.json:
+			return a.printRaw(raw)
+		case action == "remove":
+			_, err = fmt.Fprintf(a.stdout, "removed job %s\n", args[0])
+		default:
+			_, err = fmt.Fprintf(a.stdout, "job %s (%s) is %s at step %d\n", st.ID, st.Name, st.State, st.Step)
+		}
+		return err
+	}
+}
