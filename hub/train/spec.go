@@ -95,6 +95,12 @@ const (
 	maxBatch     = 4096
 	maxSteps     = 10_000_000
 	maxNameBytes = 128
+	// maxParams bounds the weights: with gradients and Adam's two moments
+	// the hub holds four copies, 256 MiB at this bound.
+	maxParams = 16 << 20
+	// maxActivations bounds batch size × the sum of the layer widths: the
+	// activations and their gradients one step keeps, 256 MiB at this bound.
+	maxActivations = 32 << 20
 )
 
 // Validate reports every problem with the spec at once.
@@ -110,10 +116,22 @@ func (s *Spec) Validate() error {
 	if n := len(s.Model.Layers); n < 2 || n > maxLayers {
 		bad("model.layers must list 2 to %d widths, got %d", maxLayers, n)
 	}
+	widths, params := 0, 0
 	for i, w := range s.Model.Layers {
 		if w < 1 || w > maxWidth {
 			bad("model.layers[%d] = %d must be between 1 and %d", i, w, maxWidth)
+			continue
 		}
+		widths += w
+		if i > 0 && s.Model.Layers[i-1] >= 1 && s.Model.Layers[i-1] <= maxWidth {
+			params += (s.Model.Layers[i-1] + 1) * w // weights and biases
+		}
+	}
+	if params > maxParams {
+		bad("the model has %d parameters, more than the hub's limit of %d", params, maxParams)
+	}
+	if s.BatchSize >= 1 && s.BatchSize <= maxBatch && s.BatchSize*widths > maxActivations {
+		bad("batch_size × the sum of the layer widths is %d, more than the hub's limit of %d", s.BatchSize*widths, maxActivations)
 	}
 	if s.Dataset != "mnist" {
 		bad("dataset %q is not supported (want \"mnist\")", s.Dataset)
