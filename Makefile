@@ -58,13 +58,14 @@ web/dist/vendor.js: web/package.json web/package-lock.json web/build.mjs $(wildc
 test: wasm web kernels vet ## run all tests (lavapipe and headless Chromium included), race detector on the concurrent parts
 	$(GO) test -count=1 ./...
 	$(GO) test -count=1 -race -short ./hub/... ./client/ ./internal/protocol/
-	$(GO) test -count=1 -run '^$$' -fuzz FuzzDecode -fuzztime 10s ./internal/protocol/
+	$(MAKE) --no-print-directory fuzz FUZZTIME=10s
 
 bench: wasm kernels ## run the benchmarks (hub vs echo, wire, kernels, Freivalds, ledger, Merkle, sandbox, training overhead)
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./hub/ ./hub/verify/
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./client/gpu/
 	$(GO) test -run '^$$' -bench . -benchtime 200000x ./hub/ledger/
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./hub/chain/merkle/ ./internal/sandbox/
+	$(GO) test -run '^$$' -bench CommitGas -benchtime 20x ./contracts/
 	$(GO) test -run '^$$' -bench 'Training|Accuracy' -benchtime 1x -v -timeout 30m ./internal/e2e/
 
 contracts: ## compile the Solidity contract and regenerate ABI, bytecode and Go bindings (needs node, npm)
@@ -74,8 +75,17 @@ contracts: ## compile the Solidity contract and regenerate ABI, bytecode and Go 
 adversary: kernels ## run the adversarial bench: each cheating strategy against a real hub, with its table
 	$(GO) test -run '^$$' -bench Adversarial -benchtime 1x -v ./internal/adversary/
 
-fuzz: ## fuzz the wire decoder for 10 minutes
-	$(GO) test -run '^$$' -fuzz FuzzDecode -fuzztime 10m ./internal/protocol/
+# Every decoder of outside input, as "package:target".
+FUZZ_TARGETS := internal/protocol:FuzzDecode hub/train:FuzzParseSpec hub/chain:FuzzProofRequest \
+	hub/chain:FuzzReadOnlyRPC hub/service:FuzzAPI internal/mnist:FuzzReadImages internal/mnist:FuzzReadLabels
+FUZZTIME ?= 10m
+
+fuzz: ## fuzz every decoder of outside input, $(FUZZTIME) each (FUZZTIME=30s for less)
+	@set -e; for t in $(FUZZ_TARGETS); do \
+		echo "fuzz $${t#*:} in ./$${t%%:*} for $(FUZZTIME)"; \
+		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) ./$${t%%:*}/ 2>&1 | tail -n 3; \
+		test $${PIPESTATUS[0]} -eq 0; \
+	done
 
 vet: ## gofmt, go vet (native and GOOS=js)
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo 'gofmt needed'; exit 1; }
