@@ -83,6 +83,7 @@ func startBenchHub(tb testing.TB) *benchHub {
 	tb.Helper()
 	cfg := hub.DefaultConfig()
 	cfg.Name = "bench-hub"
+	cfg.Limits = hub.Limits{} // every client is on loopback: one address
 	cfg.DataDir = ""
 	cfg.LeaseTimeout = time.Hour
 	cfg.Matmul = hub.MatmulConfig{}

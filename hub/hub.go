@@ -69,6 +69,8 @@ type Config struct {
 	Logger *slog.Logger
 	// Metrics receives the hub's instrumentation; nil records none.
 	Metrics *metrics.Metrics
+	// Limits bound what one network address may do (limits.go).
+	Limits Limits
 }
 
 // DefaultConfig returns the configuration `make run` uses.
@@ -81,6 +83,7 @@ func DefaultConfig() Config {
 		ChallengeTTL: 30 * time.Second,
 		Matmul:       MatmulConfig{Shape: kernel.Shape{M: 128, K: 128, N: 128}},
 		Verification: DefaultVerification(),
+		Limits:       DefaultLimits(),
 	}
 }
 
@@ -91,6 +94,7 @@ type Hub struct {
 	sched    *scheduler
 	upgrader websocket.Upgrader
 	nonces   *nonceBook
+	limits   *limiter
 	started  time.Time
 	matmul   *MatmulJob
 	rep      *reputation
@@ -155,6 +159,7 @@ func New(cfg Config) (*Hub, error) {
 		sched:    newScheduler(cfg.LeaseTimeout),
 		metrics:  cfg.Metrics,
 		nonces:   newNonceBook(cfg.ChallengeTTL),
+		limits:   newLimiter(cfg.Limits),
 		started:  time.Now(),
 		web:      cfg.Web,
 		sessions: make(map[*session]struct{}),
@@ -162,8 +167,9 @@ func New(cfg Config) (*Hub, error) {
 		upgrader: websocket.Upgrader{
 			ReadBufferSize:  64 << 10,
 			WriteBufferSize: 64 << 10,
-			// The default origin check (Origin absent, or equal to Host) is
-			// what we want: native clients send none, the page is same-origin.
+			// serveWS checks the origin before upgrading, with a clearer
+			// refusal than the upgrader's (limits.go).
+			CheckOrigin: func(*http.Request) bool { return true },
 		},
 	}
 	if h.web == nil {
@@ -240,7 +246,7 @@ func (h *Hub) Matmul() *MatmulJob { return h.matmul }
 
 // Handler serves the contributor page at "/", the websocket at "/ws" and
 // the JSON API under "/api/v1/", plus what Handle registered.
-func (h *Hub) Handler() http.Handler { return h.mux }
+func (h *Hub) Handler() http.Handler { return h.limitRequests(h.mux) }
 
 // expiryPeriod is how often leases are checked against their deadline; it
 // bounds how late past its deadline a lease is requeued.
@@ -260,6 +266,7 @@ func (h *Hub) Run(ctx context.Context) error {
 		case <-tick.C:
 			h.sched.expire()
 			h.nonces.purge()
+			h.limits.purge(time.Now())
 		}
 	}
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -47,7 +46,8 @@ type session struct {
 	h      *Hub
 	conn   *websocket.Conn
 	out    *bufConn // conn's buffered network side; flush after writing
-	remote string
+	remote string   // the peer's IP as limits see it
+	quota  *ipState // its IP's connection count and message budget
 	send   chan outFrame
 	done   chan struct{}
 
@@ -70,6 +70,18 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "hub is shutting down", http.StatusServiceUnavailable)
 		return
 	}
+	if lerr := h.limits.checkOrigin(r); lerr != nil {
+		lerr.write(w)
+		return
+	}
+	ip := h.limits.clientIP(r)
+	quota, lerr := h.limits.admit(ip, time.Now())
+	if lerr != nil {
+		h.log.Info("connection refused", "remote", ip, "reason", lerr.msg)
+		lerr.write(w)
+		return
+	}
+	defer quota.release() // the session runs in this goroutine
 	hj := &hijacker{ResponseWriter: w}
 	conn, err := h.upgrader.Upgrade(hj, r, nil)
 	if err != nil {
@@ -97,7 +109,8 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 		h:      h,
 		conn:   conn,
 		out:    hj.conn,
-		remote: remoteIP(r),
+		remote: ip,
+		quota:  quota,
 		send:   make(chan outFrame, h.cfg.MaxSlots+sendQueue),
 		done:   make(chan struct{}),
 		lease:  uint32(h.cfg.LeaseTimeout / time.Millisecond),
@@ -115,14 +128,6 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 	h.mu.Unlock()
 	defer h.wg.Done()
 	s.run()
-}
-
-func remoteIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 // run is the session's reader: handshake, then results until an error.
@@ -247,6 +252,10 @@ func (s *session) readLoop() {
 			return
 		}
 		buf = frame
+		if !s.h.limits.message(s.quota, time.Now()) {
+			s.closeWith(protocol.Errorf(protocol.CodeRateLimited, "%s sends more than %g messages per second; reconnect and slow down", s.remote, s.h.cfg.Limits.MessageRate))
+			return
+		}
 		kind, _ := protocol.PeekKind(frame) // checked by readFrame
 		switch kind {
 		case protocol.KindResult:

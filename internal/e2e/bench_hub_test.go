@@ -100,6 +100,7 @@ func startBenchHub(tb testing.TB, own []string) *benchHub {
 	dir := tb.TempDir()
 	cfg := hub.DefaultConfig()
 	cfg.Name = "bench-hub"
+	cfg.Limits = hub.Limits{} // every client is on loopback: one address
 	cfg.DataDir = dir
 	cfg.Matmul = hub.MatmulConfig{}
 	cfg.Logger = benchLog

@@ -20,6 +20,7 @@ const (
 	CodeShutdown     Code = 10 // hub is shutting down
 	CodeInternal     Code = 11 // hub-side failure; not the peer's fault
 	CodeBanned       Code = 12 // contributor is not allowed to connect
+	CodeRateLimited  Code = 13 // peer's address sends faster than the hub allows
 )
 
 func (c Code) String() string {
@@ -50,6 +51,8 @@ func (c Code) String() string {
 		return "internal"
 	case CodeBanned:
 		return "banned"
+	case CodeRateLimited:
+		return "rate_limited"
 	}
 	return fmt.Sprintf("code(%d)", uint16(c))
 }
