@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net/url"
 	"sync"
 	"time"
 
@@ -106,8 +107,9 @@ type Stats struct {
 
 // Client is a contributor. Create it with New and start it with Run.
 type Client struct {
-	cfg Config
-	log *slog.Logger
+	cfg  Config
+	log  *slog.Logger
+	host string // the hub URL's host[:port], named in the login signature
 
 	builtin map[kernel.Op]bool
 	mods    modules
@@ -125,6 +127,10 @@ func New(cfg Config) (*Client, error) {
 	def := DefaultConfig()
 	if cfg.HubURL == "" {
 		return nil, errors.New("client: hub URL is required")
+	}
+	u, err := url.Parse(cfg.HubURL)
+	if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+		return nil, fmt.Errorf("client: hub URL %q is not a ws:// or wss:// URL with a host", cfg.HubURL)
 	}
 	if cfg.Key == nil {
 		return nil, errors.New("client: key is required")
@@ -157,7 +163,7 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Kernels == nil {
 		cfg.Kernels = kernel.Ops
 	}
-	c := &Client{cfg: cfg, log: log, builtin: map[kernel.Op]bool{}, drain: make(chan struct{})}
+	c := &Client{cfg: cfg, log: log, host: u.Host, builtin: map[kernel.Op]bool{}, drain: make(chan struct{})}
 	for _, op := range cfg.Kernels {
 		if !op.Valid() {
 			return nil, fmt.Errorf("client: unknown kernel %v", op)

@@ -81,7 +81,7 @@ func (c *Client) handshake(conn Conn) (*protocol.Welcome, error) {
 	if !ok {
 		return nil, unexpected("challenge", m)
 	}
-	sig, err := c.cfg.Key.Sign(protocol.LoginText(ch.Hub, ch.Nonce))
+	sig, err := c.cfg.Key.Sign(protocol.LoginText(ch.Hub, c.host, ch.Nonce))
 	if err != nil {
 		return nil, err
 	}

@@ -220,7 +220,7 @@ func (rc *benchRawPeer) handshake(key *identity.Key, slots int) error {
 	if err := protocol.DecodeInto(frame, &ch); err != nil {
 		return fmt.Errorf("decode challenge: %w", err)
 	}
-	sig, err := key.Sign(protocol.LoginText(ch.Hub, ch.Nonce))
+	sig, err := key.Sign(protocol.LoginText(ch.Hub, rc.conn.RemoteAddr().String(), ch.Nonce))
 	if err != nil {
 		return err
 	}

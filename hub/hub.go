@@ -71,6 +71,12 @@ type Config struct {
 	Metrics *metrics.Metrics
 	// Limits bound what one network address may do (limits.go).
 	Limits Limits
+	// PublicHosts are host[:port] names contributors may dial this hub by
+	// that do not reach it as its Host header (a reverse proxy that
+	// rewrites Host). Login signatures name the host dialed (LoginText);
+	// the request's Host, and X-Forwarded-Host from a trusted proxy, are
+	// always accepted.
+	PublicHosts []string
 }
 
 // DefaultConfig returns the configuration `make run` uses.

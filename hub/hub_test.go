@@ -231,7 +231,7 @@ func (p *rawPeer) challenge() *protocol.Challenge {
 
 func (p *rawPeer) hello(ch *protocol.Challenge, slots uint16) *protocol.Hello {
 	p.tb.Helper()
-	sig, err := p.key.Sign(protocol.LoginText(ch.Hub, ch.Nonce))
+	sig, err := p.key.Sign(protocol.LoginText(ch.Hub, p.conn.RemoteAddr().String(), ch.Nonce))
 	if err != nil {
 		p.tb.Fatal(err)
 	}
@@ -359,6 +359,20 @@ func TestHostilePeers(t *testing.T) {
 		h.Address = other.Address() // claim someone else's identity
 		p.send(h)
 		p.expectError(protocol.CodeBadSignature, "not by the claimed address")
+	})
+	t.Run("RelayedChallenge", func(t *testing.T) {
+		// A rogue hub relays this hub's challenge to its own visitor, whose
+		// client signs a login for the host it dialed: the rogue's.
+		p := dialRaw(t, th)
+		ch := p.challenge()
+		sig, err := p.key.Sign(protocol.LoginText(ch.Hub, "rogue.example:8080", ch.Nonce))
+		if err != nil {
+			t.Fatal(err)
+		}
+		h := p.hello(ch, 1)
+		h.Signature = sig
+		p.send(h)
+		p.expectError(protocol.CodeBadSignature, "made for another hub")
 	})
 	t.Run("ReplayedChallenge", func(t *testing.T) {
 		first := dialRaw(t, th)

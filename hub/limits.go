@@ -279,3 +279,27 @@ func (h *Hub) limitRequests(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
+
+// loginHosts are the host names a login on r may have signed: the Host
+// header, X-Forwarded-Host from a trusted proxy, and the configured public
+// hosts.
+func (h *Hub) loginHosts(r *http.Request) []string {
+	hosts := []string{strings.ToLower(r.Host)}
+	if fwd := r.Header.Get("X-Forwarded-Host"); fwd != "" && h.limits.fromTrustedProxy(r) {
+		hosts = append(hosts, strings.ToLower(strings.TrimSpace(strings.Split(fwd, ",")[0])))
+	}
+	for _, p := range h.cfg.PublicHosts {
+		hosts = append(hosts, strings.ToLower(p))
+	}
+	return hosts
+}
+
+// fromTrustedProxy reports whether r's peer is a trusted proxy.
+func (l *limiter) fromTrustedProxy(r *http.Request) bool {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return false
+	}
+	a, err := netip.ParseAddr(host)
+	return err == nil && l.trusted(a.Unmap())
+}

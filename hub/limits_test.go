@@ -182,6 +182,45 @@ func TestLimits(t *testing.T) {
 			t.Errorf("page: %v %v", resp.Status, err)
 		}
 	})
+	t.Run("LoginHosts", func(t *testing.T) {
+		// Behind a proxy the contributor dials a public name the hub does
+		// not see as Host: a configured public host, or X-Forwarded-Host
+		// from a trusted proxy, is accepted in the login signature; any
+		// other host is not.
+		th := startHub(t, func(c *hub.Config) {
+			c.PublicHosts = []string{"Hub.Example:443"}
+			c.Limits.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+		})
+		login := func(fwdHost, signed string) protocol.Message {
+			h := http.Header{}
+			if fwdHost != "" {
+				h.Set("X-Forwarded-Host", fwdHost)
+			}
+			p, _, err := dialFrom(t, th, "", h)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ch := p.challenge()
+			hello := p.hello(ch, 1)
+			if hello.Signature, err = p.key.Sign(protocol.LoginText(ch.Hub, signed, ch.Nonce)); err != nil {
+				t.Fatal(err)
+			}
+			p.send(hello)
+			m, err := p.recv()
+			if err != nil {
+				t.Fatal(err)
+			}
+			return m
+		}
+		for _, tc := range []struct{ fwd, signed string }{{"", "hub.example"}, {"", "HUB.example:443"}, {"contrib.example", "contrib.example"}} {
+			if m := login(tc.fwd, tc.signed); m.Kind() != protocol.KindWelcome {
+				t.Errorf("signed for %q (forwarded host %q): %+v", tc.signed, tc.fwd, m)
+			}
+		}
+		if m := login("contrib.example", "other.example"); m.Kind() != protocol.KindError {
+			t.Errorf("signed for another host: %+v", m)
+		}
+	})
 	t.Run("UntrustedForwardedFor", func(t *testing.T) {
 		// Without trusted proxies X-Forwarded-For is ignored: a peer cannot
 		// escape its limit by naming other addresses.

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/gorilla/websocket"
 
 	"github.com/tessera-ai/tessera/hub/verify"
@@ -46,6 +48,7 @@ type session struct {
 	h      *Hub
 	conn   *websocket.Conn
 	out    *bufConn // conn's buffered network side; flush after writing
+	hosts  []string // the host names a login signature may name (LoginText)
 	remote string   // the peer's IP as limits see it
 	quota  *ipState // its IP's connection count and message budget
 	send   chan outFrame
@@ -109,6 +112,7 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 		h:      h,
 		conn:   conn,
 		out:    hj.conn,
+		hosts:  h.loginHosts(r),
 		remote: ip,
 		quota:  quota,
 		send:   make(chan outFrame, h.cfg.MaxSlots+sendQueue),
@@ -205,13 +209,20 @@ func (s *session) handshake() (*protocol.Hello, *protocol.Error) {
 	if perr := s.h.nonces.consume(nonce, hello.Nonce); perr != nil {
 		return nil, perr
 	}
-	signer, err := identity.Recover(protocol.LoginText(s.h.cfg.Name, hello.Nonce), hello.Signature)
-	if err != nil {
-		return nil, protocol.Errorf(protocol.CodeBadSignature, "%v", err)
+	var signer common.Address
+	for _, host := range s.hosts {
+		a, err := identity.Recover(protocol.LoginText(s.h.cfg.Name, host, hello.Nonce), hello.Signature)
+		if err != nil {
+			return nil, protocol.Errorf(protocol.CodeBadSignature, "%v", err)
+		}
+		if signer = a; signer == hello.Address {
+			break
+		}
 	}
 	if signer != hello.Address {
 		return nil, protocol.Errorf(protocol.CodeBadSignature,
-			"signature is by %s, not by the claimed address %x", signer.Hex(), hello.Address)
+			"the signature is not by the claimed address %x for a login to %q at %s: was it made for another hub?",
+			hello.Address, s.h.cfg.Name, strings.Join(s.hosts, " or "))
 	}
 	if hello.Slots == 0 {
 		return nil, protocol.Errorf(protocol.CodeBadMessage, "hello must offer at least one slot")

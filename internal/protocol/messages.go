@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"encoding/hex"
+	"strings"
 
 	"github.com/tessera-ai/tessera/internal/kernel"
 )
@@ -41,9 +42,19 @@ func (m *Challenge) decodeBody(r *reader) error {
 }
 
 // LoginText is the text a contributor signs (Ethereum personal-sign format)
-// to answer a challenge.
-func LoginText(hub string, nonce [NonceSize]byte) string {
-	return "Tessera contributor login\nhub: " + hub + "\nnonce: " + hex.EncodeToString(nonce[:])
+// to answer a challenge: the hub's name, the host the contributor dialed
+// (the URL's host[:port], as sent in the Host header) and the nonce. The
+// host binds the signature to the hub the contributor meant to reach: a
+// hub that relays another hub's challenge to its own visitors gets
+// signatures for its own host, which the other hub refuses.
+// The host is compared in lower case without a default port (:80, :443),
+// which browsers leave out of the Host header and Go's dialers keep.
+func LoginText(hub, host string, nonce [NonceSize]byte) string {
+	host = strings.ToLower(host)
+	for _, port := range []string{":80", ":443"} {
+		host = strings.TrimSuffix(host, port)
+	}
+	return "Tessera contributor login\nhub: " + hub + "\nhost: " + host + "\nnonce: " + hex.EncodeToString(nonce[:])
 }
 
 // DeviceInfo describes the contributor's compute device.
