@@ -218,8 +218,11 @@ func (c *Client) Run(ctx context.Context) error {
 			c.update(func(s *Stats) { s.LastError = err.Error() })
 			return fmt.Errorf("hub refused this client: %w", err)
 		}
-		if time.Since(start) > time.Minute {
-			backoff = c.cfg.MinBackoff // the session was healthy for a while
+		// A session the hub welcomed ends through no fault of ours (a hub
+		// restart, a network change): start the next wait from the
+		// minimum. Backoff grows only over failed dials and refusals.
+		if c.Stats().Connected || time.Since(start) > time.Minute {
+			backoff = c.cfg.MinBackoff
 		}
 		wait := jitter(backoff)
 		c.log.Warn("disconnected from hub", "err", err, "retry_in", wait.Round(time.Millisecond))
