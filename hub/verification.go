@@ -151,7 +151,10 @@ func (h *Hub) accept(s *session, t *Task, c []float32) {
 		h.rep.good(addr)
 		t.Source.Done(t, c)
 		h.sched.finish(s, t, true)
-		h.awaitCredit(durable)
+		if err := h.awaitCredit(durable); err != nil {
+			s.verdict(t.ID, protocol.CodeInternal, "the result was correct but the hub could not record its credit: "+err.Error())
+			return
+		}
 		s.verdict(t.ID, protocol.CodeOK, "")
 		return
 	}
@@ -161,8 +164,11 @@ func (h *Hub) accept(s *session, t *Task, c []float32) {
 		t.Source.Done(t, c)
 	}
 	h.sched.finish(s, t, true)
-	h.awaitCredit(durable)
-	s.verdict(t.ID, protocol.CodeOK, "accepted; credit pending a second execution")
+	if err := h.awaitCredit(durable); err != nil {
+		s.verdict(t.ID, protocol.CodeInternal, "the result was correct but the hub could not record its credit: "+err.Error())
+	} else {
+		s.verdict(t.ID, protocol.CodeOK, "accepted; credit pending a second execution")
+	}
 	if pair != nil {
 		h.settle(g.task, pair)
 	}
@@ -256,11 +262,14 @@ func (h *Hub) creditAsync(ops ...CreditOp) <-chan error {
 	return h.credits.Submit(ops...)
 }
 
-// awaitCredit waits for submitted credit to be durable.
-func (h *Hub) awaitCredit(durable <-chan error) {
-	if err := <-durable; err != nil {
+// awaitCredit waits for submitted credit to be durable, and reports (and
+// logs) a ledger that refused it.
+func (h *Hub) awaitCredit(durable <-chan error) error {
+	err := <-durable
+	if err != nil {
 		h.log.Error("ledger refused credit operations", "err", err)
 	}
+	return err
 }
 
 // disconnect closes every session of addr with perr.

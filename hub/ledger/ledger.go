@@ -19,8 +19,10 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -77,6 +79,12 @@ type Ledger struct {
 	in  chan request
 	out chan struct{} // closed when the writer has stopped
 
+	// closing guards in: Submit holds it for reading while it sends, Close
+	// for writing while it closes in, so a late Submit gets ErrClosed
+	// instead of a send on a closed channel.
+	closing sync.RWMutex
+	closed  bool
+
 	batches, ops atomic.Uint64
 	lastBatchNs  atomic.Int64
 	// failing holds the error of the commit the writer is retrying, nil
@@ -122,9 +130,18 @@ func (l *Ledger) Submit(ops ...Op) <-chan error {
 			return done
 		}
 	}
+	l.closing.RLock()
+	defer l.closing.RUnlock()
+	if l.closed {
+		done <- ErrClosed
+		return done
+	}
 	l.in <- request{ops: ops, done: done}
 	return done
 }
+
+// ErrClosed is what Submit reports after Close.
+var ErrClosed = errors.New("ledger: closed")
 
 // validate refuses operations that could never commit, so that the
 // writer's retries only ever wait out database trouble.
@@ -155,9 +172,16 @@ func (l *Ledger) Flush(ctx context.Context) error {
 }
 
 // Close commits what is queued, stops the writer and closes the database.
-// Submit must not be called after Close.
+// Operations submitted after Close fail with ErrClosed.
 func (l *Ledger) Close() error {
+	l.closing.Lock()
+	if l.closed {
+		l.closing.Unlock()
+		return ErrClosed
+	}
+	l.closed = true
 	close(l.in)
+	l.closing.Unlock()
 	<-l.out
 	return l.db.Close()
 }
