@@ -400,6 +400,9 @@ func TestRemoveSourceStopsLeasing(t *testing.T) {
 				default:
 				}
 			}
+			if c, _, _ := s.snapshot(); c.Dropped != 1 || c.Requeued != 0 {
+				t.Fatalf("counters %+v: want the lease counted as dropped, not requeued", c)
+			}
 		})
 	}
 }

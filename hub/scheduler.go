@@ -80,6 +80,9 @@ type seat struct {
 // counters are the hub-wide totals shown in status.
 type counters struct {
 	Leased, Completed, Rejected, Expired, Requeued, Replicas uint64
+	// Dropped counts leases of a removed job's tasks that ended without a
+	// result: such tasks are not requeued, nobody needs them any more.
+	Dropped uint64
 	// GrantErrors counts leases cancelled because a gate could not record
 	// them (the exposure record's database failing).
 	GrantErrors uint64
@@ -228,6 +231,7 @@ func (s *scheduler) expire() {
 func (s *scheduler) requeueLocked(t *Task) {
 	if _, gone := s.removed[t.Source]; gone {
 		delete(s.avoid, t.ID)
+		s.counters.Dropped++
 		return
 	}
 	s.counters.Requeued++
@@ -475,7 +479,7 @@ func (s *scheduler) metricsSnapshot() metrics.Tasks {
 	c := s.counters
 	return metrics.Tasks{
 		Connections: len(s.sessions),
-		Leased:      c.Leased, Completed: c.Completed, Expired: c.Expired, Requeued: c.Requeued,
+		Leased:      c.Leased, Completed: c.Completed, Expired: c.Expired, Requeued: c.Requeued, Dropped: c.Dropped,
 		Replicated: c.Replicas, GrantErrors: s.grantErrors,
 		Queued: len(s.queue), InFlight: len(s.leases),
 	}

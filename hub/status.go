@@ -91,6 +91,7 @@ type Status struct {
 	TasksRejected         uint64              `json:"tasks_rejected"`
 	TasksExpired          uint64              `json:"tasks_expired"`
 	TasksRequeued         uint64              `json:"tasks_requeued"`
+	TasksDropped          uint64              `json:"tasks_dropped"`
 	TasksQueued           int                 `json:"tasks_queued"`
 	TasksInFlight         int                 `json:"tasks_in_flight"`
 	TasksReplicated       uint64              `json:"tasks_replicated"`
@@ -133,6 +134,7 @@ func (h *Hub) Status() Status {
 		TasksRejected:    cnt.Rejected,
 		TasksExpired:     cnt.Expired,
 		TasksRequeued:    cnt.Requeued,
+		TasksDropped:     cnt.Dropped,
 		TasksQueued:      queued,
 		TasksInFlight:    inFlight,
 		TasksReplicated:  cnt.Replicas,

@@ -12,7 +12,7 @@ type Tasks struct {
 	// Connections counts contributor sessions past the handshake.
 	Connections int
 	// Totals since the hub started.
-	Leased, Completed, Expired, Requeued, Replicated, GrantErrors uint64
+	Leased, Completed, Expired, Requeued, Dropped, Replicated, GrantErrors uint64
 	// Queued tasks wait for a contributor; InFlight ones are leased.
 	Queued, InFlight int
 }
@@ -53,9 +53,9 @@ type watcher struct {
 	tasks   atomic.Pointer[func() Tasks]
 	commits atomic.Pointer[func() Commits]
 
-	connections, queued, inFlight                                 *prometheus.Desc
-	leased, completed, expired, requeued, replicated, grantErrors *prometheus.Desc
-	epoch, committedAt, failures, pending                         *prometheus.Desc
+	connections, queued, inFlight                                          *prometheus.Desc
+	leased, completed, expired, requeued, dropped, replicated, grantErrors *prometheus.Desc
+	epoch, committedAt, failures, pending                                  *prometheus.Desc
 }
 
 func newWatcher() *watcher {
@@ -70,6 +70,7 @@ func newWatcher() *watcher {
 		completed:   d("tessera_tasks_completed_total", "Results accepted (verified, or pending a replica's agreement)."),
 		expired:     d("tessera_tasks_expired_total", "Leases that ran past their deadline; the task was requeued for someone else."),
 		requeued:    d("tessera_tasks_requeued_total", "Tasks put back on the queue: expired, refused, or held by a contributor who left."),
+		dropped:     d("tessera_tasks_dropped_total", "Leases of a removed or finished job's tasks that ended without a result; not requeued."),
 		replicated:  d("tessera_tasks_replicated_total", "Tasks sampled for a second execution by another contributor."),
 		grantErrors: d("tessera_lease_grant_errors_total", "Leases cancelled because the exposure record could not be written."),
 		epoch:       d("tessera_chain_last_committed_epoch", "The latest credit epoch committed on-chain, by model.", "model"),
@@ -82,7 +83,7 @@ func newWatcher() *watcher {
 // Describe implements prometheus.Collector.
 func (w *watcher) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		w.connections, w.queued, w.inFlight, w.leased, w.completed, w.expired, w.requeued, w.replicated, w.grantErrors,
+		w.connections, w.queued, w.inFlight, w.leased, w.completed, w.expired, w.requeued, w.dropped, w.replicated, w.grantErrors,
 		w.epoch, w.committedAt, w.failures, w.pending,
 	} {
 		ch <- d
@@ -106,6 +107,7 @@ func (w *watcher) Collect(ch chan<- prometheus.Metric) {
 		counter(w.completed, t.Completed)
 		counter(w.expired, t.Expired)
 		counter(w.requeued, t.Requeued)
+		counter(w.dropped, t.Dropped)
 		counter(w.replicated, t.Replicated)
 		counter(w.grantErrors, t.GrantErrors)
 	}
