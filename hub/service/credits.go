@@ -11,9 +11,44 @@ import (
 
 // routeCredits serves the ledger's public reads:
 //
+//	GET /api/v1/credits                      every model's credit totals
 //	GET /api/v1/credits/{model}              balances per contributor, in FLOPs
+//	GET /api/v1/contributors/{address}/credits     one contributor's credit and share per model
 //	GET /api/v1/contributors/{address}/decisions   why results were refused, strikes, bans
 func routeCredits(handle func(string, http.Handler), led *ledger.Ledger) {
+	handle("GET /api/v1/credits", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ms, err := led.ModelCredits(r.Context())
+		if err != nil {
+			httpjson.Errorf(w, http.StatusInternalServerError, "cannot read the ledger")
+			return
+		}
+		httpjson.Write(w, http.StatusOK, map[string]any{"unit": "FLOP", "models": ms})
+	}))
+	handle("GET /api/v1/contributors/{address}/credits", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		a := r.PathValue("address")
+		if !common.IsHexAddress(a) {
+			httpjson.Errorf(w, http.StatusBadRequest, "not an Ethereum address: %q", a)
+			return
+		}
+		addr := common.HexToAddress(a).Hex()
+		cs, err := led.ContributorCredits(r.Context(), addr)
+		if err != nil {
+			httpjson.Errorf(w, http.StatusInternalServerError, "cannot read the ledger")
+			return
+		}
+		type modelShare struct {
+			ledger.ContributorCredit
+			Share float64 `json:"share"` // verified over the model's verified total
+		}
+		out := make([]modelShare, len(cs))
+		for i, c := range cs {
+			out[i].ContributorCredit = c
+			if c.ModelVerified > 0 {
+				out[i].Share = float64(c.Verified) / float64(c.ModelVerified)
+			}
+		}
+		httpjson.Write(w, http.StatusOK, map[string]any{"address": addr, "unit": "FLOP", "models": out})
+	}))
 	handle("GET /api/v1/credits/{model}", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		bs, err := led.Balances(r.Context(), r.PathValue("model"))
 		if err != nil {

@@ -81,6 +81,23 @@ func TestServiceCreditsWork(t *testing.T) {
 	if bal.Unit != "FLOP" || bal.Balances[0].Address != key.Address().Hex() || bal.Balances[0].Verified%int64(2*16*24*8) != 0 {
 		t.Errorf("credit %+v: want whole tasks of %d FLOP for %s", bal, 2*16*24*8, key.Address().Hex())
 	}
+	var mine struct {
+		Models []struct {
+			Model         string
+			Verified      int64
+			ModelVerified int64 `json:"model_verified"`
+			Share         float64
+		}
+	}
+	getJSON(t, base+"/api/v1/contributors/"+strings.ToLower(key.Address().Hex())+"/credits", http.StatusOK, &mine)
+	if len(mine.Models) != 1 || mine.Models[0].Model != "matmul" || mine.Models[0].Verified < bal.Balances[0].Verified || mine.Models[0].Share != 1 {
+		t.Errorf("contributor credits %+v (balances %+v)", mine, bal)
+	}
+	var models struct{ Models []struct{ Model string } }
+	getJSON(t, base+"/api/v1/credits", http.StatusOK, &models)
+	if len(models.Models) != 1 || models.Models[0].Model != "matmul" {
+		t.Errorf("models %+v", models)
+	}
 	var dec struct{ Decisions []any }
 	getJSON(t, base+"/api/v1/contributors/"+key.Address().Hex()+"/decisions", http.StatusOK, &dec)
 	if len(dec.Decisions) != 0 {
