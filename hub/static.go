@@ -14,9 +14,33 @@ import (
 	"time"
 )
 
+// pageCSP is the site's Content-Security-Policy: the pages run only the
+// hub's own scripts (and compile WebAssembly: the client is Go built for
+// wasm), load only its own styles and images (and data: URLs, the
+// favicon's), and connect only to their own origin, the API and the
+// websocket included. Injected markup can neither run nor send anything
+// elsewhere, and nothing may frame the pages.
+const pageCSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self'; " +
+	"img-src 'self' data:; style-src 'self'; object-src 'none'; base-uri 'none'; " +
+	"frame-ancestors 'none'; form-action 'none'"
+
+// securityHeaders adds the headers every response of the hub should
+// carry: X-Content-Type-Options stops browsers from sniffing a JSON
+// answer (which may echo what a visitor sent) into a script or a page,
+// and Referrer-Policy keeps page URLs, with their query parameters, from
+// other sites.
+func securityHeaders(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("Referrer-Policy", "no-referrer")
+		next.ServeHTTP(w, r)
+	})
+}
+
 // staticHandler serves the files of fsys like http.FileServerFS (which
-// keeps handling directories, redirects and path traversal), with two
-// additions:
+// keeps handling directories, redirects and path traversal), with the
+// security headers (pageCSP and securityHeaders) and two additions:
 //
 //   - When the request accepts gzip and a precompressed "name.gz" exists
 //     next to "name" and is not older than it, the .gz is served with
@@ -27,7 +51,7 @@ import (
 //     and sees a new page or client as soon as the hub has one. No file
 //     name carries a version, so nothing may be cached without asking.
 func staticHandler(fsys fs.FS) http.Handler {
-	return &static{fsys: fsys, files: http.FileServerFS(fsys), etags: make(map[etagKey]string)}
+	return securityHeaders(&static{fsys: fsys, files: http.FileServerFS(fsys), etags: make(map[etagKey]string)})
 }
 
 type static struct {
@@ -48,6 +72,7 @@ type etagKey struct {
 
 func (s *static) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("Content-Security-Policy", pageCSP)
 	name, info := s.resolve(r.URL.Path)
 	if info == nil {
 		s.files.ServeHTTP(w, r)

@@ -227,3 +227,61 @@ func TestAcceptsGzip(t *testing.T) {
 		}
 	}
 }
+
+// TestSecurityHeaders checks the headers of the hub's real site (web.FS
+// through the hub's handler): the pages carry the Content-Security-Policy
+// and every response says nosniff and no-referrer.
+func TestSecurityHeaders(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.DataDir = t.TempDir()
+	h, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h.Handler())
+	defer srv.Close()
+	for _, tc := range []struct{ name, path string }{
+		{"ContributorPage", "/"},
+		{"Dashboard", "/dashboard.html"},
+		{"Script", "/app.js"},
+		{"Missing", "/no-such-page.html"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			resp, err := http.Get(srv.URL + tc.path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			checkSecurityHeaders(t, resp.Header)
+			csp := resp.Header.Get("Content-Security-Policy")
+			for _, d := range []string{"default-src 'self'", "script-src 'self' 'wasm-unsafe-eval'", "connect-src 'self'",
+				"object-src 'none'", "base-uri 'none'", "frame-ancestors 'none'", "form-action 'none'"} {
+				if !strings.Contains(csp, d+";") && !strings.HasSuffix(csp, d) {
+					t.Errorf("GET %s: Content-Security-Policy %q lacks %q", tc.path, csp, d)
+				}
+			}
+			if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "'unsafe-eval'") || strings.Contains(csp, "*") {
+				t.Errorf("GET %s: Content-Security-Policy %q allows inline code, eval or any host", tc.path, csp)
+			}
+		})
+	}
+	t.Run("Middleware", func(t *testing.T) {
+		api := securityHeaders(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			io.WriteString(w, `{"echo": "<script>alert(1)</script>"}`)
+		}))
+		rec := httptest.NewRecorder()
+		api.ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/anything", nil))
+		checkSecurityHeaders(t, rec.Result().Header)
+	})
+}
+
+func checkSecurityHeaders(t *testing.T, h http.Header) {
+	t.Helper()
+	if got := h.Get("X-Content-Type-Options"); got != "nosniff" {
+		t.Errorf("X-Content-Type-Options %q, want nosniff", got)
+	}
+	if got := h.Get("Referrer-Policy"); got != "no-referrer" {
+		t.Errorf("Referrer-Policy %q, want no-referrer", got)
+	}
+}

@@ -2,7 +2,8 @@
 // WebAssembly, see ../wasm) and shows its progress. The client exposes
 // globalThis.tessera (start, stop, stats, setThrottle, setPaused,
 // identity, exportKey, importKey; all return promises). Query parameters
-// override the defaults: ?hub=wss://host/ws, ?slots=N,
+// override the defaults: ?hub=wss://host/ws (this page's own host only:
+// the hub's Content-Security-Policy allows no other), ?slots=N,
 // ?backend=auto|webgpu|cpu.
 //
 // The page also shows training progress (training.js) and the visitor's

@@ -7,11 +7,13 @@
 // read-only proxy), so the proof is trusted only as far as the chain is.
 //
 // Entry points: New (from the hub's websocket or HTTP URL), (*API).Models,
-// (*API).Credit, (*API).Proof and Check.
+// (*API).Credit, (*API).Proof and Check; (*API).UseTLS and CheckWith for
+// a hub whose certificate a private CA signed.
 package hubapi
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -43,6 +45,15 @@ func New(hubURL string) (*API, error) {
 		return nil, err
 	}
 	return &API{Base: base, HTTP: &http.Client{Timeout: requestTimeout}}, nil
+}
+
+// UseTLS makes a's requests use cfg for https:// hubs, e.g. with RootCAs
+// holding the private CA of a self-hosted hub. Pass a.HTTP to CheckWith to
+// check proofs through that hub's RPC proxy the same way.
+func (a *API) UseTLS(cfg *tls.Config) {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = cfg
+	a.HTTP.Transport = t
 }
 
 // BaseURL turns the hub's websocket URL into its HTTP root: ws becomes

@@ -7,15 +7,16 @@ import (
 	"context"
 	"fmt"
 	"math/big"
+	"net/http"
 	"net/url"
 
 	"github.com/ethereum/go-ethereum/accounts/abi/bind/v2"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
-	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/tessera-ai/tessera/contracts/bindings"
+	"github.com/tessera-ai/tessera/internal/rpcdial"
 )
 
 // Proof is the hub's answer to GET /api/v1/proof: a contributor's
@@ -98,8 +99,17 @@ type Verdict struct {
 // model ID rather than trusting the hub's, and checks that the endpoint
 // serves the chain the proof names and that a contract exists at its
 // address. The returned error is for failures to ask (unreachable node,
-// malformed proof); an answer of "not valid" is a Verdict.
+// malformed proof); an answer of "not valid" is a Verdict. Errors and
+// reasons name only the endpoint's scheme and host: an RPC URL may hold
+// an API key.
 func Check(ctx context.Context, rpcURL string, p *Proof) (Verdict, error) {
+	return CheckWith(ctx, nil, rpcURL, p)
+}
+
+// CheckWith is Check with the HTTP client hc (nil: a default one) for an
+// http(s) endpoint, e.g. an API's HTTP to reach a hub whose certificate
+// is signed by a private CA.
+func CheckWith(ctx context.Context, hc *http.Client, rpcURL string, p *Proof) (Verdict, error) {
 	amount, err := p.amount()
 	if err != nil {
 		return Verdict{}, err
@@ -111,17 +121,17 @@ func Check(ctx context.Context, rpcURL string, p *Proof) (Verdict, error) {
 		}
 		proof[i] = [32]byte(h)
 	}
-	client, err := ethclient.DialContext(ctx, rpcURL)
+	client, err := rpcdial.Dial(ctx, rpcURL, hc)
 	if err != nil {
-		return Verdict{}, fmt.Errorf("connect to %s: %w", rpcURL, err)
+		return Verdict{}, err
 	}
 	defer client.Close()
 	var v Verdict
 	if v.ChainID, err = client.ChainID(ctx); err != nil {
-		return Verdict{}, fmt.Errorf("chain ID from %s: %w", rpcURL, err)
+		return Verdict{}, fmt.Errorf("chain ID from %s: %w", rpcdial.Public(rpcURL), err)
 	}
 	if v.ChainID.String() != p.ChainID {
-		v.Reason = fmt.Sprintf("%s serves chain %s, the proof is for chain %s", rpcURL, v.ChainID, p.ChainID)
+		v.Reason = fmt.Sprintf("%s serves chain %s, the proof is for chain %s", rpcdial.Public(rpcURL), v.ChainID, p.ChainID)
 		return v, nil
 	}
 	code, err := client.CodeAt(ctx, p.Contract, nil)

@@ -12,9 +12,9 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/common/hexutil"
 	"github.com/ethereum/go-ethereum/crypto"
-	"github.com/ethereum/go-ethereum/ethclient"
 
 	"github.com/tessera-ai/tessera/contracts/bindings"
+	"github.com/tessera-ai/tessera/internal/rpcdial"
 )
 
 // hubProof is GET /api/v1/proof (hub/chain.Proof).
@@ -146,17 +146,18 @@ func verifyProof(fs *flag.FlagSet) runFunc {
 // callVerify asks the contract at check.Contract, through check.RPC,
 // whether the proof holds, and reads the epoch's committed root.
 func callVerify(ctx context.Context, check *proofCheck, model [32]byte, account common.Address, amount *big.Int, proof [][32]byte) error {
-	client, err := ethclient.DialContext(ctx, check.RPC)
+	// rpcdial keeps an API key in the RPC URL out of the errors.
+	client, err := rpcdial.Dial(ctx, check.RPC, nil)
 	if err != nil {
-		return fmt.Errorf("chain RPC %s: %w", check.RPC, err)
+		return err
 	}
 	defer client.Close()
 	chainID, err := client.ChainID(ctx)
 	if err != nil {
-		return fmt.Errorf("chain RPC %s: chain ID: %w", check.RPC, err)
+		return fmt.Errorf("chain RPC %s: chain ID: %w", rpcdial.Public(check.RPC), err)
 	}
 	if check.ChainID != "" && chainID.String() != check.ChainID {
-		return fmt.Errorf("the RPC at %s serves chain %s, but the proof is for chain %s", check.RPC, chainID, check.ChainID)
+		return fmt.Errorf("the RPC at %s serves chain %s, but the proof is for chain %s", rpcdial.Public(check.RPC), chainID, check.ChainID)
 	}
 	check.ChainID = chainID.String()
 	credits := bindings.NewTesseraCredits()

@@ -37,6 +37,7 @@ func runContribute(args []string, stdout, stderr io.Writer, signals <-chan os.Si
 	printAddr := fs.Bool("print-address", false, "print the key's address (creating the key if needed) and exit")
 	kernelList := fs.String("kernels", "all", "kernels to run natively, e.g. matmul_nn,matmul_nt (the hub ships a sandboxed module for the rest)")
 	jsonLogs := fs.Bool("log-json", false, "log in JSON (progress lines included)")
+	caCert := fs.String("ca-cert", "", caCertUsage)
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
@@ -53,6 +54,14 @@ func runContribute(args []string, stdout, stderr io.Writer, signals <-chan os.Si
 	if err != nil {
 		fmt.Fprintf(stderr, "tessera-edge: --hub: %v\n", err)
 		return exitUsage
+	}
+	tlsCfg, err := loadCA(*caCert)
+	if err != nil {
+		fmt.Fprintf(stderr, "tessera-edge: --ca-cert: %v\n", err)
+		return exitUsage
+	}
+	if tlsCfg != nil {
+		api.UseTLS(tlsCfg)
 	}
 	log := newLogger(stderr, *jsonLogs)
 
@@ -82,6 +91,9 @@ func runContribute(args []string, stdout, stderr io.Writer, signals <-chan os.Si
 	cfg.HubURL, cfg.Key, cfg.Device, cfg.Slots, cfg.Logger = *hub, key, dev, *slots, log
 	cfg.Agent = "tessera-edge/0.1"
 	cfg.Kernels = kernels
+	if tlsCfg != nil {
+		cfg.Dial = client.DialTLS(tlsCfg)
+	}
 	c, err := client.New(cfg)
 	if err != nil {
 		dev.Close()

@@ -15,6 +15,7 @@ import (
 
 	"github.com/tessera-ai/tessera/client/hubapi"
 	"github.com/tessera-ai/tessera/internal/identity"
+	"github.com/tessera-ai/tessera/internal/rpcdial"
 )
 
 // proofReport is one model's proof and what the contract said about it,
@@ -44,6 +45,7 @@ func runProof(args []string, stdout, stderr io.Writer, signals <-chan os.Signal)
 	model := fl.String("model", "", "model (job ID) to prove; default every model the hub lists")
 	rpc := fl.String("rpc", "", "Ethereum JSON-RPC URL to check the proofs on (default: the hub's read-only proxy, HUB/api/v1/chain/rpc)")
 	jsonOut := fl.Bool("json", false, "print JSON")
+	caCert := fl.String("ca-cert", "", caCertUsage)
 	if code := parseFlags(fl, args); code >= 0 {
 		return code
 	}
@@ -54,6 +56,13 @@ func runProof(args []string, stdout, stderr io.Writer, signals <-chan os.Signal)
 	api, err := hubapi.New(*hub)
 	if err != nil {
 		return fail(exitUsage, "--hub: %v", err)
+	}
+	tlsCfg, err := loadCA(*caCert)
+	if err != nil {
+		return fail(exitUsage, "--ca-cert: %v", err)
+	}
+	if tlsCfg != nil {
+		api.UseTLS(tlsCfg)
 	}
 	addr := *address
 	if addr == "" {
@@ -89,11 +98,11 @@ func runProof(args []string, stdout, stderr io.Writer, signals <-chan os.Signal)
 		if err != nil {
 			return fail(exitFailure, "proof of %s in %q: %v", addr, m, err)
 		}
-		v, err := hubapi.Check(ctx, rpcURL, p)
+		v, err := hubapi.CheckWith(ctx, api.HTTP, rpcURL, p)
 		if err != nil {
 			return fail(exitFailure, "check the proof of %s in %q: %v", addr, m, err)
 		}
-		r := proofReport{Proof: p, Share: p.Share(), Valid: v.Valid, Reason: v.Reason, RPC: rpcURL, OnChain: v.Root.Hex()}
+		r := proofReport{Proof: p, Share: p.Share(), Valid: v.Valid, Reason: v.Reason, RPC: rpcdial.Public(rpcURL), OnChain: v.Root.Hex()}
 		reports = append(reports, r)
 		invalid = invalid || !v.Valid
 		if !*jsonOut {

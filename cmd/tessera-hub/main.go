@@ -50,6 +50,11 @@ func doMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&svc.Chain.KeyFile, "chain-key", "", "file with the committer's private key in hex (with --chain-rpc)")
 	fs.StringVar(&svc.Chain.Contract, "contract", "", "deployed TesseraCredits address (default: deploy one on first start)")
 	fs.DurationVar(&svc.Chain.Interval, "epoch", 10*time.Minute, "interval between on-chain commits of credit")
+	fs.StringVar(&svc.TLS.CertFile, "tls-cert", "", "PEM certificate (with intermediates) to serve HTTPS and WSS with (needs --tls-key)")
+	fs.StringVar(&svc.TLS.KeyFile, "tls-key", "", "PEM private key of --tls-cert")
+	tlsDomains := fs.String("tls-domain", "", "comma-separated domain names to get certificates for automatically from Let's Encrypt (ACME tls-alpn-01: the CA connects to port 443; certificates kept in DATA/acme)")
+	fs.StringVar(&svc.TLS.Email, "acme-email", "", "contact address given to the ACME CA (with --tls-domain; optional)")
+	fs.StringVar(&svc.TLS.ACMEDirectory, "acme-directory", "", "ACME directory URL (with --tls-domain; default Let's Encrypt production)")
 	jsonLogs := fs.Bool("log-json", false, "log in JSON")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -74,6 +79,22 @@ func doMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if c := svc.Chain.Contract; c != "" && !common.IsHexAddress(c) {
 		fmt.Fprintf(stderr, "tessera-hub: --contract: %q is not an address\n", c)
+		return 2
+	}
+	for _, d := range strings.Split(*tlsDomains, ",") {
+		if d = strings.TrimSpace(d); d != "" {
+			svc.TLS.Domains = append(svc.TLS.Domains, d)
+		}
+	}
+	switch {
+	case len(svc.TLS.Domains) > 0 && (svc.TLS.CertFile != "" || svc.TLS.KeyFile != ""):
+		fmt.Fprintln(stderr, "tessera-hub: --tls-domain gets certificates automatically: do not also pass --tls-cert or --tls-key")
+		return 2
+	case (svc.TLS.CertFile == "") != (svc.TLS.KeyFile == ""):
+		fmt.Fprintln(stderr, "tessera-hub: --tls-cert and --tls-key go together")
+		return 2
+	case (svc.TLS.Email != "" || svc.TLS.ACMEDirectory != "") && len(svc.TLS.Domains) == 0:
+		fmt.Fprintln(stderr, "tessera-hub: --acme-email and --acme-directory need --tls-domain")
 		return 2
 	}
 	for _, a := range strings.Split(*ownWorkers, ",") {
@@ -101,7 +122,19 @@ func doMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	svc.Ready = func(a net.Addr) {
-		fmt.Fprintf(stdout, "Tessera hub is up: open http://%s/ to contribute (websocket ws://%s/ws)\n", a, a)
+		web, ws, host := "http", "ws", a.String()
+		if svc.TLS.Enabled() {
+			web, ws = "https", "wss"
+			if len(svc.TLS.Domains) > 0 {
+				// The certificate names the domain, not the address.
+				_, port, _ := net.SplitHostPort(host)
+				host = net.JoinHostPort(svc.TLS.Domains[0], port)
+				if port == "443" {
+					host = svc.TLS.Domains[0]
+				}
+			}
+		}
+		fmt.Fprintf(stdout, "Tessera hub is up: open %s://%s/ to contribute (websocket %s://%s/ws)\n", web, host, ws, host)
 	}
 	if err := service.Run(ctx, ln, svc); err != nil {
 		fmt.Fprintf(stderr, "tessera-hub: %v\n", err)

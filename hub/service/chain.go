@@ -17,6 +17,7 @@ import (
 	"github.com/tessera-ai/tessera/hub/ledger"
 	"github.com/tessera-ai/tessera/hub/train"
 	"github.com/tessera-ai/tessera/internal/httpjson"
+	"github.com/tessera-ai/tessera/internal/rpcdial"
 )
 
 // ChainConfig chooses where credit is committed. With no RPC URL the hub
@@ -66,9 +67,12 @@ func startChain(ctx context.Context, dataDir string, cfg ChainConfig, led *ledge
 		if cfg.KeyFile == "" {
 			return fail(fmt.Errorf("chain: an RPC URL needs a committer key file"))
 		}
+		// rpcdial keeps the URL's API key out of every error (the
+		// committer logs them, the RPC proxy answers with them): only
+		// scheme://host is ever shown.
 		var err error
-		if backend, err = ethclient.DialContext(ctx, cfg.RPC); err != nil {
-			return fail(fmt.Errorf("chain RPC %s: %w", cfg.RPC, err))
+		if backend, err = rpcdial.Dial(ctx, cfg.RPC, nil); err != nil {
+			return fail(fmt.Errorf("chain: %w", err))
 		}
 		closers = append(closers, backend.Close)
 		if key, err = crypto.LoadECDSA(cfg.KeyFile); err != nil {
@@ -77,7 +81,7 @@ func startChain(ctx context.Context, dataDir string, cfg ChainConfig, led *ledge
 	}
 	chainID, err := backend.ChainID(ctx)
 	if err != nil {
-		return fail(fmt.Errorf("chain ID: %w", err))
+		return fail(fmt.Errorf("chain ID from %s: %w", chainEndpoint(cfg.RPC), err))
 	}
 	var addr common.Address
 	if cfg.Contract != "" {
@@ -101,8 +105,17 @@ func startChain(ctx context.Context, dataDir string, cfg ChainConfig, led *ledge
 	done := make(chan struct{})
 	go func() { committer.Run(cctx); close(done) }()
 	closers = append(closers, func() { cancel(); <-done })
-	log.Info("committing credit on-chain", "contract", addr.Hex(), "chain_id", chainID, "embedded", cfg.RPC == "")
+	log.Info("committing credit on-chain", "contract", addr.Hex(), "chain_id", chainID, "rpc", chainEndpoint(cfg.RPC))
 	return committer, addr, backend, stop, nil
+}
+
+// chainEndpoint names the chain for logs and errors: the embedded one, or
+// the RPC URL without the parts that may hold an API key.
+func chainEndpoint(rpc string) string {
+	if rpc == "" {
+		return "the embedded chain"
+	}
+	return rpcdial.Public(rpc)
 }
 
 // routeChain serves proofs and the operator's commit-now request.

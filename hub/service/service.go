@@ -5,6 +5,7 @@
 package service
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -37,6 +38,8 @@ type Config struct {
 	MNISTDir string
 	// Chain chooses where credit is committed (embedded chain by default).
 	Chain ChainConfig
+	// TLS, when enabled, serves HTTPS and WSS on the listener (tls.go).
+	TLS TLSConfig
 	// Ready, if set, is called with the listener's address once the hub
 	// serves.
 	Ready func(addr net.Addr)
@@ -54,6 +57,11 @@ const tokenFile = "admin.token"
 func Run(ctx context.Context, ln net.Listener, cfg Config) error {
 	if err := os.MkdirAll(cfg.Hub.DataDir, 0o700); err != nil {
 		return fmt.Errorf("create data directory: %w", err)
+	}
+	// A certificate that cannot serve fails here, before anything starts.
+	ln, err := listenTLS(ln, cfg.Hub.DataDir, cfg.TLS, cmp.Or(cfg.Hub.Logger, slog.Default()))
+	if err != nil {
+		return err
 	}
 	if cfg.Hub.Metrics == nil {
 		cfg.Hub.Metrics = metrics.New()

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestTLSFlags checks that contradictory TLS flags are usage errors that
+// say what is wrong.
+func TestTLSFlags(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"CertWithoutKey", []string{"--tls-cert", "cert.pem"}, "--tls-cert and --tls-key go together"},
+		{"KeyWithoutCert", []string{"--tls-key", "key.pem"}, "--tls-cert and --tls-key go together"},
+		{"FilesAndDomain", []string{"--tls-cert", "c.pem", "--tls-key", "k.pem", "--tls-domain", "hub.example.org"}, "do not also pass --tls-cert"},
+		{"EmailWithoutDomain", []string{"--acme-email", "ops@example.org"}, "need --tls-domain"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stdout, stderr bytes.Buffer
+			code := doMain(context.Background(), append([]string{"--data", t.TempDir()}, tc.args...), &stdout, &stderr)
+			if code != 2 || !strings.Contains(stderr.String(), tc.want) {
+				t.Errorf("exit %d, stderr %q; want 2 and %q", code, stderr.String(), tc.want)
+			}
+		})
+	}
+}
+
+// syncBuffer is written by the hub's goroutine and read by the test.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// TestServeTLS runs the command with a self-signed certificate: it says
+// where to connect with https:// and wss://, and serves there; a key that
+// is not the certificate's stops it with a clear error.
+func TestServeTLS(t *testing.T) {
+	dir := t.TempDir()
+	certFile, keyFile, pool := selfSigned(t, dir, "hub")
+	_, otherKey, _ := selfSigned(t, dir, "other")
+	base := []string{"--addr", "127.0.0.1:0", "--default-job=false", "--matmul-shape", "off"}
+
+	t.Run("MismatchedKey", func(t *testing.T) {
+		var stdout, stderr bytes.Buffer
+		args := append(base, "--data", t.TempDir(), "--tls-cert", certFile, "--tls-key", otherKey)
+		code := doMain(context.Background(), args, &stdout, &stderr)
+		if code != 1 || !strings.Contains(stderr.String(), "private key does not match public key") {
+			t.Errorf("exit %d, stderr %q", code, stderr.String())
+		}
+	})
+
+	t.Run("Serves", func(t *testing.T) {
+		ctx, cancel := context.WithCancel(context.Background())
+		var stdout, stderr syncBuffer
+		done := make(chan int, 1)
+		args := append(base, "--data", t.TempDir(), "--tls-cert", certFile, "--tls-key", keyFile)
+		go func() { done <- doMain(ctx, args, &stdout, &stderr) }()
+		defer func() {
+			cancel()
+			if code := <-done; code != 0 {
+				t.Errorf("exit %d after a stop, stderr:\n%s", code, stderr.String())
+			}
+		}()
+		up := regexp.MustCompile(`open https://(127\.0\.0\.1:\d+)/ .*wss://127\.0\.0\.1:\d+/ws`)
+		var addr string
+		for deadline := time.Now().Add(60 * time.Second); addr == ""; time.Sleep(50 * time.Millisecond) {
+			if m := up.FindStringSubmatch(stdout.String()); m != nil {
+				addr = m[1]
+			} else if time.Now().After(deadline) {
+				t.Fatalf("no https address printed; stdout %q, stderr:\n%s", stdout.String(), stderr.String())
+			}
+		}
+		hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+		resp, err := hc.Get("https://" + addr + "/api/v1/status")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("GET /api/v1/status over https: %s", resp.Status)
+		}
+	})
+}
+
+// selfSigned writes a self-signed certificate for 127.0.0.1 and its key,
+// and returns their files and a pool that trusts the certificate.
+func selfSigned(tb testing.TB, dir, name string) (certFile, keyFile string, pool *x509.CertPool) {
+	tb.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, name+".pem"), filepath.Join(dir, name+"-key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	cert, _ := x509.ParseCertificate(der)
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return certFile, keyFile, pool
+}

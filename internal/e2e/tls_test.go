@@ -1,0 +1,152 @@
+package e2e
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/pem"
+	"fmt"
+	"math/big"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tessera-ai/tessera/client/hubapi"
+	"github.com/tessera-ai/tessera/internal/identity"
+)
+
+// writeSelfSigned writes a self-signed certificate for 127.0.0.1 (its own
+// CA, as a self-hosting operator might make) and its key into dir.
+func writeSelfSigned(tb testing.TB, dir string) (certFile, keyFile string) {
+	tb.Helper()
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(time.Hour),
+		IsCA:                  true,
+		BasicConstraintsValid: true,
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	certFile, keyFile = filepath.Join(dir, "hub.pem"), filepath.Join(dir, "hub-key.pem")
+	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
+		tb.Fatal(err)
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return certFile, keyFile
+}
+
+var httpsLine = regexp.MustCompile(`open (https://[0-9.:]+)/`)
+
+// TestEdgeOverTLS runs the real tessera-hub binary with a certificate
+// (--tls-cert, --tls-key) and the real tessera-edge with --ca-cert: the
+// edge contributes over wss:// and `tessera-edge proof --ca-cert` checks
+// its credit through the hub's https RPC proxy. Without --ca-cert the
+// edge says the certificate is not trusted, and proof fails.
+func TestEdgeOverTLS(t *testing.T) {
+	bins := edgeBinaries(t)
+	certFile, keyFile := writeSelfSigned(t, t.TempDir())
+	data := t.TempDir()
+	urls := make(chan string, 1)
+	start(t, filepath.Join(bins, "tessera-hub"), []string{"--addr", "127.0.0.1:0", "--data", data,
+		"--matmul-shape", "64x96x32", "--default-job=false", "--epoch", "1h", "--tls-cert", certFile, "--tls-key", keyFile},
+		func(line string) {
+			if m := httpsLine.FindStringSubmatch(line); m != nil {
+				urls <- m[1]
+			}
+		})
+	var base string
+	select {
+	case base = <-urls:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the hub printed no https URL")
+	}
+	ws := "wss" + strings.TrimPrefix(base, "https") + "/ws"
+
+	untrusting := start(t, filepath.Join(bins, "tessera-edge"), []string{"--hub", ws, "--key", filepath.Join(t.TempDir(), "edge.key"),
+		"--backend", "cpu", "--progress", "0"}, nil)
+	keyPath := filepath.Join(t.TempDir(), "edge.key")
+	key, _, err := identity.LoadOrCreate(keyPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	edge := start(t, filepath.Join(bins, "tessera-edge"), []string{"--hub", ws, "--key", keyPath, "--ca-cert", certFile,
+		"--backend", "cpu", "--slots", "1", "--progress", "0"}, nil)
+
+	caPEM, err := os.ReadFile(certFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(caPEM)
+	api, err := hubapi.New(ws)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api.UseTLS(&tls.Config{RootCAs: pool})
+	ctx := context.Background()
+	waitFor(t, 60*time.Second, "the edge's credit over wss", func() error {
+		c, err := api.Credit(ctx, "matmul", key.Address().Hex())
+		if err == nil && c.Verified == 0 {
+			err = fmt.Errorf("no verified credit yet: %+v", c)
+		}
+		return err
+	})
+	if err := edge.stop(t); err != nil {
+		t.Errorf("edge exit: %v", err)
+	}
+	waitFor(t, 20*time.Second, "the edge without --ca-cert reports the certificate", func() error {
+		if out := untrusting.output(); !strings.Contains(out, "not signed by a CA this client trusts") {
+			return fmt.Errorf("output so far:\n%s", out)
+		}
+		return nil
+	})
+
+	token, err := os.ReadFile(filepath.Join(data, "admin.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest(http.MethodPost, base+"/api/v1/admin/commit", nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(token)))
+	resp, err := api.HTTP.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("commit over https: %v, %v", resp, err)
+	}
+	resp.Body.Close()
+
+	out, errOut, code := runEdge(t, bins, "proof", "--hub", ws, "--key", keyPath, "--ca-cert", certFile)
+	if code != 0 || !strings.Contains(out, "on-chain      VALID") {
+		t.Errorf("proof --ca-cert exited %d:\n%s\n%s", code, out, errOut)
+	}
+	out, errOut, code = runEdge(t, bins, "proof", "--hub", ws, "--key", keyPath)
+	if code != 1 || !strings.Contains(errOut, "certificate") {
+		t.Errorf("proof without --ca-cert exited %d, want 1 with a certificate error:\n%s\n%s", code, out, errOut)
+	}
+	out, errOut, code = runEdge(t, bins, "proof", "--hub", ws, "--key", keyPath, "--ca-cert", keyFile)
+	if code != 2 || !strings.Contains(errOut, "holds no PEM certificate") {
+		t.Errorf("proof --ca-cert with a key file exited %d, want 2 with a clear error:\n%s\n%s", code, out, errOut)
+	}
+}
