@@ -252,7 +252,7 @@ func (h *Hub) Matmul() *MatmulJob { return h.matmul }
 
 // Handler serves the contributor page at "/", the websocket at "/ws" and
 // the JSON API under "/api/v1/", plus what Handle registered.
-func (h *Hub) Handler() http.Handler { return h.limitRequests(h.mux) }
+func (h *Hub) Handler() http.Handler { return securityHeaders(h.limitRequests(h.mux)) }
 
 // expiryPeriod is how often leases are checked against their deadline; it
 // bounds how late past its deadline a lease is requeued.
@@ -290,7 +290,10 @@ func (h *Hub) shutdown() {
 // Serve serves Handler on ln and runs the hub until ctx ends, then shuts
 // down gracefully.
 func (h *Hub) Serve(ctx context.Context, ln net.Listener) error {
-	srv := &http.Server{Handler: h.Handler(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: h.Handler(), ReadHeaderTimeout: 10 * time.Second,
+		// Per-connection noise (TLS handshakes of scanners, broken
+		// clients) goes to debug, not to the operator's log.
+		ErrorLog: slog.NewLogLogger(h.log.Handler(), slog.LevelDebug)}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	runDone := make(chan error, 1)

@@ -274,6 +274,15 @@ func TestSecurityHeaders(t *testing.T) {
 		api.ServeHTTP(rec, httptest.NewRequest("GET", "/api/v1/anything", nil))
 		checkSecurityHeaders(t, rec.Result().Header)
 	})
+	t.Run("API", func(t *testing.T) {
+		// The hub's own API responses carry the headers too.
+		resp, err := http.Get(srv.URL + "/api/v1/status")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		checkSecurityHeaders(t, resp.Header)
+	})
 }
 
 func checkSecurityHeaders(t *testing.T, h http.Header) {

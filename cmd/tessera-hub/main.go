@@ -12,6 +12,8 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -20,6 +22,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
+	"github.com/tessera-ai/tessera/hub"
 	"github.com/tessera-ai/tessera/hub/service"
 	"github.com/tessera-ai/tessera/internal/kernel"
 )
@@ -55,6 +58,10 @@ func doMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	tlsDomains := fs.String("tls-domain", "", "comma-separated domain names to get certificates for automatically from Let's Encrypt (ACME tls-alpn-01: the CA connects to port 443; certificates kept in DATA/acme)")
 	fs.StringVar(&svc.TLS.Email, "acme-email", "", "contact address given to the ACME CA (with --tls-domain; optional)")
 	fs.StringVar(&svc.TLS.ACMEDirectory, "acme-directory", "", "ACME directory URL (with --tls-domain; default Let's Encrypt production)")
+	allowOrigins := fs.String("allow-origin", "", "comma-separated web origins (https://example.org) besides the hub's own whose pages may contribute")
+	trustProxies := fs.String("trust-proxy", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For and X-Forwarded-Host the hub believes")
+	publicHosts := fs.String("public-host", "", "comma-separated host[:port] names contributors dial this hub by, when a proxy rewrites Host")
+	noLimits := fs.Bool("no-limits", false, "turn the per-address connection and rate limits off (load tests on loopback)")
 	jsonLogs := fs.Bool("log-json", false, "log in JSON")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -96,6 +103,29 @@ func doMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case (svc.TLS.Email != "" || svc.TLS.ACMEDirectory != "") && len(svc.TLS.Domains) == 0:
 		fmt.Fprintln(stderr, "tessera-hub: --acme-email and --acme-directory need --tls-domain")
 		return 2
+	}
+	if *noLimits {
+		cfg.Limits = hub.Limits{}
+	}
+	cfg.Limits.AllowedOrigins = splitList(*allowOrigins)
+	cfg.PublicHosts = splitList(*publicHosts)
+	for _, c := range splitList(*trustProxies) {
+		p, err := netip.ParsePrefix(c)
+		if err != nil {
+			a, aerr := netip.ParseAddr(c)
+			if aerr != nil {
+				fmt.Fprintf(stderr, "tessera-hub: --trust-proxy: %q is not a CIDR or an IP address\n", c)
+				return 2
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		cfg.Limits.TrustedProxies = append(cfg.Limits.TrustedProxies, p)
+	}
+	for _, o := range cfg.Limits.AllowedOrigins {
+		if u, err := url.Parse(o); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") {
+			fmt.Fprintf(stderr, "tessera-hub: --allow-origin: %q is not an origin like https://example.org\n", o)
+			return 2
+		}
 	}
 	for _, a := range strings.Split(*ownWorkers, ",") {
 		if a = strings.TrimSpace(a); a == "" {
@@ -141,4 +171,15 @@ func doMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	return 0
+}
+
+// splitList splits a comma-separated flag value, dropping empty items.
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }

@@ -21,8 +21,8 @@ import (
 	"time"
 )
 
-// TestTLSFlags checks that contradictory TLS flags are usage errors that
-// say what is wrong.
+// TestTLSFlags checks that contradictory TLS flags and malformed access
+// flags are usage errors that say what is wrong.
 func TestTLSFlags(t *testing.T) {
 	for _, tc := range []struct {
 		name string
@@ -33,6 +33,9 @@ func TestTLSFlags(t *testing.T) {
 		{"KeyWithoutCert", []string{"--tls-key", "key.pem"}, "--tls-cert and --tls-key go together"},
 		{"FilesAndDomain", []string{"--tls-cert", "c.pem", "--tls-key", "k.pem", "--tls-domain", "hub.example.org"}, "do not also pass --tls-cert"},
 		{"EmailWithoutDomain", []string{"--acme-email", "ops@example.org"}, "need --tls-domain"},
+		{"BadProxy", []string{"--trust-proxy", "10.0.0.0/33"}, "is not a CIDR"},
+		{"BadOrigin", []string{"--allow-origin", "example.org"}, "is not an origin"},
+		{"OriginWithPath", []string{"--allow-origin", "https://example.org/page"}, "is not an origin"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer

@@ -127,10 +127,12 @@ func forward(ctx context.Context, client *rpc.Client, raw []byte) rpcResponse {
 	defer cancel()
 	var result json.RawMessage
 	if err := client.CallContext(ctx, &result, req.Method, args...); err != nil {
-		resp.Error = &rpcError{Code: rpcInternal, Message: err.Error()}
+		// The node's own answers (a revert, bad parameters) pass through;
+		// failures to reach it say only that, not where it is.
+		resp.Error = &rpcError{Code: rpcInternal, Message: "the hub's chain node is unavailable; try again later"}
 		var rerr rpc.Error
 		if errors.As(err, &rerr) {
-			resp.Error.Code = rerr.ErrorCode()
+			resp.Error.Code, resp.Error.Message = rerr.ErrorCode(), err.Error()
 		}
 		var derr rpc.DataError
 		if errors.As(err, &derr) {
