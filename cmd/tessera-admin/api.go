@@ -11,6 +11,8 @@ import (
 	"net/url"
 	"os"
 	"strings"
+
+	"github.com/tessera-ai/tessera/internal/tlsca"
 )
 
 // maxResponse bounds a response body the CLI reads.
@@ -100,7 +102,11 @@ func (a *app) call(ctx context.Context, method, path string, body []byte, admin 
 		}
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	hc, err := a.httpClient()
+	if err != nil {
+		return nil, err
+	}
+	resp, err := hc.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("cannot reach the hub at %s: %w", base, err)
 	}
@@ -169,4 +175,19 @@ func (a *app) printRaw(data []byte) error {
 		return err
 	}
 	return nil
+}
+
+// httpClient is the client for the hub and the RPC proxy: Go's default,
+// or one that also trusts --ca-cert.
+func (a *app) httpClient() (*http.Client, error) {
+	cfg, err := tlsca.Load(a.opts.caCert)
+	if err != nil {
+		return nil, usageErrorf("--ca-cert: %v", err)
+	}
+	if cfg == nil {
+		return http.DefaultClient, nil
+	}
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.TLSClientConfig = cfg
+	return &http.Client{Transport: t}, nil
 }

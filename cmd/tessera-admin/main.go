@@ -18,6 +18,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/tessera-ai/tessera/internal/tlsca"
 	"io"
 	"os"
 	"os/signal"
@@ -70,6 +71,7 @@ type options struct {
 	tokenFile string // "" means TESSERA_ADMIN_TOKEN, else defaultTokenFile
 	json      bool
 	timeout   time.Duration
+	caCert    string // --ca-cert: a private CA for an https hub
 }
 
 // register adds the global flags to fs, with their current values as
@@ -81,6 +83,7 @@ func (o *options) register(fs *flag.FlagSet) {
 		"file holding the admin token, written by the hub on first start (default $TESSERA_ADMIN_TOKEN, else "+defaultTokenFile+")")
 	fs.BoolVar(&o.json, "json", o.json, "print JSON instead of tables")
 	fs.DurationVar(&o.timeout, "timeout", o.timeout, "time limit for the command")
+	fs.StringVar(&o.caCert, "ca-cert", o.caCert, tlsca.Usage)
 }
 
 // app is one invocation: options, output and the hub's API.

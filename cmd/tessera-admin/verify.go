@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"math/big"
+	"net/http"
 	"net/url"
 
 	"github.com/ethereum/go-ethereum/accounts/abi/bind/v2"
@@ -106,7 +107,11 @@ func verifyProof(fs *flag.FlagSet) runFunc {
 		id := crypto.Keccak256Hash([]byte(model))
 		check.ModelID = id.Hex()
 
-		if err := callVerify(ctx, &check, id, common.HexToAddress(addr), value, path); err != nil {
+		hc, err := a.httpClient()
+		if err != nil {
+			return err
+		}
+		if err := callVerify(ctx, hc, &check, id, common.HexToAddress(addr), value, path); err != nil {
 			return err
 		}
 		if !check.Valid {
@@ -145,9 +150,9 @@ func verifyProof(fs *flag.FlagSet) runFunc {
 
 // callVerify asks the contract at check.Contract, through check.RPC,
 // whether the proof holds, and reads the epoch's committed root.
-func callVerify(ctx context.Context, check *proofCheck, model [32]byte, account common.Address, amount *big.Int, proof [][32]byte) error {
+func callVerify(ctx context.Context, hc *http.Client, check *proofCheck, model [32]byte, account common.Address, amount *big.Int, proof [][32]byte) error {
 	// rpcdial keeps an API key in the RPC URL out of the errors.
-	client, err := rpcdial.Dial(ctx, check.RPC, nil)
+	client, err := rpcdial.Dial(ctx, check.RPC, hc)
 	if err != nil {
 		return err
 	}

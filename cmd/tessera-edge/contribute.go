@@ -15,6 +15,7 @@ import (
 	"github.com/tessera-ai/tessera/client/hubapi"
 	"github.com/tessera-ai/tessera/internal/identity"
 	"github.com/tessera-ai/tessera/internal/kernel"
+	"github.com/tessera-ai/tessera/internal/tlsca"
 )
 
 // runContribute runs the contributor until it is stopped: the first
@@ -37,7 +38,7 @@ func runContribute(args []string, stdout, stderr io.Writer, signals <-chan os.Si
 	printAddr := fs.Bool("print-address", false, "print the key's address (creating the key if needed) and exit")
 	kernelList := fs.String("kernels", "all", "kernels to run natively, e.g. matmul_nn,matmul_nt (the hub ships a sandboxed module for the rest)")
 	jsonLogs := fs.Bool("log-json", false, "log in JSON (progress lines included)")
-	caCert := fs.String("ca-cert", "", caCertUsage)
+	caCert := fs.String("ca-cert", "", tlsca.Usage)
 	if code := parseFlags(fs, args); code >= 0 {
 		return code
 	}
@@ -55,7 +56,7 @@ func runContribute(args []string, stdout, stderr io.Writer, signals <-chan os.Si
 		fmt.Fprintf(stderr, "tessera-edge: --hub: %v\n", err)
 		return exitUsage
 	}
-	tlsCfg, err := loadCA(*caCert)
+	tlsCfg, err := tlsca.Load(*caCert)
 	if err != nil {
 		fmt.Fprintf(stderr, "tessera-edge: --ca-cert: %v\n", err)
 		return exitUsage

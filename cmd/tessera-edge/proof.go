@@ -16,6 +16,7 @@ import (
 	"github.com/tessera-ai/tessera/client/hubapi"
 	"github.com/tessera-ai/tessera/internal/identity"
 	"github.com/tessera-ai/tessera/internal/rpcdial"
+	"github.com/tessera-ai/tessera/internal/tlsca"
 )
 
 // proofReport is one model's proof and what the contract said about it,
@@ -45,7 +46,7 @@ func runProof(args []string, stdout, stderr io.Writer, signals <-chan os.Signal)
 	model := fl.String("model", "", "model (job ID) to prove; default every model the hub lists")
 	rpc := fl.String("rpc", "", "Ethereum JSON-RPC URL to check the proofs on (default: the hub's read-only proxy, HUB/api/v1/chain/rpc)")
 	jsonOut := fl.Bool("json", false, "print JSON")
-	caCert := fl.String("ca-cert", "", caCertUsage)
+	caCert := fl.String("ca-cert", "", tlsca.Usage)
 	if code := parseFlags(fl, args); code >= 0 {
 		return code
 	}
@@ -57,7 +58,7 @@ func runProof(args []string, stdout, stderr io.Writer, signals <-chan os.Signal)
 	if err != nil {
 		return fail(exitUsage, "--hub: %v", err)
 	}
-	tlsCfg, err := loadCA(*caCert)
+	tlsCfg, err := tlsca.Load(*caCert)
 	if err != nil {
 		return fail(exitUsage, "--ca-cert: %v", err)
 	}

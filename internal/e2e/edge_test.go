@@ -35,7 +35,7 @@ func edgeBinaries(tb testing.TB) string {
 			edgeBuild.err = err
 			return
 		}
-		cmd := exec.Command("go", "build", "-o", dir+"/", "./cmd/tessera-hub", "./cmd/tessera-edge")
+		cmd := exec.Command("go", "build", "-o", dir+"/", "./cmd/tessera-hub", "./cmd/tessera-edge", "./cmd/tessera-admin")
 		cmd.Dir = moduleRoot(tb)
 		out, err := cmd.CombinedOutput()
 		if err != nil {

@@ -8,11 +8,13 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/pem"
+	"errors"
 	"fmt"
 	"math/big"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -148,5 +150,24 @@ func TestEdgeOverTLS(t *testing.T) {
 	out, errOut, code = runEdge(t, bins, "proof", "--hub", ws, "--key", keyPath, "--ca-cert", keyFile)
 	if code != 2 || !strings.Contains(errOut, "holds no PEM certificate") {
 		t.Errorf("proof --ca-cert with a key file exited %d, want 2 with a clear error:\n%s\n%s", code, out, errOut)
+	}
+
+	// The operator's CLI trusts the same CA with the same flag.
+	admin := func(args ...string) (string, int) {
+		cmd := exec.Command(filepath.Join(bins, "tessera-admin"), append([]string{"--hub", base, "--token-file", filepath.Join(data, "admin.token")}, args...)...)
+		outb, err := cmd.CombinedOutput()
+		var exit *exec.ExitError
+		if errors.As(err, &exit) {
+			return string(outb), exit.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		return string(outb), 0
+	}
+	if out, code := admin("--ca-cert", certFile, "verify-proof", "matmul", key.Address().Hex()); code != 0 || !strings.Contains(out, "VALID") {
+		t.Errorf("tessera-admin --ca-cert verify-proof exited %d:\n%s", code, out)
+	}
+	if out, code := admin("status"); code != 1 || !strings.Contains(out, "certificate") {
+		t.Errorf("tessera-admin without --ca-cert exited %d, want 1 with a certificate error:\n%s", code, out)
 	}
 }
