@@ -20,12 +20,18 @@ import (
 type bufConn struct {
 	net.Conn
 	mu sync.Mutex
-	w  *bufio.Writer
+	w  *bufio.Writer // from writers while data waits; nil when empty
 }
+
+var writers = sync.Pool{New: func() any { return bufio.NewWriterSize(nil, 64<<10) }}
 
 func (c *bufConn) Write(p []byte) (int, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.w == nil {
+		c.w = writers.Get().(*bufio.Writer)
+		c.w.Reset(c.Conn)
+	}
 	return c.w.Write(p)
 }
 
@@ -33,7 +39,16 @@ func (c *bufConn) Write(p []byte) (int, error) {
 func (c *bufConn) Flush() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.w.Flush()
+	if c.w == nil {
+		return nil
+	}
+	err := c.w.Flush()
+	if err == nil {
+		c.w.Reset(nil)
+		writers.Put(c.w)
+		c.w = nil
+	}
+	return err
 }
 
 // hijacker hands the upgrader a bufConn in place of the raw connection.
@@ -51,6 +66,6 @@ func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	h.conn = &bufConn{Conn: c, w: bufio.NewWriterSize(c, 64<<10)}
+	h.conn = &bufConn{Conn: c}
 	return h.conn, rw, nil
 }

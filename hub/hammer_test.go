@@ -265,9 +265,10 @@ func TestSchedulerHammer(t *testing.T) {
 	bg.Wait()
 	checkScheduler(t, s, srcs)
 
+	s.fill() // drops the departed sessions from want
 	cnt, queued, leased := s.snapshot()
-	if leased != 0 || len(s.sessions) != 0 || len(s.order) != 0 {
-		t.Fatalf("after every session left: %d leases, %d seats, %d in order", leased, len(s.sessions), len(s.order))
+	if leased != 0 || len(s.sessions) != 0 || len(s.want) != 0 {
+		t.Fatalf("after every session left: %d leases, %d seats, %d wanting", leased, len(s.sessions), len(s.want))
 	}
 	issued, done := 0, 0
 	for _, src := range srcs {
@@ -414,4 +415,49 @@ func takeTask(s *scheduler, sess *session, id uint64) (*Task, error) {
 		return nil, err
 	}
 	return l.task, nil
+}
+
+// TestFillSharesScarceTasks gives ten sessions that always want work one
+// task at a time: the round-robin must share them, not favour the
+// sessions at the front of the list.
+func TestFillSharesScarceTasks(t *testing.T) {
+	h := &Hub{log: slog.New(slog.DiscardHandler)}
+	s := newScheduler(time.Minute)
+	src := newHammerSource("scarce", 0)
+	s.addSource(src, false)
+	sessions := make([]*session, 10)
+	got := map[*session]int{}
+	for i := range sessions {
+		sessions[i] = newFakeSession(h, fmt.Sprintf("0x%02x", i), 8+sendQueue)
+		s.join(sessions[i], 1)
+	}
+	const rounds = 200
+	for range rounds {
+		src.mu.Lock()
+		src.limit++ // one more task to hand out
+		src.mu.Unlock()
+		s.fill()
+		leased := 0
+		for _, sess := range sessions {
+			select {
+			case f := <-sess.send:
+				leased++
+				got[sess]++
+				task, err := takeTask(s, sess, f.lease.task.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				s.finish(sess, task, true)
+			default:
+			}
+		}
+		if leased != 1 {
+			t.Fatalf("%d tasks leased for one available", leased)
+		}
+	}
+	for i, sess := range sessions {
+		if n := got[sess]; n < rounds/len(sessions)/2 {
+			t.Errorf("session %d got %d of %d tasks (fair share %d)", i, n, rounds, rounds/len(sessions))
+		}
+	}
 }

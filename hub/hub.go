@@ -171,8 +171,6 @@ func New(cfg Config) (*Hub, error) {
 		sessions: make(map[*session]struct{}),
 		people:   make(map[string]*contributor),
 		upgrader: websocket.Upgrader{
-			ReadBufferSize:  64 << 10,
-			WriteBufferSize: 64 << 10,
 			// serveWS checks the origin before upgrading, with a clearer
 			// refusal than the upgrader's (limits.go).
 			CheckOrigin: func(*http.Request) bool { return true },

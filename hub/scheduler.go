@@ -43,7 +43,9 @@ type scheduler struct {
 	queue      []*Task // FIFO; requeued tasks go to the front
 	leases     map[uint64]*lease
 	sessions   map[*session]*seat
-	order      []*session // round-robin order for fairness
+	// want lists the sessions that may have a free slot, the only ones
+	// fill visits; a full, closing or departed one is dropped lazily.
+	want []*session
 	// addrs and ips count connected sessions per address and per IP.
 	addrs map[string]int
 	ips   map[string]int
@@ -52,7 +54,7 @@ type scheduler struct {
 	// or returned a wrong result for it: the task goes to someone else
 	// whenever someone else is connected.
 	avoid    map[uint64][]string
-	next     int
+	next     int // where fill's next pass over want starts
 	nextID   uint64
 	counters counters
 	// grantErrors counts leases cancelled because a gate could not record them.
@@ -75,6 +77,7 @@ type lease struct {
 type seat struct {
 	capacity int
 	held     map[uint64]*lease
+	wanting  bool // listed in scheduler.want
 }
 
 // counters are the hub-wide totals shown in status.
@@ -126,12 +129,21 @@ func (s *scheduler) addSource(src Source, background bool) {
 // join registers a session that can hold capacity tasks and leases it work.
 func (s *scheduler) join(sess *session, capacity int) {
 	s.mu.Lock()
-	s.sessions[sess] = &seat{capacity: capacity, held: make(map[uint64]*lease)}
-	s.order = append(s.order, sess)
+	st := &seat{capacity: capacity, held: make(map[uint64]*lease)}
+	s.sessions[sess] = st
+	s.wantLocked(sess, st)
 	s.addrs[sess.address()]++
 	s.ips[sess.remote]++
 	s.mu.Unlock()
 	s.fill()
+}
+
+// wantLocked lists sess among those fill serves if it has a free slot.
+func (s *scheduler) wantLocked(sess *session, st *seat) {
+	if st != nil && !st.wanting && len(st.held) < st.capacity {
+		st.wanting = true
+		s.want = append(s.want, sess)
+	}
 }
 
 // leave removes a session and requeues every task it held.
@@ -145,12 +157,6 @@ func (s *scheduler) leave(sess *session) {
 		}
 		if s.ips[sess.remote]--; s.ips[sess.remote] <= 0 {
 			delete(s.ips, sess.remote)
-		}
-		for i, o := range s.order {
-			if o == sess {
-				s.order = append(s.order[:i], s.order[i+1:]...)
-				break
-			}
 		}
 		for id, l := range st.held {
 			delete(s.leases, id)
@@ -168,6 +174,7 @@ func (s *scheduler) setCapacity(sess *session, capacity int) {
 	s.mu.Lock()
 	if st, ok := s.sessions[sess]; ok {
 		st.capacity = capacity
+		s.wantLocked(sess, st)
 	}
 	s.mu.Unlock()
 	s.fill()
@@ -185,7 +192,9 @@ func (s *scheduler) take(sess *session, id uint64) (*lease, error) {
 		return nil, errUnknownTask
 	}
 	delete(s.leases, id)
-	delete(s.sessions[sess].held, id)
+	st := s.sessions[sess]
+	delete(st.held, id)
+	s.wantLocked(sess, st)
 	return l, nil
 }
 
@@ -215,6 +224,7 @@ func (s *scheduler) expire() {
 			delete(s.leases, id)
 			if st, ok := s.sessions[l.sess]; ok {
 				delete(st.held, id)
+				s.wantLocked(l.sess, st)
 			}
 			s.counters.Expired++
 			s.avoid[id] = append(s.avoid[id], l.sess.address())
@@ -242,20 +252,30 @@ func (s *scheduler) requeueLocked(t *Task) {
 }
 
 // fill leases queued (or newly produced) tasks to sessions with free slots,
-// round-robin, until no session wants more or no task is left.
+// round-robin, until no session wants more or no task is left. It visits
+// only the sessions listed in want (those that may have a free slot), not
+// every connected one: with thousands of idle contributors connected, a
+// result must not cost a walk over all of them. Each pass starts one
+// place further along the list, so that scarce tasks are shared.
 func (s *scheduler) fill() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for {
 		progress := false
-		for range len(s.order) {
-			if s.next >= len(s.order) {
-				s.next = 0
-			}
-			sess := s.order[s.next]
-			s.next++
+		n := len(s.want)
+		start := 0
+		if n > 0 {
+			start = s.next % n
+		}
+		for k := range n {
+			i := (start + k) % n
+			sess := s.want[i]
 			st := s.sessions[sess]
-			if len(st.held) >= st.capacity || sess.closing() {
+			if st == nil || len(st.held) >= st.capacity || sess.closing() {
+				if st != nil {
+					st.wanting = false
+				}
+				s.want[i] = nil // full or gone: dropped below
 				continue
 			}
 			t := s.popLocked(sess)
@@ -279,6 +299,15 @@ func (s *scheduler) fill() {
 			progress = true
 			s.maybeReplicateLocked(t, sess)
 		}
+		s.next = start + 1
+		kept := s.want[:0]
+		for _, sess := range s.want {
+			if sess != nil {
+				kept = append(kept, sess)
+			}
+		}
+		clear(s.want[len(kept):])
+		s.want = kept
 		if !progress {
 			return
 		}
