@@ -15,7 +15,7 @@ LVP_ICD     := /usr/share/vulkan/icd.d/lvp_icd.x86_64.json
 export VK_ICD_FILENAMES ?= $(if $(wildcard $(LVP_ICD)),$(LVP_ICD),)
 
 .DEFAULT_GOAL := help
-.PHONY: help run build wasm web kernels contracts adversary test test-short bench fuzz vet fmt check clean
+.PHONY: help run build wasm web kernels contracts adversary load test test-short bench fuzz vet fmt check clean
 
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -71,6 +71,10 @@ bench: wasm kernels ## run the benchmarks (hub vs echo, wire, kernels, Freivalds
 contracts: ## compile the Solidity contract and regenerate ABI, bytecode and Go bindings (needs node, npm)
 	cd contracts && npm ci --no-audit --no-fund
 	GO=$(GO) contracts/generate.sh
+
+load: kernels ## load benchmark: a hub process under 10,000 idle + 1,000 active loopback contributors (memory, lease latency p50/p99, tasks/s); LOAD_FLAGS='--think 500ms' for latency at a fixed rate
+	$(GO) build -o $(BIN)/ ./cmd/tessera-load
+	$(BIN)/tessera-load $(LOAD_FLAGS)
 
 adversary: kernels ## run the adversarial bench: each cheating strategy against a real hub, with its table
 	$(GO) test -run '^$$' -bench Adversarial -benchtime 1x -v ./internal/adversary/
