@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"math/big"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -60,7 +61,33 @@ func TestCommitsWhileCheatersAreRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkReport(t, rep)
+	// The harness's own credit log models a ban's revoke as rejecting all
+	// of a cheater's verified credit; with epochs committing, credit already
+	// in an epoch is kept (it is on-chain), so that one comparison does not
+	// apply here. Everything else must hold, and no bad result may be
+	// credited: a cheater's verified credit is only for its honest results.
+	for _, p := range rep.Inconsistencies {
+		if strings.HasPrefix(p, "credit log vs ledger") {
+			t.Logf("expected with epochs committing: %s", p)
+			continue
+		}
+		t.Errorf("inconsistent: %s", p)
+	}
+	if rep.LedgerErr != nil {
+		t.Errorf("ledger invariants: %v", rep.LedgerErr)
+	}
+	flops := int64(2 * cfg.Shape.M * cfg.Shape.K * cfg.Shape.N)
+	for _, c := range rep.Contributors {
+		if c.Strategy == Honest {
+			if c.ClientRefused != 0 || c.GoodRefused != 0 {
+				t.Errorf("honest %s had %d results refused", c.Address, c.ClientRefused)
+			}
+			continue
+		}
+		if c.Credited != 0 || c.Verified > int64(c.GoodCredited)*flops {
+			t.Errorf("%s (%s): %d bad results credited, %d FLOPs verified for %d honest results", c.Address, c.Strategy, c.Credited, c.Verified, c.GoodCredited)
+		}
+	}
 	if sr := rep.Strategy(Random); sr.Banned == 0 {
 		t.Errorf("the random cheater was not banned: %+v", sr)
 	}
