@@ -175,6 +175,12 @@ func (c *Committer) Run(ctx context.Context) error {
 			timer.Stop()
 		}
 		err := c.round(ctx)
+		if err != nil && ctx.Err() == nil {
+			// Counted before the reply, so that CommitNow's caller sees it.
+			c.mu.Lock()
+			c.status.Failures++
+			c.mu.Unlock()
+		}
 		if reply != nil {
 			reply <- err
 		}
@@ -182,9 +188,6 @@ func (c *Committer) Run(ctx context.Context) error {
 			return nil
 		}
 		if err != nil {
-			c.mu.Lock()
-			c.status.Failures++
-			c.mu.Unlock()
 			c.log.Warn("commit round failed; retrying", "err", err, "retry_in", backoff)
 			wait, backoff = backoff, min(2*backoff, c.cfg.MaxBackoff)
 		} else {
