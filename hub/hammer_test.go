@@ -461,3 +461,43 @@ func TestFillSharesScarceTasks(t *testing.T) {
 		}
 	}
 }
+
+// TestReplicaMembersGoToDifferentAddresses: a task's two executions must
+// come from two addresses however the leases move. A holds the primary, B
+// the replica; A leaves, so the primary is requeued: B, with a free slot,
+// must not get it (its two results would "agree" with themselves); a new
+// contributor C does.
+func TestReplicaMembersGoToDifferentAddresses(t *testing.T) {
+	h := &Hub{log: slog.New(slog.DiscardHandler)}
+	s := newScheduler(time.Minute)
+	s.replication = func(string) float64 { return 1 }
+	a := newFakeSession(h, "0xa", 8+sendQueue)
+	b := newFakeSession(h, "0xb", 8+sendQueue)
+	s.join(a, 1)
+	s.join(b, 2)
+	src := newHammerSource("one", 1)
+	s.addSource(src, false)
+	s.fill()
+	next := func(sess *session) *Task {
+		select {
+		case f := <-sess.send:
+			return f.lease.task
+		default:
+			return nil
+		}
+	}
+	primary, replica := next(a), next(b)
+	if primary == nil || replica == nil || primary.group == nil || replica.group != primary.group {
+		t.Fatalf("primary %v to A, replica %v to B", primary, replica)
+	}
+	s.leave(a)
+	s.fill()
+	if got := next(b); got != nil {
+		t.Fatalf("B, which holds the replica, was also given task %d", got.ID)
+	}
+	c := newFakeSession(h, "0xc", 8+sendQueue)
+	s.join(c, 1)
+	if got := next(c); got == nil || got.ID != primary.ID {
+		t.Fatalf("C got %v, want the requeued primary %d", got, primary.ID)
+	}
+}

@@ -294,6 +294,9 @@ func (s *scheduler) fill() {
 			}
 			s.leases[t.ID] = l
 			st.held[t.ID] = l
+			if t.group != nil {
+				t.group.assigned[t.ID] = sess.address()
+			}
 			s.counters.Leased++
 			s.metrics.LeaseWait(now.Sub(t.Ready))
 			progress = true
@@ -363,7 +366,7 @@ func (s *scheduler) takeLocked(sess *session, addr, ip string, from, to int) *Ta
 	pick := -1
 	for i := from; i < to; i++ {
 		t := s.queue[i]
-		if t.exclude == addr || !sess.runs(t.Op) || s.shouldAvoid(t.ID, addr) {
+		if t.exclude == addr || !sess.runs(t.Op) || s.shouldAvoid(t.ID, addr) || t.group.heldElsewhere(t.ID, addr) {
 			continue
 		}
 		if t.excludeIP != "" && t.excludeIP == ip && len(s.ips) > 1 {
@@ -413,6 +416,7 @@ func (s *scheduler) maybeReplicateLocked(t *Task, holder *session) {
 		return
 	}
 	t.group = newGroup(t)
+	t.group.assigned = map[uint64]string{t.ID: holder.address()}
 	r := t.replica(s.nextID, holder.address(), holder.remote)
 	r.Ready = s.now()
 	s.nextID++

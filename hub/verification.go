@@ -33,6 +33,12 @@ import (
 type group struct {
 	task *Task // the primary; both executions share its operands and key
 
+	// assigned maps each member's task ID to the address it was last
+	// leased to; the scheduler keeps it (under its lock) so that the two
+	// members always go to two different addresses, however often either
+	// is requeued.
+	assigned map[uint64]string
+
 	mu        sync.Mutex
 	results   []execution
 	delivered bool
@@ -47,6 +53,23 @@ type execution struct {
 }
 
 func newGroup(t *Task) *group { return &group{task: t} }
+
+// heldElsewhere reports whether addr was given another member of g than
+// task id: the two executions of a task must come from two addresses, or
+// the comparison proves nothing (and the ledger, which credits a task once
+// per address, would credit one of them nothing). A nil group (a task not
+// replicated) never excludes. Called with the scheduler's lock held.
+func (g *group) heldElsewhere(id uint64, addr string) bool {
+	if g == nil {
+		return false
+	}
+	for other, a := range g.assigned {
+		if other != id && a == addr {
+			return true
+		}
+	}
+	return false
+}
 
 // add records a passing result. It reports whether this is the first
 // (to be delivered to the source) and, when the group is complete, both

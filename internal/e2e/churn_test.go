@@ -1,9 +1,12 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -34,7 +37,7 @@ func churnSpec() train.Spec {
 	spec := train.MNISTSpec()
 	spec.Name = "churn-mnist"
 	spec.TargetAccuracy = 0
-	spec.MaxSteps = 500
+	spec.MaxSteps = 700 // at least three churn rounds on a fast machine
 	spec.EvalEvery = 100
 	spec.CheckpointEvery = 100
 	return spec
@@ -94,11 +97,15 @@ func trainWithChurn(t *testing.T, bins string, spec train.Spec, churn bool) chur
 	id := createJob(t, base, data, spec)
 	var run churnRun
 	keys := t.TempDir()
+	addrs := map[*proc]string{}
 	startEdge := func() *proc {
 		run.edges++
 		key := filepath.Join(keys, fmt.Sprintf("edge%d.key", run.edges))
-		return start(t, filepath.Join(bins, "tessera-edge"), []string{"--hub", ws, "--key", key,
+		addr := edgeAddress(t, bins, key)
+		p := start(t, filepath.Join(bins, "tessera-edge"), []string{"--hub", ws, "--key", key,
 			"--backend", "cpu", "--slots", "2", "--progress", "0"}, nil)
+		addrs[p] = addr
+		return p
 	}
 	edges := make([]*proc, churnEdges)
 	for i := range edges {
@@ -119,7 +126,7 @@ func trainWithChurn(t *testing.T, bins string, spec train.Spec, churn bool) chur
 			t.Fatalf("job not done in time: %+v", job.JobStatus)
 		}
 		if churn && time.Since(lastChurn) >= churnEvery && job.Step < spec.MaxSteps-churnQuiet {
-			victims := rng.Perm(len(edges))[:churnKill]
+			victims := holdersFirst(t, base, data, edges, addrs, rng)
 			for _, i := range victims {
 				edges[i].sigkill()
 			}
@@ -189,4 +196,55 @@ func trainWithChurn(t *testing.T, bins string, spec train.Spec, churn bool) chur
 	}
 	openHubLedger(t, data).Close()
 	return run
+}
+
+// holdersFirst picks churnKill edges to kill, preferring edges that hold
+// leases right now (as the hub's admin API lists them), so that every
+// round kills work in flight; it waits up to a second for enough holders.
+func holdersFirst(t *testing.T, base, data string, edges []*proc, addrs map[*proc]string, rng *rand.Rand) []int {
+	t.Helper()
+	tok, err := os.ReadFile(filepath.Join(data, "admin.token"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var holders []int
+	for deadline := time.Now().Add(time.Second); ; {
+		req, _ := http.NewRequest("GET", base+"/api/v1/admin/workers", nil)
+		req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
+		var list struct{ Workers []hub.Worker }
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			json.NewDecoder(resp.Body).Decode(&list)
+			resp.Body.Close()
+		}
+		holding := map[string]bool{}
+		for _, w := range list.Workers {
+			if w.Leases > 0 {
+				holding[strings.ToLower(w.Address)] = true
+			}
+		}
+		holders = holders[:0]
+		for i, e := range edges {
+			if holding[strings.ToLower(addrs[e])] {
+				holders = append(holders, i)
+			}
+		}
+		if len(holders) >= churnKill || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	rng.Shuffle(len(holders), func(i, j int) { holders[i], holders[j] = holders[j], holders[i] })
+	picked := map[int]bool{}
+	var out []int
+	for _, i := range holders {
+		if len(out) < churnKill {
+			out, picked[i] = append(out, i), true
+		}
+	}
+	for _, i := range rng.Perm(len(edges)) {
+		if len(out) < churnKill && !picked[i] {
+			out, picked[i] = append(out, i), true
+		}
+	}
+	return out
 }
