@@ -501,3 +501,33 @@ func TestReplicaMembersGoToDifferentAddresses(t *testing.T) {
 		t.Fatalf("C got %v, want the requeued primary %d", got, primary.ID)
 	}
 }
+
+// TestReplicaNotStrandedByAvoidance: when the replica's lease expires at
+// B and the only other contributor is A, who holds the primary (barred),
+// the replica goes back to B rather than waiting for a third contributor.
+func TestReplicaNotStrandedByAvoidance(t *testing.T) {
+	h := &Hub{log: slog.New(slog.DiscardHandler)}
+	s := newScheduler(time.Minute)
+	var clock atomic.Int64
+	s.now = func() time.Time { return time.Unix(0, clock.Load()) }
+	s.replication = func(string) float64 { return 1 }
+	a := newFakeSession(h, "0xa", 8+sendQueue)
+	b := newFakeSession(h, "0xb", 8+sendQueue)
+	s.join(a, 1)
+	s.join(b, 1)
+	s.addSource(newHammerSource("one", 1), false)
+	s.fill()
+	<-a.send
+	replica := (<-b.send).lease.task
+	clock.Add(int64(2 * time.Minute))
+	s.expire() // B let the replica's lease run out; A still holds the primary
+	s.fill()
+	select {
+	case f := <-b.send:
+		if f.lease.task.ID != replica.ID {
+			t.Fatalf("B got task %d, want the replica %d back", f.lease.task.ID, replica.ID)
+		}
+	default:
+		t.Fatal("the replica is stranded: A is barred from it and B is avoided")
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -366,7 +367,7 @@ func (s *scheduler) takeLocked(sess *session, addr, ip string, from, to int) *Ta
 	pick := -1
 	for i := from; i < to; i++ {
 		t := s.queue[i]
-		if t.exclude == addr || !sess.runs(t.Op) || s.shouldAvoid(t.ID, addr) || t.group.heldElsewhere(t.ID, addr) {
+		if t.exclude == addr || !sess.runs(t.Op) || t.group.heldElsewhere(t.ID, addr) || s.shouldAvoid(t, addr) {
 			continue
 		}
 		if t.excludeIP != "" && t.excludeIP == ip && len(s.ips) > 1 {
@@ -460,8 +461,8 @@ func (s *scheduler) grantLocked(addr string, t *Task) bool {
 
 // shouldAvoid reports whether task id should wait for a contributor other
 // than addr: addr failed it before and someone else is connected.
-func (s *scheduler) shouldAvoid(id uint64, addr string) bool {
-	bad := s.avoid[id]
+func (s *scheduler) shouldAvoid(t *Task, addr string) bool {
+	bad := s.avoid[t.ID]
 	if len(bad) == 0 {
 		return false
 	}
@@ -473,8 +474,26 @@ func (s *scheduler) shouldAvoid(id uint64, addr string) bool {
 			othersFailedConnected++
 		}
 	}
-	// Connected addresses other than addr that have not failed the task.
+	// Connected addresses other than addr that have not failed the task
+	// and may take it at all: not the replica's primary holder, not the
+	// holder of the task's other execution.
 	fresh := len(s.addrs) - 1 - othersFailedConnected
+	barred := map[string]bool{}
+	if t.exclude != "" {
+		barred[t.exclude] = true
+	}
+	if t.group != nil {
+		for id, a := range t.group.assigned {
+			if id != t.ID {
+				barred[a] = true
+			}
+		}
+	}
+	for a := range barred {
+		if a != addr && s.addrs[a] > 0 && !slices.Contains(bad, a) {
+			fresh--
+		}
+	}
 	return failedHere && fresh > 0
 }
 
