@@ -87,8 +87,8 @@ FUZZTIME ?= 10m
 fuzz: ## fuzz every decoder of outside input, $(FUZZTIME) each (FUZZTIME=30s for less)
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		echo "fuzz $${t#*:} in ./$${t%%:*} for $(FUZZTIME)"; \
-		$(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) ./$${t%%:*}/ 2>&1 | tail -n 3; \
-		test $${PIPESTATUS[0]} -eq 0; \
+		out=$$($(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) ./$${t%%:*}/ 2>&1) \
+			&& echo "$$out" | tail -n 3 || { echo "$$out"; exit 1; }; \
 	done
 
 vet: ## gofmt, go vet (native and GOOS=js)
