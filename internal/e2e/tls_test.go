@@ -2,16 +2,10 @@ package e2e
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -23,43 +17,8 @@ import (
 
 	"github.com/tessera-ai/tessera/client/hubapi"
 	"github.com/tessera-ai/tessera/internal/identity"
+	"github.com/tessera-ai/tessera/internal/tlsca/tlscatest"
 )
-
-// writeSelfSigned writes a self-signed certificate for 127.0.0.1 (its own
-// CA, as a self-hosting operator might make) and its key into dir.
-func writeSelfSigned(tb testing.TB, dir string) (certFile, keyFile string) {
-	tb.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		IsCA:                  true,
-		BasicConstraintsValid: true,
-		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
-		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	certFile, keyFile = filepath.Join(dir, "hub.pem"), filepath.Join(dir, "hub-key.pem")
-	if err := os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o644); err != nil {
-		tb.Fatal(err)
-	}
-	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
-		tb.Fatal(err)
-	}
-	return certFile, keyFile
-}
 
 var httpsLine = regexp.MustCompile(`open (https://[0-9.:]+)/`)
 
@@ -70,7 +29,7 @@ var httpsLine = regexp.MustCompile(`open (https://[0-9.:]+)/`)
 // edge says the certificate is not trusted, and proof fails.
 func TestEdgeOverTLS(t *testing.T) {
 	bins := edgeBinaries(t)
-	certFile, keyFile := writeSelfSigned(t, t.TempDir())
+	certFile, keyFile := tlscatest.WriteSelfSigned(t, t.TempDir(), "hub")
 	data := t.TempDir()
 	urls := make(chan string, 1)
 	start(t, filepath.Join(bins, "tessera-hub"), []string{"--addr", "127.0.0.1:0", "--data", data,
