@@ -229,15 +229,10 @@ func listOrigins(os []string) string {
 // peer is a trusted proxy, the last address in X-Forwarded-For that is not
 // one of the trusted proxies. IPv6 addresses are reduced to their /64.
 func (l *limiter) clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	addr, err := peerAddr(r)
 	if err != nil {
-		host = r.RemoteAddr
+		return r.RemoteAddr
 	}
-	addr, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
-	}
-	addr = addr.Unmap()
 	if l.trusted(addr) {
 		hops := strings.Split(strings.Join(r.Header.Values("X-Forwarded-For"), ","), ",")
 		for i := len(hops) - 1; i >= 0; i-- {
@@ -296,10 +291,17 @@ func (h *Hub) loginHosts(r *http.Request) []string {
 
 // fromTrustedProxy reports whether r's peer is a trusted proxy.
 func (l *limiter) fromTrustedProxy(r *http.Request) bool {
+	a, err := peerAddr(r)
+	return err == nil && l.trusted(a)
+}
+
+// peerAddr is the IP address of r's peer (the TCP connection's, not any
+// header's), IPv4-mapped IPv6 unmapped.
+func peerAddr(r *http.Request) (netip.Addr, error) {
 	host, _, err := net.SplitHostPort(r.RemoteAddr)
 	if err != nil {
-		return false
+		host = r.RemoteAddr
 	}
 	a, err := netip.ParseAddr(host)
-	return err == nil && l.trusted(a.Unmap())
+	return a.Unmap(), err
 }

@@ -478,18 +478,18 @@ func (s *scheduler) shouldAvoid(t *Task, addr string) bool {
 	// and may take it at all: not the replica's primary holder, not the
 	// holder of the task's other execution.
 	fresh := len(s.addrs) - 1 - othersFailedConnected
-	barred := map[string]bool{}
+	barred := make([]string, 0, 2) // at most the primary's holder and the other member's
 	if t.exclude != "" {
-		barred[t.exclude] = true
+		barred = append(barred, t.exclude)
 	}
 	if t.group != nil {
 		for id, a := range t.group.assigned {
-			if id != t.ID {
-				barred[a] = true
+			if id != t.ID && !slices.Contains(barred, a) {
+				barred = append(barred, a)
 			}
 		}
 	}
-	for a := range barred {
+	for _, a := range barred {
 		if a != addr && s.addrs[a] > 0 && !slices.Contains(bad, a) {
 			fresh--
 		}
