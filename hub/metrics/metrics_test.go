@@ -1,16 +1,14 @@
 package metrics_test
 
 import (
-	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"github.com/tessera-ai/tessera/hub/metrics"
+	"github.com/tessera-ai/tessera/hub/metrics/metricstest"
 )
 
 // scrape serves m over HTTP, as Prometheus would read it, and parses the
@@ -19,53 +17,10 @@ func scrape(tb testing.TB, m *metrics.Metrics) map[string]*dto.MetricFamily {
 	tb.Helper()
 	srv := httptest.NewServer(m.Handler())
 	defer srv.Close()
-	resp, err := http.Get(srv.URL)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		tb.Fatalf("scrape: HTTP %d", resp.StatusCode)
-	}
-	p := expfmt.NewTextParser(model.LegacyValidation)
-	fams, err := p.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		tb.Fatalf("parse the exposition: %v", err)
-	}
-	return fams
+	return metricstest.Scrape(tb, srv.URL)
 }
 
-// sample returns the value of the series of family name with the given
-// label pairs (a histogram's sample count), and whether it exists.
-func sample(fams map[string]*dto.MetricFamily, name string, labels ...string) (float64, bool) {
-	f, ok := fams[name]
-	if !ok {
-		return 0, false
-	}
-next:
-	for _, m := range f.GetMetric() {
-		for i := 0; i+1 < len(labels); i += 2 {
-			found := false
-			for _, l := range m.GetLabel() {
-				if l.GetName() == labels[i] && l.GetValue() == labels[i+1] {
-					found = true
-				}
-			}
-			if !found {
-				continue next
-			}
-		}
-		switch f.GetType() {
-		case dto.MetricType_COUNTER:
-			return m.GetCounter().GetValue(), true
-		case dto.MetricType_GAUGE:
-			return m.GetGauge().GetValue(), true
-		case dto.MetricType_HISTOGRAM:
-			return float64(m.GetHistogram().GetSampleCount()), true
-		}
-	}
-	return 0, false
-}
+var sample = metricstest.Value
 
 func TestNilMetricsRecordNothing(t *testing.T) {
 	var m *metrics.Metrics

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/tessera-ai/tessera/hub/metrics/metricstest"
 	"io"
 	"log/slog"
 	"net"
@@ -16,8 +17,6 @@ import (
 
 	"github.com/gorilla/websocket"
 	dto "github.com/prometheus/client_model/go"
-	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
 
 	"github.com/tessera-ai/tessera/client"
 	"github.com/tessera-ai/tessera/client/device"
@@ -233,58 +232,8 @@ func post(tb testing.TB, url, auth, body string, want int, v any) {
 	}
 }
 
-// scrapeHub reads GET /metrics and parses it with the Prometheus text
-// parser.
 func scrapeHub(tb testing.TB, base string) map[string]*dto.MetricFamily {
-	tb.Helper()
-	resp, err := http.Get(base + "/metrics")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		tb.Fatalf("GET /metrics: HTTP %d", resp.StatusCode)
-	}
-	p := expfmt.NewTextParser(model.LegacyValidation)
-	fams, err := p.TextToMetricFamilies(resp.Body)
-	if err != nil {
-		tb.Fatalf("parse /metrics: %v", err)
-	}
-	return fams
+	return metricstest.Scrape(tb, base+"/metrics")
 }
 
-// value returns the series of family name whose labels include the given
-// pairs: a counter's or gauge's value, a histogram's sample count.
-func value(fams map[string]*dto.MetricFamily, name string, labels ...string) (float64, bool) {
-	f, ok := fams[name]
-	if !ok {
-		return 0, false
-	}
-	for _, m := range f.GetMetric() {
-		if !hasLabels(m, labels) {
-			continue
-		}
-		switch f.GetType() {
-		case dto.MetricType_COUNTER:
-			return m.GetCounter().GetValue(), true
-		case dto.MetricType_GAUGE:
-			return m.GetGauge().GetValue(), true
-		case dto.MetricType_HISTOGRAM:
-			return float64(m.GetHistogram().GetSampleCount()), true
-		}
-	}
-	return 0, false
-}
-
-func hasLabels(m *dto.Metric, pairs []string) bool {
-	for i := 0; i+1 < len(pairs); i += 2 {
-		found := false
-		for _, l := range m.GetLabel() {
-			found = found || (l.GetName() == pairs[i] && l.GetValue() == pairs[i+1])
-		}
-		if !found {
-			return false
-		}
-	}
-	return true
-}
+var value = metricstest.Value
