@@ -16,6 +16,16 @@ func Exact(o Op, s Shape, a, b []float32, exact, sumSq []float64) error {
 	if len(a) != s.ALen() || len(b) != s.BLen() || len(exact) != s.CLen() || len(sumSq) != s.CLen() {
 		return fmt.Errorf("%w: %v %v", ErrOperand, o, s)
 	}
+	one := s.Single()
+	na, nb, nc := one.ALen(), one.BLen(), one.CLen()
+	for z := range s.Count() {
+		exactOne(o, one, a[z*na:(z+1)*na], b[z*nb:(z+1)*nb], exact[z*nc:(z+1)*nc], sumSq[z*nc:(z+1)*nc])
+	}
+	return nil
+}
+
+// exactOne is Exact for one product of a batch.
+func exactOne(o Op, s Shape, a, b []float32, exact, sumSq []float64) {
 	M, K, N := s.M, s.K, s.N
 	clear(exact)
 	clear(sumSq)
@@ -46,5 +56,4 @@ func Exact(o Op, s Shape, a, b []float32, exact, sumSq []float64) error {
 			}
 		}
 	}
-	return nil
 }

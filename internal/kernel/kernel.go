@@ -65,14 +65,38 @@ const MaxDim = 1 << 13
 const MaxElems = 8 << 20
 
 // Shape gives the dimensions of a matmul: C (M×N) = op(A) (M×K) · op(B) (K×N).
+//
+// Batch > 1 stacks that many independent products of the same dimensions
+// (attention's per-head products): each operand holds Batch matrices one
+// after the other, and product z reads A's z-th and B's z-th matrix and
+// writes C's z-th. Batch 0 and 1 both mean a single product, so shapes
+// written before batching existed keep their meaning.
 type Shape struct {
+	Batch   int
 	M, K, N int
 }
+
+// MaxBatch bounds the number of products in a batched shape.
+const MaxBatch = 1 << 12
+
+// Count returns the number of products: Batch, or 1 when Batch is 0.
+func (s Shape) Count() int {
+	if s.Batch < 1 {
+		return 1
+	}
+	return s.Batch
+}
+
+// Single returns the shape of one product of the batch (Batch 0).
+func (s Shape) Single() Shape { return Shape{M: s.M, K: s.K, N: s.N} }
 
 // Validate reports an error if any dimension is out of range.
 func (s Shape) Validate() error {
 	if s.M < 1 || s.K < 1 || s.N < 1 {
 		return fmt.Errorf("shape %v: every dimension must be at least 1", s)
+	}
+	if s.Batch < 0 || s.Batch > MaxBatch {
+		return fmt.Errorf("shape %v: batch must be between 0 and %d", s, MaxBatch)
 	}
 	if s.M > MaxDim || s.K > MaxDim || s.N > MaxDim {
 		return fmt.Errorf("shape %v: dimensions are limited to %d", s, MaxDim)
@@ -83,20 +107,28 @@ func (s Shape) Validate() error {
 	return nil
 }
 
-// String formats the shape as MxKxN.
-func (s Shape) String() string { return fmt.Sprintf("%dx%dx%d", s.M, s.K, s.N) }
+// String formats the shape as MxKxN, or BxMxKxN when batched.
+func (s Shape) String() string {
+	if s.Batch > 1 {
+		return fmt.Sprintf("%dx%dx%dx%d", s.Batch, s.M, s.K, s.N)
+	}
+	return fmt.Sprintf("%dx%dx%d", s.M, s.K, s.N)
+}
 
-// ALen is the number of elements of A.
-func (s Shape) ALen() int { return s.M * s.K }
+// ALen is the number of elements of A (all products of a batch).
+func (s Shape) ALen() int { return s.Count() * s.M * s.K }
 
-// BLen is the number of elements of B.
-func (s Shape) BLen() int { return s.K * s.N }
+// BLen is the number of elements of B (all products of a batch).
+func (s Shape) BLen() int { return s.Count() * s.K * s.N }
 
-// CLen is the number of elements of C.
-func (s Shape) CLen() int { return s.M * s.N }
+// CLen is the number of elements of C (all products of a batch).
+func (s Shape) CLen() int { return s.Count() * s.M * s.N }
 
-// FLOPs is the number of floating-point operations of the product (2·M·K·N).
-func (s Shape) FLOPs() float64 { return 2 * float64(s.M) * float64(s.K) * float64(s.N) }
+// FLOPs is the number of floating-point operations of the product
+// (2·Batch·M·K·N).
+func (s Shape) FLOPs() float64 {
+	return 2 * float64(s.Count()) * float64(s.M) * float64(s.K) * float64(s.N)
+}
 
 // ADims returns the stored (rows, cols) of A for op.
 func (o Op) ADims(s Shape) (rows, cols int) {

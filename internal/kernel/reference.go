@@ -9,13 +9,18 @@ func Reference(o Op, s Shape, a, b, c []float32) error {
 	if err := Check(o, s, a, b, c); err != nil {
 		return err
 	}
-	switch o {
-	case MatMulNN:
-		refNN(s, a, b, c)
-	case MatMulNT:
-		refNT(s, a, b, c)
-	case MatMulTN:
-		refTN(s, a, b, c)
+	one := s.Single()
+	na, nb, nc := one.ALen(), one.BLen(), one.CLen()
+	for z := range s.Count() {
+		az, bz, cz := a[z*na:(z+1)*na], b[z*nb:(z+1)*nb], c[z*nc:(z+1)*nc]
+		switch o {
+		case MatMulNN:
+			refNN(one, az, bz, cz)
+		case MatMulNT:
+			refNT(one, az, bz, cz)
+		case MatMulTN:
+			refTN(one, az, bz, cz)
+		}
 	}
 	return nil
 }
