@@ -66,7 +66,10 @@ type Device struct {
 	family shaders.Family
 	opts   Options
 	limits wgpu.Limits // the limits the device was created with
-	plat   platform    // per-platform state (instance, adapter, JS handles)
+	// groupLimit, when positive, lowers the workgroups per dispatch
+	// dimension (tests force batches to be split with it).
+	groupLimit int
+	plat       platform // per-platform state (instance, adapter, JS handles)
 
 	bindLayout *wgpu.BindGroupLayout
 	pipeLayout *wgpu.PipelineLayout

@@ -84,8 +84,9 @@ func checkClose(tb testing.TB, op kernel.Op, s kernel.Shape, a, b, got []float32
 		tol := c*float64(s.K)*u*float64(bound[i]) + 1e-30
 		if d := math.Abs(float64(got[i]) - float64(want[i])); !(d <= tol) {
 			if bad < 5 {
-				tb.Errorf("%v %v: C[%d,%d] = %g, want %g (|diff| %g > tol %g)",
-					op, s, i/s.N, i%s.N, got[i], want[i], d, tol)
+				mn := s.M * s.N
+				tb.Errorf("%v %v: product %d C[%d,%d] = %g, want %g (|diff| %g > tol %g)",
+					op, s, i/mn, i%mn/s.N, i%s.N, got[i], want[i], d, tol)
 			}
 			bad++
 		}

@@ -37,8 +37,9 @@ func (d *Device) Run(ctx context.Context, op kernel.Op, s kernel.Shape, a, b, c 
 	return nil
 }
 
-// run uploads the operands, submits the kernel in bands of rows and reads
-// C back.
+// run uploads the operands, submits the kernel in bands (whole products of
+// a batch, or bands of rows of one product; shaders.Geometry.Bands) and
+// reads C back.
 func (d *Device) run(ctx context.Context, op kernel.Op, s kernel.Shape, a, b, c []float32) error {
 	cBytes := uint64(len(c)) * 4
 	if err := d.ensureBuffers(uint64(len(a))*4, uint64(len(b))*4, cBytes); err != nil {
@@ -58,17 +59,16 @@ func (d *Device) run(ctx context.Context, op kernel.Op, s kernel.Shape, a, b, c 
 			return fmt.Errorf("write B: %w", err)
 		}
 		g := shaders.GeometryOf(d.family)
-		band := g.BandRows(s, d.opts.MaxSubmitFLOPs)
-		for row0 := 0; row0 < s.M; row0 += band {
+		for band := range g.Bands(s, d.opts.MaxSubmitFLOPs, d.maxGroups()) {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			rows := min(band, s.M-row0)
-			last := row0+rows == s.M
-			if err := d.upload(bs.dims.buf, shaders.Uniform(s, row0)); err != nil {
+			last := band.Z0+band.Products == s.Count() && band.Row0+band.Rows == s.M
+			if err := d.upload(bs.dims.buf, shaders.Uniform(s, band)); err != nil {
 				return fmt.Errorf("write dims: %w", err)
 			}
-			if err := d.submitBand(pipe, bg, g, s, rows, last, cBytes); err != nil {
+			x, y, z := g.Workgroups(s, band)
+			if err := d.submitBand(pipe, bg, x, y, z, last, cBytes); err != nil {
 				return err
 			}
 		}
@@ -80,11 +80,10 @@ func (d *Device) run(ctx context.Context, op kernel.Op, s kernel.Shape, a, b, c 
 	return d.readback(ctx, c)
 }
 
-// submitBand encodes and submits one dispatch covering rows rows of C
-// (the band's first row is in the dims uniform); the last band also copies
-// C to the readback buffer.
-func (d *Device) submitBand(pipe *wgpu.ComputePipeline, bg *wgpu.BindGroup, g shaders.Geometry,
-	s kernel.Shape, rows int, last bool, cBytes uint64) error {
+// submitBand encodes and submits one dispatch of x×y×z workgroups (the
+// band's first row and product are in the dims uniform); the last band
+// also copies C to the readback buffer.
+func (d *Device) submitBand(pipe *wgpu.ComputePipeline, bg *wgpu.BindGroup, x, y, z uint32, last bool, cBytes uint64) error {
 	enc, err := d.dev.CreateCommandEncoder(nil)
 	if err != nil {
 		return fmt.Errorf("create command encoder: %w", err)
@@ -93,7 +92,6 @@ func (d *Device) submitBand(pipe *wgpu.ComputePipeline, bg *wgpu.BindGroup, g sh
 	pass := enc.BeginComputePass(nil)
 	pass.SetPipeline(pipe)
 	pass.SetBindGroup(0, bg, nil)
-	x, y, z := g.Workgroups(s, rows)
 	pass.DispatchWorkgroups(x, y, z)
 	err = endPass(pass)
 	pass.Release()
@@ -112,6 +110,20 @@ func (d *Device) submitBand(pipe *wgpu.ComputePipeline, bg *wgpu.BindGroup, g sh
 	defer cmd.Release()
 	submit(d.queue, cmd)
 	return nil
+}
+
+// maxGroups is the most workgroups a dispatch may have in one dimension:
+// the device's limit, at most WebGPU's default (which every adapter
+// offers), or the lower limit a test set.
+func (d *Device) maxGroups() int {
+	n := shaders.MaxWorkgroupsPerDimension
+	if l := int(d.limits.MaxComputeWorkgroupsPerDimension); l > 0 && l < n {
+		n = l
+	}
+	if d.groupLimit > 0 {
+		n = min(n, d.groupLimit)
+	}
+	return n
 }
 
 // readback maps the readback buffer, copies C out and unmaps it.

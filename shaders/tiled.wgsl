@@ -1,17 +1,25 @@
-// tiled_tn: C = Aᵀ·B with A K×M and B K×N, all row-major f32.
-//
 // Tiled family, for real GPUs: a workgroup of 16×16 invocations computes a
 // 64×64 block of C, staging 64×16 slices of op(A) and 16×64 slices of op(B)
 // in workgroup memory (8 KiB) between barriers. Each invocation accumulates
 // a 4×4 sub-block whose rows and columns are strided by 16, so reads of the
 // staged tiles are spread across banks. Elements outside the matrices are
-// staged as zero; only valid elements of C are stored.
+// staged as zero; only valid elements of C are stored. Workgroup z is the
+// product of the batch (from dims.z0 on).
+//
+// Template: Source prepends TRANS_A and TRANS_B (whether A and B are
+// stored transposed, i.e. K×M and N×K) and a header naming the variant.
+// Staging walks each operand along its stored rows, so that neighbouring
+// invocations read neighbouring addresses whatever the layout.
 
 struct Dims {
   m: u32,
   k: u32,
   n: u32,
   row0: u32, // first row of C this dispatch covers (for split submissions)
+  z0: u32,   // first product of the batch this dispatch covers
+  pad0: u32,
+  pad1: u32,
+  pad2: u32,
 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
@@ -26,31 +34,48 @@ const BK = 16u;
 var<workgroup> tile_a: array<f32, 1024>; // [i * BK + kk], i < BM
 var<workgroup> tile_b: array<f32, 1024>; // [kk * BN + j], j < BN
 
-// stage_a copies element idx of the 64×16 slice of Aᵀ into tile_a, reading
-// A (K×M) along m so that neighbouring invocations read neighbouring
-// addresses; zero outside A.
-fn stage_a(idx: u32, row_base: u32, k0: u32, m: u32, k: u32) {
-  let kk = idx / BM;
-  let i = idx % BM;
+// stage_a copies element idx of the 64×16 slice of op(A) into tile_a, or
+// zero outside A. A is M×K (coalesced along k) or, transposed, K×M
+// (coalesced along m); a_off is the start of this product's A.
+fn stage_a(idx: u32, a_off: u32, row_base: u32, k0: u32, m: u32, k: u32) {
+  var i = idx / BK;
+  var kk = idx % BK;
+  if (TRANS_A) {
+    kk = idx / BM;
+    i = idx % BM;
+  }
   let row = row_base + i;
   let p = k0 + kk;
   var v = 0.0;
   if (row < m && p < k) {
-    v = a[p * m + row];
+    if (TRANS_A) {
+      v = a[a_off + p * m + row];
+    } else {
+      v = a[a_off + row * k + p];
+    }
   }
   tile_a[i * BK + kk] = v;
 }
 
-// stage_b copies element idx of the 16×64 slice of B (coalesced along n)
-// into tile_b, or zero outside B.
-fn stage_b(idx: u32, col_base: u32, k0: u32, n: u32, k: u32) {
-  let kk = idx / BN;
-  let j = idx % BN;
+// stage_b copies element idx of the 16×64 slice of op(B) into tile_b, or
+// zero outside B. B is K×N (coalesced along n) or, transposed, N×K
+// (coalesced along k); b_off is the start of this product's B.
+fn stage_b(idx: u32, b_off: u32, col_base: u32, k0: u32, n: u32, k: u32) {
+  var kk = idx / BN;
+  var j = idx % BN;
+  if (TRANS_B) {
+    j = idx / BK;
+    kk = idx % BK;
+  }
   let p = k0 + kk;
   let col = col_base + j;
   var v = 0.0;
   if (p < k && col < n) {
-    v = b[p * n + col];
+    if (TRANS_B) {
+      v = b[b_off + col * k + p];
+    } else {
+      v = b[b_off + p * n + col];
+    }
   }
   tile_b[kk * BN + j] = v;
 }
@@ -64,13 +89,17 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
   let row_base = dims.row0 + wg.y * BM;
   let col_base = wg.x * BN;
   let t = lid.y * 16u + lid.x;
+  let z = dims.z0 + wg.z;
+  let a_off = z * m * k;
+  let b_off = z * k * n;
+  let c_off = z * m * n;
 
   var acc: array<vec4<f32>, 4>;
   for (var k0 = 0u; k0 < k; k0 = k0 + BK) {
     for (var e = 0u; e < 4u; e = e + 1u) {
       let idx = t + 256u * e;
-      stage_a(idx, row_base, k0, m, k);
-      stage_b(idx, col_base, k0, n, k);
+      stage_a(idx, a_off, row_base, k0, m, k);
+      stage_b(idx, b_off, col_base, k0, n, k);
     }
     workgroupBarrier();
     for (var kk = 0u; kk < BK; kk = kk + 1u) {
@@ -93,7 +122,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>,
     for (var j = 0u; j < 4u; j = j + 1u) {
       let col = col_base + lid.x + 16u * j;
       if (col < n) {
-        c[row * n + col] = acc[i][j];
+        c[c_off + row * n + col] = acc[i][j];
       }
     }
   }

@@ -1,16 +1,24 @@
-// regblock_tn: C = Aᵀ·B with A K×M and B K×N, all row-major f32.
-//
 // RegBlock family: no workgroup memory and no barriers. Each invocation
 // computes a 4×4 block of C in registers. Loads outside the matrices are
 // clamped to the last row/column (always in bounds, never stored), so the
 // inner loop has no branches; only the final store checks the edges.
-// Workgroup 8×8 invocations → a 32×32 block of C per workgroup.
+// Workgroup 8×8 invocations → a 32×32 block of C per workgroup; workgroup
+// z is the product of the batch (from dims.z0 on).
+//
+// Template: Source prepends TRANS_A and TRANS_B (whether A and B are
+// stored transposed, i.e. K×M and N×K) and a header naming the variant.
+// op(A)[i, p] is a[a_off + i * a_rs + p * a_ks], op(B)[p, j] is
+// b[b_off + p * b_ks + j * b_cs]; one stride of each is the constant 1.
 
 struct Dims {
   m: u32,
   k: u32,
   n: u32,
   row0: u32, // first row of C this dispatch covers (for split submissions)
+  z0: u32,   // first product of the batch this dispatch covers
+  pad0: u32,
+  pad1: u32,
+  pad2: u32,
 }
 
 @group(0) @binding(0) var<storage, read> a: array<f32>;
@@ -28,15 +36,22 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   if (row >= m || col >= n) {
     return;
   }
-  // Column indices of A (row i of C is column i of A) and of B (clamped).
-  let a0 = row;
-  let a1 = min(row + 1u, m - 1u);
-  let a2 = min(row + 2u, m - 1u);
-  let a3 = min(row + 3u, m - 1u);
-  let c0 = col;
-  let c1 = min(col + 1u, n - 1u);
-  let c2 = min(col + 2u, n - 1u);
-  let c3 = min(col + 3u, n - 1u);
+  let z = dims.z0 + gid.z;
+  let a_rs = select(k, 1u, TRANS_A);
+  let a_ks = select(1u, m, TRANS_A);
+  let b_ks = select(n, 1u, TRANS_B);
+  let b_cs = select(1u, k, TRANS_B);
+  // Starts of rows of op(A) and of columns of op(B) (clamped).
+  let a_off = z * m * k;
+  let a0 = a_off + row * a_rs;
+  let a1 = a_off + min(row + 1u, m - 1u) * a_rs;
+  let a2 = a_off + min(row + 2u, m - 1u) * a_rs;
+  let a3 = a_off + min(row + 3u, m - 1u) * a_rs;
+  let b_off = z * k * n;
+  let c0 = b_off + col * b_cs;
+  let c1 = b_off + min(col + 1u, n - 1u) * b_cs;
+  let c2 = b_off + min(col + 2u, n - 1u) * b_cs;
+  let c3 = b_off + min(col + 3u, n - 1u) * b_cs;
 
   var acc0 = vec4<f32>(0.0);
   var acc1 = vec4<f32>(0.0);
@@ -50,20 +65,21 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     acc1 = acc1 + a[ak + a1] * bv;
     acc2 = acc2 + a[ak + a2] * bv;
     acc3 = acc3 + a[ak + a3] * bv;
-    ak = ak + m;
-    bk = bk + n;
+    ak = ak + a_ks;
+    bk = bk + b_ks;
   }
-  store_block(row, col, m, n, acc0, acc1, acc2, acc3);
+  store_block(z * m * n, row, col, m, n, acc0, acc1, acc2, acc3);
 }
 
-// store_block writes the valid part of a 4×4 block of C at (row, col).
-fn store_block(row: u32, col: u32, m: u32, n: u32,
+// store_block writes the valid part of a 4×4 block of C at (row, col) of
+// the product whose C starts at c_off.
+fn store_block(c_off: u32, row: u32, col: u32, m: u32, n: u32,
                acc0: vec4<f32>, acc1: vec4<f32>, acc2: vec4<f32>, acc3: vec4<f32>) {
   var rows = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
   let nr = min(4u, m - row);
   let nc = min(4u, n - col);
   for (var i = 0u; i < nr; i = i + 1u) {
-    let base = (row + i) * n + col;
+    let base = c_off + (row + i) * n + col;
     let v = rows[i];
     c[base] = v.x;
     if (nc > 1u) { c[base + 1u] = v.y; }
