@@ -33,8 +33,8 @@ func TestOperatorQueries(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := []ContributorCredit{
-			{Address: "0xa", Model: "m", Verified: 130, Pending: 20, InEpoch: 100, Tasks: 3, ModelVerified: 170},
-			{Address: "0xa", Model: "n", Verified: 5, Tasks: 1, ModelVerified: 5},
+			{Address: "0xa", Model: "m", Verified: fl(130), Pending: fl(20), InEpoch: fl(100), Tasks: 3, ModelVerified: fl(170)},
+			{Address: "0xa", Model: "n", Verified: fl(5), Tasks: 1, ModelVerified: fl(5)},
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("0xa:\n got %+v\nwant %+v", got, want)
@@ -43,7 +43,7 @@ func TestOperatorQueries(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(all) != 3 || all[2] != (ContributorCredit{Address: "0xb", Model: "m", Verified: 40, Rejected: 8, InEpoch: 40, Tasks: 2, ModelVerified: 170}) {
+		if len(all) != 3 || all[2] != (ContributorCredit{Address: "0xb", Model: "m", Verified: fl(40), Rejected: fl(8), InEpoch: fl(40), Tasks: 2, ModelVerified: fl(170)}) {
 			t.Errorf("everyone: %+v", all)
 		}
 		models, err := l.ModelCredits(ctx)
@@ -51,8 +51,8 @@ func TestOperatorQueries(t *testing.T) {
 			t.Fatal(err)
 		}
 		wantModels := []ModelCredit{
-			{Model: "m", Verified: 170, Pending: 20, Rejected: 8, InEpoch: 140, Contributors: 2},
-			{Model: "n", Verified: 5, Contributors: 1},
+			{Model: "m", Verified: fl(170), Pending: fl(20), Rejected: fl(8), InEpoch: fl(140), Contributors: 2},
+			{Model: "n", Verified: fl(5), Contributors: 1},
 		}
 		if !reflect.DeepEqual(models, wantModels) {
 			t.Errorf("models:\n got %+v\nwant %+v", models, wantModels)
@@ -66,8 +66,8 @@ func TestOperatorQueries(t *testing.T) {
 			t.Fatal(err)
 		}
 		want := []ContributorCredit{
-			{Address: "0xa", Model: "m", Verified: 100, Rejected: 50, InEpoch: 100, Tasks: 3, ModelVerified: 140},
-			{Address: "0xa", Model: "n", Rejected: 5, Tasks: 1},
+			{Address: "0xa", Model: "m", Verified: fl(100), Rejected: fl(50), InEpoch: fl(100), Tasks: 3, ModelVerified: fl(140)},
+			{Address: "0xa", Model: "n", Rejected: fl(5), Tasks: 1},
 		}
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("0xa after revoke:\n got %+v\nwant %+v", got, want)

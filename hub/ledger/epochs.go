@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/tessera-ai/tessera/internal/flop"
 )
 
 // Epochs: the snapshots of cumulative verified credit that the committer
@@ -61,15 +63,15 @@ var (
 // Leaf is one contributor's cumulative verified credit in an epoch.
 type Leaf struct {
 	Address string
-	Amount  int64 // floating-point operations
+	Amount  flop.Amount
 }
 
 // Snapshot is an epoch's content before it is prepared.
 type Snapshot struct {
 	Model  string
 	Epoch  uint64
-	Leaves []Leaf // by address
-	Total  int64  // the sum of the leaves' amounts
+	Leaves []Leaf      // by address
+	Total  flop.Amount // the sum of the leaves' amounts
 }
 
 // Epoch is a stored epoch.
@@ -77,7 +79,7 @@ type Epoch struct {
 	Model        string
 	Epoch        uint64
 	Root         [32]byte
-	Total        int64
+	Total        flop.Amount
 	Contributors int
 	State        EpochState
 	TxHash       [32]byte // zero until sent; the including transaction once committed
@@ -172,9 +174,13 @@ func (l *Ledger) PrepareEpoch(ctx context.Context, s Snapshot, root [32]byte) er
 		return fmt.Errorf("ledger prepare: %w", err)
 	}
 	var count int
-	var total int64
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(DISTINCT address), COALESCE(SUM(amount), 0) FROM credits
-		WHERE model = ? AND state = 'verified' AND epoch IS NOT NULL AND epoch <= ?`, s.Model, s.Epoch).Scan(&count, &total); err != nil {
+	var total flop.Amount
+	ps := make([]parts, 1)
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(DISTINCT address), `+sumOf("")+` FROM credits
+		WHERE model = ? AND state = 'verified' AND epoch IS NOT NULL AND epoch <= ?`, s.Model, s.Epoch).Scan(scanDest(ps, &count)...); err != nil {
+		return fmt.Errorf("ledger prepare: %w", err)
+	}
+	if err := sums(ps, &total); err != nil {
 		return fmt.Errorf("ledger prepare: %w", err)
 	}
 	if stamped != s.Epoch || count != len(s.Leaves) || total != s.Total {
@@ -352,25 +358,28 @@ func stampedEpoch(ctx context.Context, q querier, model string) (uint64, error) 
 
 // stampedLeaves sums model's verified credit stamped with epoch or earlier
 // per address.
-func stampedLeaves(ctx context.Context, q querier, model string, epoch uint64) ([]Leaf, int64, error) {
-	rows, err := q.QueryContext(ctx, `SELECT address, SUM(amount) FROM credits
+func stampedLeaves(ctx context.Context, q querier, model string, epoch uint64) ([]Leaf, flop.Amount, error) {
+	var total flop.Amount
+	rows, err := q.QueryContext(ctx, `SELECT address, `+sumOf("")+` FROM credits
 		WHERE model = ? AND state = 'verified' AND epoch IS NOT NULL AND epoch <= ?
 		GROUP BY address ORDER BY address`, model, epoch)
 	if err != nil {
-		return nil, 0, err
+		return nil, total, err
 	}
 	defer rows.Close()
 	var out []Leaf
-	var total int64
+	ps := make([]parts, 1)
 	for rows.Next() {
 		var lf Leaf
-		if err := rows.Scan(&lf.Address, &lf.Amount); err != nil {
-			return nil, 0, err
+		if err := rows.Scan(scanDest(ps, &lf.Address)...); err != nil {
+			return nil, total, err
 		}
-		if total+lf.Amount < total {
-			return nil, 0, fmt.Errorf("%s total credit overflows int64", model)
+		if err := sums(ps, &lf.Amount); err != nil {
+			return nil, total, fmt.Errorf("%s: %w", lf.Address, err)
 		}
-		total += lf.Amount
+		if total, err = total.Add(lf.Amount); err != nil {
+			return nil, total, fmt.Errorf("%s total: %w", model, err)
+		}
 		out = append(out, lf)
 	}
 	return out, total, rows.Err()

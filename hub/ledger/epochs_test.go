@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+
+	"github.com/tessera-ai/tessera/internal/flop"
 )
 
 func snapshot(tb testing.TB, l *Ledger, model string) Snapshot {
@@ -51,7 +53,7 @@ func TestEpochLifecycle(t *testing.T) {
 		Op{Kind: AddVerified, Task: "t1", Model: "other", Address: "0xd", Amount: 1},
 	))
 	s := snapshot(t, l, "m")
-	want := Snapshot{Model: "m", Epoch: 1, Leaves: []Leaf{{"0xa", 15}, {"0xb", 10}}, Total: 25}
+	want := Snapshot{Model: "m", Epoch: 1, Leaves: []Leaf{{"0xa", fl(15)}, {"0xb", fl(10)}}, Total: fl(25)}
 	if !reflect.DeepEqual(s, want) {
 		t.Fatalf("snapshot %+v, want %+v", s, want)
 	}
@@ -59,15 +61,15 @@ func TestEpochLifecycle(t *testing.T) {
 	t.Run("UnpreparedSnapshotIsRetaken", func(t *testing.T) {
 		must(t, l.Submit(Op{Kind: Verify, Task: "t3", Address: "0xb"}))
 		s = snapshot(t, l, "m")
-		want := Snapshot{Model: "m", Epoch: 1, Leaves: []Leaf{{"0xa", 15}, {"0xb", 17}}, Total: 32}
+		want := Snapshot{Model: "m", Epoch: 1, Leaves: []Leaf{{"0xa", fl(15)}, {"0xb", fl(17)}}, Total: fl(32)}
 		if !reflect.DeepEqual(s, want) {
 			t.Fatalf("snapshot %+v, want %+v", s, want)
 		}
 	})
 	t.Run("ErrEpochConflict", func(t *testing.T) {
 		stale := s
-		stale.Total = 25
-		stale.Leaves = []Leaf{{"0xa", 15}, {"0xb", 10}}
+		stale.Total = fl(25)
+		stale.Leaves = []Leaf{{"0xa", fl(15)}, {"0xb", fl(10)}}
 		if err := l.PrepareEpoch(ctx, stale, [32]byte{1}); !errors.Is(err, ErrEpochConflict) {
 			t.Fatalf("prepare a stale snapshot: %v, want ErrEpochConflict", err)
 		}
@@ -100,7 +102,7 @@ func TestEpochLifecycle(t *testing.T) {
 			Op{Kind: AddVerified, Task: "t5", Model: "m", Address: "0xa", Amount: 100},
 			Op{Kind: Revoke, Address: "0xa", Reason: "banned"},
 		))
-		if b := balance(t, l, "m", "0xa"); b.Verified != 15 || b.Rejected != 100 {
+		if b := balance(t, l, "m", "0xa"); b.Verified != fl(15) || b.Rejected != fl(100) {
 			t.Fatalf("0xa after revoke: %+v, want 15 verified (in epoch 1), 100 rejected", b)
 		}
 	})
@@ -124,7 +126,7 @@ func TestEpochLifecycle(t *testing.T) {
 	})
 
 	s2 := snapshot(t, l, "m")
-	want2 := Snapshot{Model: "m", Epoch: 2, Leaves: []Leaf{{"0xa", 15}, {"0xb", 17}, {"0xc", 3}}, Total: 35}
+	want2 := Snapshot{Model: "m", Epoch: 2, Leaves: []Leaf{{"0xa", fl(15)}, {"0xb", fl(17)}, {"0xc", fl(3)}}, Total: fl(35)}
 	if !reflect.DeepEqual(s2, want2) {
 		t.Fatalf("epoch 2 %+v, want %+v (cumulative)", s2, want2)
 	}
@@ -144,7 +146,7 @@ func TestEpochLifecycle(t *testing.T) {
 		if err != nil || !ok {
 			t.Fatalf("latest committed: %v %v", ok, err)
 		}
-		if e.Epoch != 2 || e.Root != ([32]byte{1, 2}) || e.Total != 35 || e.Contributors != 3 || e.State != EpochCommitted ||
+		if e.Epoch != 2 || e.Root != ([32]byte{1, 2}) || e.Total != fl(35) || e.Contributors != 3 || e.State != EpochCommitted ||
 			e.TxHash != ([32]byte{0xee, 2}) || e.Block != 102 || e.PreparedAt.IsZero() || e.SentAt.IsZero() || e.CommittedAt.IsZero() {
 			t.Fatalf("latest committed: %+v", e)
 		}
@@ -187,7 +189,7 @@ func TestSnapshotOrderedWithWriter(t *testing.T) {
 		}
 		done <- l.Flush(ctx)
 	}()
-	var prev int64
+	var prev flop.Amount
 	epoch := uint64(0)
 	for finished := false; !finished; {
 		select {
@@ -205,8 +207,8 @@ func TestSnapshotOrderedWithWriter(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if s.Epoch != epoch+1 || s.Total < prev {
-			t.Fatalf("epoch %d total %d after epoch %d total %d", s.Epoch, s.Total, epoch, prev)
+		if s.Epoch != epoch+1 || s.Total.Cmp(prev) < 0 {
+			t.Fatalf("epoch %d total %s after epoch %d total %s", s.Epoch, s.Total, epoch, prev)
 		}
 		commitEpoch(t, l, s)
 		epoch, prev = s.Epoch, s.Total
@@ -217,7 +219,7 @@ func TestSnapshotOrderedWithWriter(t *testing.T) {
 	} else if !errors.Is(err, ErrNoNewCredit) {
 		t.Fatal(err)
 	}
-	if prev != n {
+	if prev != fl(uint64(n)) {
 		t.Fatalf("last epoch total %d, want %d", prev, n)
 	}
 	t.Logf("%d epochs", epoch)

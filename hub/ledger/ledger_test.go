@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+
+	"github.com/tessera-ai/tessera/internal/flop"
 )
 
 func open(tb testing.TB, path string) *Ledger {
@@ -54,15 +56,15 @@ func TestCreditLifecycle(t *testing.T) {
 		Op{Kind: AddPending, Task: "t1", Model: "m", Address: "0xa", Amount: 999}, // same task again: ignored
 		Op{Kind: Reject, Task: "t1", Address: "0xb", Reason: "replica disagrees"},
 	))
-	if b := balance(t, l, "m", "0xa"); b.Verified != 100 || b.Pending != 57 || b.Rejected != 0 {
+	if b := balance(t, l, "m", "0xa"); b.Verified != fl(100) || b.Pending != fl(57) || b.Rejected != fl(0) {
 		t.Errorf("0xa after verify: %+v", b)
 	}
-	if b := balance(t, l, "m", "0xb"); b.Verified != 0 || b.Rejected != 100 {
+	if b := balance(t, l, "m", "0xb"); b.Verified != fl(0) || b.Rejected != fl(100) {
 		t.Errorf("0xb after reject: %+v", b)
 	}
 	// Caught cheating: every pending credit is lost, verified stays.
 	must(t, l.Submit(Op{Kind: Void, Address: "0xa", Reason: "caught"}))
-	if b := balance(t, l, "m", "0xa"); b.Verified != 100 || b.Pending != 0 || b.Rejected != 57 {
+	if b := balance(t, l, "m", "0xa"); b.Verified != fl(100) || b.Pending != fl(0) || b.Rejected != fl(57) {
 		t.Errorf("0xa after void: %+v", b)
 	}
 	ds, _ := l.Decisions(context.Background(), "0xa", 10)
@@ -76,7 +78,7 @@ func TestCreditLifecycle(t *testing.T) {
 		Op{Kind: AddPending, Task: "t10", Model: "m", Address: "0xc", Amount: 6},
 		Op{Kind: Revoke, Address: "0xc", Reason: "banned"},
 	))
-	if b := balance(t, l, "m", "0xc"); b.Verified != 0 || b.Pending != 0 || b.Rejected != 11 {
+	if b := balance(t, l, "m", "0xc"); b.Verified != fl(0) || b.Pending != fl(0) || b.Rejected != fl(11) {
 		t.Errorf("0xc after revoke: %+v", b)
 	}
 	if err := l.CheckInvariants(context.Background()); err != nil {
@@ -88,7 +90,7 @@ func TestCreditLifecycle(t *testing.T) {
 	}
 	l = open(t, path)
 	defer l.Close()
-	if b := balance(t, l, "m", "0xa"); b.Verified != 100 || b.Rejected != 57 {
+	if b := balance(t, l, "m", "0xa"); b.Verified != fl(100) || b.Rejected != fl(57) {
 		t.Errorf("after reopen: %+v", b)
 	}
 	if st, _ := l.Standings(context.Background()); !st["0xa"].Banned || st["0xa"].Strikes != 2 {
@@ -142,7 +144,7 @@ func TestConcurrentWritersBatch(t *testing.T) {
 	}
 	wg.Wait()
 	totals, _ := l.Totals(context.Background())
-	if want := int64(workers * each / 2 * 3); totals["m"] != want {
+	if want := fl(uint64(workers * each / 2 * 3)); totals["m"] != want {
 		t.Errorf("verified total %d, want %d", totals["m"], want)
 	}
 	if err := l.CheckInvariants(context.Background()); err != nil {
@@ -192,3 +194,6 @@ func BenchmarkCreditEvents(b *testing.B) {
 		})
 	}
 }
+
+// fl is n FLOPs.
+func fl(n uint64) flop.Amount { return flop.FromUint64(n) }

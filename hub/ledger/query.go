@@ -3,56 +3,73 @@ package ledger
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/tessera-ai/tessera/hub"
+	"github.com/tessera-ai/tessera/internal/flop"
 )
 
-// Balance is one contributor's credit in one model, by state.
+// Balance is one contributor's credit in one model, by state, in exact
+// FLOPs (JSON: decimal strings).
 type Balance struct {
-	Address  string `json:"address"`
-	Verified int64  `json:"verified"`
-	Pending  int64  `json:"pending"`
-	Rejected int64  `json:"rejected"`
+	Address  string      `json:"address"`
+	Verified flop.Amount `json:"verified"`
+	Pending  flop.Amount `json:"pending"`
+	Rejected flop.Amount `json:"rejected"`
 }
 
 // Balances returns every contributor's credit in model, largest verified
 // first. Everything is summed from the credit rows.
 func (l *Ledger) Balances(ctx context.Context, model string) ([]Balance, error) {
 	rows, err := l.db.QueryContext(ctx, `
-		SELECT address,
-		       COALESCE(SUM(CASE WHEN state = 'verified' THEN amount END), 0),
-		       COALESCE(SUM(CASE WHEN state = 'pending'  THEN amount END), 0),
-		       COALESCE(SUM(CASE WHEN state = 'rejected' THEN amount END), 0)
-		FROM credits WHERE model = ? GROUP BY address
-		ORDER BY 2 DESC, address`, model)
+		SELECT address, `+sumOf("state = 'verified'")+`, `+sumOf("state = 'pending'")+`, `+sumOf("state = 'rejected'")+`
+		FROM credits WHERE model = ? GROUP BY address`, model)
 	if err != nil {
 		return nil, fmt.Errorf("ledger balances: %w", err)
 	}
 	defer rows.Close()
 	out := []Balance{}
+	ps := make([]parts, 3)
 	for rows.Next() {
 		var b Balance
-		if err := rows.Scan(&b.Address, &b.Verified, &b.Pending, &b.Rejected); err != nil {
-			return nil, err
+		if err := rows.Scan(scanDest(ps, &b.Address)...); err != nil {
+			return nil, fmt.Errorf("ledger balances: %w", err)
+		}
+		if err := sums(ps, &b.Verified, &b.Pending, &b.Rejected); err != nil {
+			return nil, fmt.Errorf("ledger balances: %s: %w", b.Address, err)
 		}
 		out = append(out, b)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("ledger balances: %w", err)
+	}
+	slices.SortFunc(out, func(a, b Balance) int {
+		if c := b.Verified.Cmp(a.Verified); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Address, b.Address)
+	})
+	return out, nil
 }
 
 // Totals returns, per model, the verified credit of all contributors.
-func (l *Ledger) Totals(ctx context.Context) (map[string]int64, error) {
-	rows, err := l.db.QueryContext(ctx, `SELECT model, SUM(amount) FROM credits WHERE state = 'verified' GROUP BY model`)
+func (l *Ledger) Totals(ctx context.Context) (map[string]flop.Amount, error) {
+	rows, err := l.db.QueryContext(ctx, `SELECT model, `+sumOf("")+` FROM credits WHERE state = 'verified' GROUP BY model`)
 	if err != nil {
 		return nil, fmt.Errorf("ledger totals: %w", err)
 	}
 	defer rows.Close()
-	out := map[string]int64{}
+	out := map[string]flop.Amount{}
+	ps := make([]parts, 1)
 	for rows.Next() {
 		var m string
-		var v int64
-		if err := rows.Scan(&m, &v); err != nil {
-			return nil, err
+		var v flop.Amount
+		if err := rows.Scan(scanDest(ps, &m)...); err != nil {
+			return nil, fmt.Errorf("ledger totals: %w", err)
+		}
+		if err := sums(ps, &v); err != nil {
+			return nil, fmt.Errorf("ledger totals: %s: %w", m, err)
 		}
 		out[m] = v
 	}
@@ -127,9 +144,11 @@ func (l *Ledger) CheckInvariants(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		var sum int64
+		var sum flop.Amount
 		for _, b := range bs {
-			sum += b.Verified
+			if sum, err = sum.Add(b.Verified); err != nil {
+				return err
+			}
 		}
 		if sum != total {
 			return fmt.Errorf("ledger invariant: model %s balances sum to %d, verified rows to %d", model, sum, total)
