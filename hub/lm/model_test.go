@@ -1,0 +1,154 @@
+package lm
+
+import (
+	"context"
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/tessera-ai/tessera/hub/train/tile"
+)
+
+func tinyConfig(tileCols, attnBatch int) Config {
+	return Config{Layers: 2, Embd: 16, Heads: 2, Context: 8, TileCols: tileCols, AttnBatch: attnBatch}
+}
+
+func tinyOpt() OptConfig {
+	return OptConfig{LR: 1e-2, MinLR: 1e-3, Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, WeightDecay: 0.1, WarmupSteps: 2, MaxSteps: 20, GradClip: 1}
+}
+
+// randomize gives every parameter a value of order one, so that every
+// path of the network carries gradient a test can see.
+func randomize(m *Model, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 7))
+	for i := range m.params {
+		m.params[i] = float32(rng.NormFloat64() * 0.3)
+	}
+	for _, ts := range m.l.tensors {
+		if len(ts.shape) == 1 && ts.name[len(ts.name)-6:] == "weight" { // LayerNorm gains near 1
+			for i := ts.off; i < ts.off+ts.n; i++ {
+				m.params[i] += 1
+			}
+		}
+	}
+}
+
+func randomWindows(rng *rand.Rand, n, length int) []byte {
+	w := make([]byte, n*(length+1))
+	for i := range w {
+		w[i] = byte(rng.IntN(Vocab))
+	}
+	return w
+}
+
+// TestTransformerTiledEqualsUntiled: cutting the weights into tiles and
+// attention into batched tiles of several sizes changes neither the loss
+// nor any gradient, compared with one tile per matrix.
+func TestTransformerTiledEqualsUntiled(t *testing.T) {
+	ctx := context.Background()
+	whole, err := NewTrainer(tinyConfig(1<<12, 4096), tinyOpt(), 3, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	randomize(whole.Model, 5)
+	w := randomWindows(rand.New(rand.NewPCG(9, 9)), 3, 8)
+	l1, g1, err := whole.gradients(ctx, tile.NewLocal(2), w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ cols, attn int }{{5, 1}, {7, 4}, {16, 2}, {33, 5}} {
+		tiled, err := NewTrainer(tinyConfig(tc.cols, tc.attn), tinyOpt(), 3, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		copy(tiled.params, whole.params)
+		l2, g2, err := tiled.gradients(ctx, tile.NewLocal(2), w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if math.Abs(l1-l2) > 1e-6*math.Abs(l1) {
+			t.Errorf("tiles %d/%d: loss %v, untiled %v", tc.cols, tc.attn, l2, l1)
+		}
+		for _, ts := range whole.l.tensors {
+			for i := ts.off; i < ts.off+ts.n; i++ {
+				if d := math.Abs(float64(g1[i] - g2[i])); d > 1e-5*(1+math.Abs(float64(g1[i]))) {
+					t.Fatalf("tiles %d/%d: %s[%d] gradient %v, untiled %v", tc.cols, tc.attn, ts.name, i-ts.off, g2[i], g1[i])
+				}
+			}
+		}
+	}
+}
+
+// TestTransformerForwardMatchesReference: the tiled float32 logits equal
+// the independent float64 GPT-2 forward pass's.
+func TestTransformerForwardMatchesReference(t *testing.T) {
+	m, err := NewModel(tinyConfig(5, 3), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	randomize(m, 11)
+	rng := rand.New(rand.NewPCG(3, 3))
+	x := make([]byte, 2*8)
+	for i := range x {
+		x[i] = byte(rng.IntN(Vocab))
+	}
+	got, err := m.Logits(context.Background(), tile.NewLocal(2), x, 2, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, _ := m.Tensors()
+	ref := newRefGPT2(ts, 2, 16, 2, 8)
+	for s := range 2 {
+		want := ref.logits(x[s*8 : (s+1)*8])
+		for i, row := range want {
+			for v, lw := range row {
+				if g := float64(got[(s*8+i)*Vocab+v]); math.Abs(g-lw) > 1e-4*(1+math.Abs(lw)) {
+					t.Fatalf("sequence %d position %d token %d: logit %v, reference %v", s, i, v, g, lw)
+				}
+			}
+		}
+	}
+}
+
+// TestTransformerGradientsFiniteDifferences checks the backward pass
+// against central differences of the float64 reference loss, for several
+// parameters of every tensor.
+func TestTransformerGradientsFiniteDifferences(t *testing.T) {
+	tr, err := NewTrainer(tinyConfig(5, 3), tinyOpt(), 2, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	randomize(tr.Model, 13)
+	w := randomWindows(rand.New(rand.NewPCG(4, 4)), 2, 8)
+	loss, grad, err := tr.gradients(context.Background(), tile.NewLocal(2), w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts, _ := tr.Tensors()
+	ref := newRefGPT2(ts, 2, 16, 2, 8)
+	if want := ref.loss(w, 2, 8); math.Abs(loss-want) > 1e-5*want {
+		t.Fatalf("loss %v, reference %v", loss, want)
+	}
+	rng := rand.New(rand.NewPCG(5, 5))
+	const h = 1e-4
+	checked := 0
+	for _, info := range tr.l.tensors {
+		for range 4 {
+			i := rng.IntN(info.n)
+			v := ref.w[info.name]
+			orig := v[i]
+			v[i] = orig + h
+			up := ref.loss(w, 2, 8)
+			v[i] = orig - h
+			down := ref.loss(w, 2, 8)
+			v[i] = orig
+			fd := (up - down) / (2 * h)
+			g := float64(grad[info.off+i])
+			if math.Abs(g-fd) > 1e-3*math.Abs(fd)+2e-5 {
+				t.Errorf("%s[%d]: backprop %v, finite difference %v", info.name, i, g, fd)
+			}
+			checked++
+		}
+	}
+	t.Logf("%d gradients checked against finite differences", checked)
+}
