@@ -24,6 +24,7 @@ import (
 
 	"github.com/tessera-ai/tessera/hub"
 	"github.com/tessera-ai/tessera/hub/service"
+	"github.com/tessera-ai/tessera/hub/train"
 	"github.com/tessera-ai/tessera/internal/kernel"
 )
 
@@ -48,7 +49,8 @@ func doMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.MaxSlots, "max-slots", cfg.MaxSlots, "most tasks one contributor may hold")
 	shape := fs.String("matmul-shape", cfg.Matmul.Shape.String(), "shape MxKxN of the built-in matmul job's tasks (\"off\" disables it)")
 	ownWorkers := fs.String("own-workers", "", "comma-separated addresses of the operator's own workers, exempt from exposure caps")
-	fs.BoolVar(&svc.DefaultJob, "default-job", svc.DefaultJob, "create the MNIST training job when there is no job")
+	fs.BoolVar(&svc.DefaultJob, "default-job", svc.DefaultJob, "create the default training jobs (--jobs) when there is no job")
+	jobs := fs.String("jobs", strings.Join(svc.Jobs, ","), "comma-separated default jobs to run (mnist-mlp, gocode-lm); given explicitly, each one missing is created on start")
 	fs.StringVar(&svc.Chain.RPC, "chain-rpc", "", "Ethereum JSON-RPC URL to commit credit to (default: an embedded chain in the data directory)")
 	fs.StringVar(&svc.Chain.KeyFile, "chain-key", "", "file with the committer's private key in hex (with --chain-rpc)")
 	fs.StringVar(&svc.Chain.Contract, "contract", "", "deployed TesseraCredits address (default: deploy one on first start)")
@@ -70,6 +72,14 @@ func doMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "tessera-hub: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
+	svc.Jobs = splitList(*jobs)
+	for _, name := range svc.Jobs {
+		if _, ok := train.DefaultSpec(name); !ok {
+			fmt.Fprintf(stderr, "tessera-hub: --jobs: no default job is named %q (there are %s)\n", name, strings.Join(train.DefaultSpecNames(), ", "))
+			return 2
+		}
+	}
+	fs.Visit(func(f *flag.Flag) { svc.EnsureJobs = svc.EnsureJobs || f.Name == "jobs" })
 	if *shape == "off" {
 		cfg.Matmul.Shape = kernel.Shape{}
 	} else {

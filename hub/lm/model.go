@@ -84,18 +84,35 @@ func (m *Model) Logits(ctx context.Context, exec tile.Executor, x []byte, n, len
 
 // Loss runs the forward pass on n windows of length+1 bytes (inputs and
 // next-byte targets) and returns the summed negative log-likelihood in
-// nats and the number of bytes scored.
-func (m *Model) Loss(ctx context.Context, exec tile.Executor, windows []byte, n, length int) (float64, int, error) {
+// nats and the number of bytes scored. If skip is not nil, window s
+// scores only its targets from position skip[s] on (an evaluation's last
+// window, which overlaps targets already scored).
+func (m *Model) Loss(ctx context.Context, exec tile.Executor, windows []byte, n, length int, skip []int) (float64, int, error) {
 	if err := m.checkWindows(windows, n, length); err != nil {
 		return 0, 0, err
+	}
+	if skip != nil && len(skip) != n {
+		return 0, 0, fmt.Errorf("lm: %d skips for %d windows", len(skip), n)
 	}
 	x, y := inputs(windows, n, length)
 	ps := m.newPass(ctx, exec, x, n, length)
 	if err := ps.forward(); err != nil {
 		return 0, 0, err
 	}
-	nll, _ := crossEntropy(ps.logits, y, ps.m, Vocab, false)
-	return nll, ps.m, nil
+	var nll float64
+	count := 0
+	for s := range n {
+		from := 0
+		if skip != nil {
+			from = min(max(skip[s], 0), length)
+		}
+		rows := length - from
+		r0 := s*length + from
+		l, _ := crossEntropy(ps.logits[r0*Vocab:(r0+rows)*Vocab], y[r0:r0+rows], rows, Vocab, false)
+		nll += l
+		count += rows
+	}
+	return nll, count, nil
 }
 
 // Trainer is a Model with AdamW's state, stepping on batches of windows.

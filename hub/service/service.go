@@ -32,8 +32,15 @@ type Config struct {
 	// OwnWorkers are the operator's own contributor addresses, exempt from
 	// exposure caps.
 	OwnWorkers []string
-	// DefaultJob creates the MNIST job when the database has no job.
+	// DefaultJob creates the default jobs named in Jobs when the database
+	// has no job (a hub's first start).
 	DefaultJob bool
+	// Jobs names the default jobs (train.DefaultSpec): "mnist-mlp",
+	// "gocode-lm".
+	Jobs []string
+	// EnsureJobs also creates, on any start, each job of Jobs that no job
+	// of the database is named after (set by tessera-hub --jobs).
+	EnsureJobs bool
 	// MNISTDir overrides where the MNIST files are ("" locates them).
 	MNISTDir string
 	// Chain chooses where credit is committed (embedded chain by default).
@@ -47,7 +54,7 @@ type Config struct {
 
 // DefaultConfig is what `make run` uses.
 func DefaultConfig() Config {
-	return Config{Hub: hub.DefaultConfig(), DefaultJob: true}
+	return Config{Hub: hub.DefaultConfig(), DefaultJob: true, Jobs: []string{"mnist-mlp", "gocode-lm"}}
 }
 
 // tokenFile is the admin token's name in the data directory.
@@ -127,15 +134,8 @@ func Run(ctx context.Context, ln net.Listener, cfg Config) error {
 		return err
 	}
 	defer mgr.Wait()
-	if cfg.DefaultJob {
-		if jobs, err := db.Jobs(ctx); err != nil {
-			return err
-		} else if len(jobs) == 0 {
-			spec := train.MNISTSpec()
-			if _, err := mgr.Create(ctx, spec); err != nil {
-				return fmt.Errorf("create the default MNIST job: %w", err)
-			}
-		}
+	if err := createDefaultJobs(ctx, cfg, db, mgr); err != nil {
+		return err
 	}
 	if cfg.Ready != nil {
 		cfg.Ready(ln.Addr())
@@ -143,6 +143,40 @@ func Run(ctx context.Context, ln net.Listener, cfg Config) error {
 	err = h.Serve(ctx, ln)
 	cancel()
 	return err
+}
+
+// createDefaultJobs creates the default jobs of cfg.Jobs on a hub's first
+// start (no job in the database) or, with EnsureJobs, those of them that
+// no existing job is named after.
+func createDefaultJobs(ctx context.Context, cfg Config, db *store.DB, mgr *train.Manager) error {
+	if !cfg.DefaultJob && !cfg.EnsureJobs {
+		return nil
+	}
+	jobs, err := db.Jobs(ctx)
+	if err != nil {
+		return err
+	}
+	if len(jobs) > 0 && !cfg.EnsureJobs {
+		return nil
+	}
+	have := map[string]bool{}
+	for _, j := range jobs {
+		have[j.Name] = true
+	}
+	for _, name := range cfg.Jobs {
+		if have[name] {
+			continue
+		}
+		spec, ok := train.DefaultSpec(name)
+		if !ok {
+			return fmt.Errorf("no default job is named %q (there are %s)", name, strings.Join(train.DefaultSpecNames(), ", "))
+		}
+		if _, err := mgr.Create(ctx, spec); err != nil {
+			return fmt.Errorf("create the default job %s: %w", name, err)
+		}
+		have[name] = true
+	}
+	return nil
 }
 
 // adminToken reads the admin token from the data directory, creating a

@@ -132,21 +132,31 @@ func (s *DB) DeleteJob(ctx context.Context, id string) error {
 	return nil
 }
 
-// Point is one row of a job's evaluation history.
+// Point is one row of a job's evaluation history. For a language model
+// TestLoss is the validation loss in nats per byte and TestAccuracy is 0.
 type Point struct {
 	Step         int       `json:"step"`
 	At           time.Time `json:"at"`
 	TrainLoss    float64   `json:"train_loss"`
 	TestLoss     float64   `json:"test_loss"`
 	TestAccuracy float64   `json:"test_accuracy"`
+	// BitsPerByte is the language model's validation loss in bits per
+	// byte (0 for other models).
+	BitsPerByte float64 `json:"bits_per_byte,omitempty"`
+	// TokensPerSecond is the training throughput since the previous point
+	// (tokens for a language model, examples otherwise).
+	TokensPerSecond float64 `json:"tokens_per_second,omitempty"`
+	// Full is set when the whole held-out split was scored, not a sample.
+	Full bool `json:"full,omitempty"`
 }
 
 // AddPoint appends an evaluation to the job's history. A point for a step
 // already recorded (a step re-run after a restart) replaces it.
 func (s *DB) AddPoint(ctx context.Context, id string, p Point) error {
 	_, err := s.db.ExecContext(ctx,
-		`INSERT OR REPLACE INTO history (job_id, step, at, train_loss, test_loss, test_accuracy) VALUES (?, ?, ?, ?, ?, ?)`,
-		id, p.Step, p.At.UnixMilli(), p.TrainLoss, p.TestLoss, p.TestAccuracy)
+		`INSERT OR REPLACE INTO history (job_id, step, at, train_loss, test_loss, test_accuracy, bits_per_byte, tokens_per_second, full_eval)
+		 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		id, p.Step, p.At.UnixMilli(), p.TrainLoss, p.TestLoss, p.TestAccuracy, p.BitsPerByte, p.TokensPerSecond, p.Full)
 	if err != nil {
 		return fmt.Errorf("record evaluation of job %s: %w", id, err)
 	}
@@ -156,7 +166,8 @@ func (s *DB) AddPoint(ctx context.Context, id string, p Point) error {
 // History returns the job's evaluations in step order.
 func (s *DB) History(ctx context.Context, id string) ([]Point, error) {
 	rows, err := s.db.QueryContext(ctx,
-		`SELECT step, at, train_loss, test_loss, test_accuracy FROM history WHERE job_id = ? ORDER BY step`, id)
+		`SELECT step, at, train_loss, test_loss, test_accuracy, bits_per_byte, tokens_per_second, full_eval
+		 FROM history WHERE job_id = ? ORDER BY step`, id)
 	if err != nil {
 		return nil, fmt.Errorf("read history of job %s: %w", id, err)
 	}
@@ -165,7 +176,7 @@ func (s *DB) History(ctx context.Context, id string) ([]Point, error) {
 	for rows.Next() {
 		var p Point
 		var at int64
-		if err := rows.Scan(&p.Step, &at, &p.TrainLoss, &p.TestLoss, &p.TestAccuracy); err != nil {
+		if err := rows.Scan(&p.Step, &at, &p.TrainLoss, &p.TestLoss, &p.TestAccuracy, &p.BitsPerByte, &p.TokensPerSecond, &p.Full); err != nil {
 			return nil, err
 		}
 		p.At = time.UnixMilli(at)

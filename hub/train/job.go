@@ -11,26 +11,27 @@ import (
 	"time"
 
 	"github.com/tessera-ai/tessera/hub/store"
+	"github.com/tessera-ai/tessera/hub/train/tile"
 )
 
-// Job is one training job running on the hub: a Trainer stepping through
+// Job is one training job running on the hub: a Model stepping through
 // its data with an Executor, checkpointed every CheckpointEvery steps and
-// evaluated on the test set every EvalEvery steps.
+// evaluated on held-out data every EvalEvery steps (a bounded sample for
+// language models, so evaluation never stalls training; the whole split
+// when the job ends).
 type Job struct {
 	ID   string
 	Spec Spec
 
-	trainer *Trainer
-	exec    Executor
-	evalX   Executor
-	data    *Data
-	batches *batcher
-	db      *store.DB
-	dir     string // the job's checkpoint directory
-	rel     string // dir relative to the data directory
-	root    string // the data directory
-	log     *slog.Logger
-	onStep  func(step int, loss float64)
+	model  Model
+	exec   tile.Executor
+	evalX  tile.Executor
+	db     *store.DB
+	dir    string // the job's checkpoint directory
+	rel    string // dir relative to the data directory
+	root   string // the data directory
+	log    *slog.Logger
+	onStep func(step int, loss float64)
 
 	mu        sync.Mutex
 	step      int // steps applied, mirrored from the trainer for readers
@@ -41,12 +42,18 @@ type Job struct {
 	stepTime  time.Duration // moving average
 	lastPoint *store.Point
 	err       string
+	// Training throughput since the last evaluation: steps and the time
+	// spent in them.
+	tokens   int
+	stepBusy time.Duration
+	// onEval, if set, is called after each evaluation (the LM's sample).
+	onEval func(ctx context.Context, step int)
 }
 
 // jobConfig is what a Job needs besides its spec.
 type jobConfig struct {
 	id, root string
-	exec     Executor
+	exec     tile.Executor
 	db       *store.DB
 	data     *Data
 	log      *slog.Logger
@@ -54,16 +61,12 @@ type jobConfig struct {
 
 // newJob builds a job and restores its last checkpoint, if any.
 func newJob(ctx context.Context, spec Spec, row store.Job, c jobConfig) (*Job, error) {
-	tr, err := NewTrainer(spec)
-	if err != nil {
-		return nil, err
-	}
-	b, err := newBatcher(c.data.Train, spec.BatchSize, spec.Seed)
+	tr, err := buildModel(spec, c.data)
 	if err != nil {
 		return nil, err
 	}
 	rel := filepath.Join("jobs", c.id)
-	j := &Job{ID: c.id, Spec: spec, trainer: tr, exec: c.exec, evalX: NewLocal(0), data: c.data, batches: b,
+	j := &Job{ID: c.id, Spec: spec, model: tr, exec: c.exec, evalX: tile.NewLocal(0),
 		db: c.db, dir: filepath.Join(c.root, rel), rel: rel, root: c.root, log: c.log.With("job", c.id), state: row.State}
 	if err := os.MkdirAll(j.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("job %s: %w", c.id, err)
@@ -89,17 +92,15 @@ func newJob(ctx context.Context, spec Spec, row store.Job, c jobConfig) (*Job, e
 var errTargetReached = errors.New("target reached")
 
 // Run trains until the job is done, ctx ends, or a step fails. It returns
-// nil when the job finished (target accuracy or max steps).
+// nil when the job finished (target or max steps).
 func (j *Job) Run(ctx context.Context) error {
-	if j.lastPoint != nil && j.Spec.TargetAccuracy > 0 && j.lastPoint.TestAccuracy >= j.Spec.TargetAccuracy &&
-		j.lastPoint.Step <= j.trainer.StepsDone() {
+	if j.lastPoint != nil && j.targetMet(*j.lastPoint) && j.lastPoint.Step <= j.model.StepsDone() {
 		return j.finish(ctx, "target reached before the restart")
 	}
-	for j.trainer.StepsDone() < j.Spec.MaxSteps {
-		step := j.trainer.StepsDone()
-		x, y := j.batches.batch(step)
+	for j.model.StepsDone() < j.Spec.MaxSteps {
+		step := j.model.StepsDone()
 		start := time.Now()
-		loss, err := j.trainer.Step(ctx, j.exec, x, y)
+		loss, err := j.model.Step(ctx, j.exec)
 		if err != nil {
 			return err
 		}
@@ -109,7 +110,7 @@ func (j *Job) Run(ctx context.Context) error {
 			j.onStep(done, loss)
 		}
 		if done%j.Spec.EvalEvery == 0 || done == j.Spec.MaxSteps {
-			if err := j.evaluate(ctx); errors.Is(err, errTargetReached) {
+			if err := j.evaluate(ctx, done == j.Spec.MaxSteps); errors.Is(err, errTargetReached) {
 				if err := j.checkpoint(ctx); err != nil {
 					return err
 				}
@@ -133,7 +134,9 @@ func (j *Job) Run(ctx context.Context) error {
 func (j *Job) recordStep(loss float64, took time.Duration) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	j.step = j.trainer.StepsDone()
+	j.step = j.model.StepsDone()
+	j.tokens += j.model.StepTokens()
+	j.stepBusy += took
 	j.lastLoss = loss
 	j.lossSum += loss
 	j.lossN++
@@ -145,7 +148,7 @@ func (j *Job) recordStep(loss float64, took time.Duration) {
 }
 
 func (j *Job) finish(ctx context.Context, why string) error {
-	j.log.Info("job done", "why", why, "step", j.trainer.StepsDone())
+	j.log.Info("job done", "why", why, "step", j.model.StepsDone())
 	j.setState(store.StateDone, "")
 	return j.db.SetState(ctx, j.ID, store.StateDone, "")
 }
@@ -156,10 +159,11 @@ func (j *Job) setState(state, msg string) {
 	j.mu.Unlock()
 }
 
-// evaluate computes test loss and accuracy and appends them to the
-// history; it returns errTargetReached when the target is met.
-func (j *Job) evaluate(ctx context.Context) error {
-	loss, acc, err := j.trainer.Evaluate(ctx, j.evalX, j.data.Test.Images, j.data.Test.Labels, 1000)
+// evaluate scores the model on held-out data (the whole split if full)
+// and appends the result to the history; it returns errTargetReached when
+// the target is met.
+func (j *Job) evaluate(ctx context.Context, full bool) error {
+	ev, err := j.model.Evaluate(ctx, j.evalX, full)
 	if err != nil {
 		return fmt.Errorf("evaluate: %w", err)
 	}
@@ -168,28 +172,45 @@ func (j *Job) evaluate(ctx context.Context) error {
 	if j.lossN > 0 {
 		train = j.lossSum / float64(j.lossN)
 	}
-	j.lossSum, j.lossN = 0, 0
-	p := store.Point{Step: j.trainer.StepsDone(), At: time.Now(), TrainLoss: train, TestLoss: loss, TestAccuracy: acc}
+	var tps float64
+	if j.stepBusy > 0 {
+		tps = float64(j.tokens) / j.stepBusy.Seconds()
+	}
+	j.lossSum, j.lossN, j.tokens, j.stepBusy = 0, 0, 0, 0
+	p := store.Point{Step: j.model.StepsDone(), At: time.Now(), TrainLoss: train, TestLoss: ev.Loss, TestAccuracy: ev.Accuracy,
+		BitsPerByte: ev.BitsPerByte, TokensPerSecond: tps, Full: ev.Full}
 	j.lastPoint = &p
 	j.mu.Unlock()
 	if err := j.db.AddPoint(ctx, j.ID, p); err != nil {
 		return err
 	}
 	j.log.Info("evaluated", "step", p.Step, "train_loss", fmt.Sprintf("%.4f", train),
-		"test_loss", fmt.Sprintf("%.4f", loss), "test_accuracy", fmt.Sprintf("%.4f", acc))
-	if j.Spec.TargetAccuracy > 0 && acc >= j.Spec.TargetAccuracy {
+		"test_loss", fmt.Sprintf("%.4f", ev.Loss), "test_accuracy", fmt.Sprintf("%.4f", ev.Accuracy),
+		"bits_per_byte", fmt.Sprintf("%.4f", ev.BitsPerByte), "full", ev.Full, "scored", ev.Count)
+	if j.onEval != nil {
+		j.onEval(ctx, p.Step)
+	}
+	if j.targetMet(p) {
 		return errTargetReached
 	}
 	return nil
+}
+
+// targetMet reports whether the evaluation p meets the spec's target.
+func (j *Job) targetMet(p store.Point) bool {
+	if j.Spec.TargetAccuracy > 0 && p.TestAccuracy >= j.Spec.TargetAccuracy {
+		return true
+	}
+	return j.Spec.TargetBitsPerByte > 0 && p.BitsPerByte > 0 && p.BitsPerByte <= j.Spec.TargetBitsPerByte
 }
 
 // checkpoint saves the trainer, records the file in the database, and
 // deletes the checkpoint it replaces. The database row is updated only
 // after the file is durable, so it never names a missing or partial file.
 func (j *Job) checkpoint(ctx context.Context) error {
-	step := j.trainer.StepsDone()
+	step := j.model.StepsDone()
 	name := fmt.Sprintf("ckpt-%09d.bin", step)
-	if err := j.trainer.SaveCheckpoint(filepath.Join(j.dir, name)); err != nil {
+	if err := j.model.SaveCheckpoint(filepath.Join(j.dir, name)); err != nil {
 		return err
 	}
 	old, _ := filepath.Glob(filepath.Join(j.dir, "ckpt-*.bin"))

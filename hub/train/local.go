@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/tessera-ai/tessera/hub/store"
+	"github.com/tessera-ai/tessera/hub/train/tile"
 )
 
 // LocalOptions configures TrainLocal.
@@ -49,7 +50,7 @@ func TrainLocal(ctx context.Context, spec Spec, data *Data, opt LocalOptions) (*
 	if err != nil {
 		return nil, nil, err
 	}
-	j, err := newJob(ctx, spec, row, jobConfig{id: id, root: opt.Dir, exec: NewLocal(opt.Workers), db: db, data: data, log: log})
+	j, err := newJob(ctx, spec, row, jobConfig{id: id, root: opt.Dir, exec: tile.NewLocal(opt.Workers), db: db, data: data, log: log})
 	if err != nil {
 		return nil, nil, err
 	}

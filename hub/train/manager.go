@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 
 	"github.com/tessera-ai/tessera/hub"
@@ -95,11 +96,11 @@ func (m *Manager) Create(ctx context.Context, spec Spec) (string, error) {
 	if err := spec.Validate(); err != nil {
 		return "", err
 	}
-	tr, err := newModel(spec.Model.Layers, spec.TileCols)
+	tr, err := buildModel(spec, nil)
 	if err != nil {
 		return "", err
 	}
-	if f := tr.maxTileFraction(); f > spec.ExposureCap && len(m.cfg.OwnWorkers) == 0 {
+	if f := slices.Max(tr.TileFractions()); f > spec.ExposureCap && len(m.cfg.OwnWorkers) == 0 {
 		return "", fmt.Errorf("invalid job spec: one weight tile is %.1f%% of the weights, above the exposure cap of %.1f%%: use narrower tiles or a higher cap", 100*f, 100*spec.ExposureCap)
 	}
 	raw, err := json.Marshal(spec)
@@ -133,7 +134,7 @@ func (m *Manager) load(ctx context.Context, row store.Job) error {
 	if err := spec.Validate(); err != nil {
 		return fmt.Errorf("job %s: %w", row.ID, err)
 	}
-	data, err := m.cfg.Data.Load(ctx)
+	data, err := m.cfg.Data.ForSpec(ctx, spec)
 	if err != nil {
 		return fmt.Errorf("load data: %w", err)
 	}
@@ -142,7 +143,7 @@ func (m *Manager) load(ctx context.Context, row store.Job) error {
 		return err
 	}
 	r := &run{}
-	tr, err := NewTrainer(spec)
+	tr, err := buildModel(spec, nil)
 	if err != nil {
 		return err
 	}
@@ -155,7 +156,7 @@ func (m *Manager) load(ctx context.Context, row store.Job) error {
 	if err != nil {
 		return err
 	}
-	r.job.trainer.stepTime = m.cfg.Metrics.StepTimer(row.ID)
+	r.job.model.SetStepTimer(m.cfg.Metrics.StepTimer(row.ID))
 	m.mu.Lock()
 	m.runs[row.ID] = r
 	m.mu.Unlock()

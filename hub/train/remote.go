@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"github.com/tessera-ai/tessera/hub/train/tile"
 	"sync"
 	"time"
 
@@ -22,8 +23,8 @@ type Remote struct {
 
 // remoteRef links a hub task back to its tile and batch.
 type remoteRef struct {
-	tile  *Tile
-	batch *Batch
+	work  *tile.Tile
+	batch *tile.Batch
 }
 
 // NewRemote returns an executor that queues tiles on h under the job's
@@ -33,15 +34,15 @@ func NewRemote(name string, h *hub.Hub, exposure *Exposure) *Remote {
 	return &Remote{name: name, hub: h, exposure: exposure}
 }
 
-// Start implements Executor.
-func (r *Remote) Start(ctx context.Context, tiles []*Tile) *Batch {
-	b := NewBatch(len(tiles))
+// Start implements tile.Executor.
+func (r *Remote) Start(ctx context.Context, tiles []*tile.Tile) *tile.Batch {
+	b := tile.NewBatch(len(tiles))
 	now := time.Now()
 	r.mu.Lock()
 	for _, t := range tiles {
 		r.pending = append(r.pending, &hub.Task{
 			Op: t.Op, Shape: t.Shape, A: t.A, B: t.B, Job: r.name, Source: r,
-			Ref: &remoteRef{tile: t, batch: b}, Ready: now,
+			Ref: &remoteRef{work: t, batch: b}, Ready: now,
 		})
 	}
 	r.mu.Unlock()
@@ -67,16 +68,16 @@ func (r *Remote) Next(n int) []*hub.Task {
 // Done implements hub.Source: the verified result becomes the tile's C.
 func (r *Remote) Done(t *hub.Task, c []float32) {
 	ref := t.Ref.(*remoteRef)
-	copy(ref.tile.C, c)
+	copy(ref.work.C, c)
 	ref.batch.Complete(nil)
 }
 
 // Check implements hub.Gate.
 func (r *Remote) Check(addr string, t *hub.Task) (allowed, reveals bool) {
-	return r.exposure.check(addr, t.Ref.(*remoteRef).tile.Weight)
+	return r.exposure.check(addr, t.Ref.(*remoteRef).work.Weight)
 }
 
 // Grant implements hub.Gate.
 func (r *Remote) Grant(addr string, t *hub.Task) error {
-	return r.exposure.grant(addr, t.Ref.(*remoteRef).tile.Weight)
+	return r.exposure.grant(addr, t.Ref.(*remoteRef).work.Weight)
 }

@@ -2,6 +2,7 @@ package train_test
 
 import (
 	"context"
+	"github.com/tessera-ai/tessera/hub/train/tile"
 	"io"
 	"log/slog"
 	"math"
@@ -106,7 +107,7 @@ func TestDistributedMatchesLocal(t *testing.T) {
 		if err != nil {
 			t.Fatalf("distributed step %d: %v", step, err)
 		}
-		ll, err := local.Step(ctx, train.NewLocal(2), x, y)
+		ll, err := local.Step(ctx, tile.NewLocal(2), x, y)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -21,8 +21,11 @@ type Spec struct {
 	Name string `json:"name"`
 	// Model is the architecture.
 	Model ModelSpec `json:"model"`
-	// Dataset names the data; only "mnist" exists so far.
+	// Dataset names the data: "mnist" (for an mlp) or "text" (for a gpt2
+	// model, with Corpus).
 	Dataset string `json:"dataset"`
+	// Corpus is the text data set's source (dataset "text").
+	Corpus *CorpusSpec `json:"corpus,omitempty"`
 	// Optimizer and its hyperparameters.
 	Optimizer OptimizerSpec `json:"optimizer"`
 	// BatchSize is the number of examples per step.
@@ -32,8 +35,16 @@ type Spec struct {
 	// TargetAccuracy stops the job once test accuracy reaches it (0..1;
 	// 0 means train for MaxSteps).
 	TargetAccuracy float64 `json:"target_accuracy"`
-	// EvalEvery is the number of steps between test-set evaluations.
+	// TargetBitsPerByte stops a language model once its validation loss
+	// is at most this many bits per byte (0: train for MaxSteps).
+	TargetBitsPerByte float64 `json:"target_bits_per_byte,omitempty"`
+	// EvalEvery is the number of steps between evaluations.
 	EvalEvery int `json:"eval_every"`
+	// EvalWindows bounds a language model's periodic evaluation to this
+	// many validation windows, evenly spaced over the split, so that
+	// evaluating never stalls training; the last evaluation scores the
+	// whole split.
+	EvalWindows int `json:"eval_windows,omitempty"`
 	// CheckpointEvery is the number of steps between checkpoints.
 	CheckpointEvery int `json:"checkpoint_every"`
 	// TileCols is the width of a weight tile: each layer's weight matrix
@@ -48,22 +59,56 @@ type Spec struct {
 
 // ModelSpec describes the model.
 type ModelSpec struct {
-	// Type is "mlp": fully connected layers with ReLU between them.
+	// Type is "mlp" (fully connected layers with ReLU between them) or
+	// "gpt2" (a GPT-2 decoder-only transformer over bytes, package lm).
 	Type string `json:"type"`
-	// Layers are the layer widths, input first, classes last,
+	// Layers are an mlp's layer widths, input first, classes last,
 	// e.g. [784, 256, 256, 10].
-	Layers []int `json:"layers"`
+	Layers []int `json:"layers,omitempty"`
+	// A gpt2 model's shape, named as in Hugging Face's GPT2Config:
+	// blocks, width (d_model), attention heads, and context length.
+	NLayer     int `json:"n_layer,omitempty"`
+	NEmbd      int `json:"n_embd,omitempty"`
+	NHead      int `json:"n_head,omitempty"`
+	NPositions int `json:"n_positions,omitempty"`
+	// AttnBatch is the number of (sequence, head) products in one
+	// attention tile of a gpt2 model.
+	AttnBatch int `json:"attn_batch,omitempty"`
+}
+
+// CorpusSpec is a text data set: a directory, glob, UTF-8 file or JSON
+// Lines file (records with a "text" field), split into training and
+// validation by file (by record for JSON Lines).
+type CorpusSpec struct {
+	// Path is the corpus; "" means Go's own source tree,
+	// $(go env GOROOT)/src, non-test .go files.
+	Path string `json:"path,omitempty"`
+	// ValidationPrefixes puts files whose path relative to the corpus
+	// root starts with one of these in the validation split ("" corpus:
+	// net/ and encoding/).
+	ValidationPrefixes []string `json:"validation_prefixes,omitempty"`
+	// ValidationPercent puts this share of the other files (by a stable
+	// hash of their relative path) in the validation split.
+	ValidationPercent int `json:"validation_percent,omitempty"`
 }
 
 // OptimizerSpec describes the optimizer.
 type OptimizerSpec struct {
-	// Type is "adam" or "sgd" (with momentum).
+	// Type is "adam" or "sgd" (with momentum) for an mlp, "adamw" for a
+	// gpt2 model.
 	Type         string  `json:"type"`
 	LearningRate float64 `json:"lr"`
 	Beta1        float64 `json:"beta1,omitempty"`
 	Beta2        float64 `json:"beta2,omitempty"`
 	Epsilon      float64 `json:"eps,omitempty"`
 	Momentum     float64 `json:"momentum,omitempty"`
+	// AdamW: decoupled weight decay (matrices and embeddings only), the
+	// learning rate at the end of the cosine schedule, linear warmup
+	// steps, and the bound on the global gradient norm (0: no clipping).
+	WeightDecay float64 `json:"weight_decay,omitempty"`
+	MinLR       float64 `json:"min_lr,omitempty"`
+	WarmupSteps int     `json:"warmup_steps,omitempty"`
+	GradClip    float64 `json:"grad_clip,omitempty"`
 }
 
 // MNISTSpec is the default job `make run` creates: a 784-256-256-10 MLP
@@ -110,9 +155,40 @@ func (s *Spec) Validate() error {
 	if s.Name == "" || len(s.Name) > maxNameBytes {
 		bad("name must be 1 to %d bytes", maxNameBytes)
 	}
-	if s.Model.Type != "mlp" {
-		bad("model.type %q is not supported (want \"mlp\")", s.Model.Type)
+	switch s.Model.Type {
+	case "mlp":
+		s.validateMLP(bad)
+	case "gpt2":
+		s.validateLM(bad)
+	default:
+		bad("model.type %q is not supported (want \"mlp\" or \"gpt2\")", s.Model.Type)
 	}
+	if s.MaxSteps < 1 || s.MaxSteps > maxSteps {
+		bad("max_steps must be between 1 and %d", maxSteps)
+	}
+	if !(s.TargetAccuracy >= 0 && s.TargetAccuracy <= 1) {
+		bad("target_accuracy must be in [0, 1]")
+	}
+	if !(s.TargetBitsPerByte >= 0 && s.TargetBitsPerByte <= 8) {
+		bad("target_bits_per_byte must be in [0, 8]")
+	}
+	if s.EvalEvery < 1 || s.CheckpointEvery < 1 {
+		bad("eval_every and checkpoint_every must be at least 1")
+	}
+	if s.TileCols < 1 || s.TileCols > maxWidth {
+		bad("tile_cols must be between 1 and %d", maxWidth)
+	}
+	if !(s.ExposureCap > 0 && s.ExposureCap <= 1) {
+		bad("exposure_cap must be in (0, 1]")
+	}
+	if len(errs) > 0 {
+		return errors.New("invalid job spec: " + strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+// validateMLP checks the fields of an mlp on mnist.
+func (s *Spec) validateMLP(bad func(string, ...any)) {
 	if n := len(s.Model.Layers); n < 2 || n > maxLayers {
 		bad("model.layers must list 2 to %d widths, got %d", maxLayers, n)
 	}
@@ -134,7 +210,7 @@ func (s *Spec) Validate() error {
 		bad("batch_size × the sum of the layer widths is %d, more than the hub's limit of %d", s.BatchSize*widths, maxActivations)
 	}
 	if s.Dataset != "mnist" {
-		bad("dataset %q is not supported (want \"mnist\")", s.Dataset)
+		bad("an mlp trains on dataset \"mnist\", not %q", s.Dataset)
 	} else if len(s.Model.Layers) >= 2 {
 		if in := s.Model.Layers[0]; in != 784 {
 			bad("mnist has 784 inputs, model.layers[0] is %d", in)
@@ -161,23 +237,7 @@ func (s *Spec) Validate() error {
 	if s.BatchSize < 1 || s.BatchSize > maxBatch {
 		bad("batch_size must be between 1 and %d", maxBatch)
 	}
-	if s.MaxSteps < 1 || s.MaxSteps > maxSteps {
-		bad("max_steps must be between 1 and %d", maxSteps)
+	if s.Corpus != nil {
+		bad("corpus is for dataset \"text\"")
 	}
-	if !(s.TargetAccuracy >= 0 && s.TargetAccuracy <= 1) {
-		bad("target_accuracy must be in [0, 1]")
-	}
-	if s.EvalEvery < 1 || s.CheckpointEvery < 1 {
-		bad("eval_every and checkpoint_every must be at least 1")
-	}
-	if s.TileCols < 1 || s.TileCols > maxWidth {
-		bad("tile_cols must be between 1 and %d", maxWidth)
-	}
-	if !(s.ExposureCap > 0 && s.ExposureCap <= 1) {
-		bad("exposure_cap must be in (0, 1]")
-	}
-	if len(errs) > 0 {
-		return errors.New("invalid job spec: " + strings.Join(errs, "; "))
-	}
-	return nil
 }

@@ -3,6 +3,7 @@ package train
 import (
 	"context"
 	"fmt"
+	"github.com/tessera-ai/tessera/hub/train/tile"
 	"math"
 	"time"
 
@@ -10,7 +11,7 @@ import (
 )
 
 // Trainer holds a model's master weights and optimizer state and runs
-// training steps whose matmuls an Executor computes. Element-wise work
+// training steps whose matmuls an tile.Executor computes. Element-wise work
 // (bias, ReLU, softmax cross-entropy, bias gradients, the optimizer) stays
 // here; every matmul goes out as a Tile so that it can be verified.
 //
@@ -77,16 +78,16 @@ func (t *Trainer) StepFLOPs(b int) float64 {
 
 // forward computes every layer's pre-activation z[l] (B×out) and the
 // input of each layer a[l] (a[0] = x), starting tiles on exec.
-func (t *Trainer) forward(ctx context.Context, exec Executor, x []float32, b int) (a, z [][]float32, err error) {
+func (t *Trainer) forward(ctx context.Context, exec tile.Executor, x []float32, b int) (a, z [][]float32, err error) {
 	L := len(t.m.layers)
 	a = make([][]float32, L)
 	z = make([][]float32, L)
 	a[0] = x
 	for l := range t.m.layers {
 		ly := &t.m.layers[l]
-		tiles := make([]*Tile, len(ly.tiles))
+		tiles := make([]*tile.Tile, len(ly.tiles))
 		for j, wt := range ly.tiles {
-			tiles[j] = &Tile{Op: kernel.MatMulNN, Shape: kernel.Shape{M: b, K: ly.in, N: wt.width},
+			tiles[j] = &tile.Tile{Op: kernel.MatMulNN, Shape: kernel.Shape{M: b, K: ly.in, N: wt.width},
 				A: a[l], B: tileOf(t.params, ly, wt), C: make([]float32, b*wt.width), Weight: wt.index}
 		}
 		if err := exec.Start(ctx, tiles).Wait(ctx); err != nil {
@@ -117,7 +118,7 @@ func (t *Trainer) forward(ctx context.Context, exec Executor, x []float32, b int
 
 // Step runs one training step on the batch x (B×in) with labels y and
 // returns the mean cross-entropy loss before the update.
-func (t *Trainer) Step(ctx context.Context, exec Executor, x []float32, y []uint8) (float64, error) {
+func (t *Trainer) Step(ctx context.Context, exec tile.Executor, x []float32, y []uint8) (float64, error) {
 	start := time.Now()
 	loss, grad, err := t.backprop(ctx, exec, x, y)
 	if err != nil {
@@ -135,7 +136,7 @@ func (t *Trainer) Step(ctx context.Context, exec Executor, x []float32, y []uint
 
 // backprop returns the batch's mean loss and its gradient with respect to
 // every parameter.
-func (t *Trainer) backprop(ctx context.Context, exec Executor, x []float32, y []uint8) (float64, []float32, error) {
+func (t *Trainer) backprop(ctx context.Context, exec tile.Executor, x []float32, y []uint8) (float64, []float32, error) {
 	b := len(y)
 	if b == 0 || len(x) != b*t.m.layers[0].in {
 		return 0, nil, fmt.Errorf("batch: %d inputs for %d labels", len(x), b)
@@ -148,7 +149,7 @@ func (t *Trainer) backprop(ctx context.Context, exec Executor, x []float32, y []
 	loss, dz := softmaxCrossEntropy(z[L-1], y, t.m.layers[L-1].out)
 
 	grad := make([]float32, t.m.nParams)
-	var dW []*Batch
+	var dW []*tile.Batch
 	for l := L - 1; l >= 0; l-- {
 		ly := &t.m.layers[l]
 		// dY split into the tiles' column blocks, contiguous for sending.
@@ -156,9 +157,9 @@ func (t *Trainer) backprop(ctx context.Context, exec Executor, x []float32, y []
 		for j, wt := range ly.tiles {
 			dzt[j] = columns(dz, b, ly.out, wt.col0, wt.width)
 		}
-		wg := make([]*Tile, len(ly.tiles))
+		wg := make([]*tile.Tile, len(ly.tiles))
 		for j, wt := range ly.tiles {
-			wg[j] = &Tile{Op: kernel.MatMulTN, Shape: kernel.Shape{M: ly.in, K: b, N: wt.width},
+			wg[j] = &tile.Tile{Op: kernel.MatMulTN, Shape: kernel.Shape{M: ly.in, K: b, N: wt.width},
 				A: a[l], B: dzt[j], C: tileOf(grad, ly, wt), Weight: -1}
 		}
 		db := grad[ly.bias : ly.bias+ly.out]
@@ -171,9 +172,9 @@ func (t *Trainer) backprop(ctx context.Context, exec Executor, x []float32, y []
 			dW = append(dW, exec.Start(ctx, wg))
 			break
 		}
-		dx := make([]*Tile, len(ly.tiles))
+		dx := make([]*tile.Tile, len(ly.tiles))
 		for j, wt := range ly.tiles {
-			dx[j] = &Tile{Op: kernel.MatMulNT, Shape: kernel.Shape{M: b, K: wt.width, N: ly.in},
+			dx[j] = &tile.Tile{Op: kernel.MatMulNT, Shape: kernel.Shape{M: b, K: wt.width, N: ly.in},
 				A: dzt[j], B: tileOf(t.params, ly, wt), C: make([]float32, b*ly.in), Weight: wt.index}
 		}
 		// The input gradient is on the critical path: queue it before the
@@ -245,7 +246,7 @@ func softmaxCrossEntropy(logits []float32, y []uint8, classes int) (float64, []f
 
 // Evaluate returns the mean loss and accuracy of the current weights on
 // (x, y), computing the forward pass with exec in batches of size bs.
-func (t *Trainer) Evaluate(ctx context.Context, exec Executor, x []float32, y []uint8, bs int) (loss, acc float64, err error) {
+func (t *Trainer) Evaluate(ctx context.Context, exec tile.Executor, x []float32, y []uint8, bs int) (loss, acc float64, err error) {
 	in := t.m.layers[0].in
 	classes := t.m.layers[len(t.m.layers)-1].out
 	correct := 0

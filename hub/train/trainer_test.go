@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"github.com/tessera-ai/tessera/hub/train/tile"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -44,11 +45,11 @@ func TestTiledEqualsUntiled(t *testing.T) {
 			t.Fatal(err)
 		}
 		copyWeights(t, whole, tiled)
-		l1, g1, err := whole.backprop(ctx, NewLocal(2), x, y)
+		l1, g1, err := whole.backprop(ctx, tile.NewLocal(2), x, y)
 		if err != nil {
 			t.Fatal(err)
 		}
-		l2, g2, err := tiled.backprop(ctx, NewLocal(2), x, y)
+		l2, g2, err := tiled.backprop(ctx, tile.NewLocal(2), x, y)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -114,7 +115,7 @@ func TestGradientFiniteDifference(t *testing.T) {
 			tr.params[ly.bias+k] = 0.1 + 0.05*float32(k)
 		}
 	}
-	exec := NewLocal(1)
+	exec := tile.NewLocal(1)
 	_, grad, err := tr.backprop(ctx, exec, x, y)
 	if err != nil {
 		t.Fatal(err)
@@ -159,7 +160,7 @@ func TestTrainingReducesLoss(t *testing.T) {
 		x, y := randomBatch(rng, 32, 8, 4)
 		first, last := 0.0, 0.0
 		for s := range 300 {
-			loss, err := tr.Step(ctx, NewLocal(2), x, y)
+			loss, err := tr.Step(ctx, tile.NewLocal(2), x, y)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,4 +1,10 @@
-package train
+// Package tile defines the unit of distributed work of a training step, a
+// matmul Tile, and the Executor interface that computes groups of them:
+// contributors through the hub's task queue (hub/train's Remote) or this
+// process (Local, the reference executor). Models (hub/train's MLP,
+// hub/lm's transformer) express every matmul of a step as tiles, so the
+// local reference and the distributed run share one code path.
+package tile
 
 import (
 	"context"

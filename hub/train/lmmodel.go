@@ -1,0 +1,91 @@
+package train
+
+import (
+	"context"
+	"fmt"
+	"math"
+
+	"github.com/tessera-ai/tessera/hub/lm"
+	"github.com/tessera-ai/tessera/hub/train/tile"
+)
+
+// TextData is a language model's corpus as its job reads it.
+type TextData interface {
+	// TrainWindows returns batch training windows of length+1 bytes,
+	// concatenated, drawn as a pure function of (seed, step).
+	TrainWindows(seed uint64, step, batch, length int) ([]byte, error)
+	// ValidationWindows returns up to max validation windows of length+1
+	// bytes (all of them, scoring every byte once, when max < 1), evenly
+	// spaced over the split and in a fixed order, concatenated; and per
+	// window how many leading targets not to score.
+	ValidationWindows(length, max int) (windows []byte, skip []int, err error)
+}
+
+// lmModel is a GPT-2 language model as a Model: the lm.Trainer and its
+// corpus.
+type lmModel struct {
+	*lm.Trainer
+	spec Spec
+	text TextData
+}
+
+// newLMModel builds the transformer of spec. With text nil the model
+// holds weights only (for export and sampling).
+func newLMModel(spec Spec, text TextData) (*lmModel, error) {
+	tr, err := lm.NewTrainer(spec.lmConfig(), spec.lmOpt(), spec.BatchSize, spec.Seed)
+	if err != nil {
+		return nil, err
+	}
+	return &lmModel{Trainer: tr, spec: spec, text: text}, nil
+}
+
+func (m *lmModel) Step(ctx context.Context, exec tile.Executor) (float64, error) {
+	if m.text == nil {
+		return 0, errNoData
+	}
+	c := m.Config()
+	w, err := m.text.TrainWindows(m.spec.Seed, m.StepsDone(), m.spec.BatchSize, c.Context)
+	if err != nil {
+		return 0, err
+	}
+	return m.Trainer.Step(ctx, exec, w)
+}
+
+// Evaluate scores EvalWindows validation windows (all of them if full) in
+// batches of the training batch size and reports bits per byte.
+func (m *lmModel) Evaluate(ctx context.Context, exec tile.Executor, full bool) (Eval, error) {
+	if m.text == nil {
+		return Eval{}, errNoData
+	}
+	c := m.Config()
+	max := m.spec.EvalWindows
+	if full {
+		max = 0
+	}
+	w, skip, err := m.text.ValidationWindows(c.Context, max)
+	if err != nil {
+		return Eval{}, err
+	}
+	n := len(skip)
+	if n == 0 {
+		return Eval{}, fmt.Errorf("the validation split has no window of %d bytes", c.Context+1)
+	}
+	var nll float64
+	var count int
+	per := c.Context + 1
+	for s := 0; s < n; s += m.spec.BatchSize {
+		k := min(m.spec.BatchSize, n-s)
+		l, scored, err := m.Loss(ctx, exec, w[s*per:(s+k)*per], k, c.Context, skip[s:s+k])
+		if err != nil {
+			return Eval{}, err
+		}
+		nll += l
+		count += scored
+	}
+	loss := nll / float64(count)
+	return Eval{Loss: loss, BitsPerByte: loss / math.Ln2, Count: count, Full: full}, nil
+}
+
+func (m *lmModel) StepTokens() int { return m.spec.BatchSize * m.Config().Context }
+
+func (m *lmModel) HFConfig() map[string]any { return m.Config().HFConfig() }
