@@ -8,7 +8,7 @@ import (
 	"math"
 )
 
-const tensorHeader = 8 // rows, cols uint32
+const tensorHeader = 12 // batch, rows, cols uint32
 
 // Encode appends m as a complete frame (header and body) to dst.
 func Encode(dst []byte, m Message) []byte {
@@ -195,18 +195,20 @@ func (r *reader) str(what string, max int) string {
 }
 
 // tensor reads a tensor header and data into dst (reused when large
-// enough) and checks its dimensions against want.
-func (r *reader) tensor(what string, dst []float32, wantRows, wantCols int) []float32 {
+// enough) and checks its dimensions against want (batch exactly as
+// given: 0 and 1 are both one matrix but encode differently).
+func (r *reader) tensor(what string, dst []float32, wantBatch, wantRows, wantCols int) []float32 {
 	// Constant labels: building them per call would allocate on every task.
+	batch := int(r.u32("tensor batch"))
 	rows, cols := int(r.u32("tensor rows")), int(r.u32("tensor cols"))
 	if r.err != nil {
 		return dst[:0]
 	}
-	if rows != wantRows || cols != wantCols {
-		r.fail("%s is %dx%d, the shape needs %dx%d", what, rows, cols, wantRows, wantCols)
+	if batch != wantBatch || rows != wantRows || cols != wantCols {
+		r.fail("%s is %dx%dx%d, the shape needs %dx%dx%d", what, batch, rows, cols, wantBatch, wantRows, wantCols)
 		return dst[:0]
 	}
-	n := rows * cols
+	n := max(batch, 1) * rows * cols
 	raw := r.take(4*n, what)
 	if raw == nil {
 		return dst[:0]
@@ -235,7 +237,8 @@ func appendStr(dst []byte, s string, max int) []byte {
 }
 
 // appendTensor appends the tensor header and raw little-endian data.
-func appendTensor(dst []byte, rows, cols int, data []float32) []byte {
+func appendTensor(dst []byte, batch, rows, cols int, data []float32) []byte {
+	dst = appendU32(dst, uint32(batch))
 	dst = appendU32(dst, uint32(rows))
 	dst = appendU32(dst, uint32(cols))
 	dst = grow(dst, 4*len(data))

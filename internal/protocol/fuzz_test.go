@@ -20,6 +20,9 @@ import (
 //     bytes.
 //   - DecodeInto, into a fresh message or one holding stale tensors,
 //     agrees with Decode.
+//   - Tensors hold exactly what their shape says: a task's A and B
+//     Shape.ALen() and BLen() elements (every product of a batch), a
+//     result's C max(Batch, 1)·Rows·Cols.
 //   - ReadFrame returns the frame unchanged, or refuses it as Decode does.
 func FuzzDecode(f *testing.F) {
 	for _, s := range samples() {
@@ -30,9 +33,11 @@ func FuzzDecode(f *testing.F) {
 		{protocol.Version},
 		{protocol.Version, 0},
 		{protocol.Version, 9},
-		{2, byte(protocol.KindTask)},
+		{1, byte(protocol.KindTask)},
+		{protocol.Version + 1, byte(protocol.KindTask)},
 		{protocol.Version, byte(protocol.KindTask), 0xff, 0xff, 0xff, 0xff},
-		{protocol.Version, byte(protocol.KindResult), 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0, 0xff, 0xff, 0, 0},
+		// A result whose header claims a huge batch of huge matrices.
+		{protocol.Version, byte(protocol.KindResult), 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0x0f, 0, 0, 0xff, 0xff, 0, 0, 0xff, 0xff, 0, 0},
 		bytes.Repeat([]byte{0xff}, 64),
 		[]byte("GET / HTTP/1.1\r\n\r\n"),
 	} {
@@ -57,6 +62,16 @@ func FuzzDecode(f *testing.F) {
 		}
 		if m.Kind() != protocol.Kind(frame[1]) {
 			t.Fatalf("decoded a %v from a frame of kind %d", m.Kind(), frame[1])
+		}
+		switch m := m.(type) {
+		case *protocol.Task:
+			if m.Shape.Validate() != nil || len(m.A) != m.Shape.ALen() || len(m.B) != m.Shape.BLen() {
+				t.Fatalf("task %v %v with %d and %d operand elements", m.Op, m.Shape, len(m.A), len(m.B))
+			}
+		case *protocol.Result:
+			if len(m.C) != max(int(m.Batch), 1)*int(m.Rows)*int(m.Cols) {
+				t.Fatalf("result %dx%dx%d with %d elements", m.Batch, m.Rows, m.Cols, len(m.C))
+			}
 		}
 		enc := protocol.Encode(nil, m)
 		if !bytes.Equal(enc, frame) {
@@ -96,7 +111,7 @@ func stale(m protocol.Message) protocol.Message {
 	case *protocol.Task:
 		return &protocol.Task{ID: 99, A: junk(), B: junk()}
 	case *protocol.Result:
-		return &protocol.Result{TaskID: 99, Rows: 7, C: junk()}
+		return &protocol.Result{TaskID: 99, Batch: 5, Rows: 7, C: junk()}
 	}
 	return newOf(m)
 }

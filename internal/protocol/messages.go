@@ -164,9 +164,10 @@ func (m *Capacity) decodeBody(r *reader) error {
 	return nil
 }
 
-const taskFixed = 8 + 1 + 3*4 + 4 // id, op, M K N, lease
+const taskFixed = 8 + 1 + 4*4 + 4 // id, op, batch M K N, lease
 
-// Task is one leased unit of work: C = op(A)·op(B).
+// Task is one leased unit of work: C = op(A)·op(B), or Shape.Batch such
+// products stacked in A, B and C.
 type Task struct {
 	ID          uint64
 	Op          kernel.Op
@@ -182,19 +183,21 @@ func (m *Task) appendBody(dst []byte) []byte {
 	dst = grow(dst, taskFixed+2*tensorHeader+4*(len(m.A)+len(m.B)))
 	dst = appendU64(dst, m.ID)
 	dst = append(dst, byte(m.Op))
+	dst = appendU32(dst, uint32(m.Shape.Batch))
 	dst = appendU32(dst, uint32(m.Shape.M))
 	dst = appendU32(dst, uint32(m.Shape.K))
 	dst = appendU32(dst, uint32(m.Shape.N))
 	dst = appendU32(dst, m.LeaseMillis)
 	ar, ac := m.Op.ADims(m.Shape)
-	dst = appendTensor(dst, ar, ac, m.A)
+	dst = appendTensor(dst, m.Shape.Batch, ar, ac, m.A)
 	br, bc := m.Op.BDims(m.Shape)
-	return appendTensor(dst, br, bc, m.B)
+	return appendTensor(dst, m.Shape.Batch, br, bc, m.B)
 }
 
 func (m *Task) decodeBody(r *reader) error {
 	m.ID = r.u64("task id")
 	m.Op = kernel.Op(r.u8("kernel"))
+	batch := r.u32("batch")
 	m.Shape = kernel.Shape{M: int(r.u32("M")), K: int(r.u32("K")), N: int(r.u32("N"))}
 	m.LeaseMillis = r.u32("lease")
 	if r.err != nil {
@@ -203,23 +206,26 @@ func (m *Task) decodeBody(r *reader) error {
 	if !m.Op.Valid() {
 		return Errorf(CodeBadMessage, "task: unknown kernel %d", uint8(m.Op))
 	}
+	m.Shape.Batch = int(batch)
 	if err := m.Shape.Validate(); err != nil {
 		return Errorf(CodeBadMessage, "task: %v", err)
 	}
 	ar, ac := m.Op.ADims(m.Shape)
-	m.A = r.tensor("A", m.A, ar, ac)
+	m.A = r.tensor("A", m.A, m.Shape.Batch, ar, ac)
 	br, bc := m.Op.BDims(m.Shape)
-	m.B = r.tensor("B", m.B, br, bc)
+	m.B = r.tensor("B", m.B, m.Shape.Batch, br, bc)
 	return nil
 }
 
-const resultFixed = 8 + 4 + 4 // id, micros, M N implied by the tensor header
+const resultFixed = 8 + 4 + 4 // id, micros, flags; batch, M, N are in the tensor header
 
-// Result returns a task's output C (M×N).
+// Result returns a task's output C: Batch matrices of Rows×Cols (M×N),
+// one after the other; Batch 0 and 1 both mean one, as in kernel.Shape.
 type Result struct {
 	TaskID uint64
 	// Micros is the contributor's compute time for the task, for its stats.
 	Micros uint32
+	Batch  uint32
 	Rows   uint32
 	Cols   uint32
 	C      []float32
@@ -233,7 +239,7 @@ func (m *Result) appendBody(dst []byte) []byte {
 	dst = appendU64(dst, m.TaskID)
 	dst = appendU32(dst, m.Micros)
 	dst = appendU32(dst, 0) // reserved flags
-	return appendTensor(dst, int(m.Rows), int(m.Cols), m.C)
+	return appendTensor(dst, int(m.Batch), int(m.Rows), int(m.Cols), m.C)
 }
 
 func (m *Result) decodeBody(r *reader) error {
@@ -248,12 +254,12 @@ func (m *Result) decodeBody(r *reader) error {
 		r.fail("truncated result tensor header")
 		return nil
 	}
-	rows, cols := int(leU32(r.b)), int(leU32(r.b[4:]))
-	if rows > kernel.MaxDim || cols > kernel.MaxDim || rows*cols > kernel.MaxElems {
-		return Errorf(CodeBadMessage, "result: %dx%d exceeds the size limits", rows, cols)
+	batch, rows, cols := int(leU32(r.b)), int(leU32(r.b[4:])), int(leU32(r.b[8:]))
+	if batch > kernel.MaxBatch || rows > kernel.MaxDim || cols > kernel.MaxDim || max(batch, 1)*rows*cols > kernel.MaxElems {
+		return Errorf(CodeBadMessage, "result: %dx%dx%d exceeds the size limits", batch, rows, cols)
 	}
-	m.Rows, m.Cols = uint32(rows), uint32(cols)
-	m.C = r.tensor("C", m.C, rows, cols)
+	m.Batch, m.Rows, m.Cols = uint32(batch), uint32(rows), uint32(cols)
+	m.C = r.tensor("C", m.C, batch, rows, cols)
 	return nil
 }
 

@@ -8,8 +8,11 @@
 //	[2:]  the kind's body, little-endian fixed-width fields
 //
 // Strings are a uint16 length followed by UTF-8 bytes. Tensors are a fixed
-// 8-byte header (rows, cols as uint32) followed by rows·cols raw
-// little-endian float32 values: there is no per-element text anywhere.
+// 12-byte header (batch, rows, cols as uint32) followed by
+// batch·rows·cols raw little-endian float32 values (batch 0 counts as 1,
+// as in kernel.Shape): there is no per-element text anywhere. A batched
+// task's operands and result are its products' matrices one after the
+// other.
 //
 // Each kind has a maximum frame size (MaxSize), enforced by ReadFrame before
 // the body is read. Encode appends a message to a buffer; Decode and
@@ -24,8 +27,9 @@ import (
 )
 
 // Version is the protocol version this package speaks. A peer that sends
-// another version is refused with CodeVersion.
-const Version = 1
+// another version is refused with CodeVersion. Version 2 added batched
+// tasks: a batch count in the task and in every tensor header.
+const Version = 2
 
 // HeaderSize is the size of the frame header (version, kind).
 const HeaderSize = 2

@@ -24,12 +24,14 @@ const (
 	maxKernels = 64
 )
 
-// Byte offsets inside a Task frame.
+// Byte offsets inside Task and Result frames.
 const (
-	taskOpOff  = protocol.HeaderSize + 8         // after the id
-	taskMOff   = taskOpOff + 1                   // M, K, N follow
-	taskAOff   = taskMOff + 3*4 + 4              // A's tensor header, after M K N and lease
-	resultCOff = protocol.HeaderSize + 8 + 4 + 4 // C's tensor header
+	taskOpOff    = protocol.HeaderSize + 8         // after the id
+	taskBatchOff = taskOpOff + 1                   // batch, then M, K, N
+	taskMOff     = taskBatchOff + 4                // M, K, N follow
+	taskAOff     = taskMOff + 3*4 + 4              // A's tensor header (batch, rows, cols), after M K N and lease
+	resultCOff   = protocol.HeaderSize + 8 + 4 + 4 // C's tensor header (batch, rows, cols)
+	tensorHeader = 12
 )
 
 func seq(n int, f func(i int) float32) []float32 {
@@ -65,6 +67,8 @@ func samples() []sample {
 	count(addr[:], 100)
 	count(sig[:], 200)
 	odd := kernel.Shape{M: 3, K: 5, N: 7}
+	batched := kernel.Shape{Batch: 3, M: 5, K: 7, N: 9}
+	one := kernel.Shape{Batch: 1, M: 2, K: 3, N: 2}
 	special := []float32{
 		float32(math.Inf(1)), float32(math.Inf(-1)), math.Float32frombits(0x7fc00001), // NaN with payload
 		math.Float32frombits(0x80000000), // -0
@@ -103,9 +107,17 @@ func samples() []sample {
 		{"TaskNT", &protocol.Task{ID: 2, Op: kernel.MatMulNT, Shape: odd, LeaseMillis: 1000, A: fill(odd.ALen()), B: fill(odd.BLen())}},
 		{"TaskTN", &protocol.Task{ID: math.MaxUint64, Op: kernel.MatMulTN, Shape: odd, LeaseMillis: math.MaxUint32, A: fill(odd.ALen()), B: fill(odd.BLen())}},
 		{"Task1x1x1Special", &protocol.Task{Op: kernel.MatMulNN, Shape: kernel.Shape{M: 1, K: 8, N: 1}, A: special, B: special}},
+		{"TaskBatchedNN", &protocol.Task{ID: 10, Op: kernel.MatMulNN, Shape: batched, LeaseMillis: 1000, A: fill(batched.ALen()), B: fill(batched.BLen())}},
+		{"TaskBatchedNT", &protocol.Task{ID: 11, Op: kernel.MatMulNT, Shape: batched, LeaseMillis: 1000, A: fill(batched.ALen()), B: fill(batched.BLen())}},
+		{"TaskBatchedTN", &protocol.Task{ID: 12, Op: kernel.MatMulTN, Shape: batched, LeaseMillis: 1000, A: fill(batched.ALen()), B: fill(batched.BLen())}},
+		{"TaskBatchOne", &protocol.Task{ID: 13, Op: kernel.MatMulNT, Shape: one, A: fill(one.ALen()), B: fill(one.BLen())}},
+		{"TaskMaxBatch", &protocol.Task{ID: 14, Op: kernel.MatMulTN, Shape: kernel.Shape{Batch: kernel.MaxBatch, M: 1, K: 2, N: 1},
+			A: fill(2 * kernel.MaxBatch), B: fill(2 * kernel.MaxBatch)}},
 		{"Result", &protocol.Result{TaskID: 7, Micros: 1234, Rows: 3, Cols: 7, C: fill(21)}},
 		{"ResultSpecial", &protocol.Result{TaskID: 8, Rows: 2, Cols: 4, C: special}},
 		{"ResultEmpty", &protocol.Result{TaskID: 9}},
+		{"ResultBatched", &protocol.Result{TaskID: 10, Micros: 99, Batch: 3, Rows: 5, Cols: 9, C: fill(3 * 5 * 9)}},
+		{"ResultBatchOne", &protocol.Result{TaskID: 11, Batch: 1, Rows: 2, Cols: 2, C: special[:4]}},
 		{"VerdictAccepted", &protocol.Verdict{TaskID: 3, Accepted: true}},
 		{"VerdictRefused", &protocol.Verdict{TaskID: 4, Code: protocol.CodeWrongResult, Message: "row 3 is off"}},
 		{"VerdictMaxMessage", &protocol.Verdict{TaskID: 5, Code: protocol.CodeUnknownTask, Message: strings.Repeat("m", maxText)}},
@@ -213,7 +225,13 @@ func TestDecodeIntoReusesTensors(t *testing.T) {
 	t.Run("Task", func(t *testing.T) {
 		dst := &protocol.Task{A: make([]float32, 1, 64), B: make([]float32, 0, 64)}
 		a0, b0 := &dst.A[:1][0], &dst.B[:1][0]
-		for _, op := range kernel.Ops {
+		batched := sh
+		batched.Batch = 2
+		for i, op := range append(kernel.Ops, kernel.Ops...) {
+			sh := sh
+			if i >= len(kernel.Ops) {
+				sh = batched
+			}
 			src := &protocol.Task{ID: uint64(op), Op: op, Shape: sh, A: fill(sh.ALen()), B: fill(sh.BLen())}
 			if err := protocol.DecodeInto(protocol.Encode(nil, src), dst); err != nil {
 				t.Fatal(err)
@@ -290,6 +308,9 @@ func TestDecodeErrors(t *testing.T) {
 	sh := kernel.Shape{M: 2, K: 3, N: 4}
 	task := &protocol.Task{ID: 1, Op: kernel.MatMulNN, Shape: sh, A: fill(sh.ALen()), B: fill(sh.BLen())}
 	result := &protocol.Result{TaskID: 1, Rows: 2, Cols: 4, C: fill(8)}
+	bs := kernel.Shape{Batch: 3, M: 2, K: 3, N: 4}
+	btask := &protocol.Task{ID: 2, Op: kernel.MatMulTN, Shape: bs, A: fill(bs.ALen()), B: fill(bs.BLen())}
+	bresult := &protocol.Result{TaskID: 2, Batch: 3, Rows: 2, Cols: 4, C: fill(24)}
 	helloFixed := make([]byte, protocol.NonceSize+protocol.AddressSize+protocol.SignatureSize+2)
 	tests := []struct {
 		name  string
@@ -312,20 +333,40 @@ func TestDecodeErrors(t *testing.T) {
 		{"ErrTaskM0", frameWith(task, putU32(taskMOff, 0)), protocol.CodeBadMessage},
 		{"ErrTaskKTooBig", frameWith(task, putU32(taskMOff+4, kernel.MaxDim+1)), protocol.CodeBadMessage},
 		{"ErrTaskNHuge", frameWith(task, putU32(taskMOff+8, math.MaxUint32)), protocol.CodeBadMessage},
-		{"ErrTaskARows", frameWith(task, putU32(taskAOff, 3)), protocol.CodeBadMessage},
-		{"ErrTaskACols", frameWith(task, putU32(taskAOff+4, 2)), protocol.CodeBadMessage},
+		{"ErrTaskARows", frameWith(task, putU32(taskAOff+4, 3)), protocol.CodeBadMessage},
+		{"ErrTaskACols", frameWith(task, putU32(taskAOff+8, 2)), protocol.CodeBadMessage},
 		{"ErrTaskATransposed", frameWith(task, func(f []byte) []byte {
-			putU32(taskAOff, 3)(f)
-			return putU32(taskAOff+4, 2)(f)
+			putU32(taskAOff+4, 3)(f)
+			return putU32(taskAOff+8, 2)(f)
 		}), protocol.CodeBadMessage},
-		{"ErrTaskBRows", frameWith(task, putU32(taskAOff+8+4*sh.ALen(), 4)), protocol.CodeBadMessage},
+		{"ErrTaskBRows", frameWith(task, putU32(taskAOff+tensorHeader+4*sh.ALen()+4, 4)), protocol.CodeBadMessage},
+		{"ErrTaskABatch", frameWith(task, putU32(taskAOff, 1)), protocol.CodeBadMessage},
+		{"ErrTaskBatchNotTensors", frameWith(task, putU32(taskBatchOff, 1)), protocol.CodeBadMessage},
+		{"ErrTaskBatchTooBig", frameWith(btask, putU32(taskBatchOff, kernel.MaxBatch+1)), protocol.CodeBadMessage},
+		{"ErrTaskBatchHuge", frameWith(btask, putU32(taskBatchOff, math.MaxUint32)), protocol.CodeBadMessage},
+		{"ErrTaskBatchElems", frameWith(&protocol.Task{Op: kernel.MatMulNN, Shape: kernel.Shape{M: 64, K: 64, N: 64}, A: fill(64 * 64), B: fill(64 * 64)},
+			putU32(taskBatchOff, kernel.MaxBatch)), protocol.CodeBadMessage},
+		{"ErrTaskBatchedABatch", frameWith(btask, putU32(taskAOff, 2)), protocol.CodeBadMessage},
+		{"ErrTaskBatchedBBatch", frameWith(btask, putU32(taskAOff+tensorHeader+4*bs.ALen(), 4)), protocol.CodeBadMessage},
+		{"ErrTaskBatchedShort", frameWith(btask, putU32(taskBatchOff, 2)), protocol.CodeBadMessage},
+		{"ErrTaskBatchedTruncated", frameWith(btask, func(f []byte) []byte { return f[:len(f)-4] }), protocol.CodeBadMessage},
 		{"ErrTaskShapeNotDims", frameWith(task, putU32(taskMOff, 3)), protocol.CodeBadMessage},
-		{"ErrResultDimsTooBig", frameWith(result, putU32(resultCOff, kernel.MaxDim+1)), protocol.CodeBadMessage},
+		{"ErrResultDimsTooBig", frameWith(result, putU32(resultCOff+4, kernel.MaxDim+1)), protocol.CodeBadMessage},
 		{"ErrResultDimsHuge", frameWith(result, func(f []byte) []byte {
-			putU32(resultCOff, kernel.MaxDim)(f)
-			return putU32(resultCOff+4, kernel.MaxDim)(f)
+			putU32(resultCOff+4, kernel.MaxDim)(f)
+			return putU32(resultCOff+8, kernel.MaxDim)(f)
 		}), protocol.CodeBadMessage},
-		{"ErrResultDimsNotData", frameWith(result, putU32(resultCOff, 3)), protocol.CodeBadMessage},
+		{"ErrResultDimsNotData", frameWith(result, putU32(resultCOff+4, 3)), protocol.CodeBadMessage},
+		{"ErrResultBatchNotData", frameWith(result, putU32(resultCOff, 2)), protocol.CodeBadMessage},
+		{"ErrResultBatchTooBig", frameWith(bresult, putU32(resultCOff, kernel.MaxBatch+1)), protocol.CodeBadMessage},
+		{"ErrResultBatchHuge", frameWith(bresult, putU32(resultCOff, math.MaxUint32)), protocol.CodeBadMessage},
+		{"ErrResultBatchElems", frameWith(bresult, func(f []byte) []byte {
+			putU32(resultCOff, kernel.MaxBatch)(f)
+			putU32(resultCOff+4, 64)(f)
+			return putU32(resultCOff+8, 64)(f)
+		}), protocol.CodeBadMessage},
+		{"ErrResultBatchedShort", frameWith(bresult, putU32(resultCOff, 2)), protocol.CodeBadMessage},
+		{"ErrVersion1Task", frameWith(task, putU8(0, 1)), protocol.CodeVersion},
 		{"ErrResultFlags", frameWith(result, putU32(protocol.HeaderSize+12, 1)), protocol.CodeBadMessage},
 		{"ErrVerdictAccepted2", frameWith(&protocol.Verdict{TaskID: 1}, putU8(protocol.HeaderSize+8, 2)), protocol.CodeBadMessage},
 		{"ErrChallengeHubTooLong", strFrame(protocol.KindChallenge, make([]byte, protocol.NonceSize), maxName+1), protocol.CodeBadMessage},
