@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/tessera-ai/tessera/hub/lm/lmtest"
 	"github.com/tessera-ai/tessera/hub/train/tile"
 )
 
@@ -97,9 +98,9 @@ func TestTransformerForwardMatchesReference(t *testing.T) {
 		t.Fatal(err)
 	}
 	ts, _ := m.Tensors()
-	ref := newRefGPT2(ts, 2, 16, 2, 8)
+	ref := lmtest.NewReference(ts, 2, 16, 2, 8)
 	for s := range 2 {
-		want := ref.logits(x[s*8 : (s+1)*8])
+		want := ref.Logits(x[s*8 : (s+1)*8])
 		for i, row := range want {
 			for v, lw := range row {
 				if g := float64(got[(s*8+i)*Vocab+v]); math.Abs(g-lw) > 1e-4*(1+math.Abs(lw)) {
@@ -125,8 +126,8 @@ func TestTransformerGradientsFiniteDifferences(t *testing.T) {
 		t.Fatal(err)
 	}
 	ts, _ := tr.Tensors()
-	ref := newRefGPT2(ts, 2, 16, 2, 8)
-	if want := ref.loss(w, 2, 8); math.Abs(loss-want) > 1e-5*want {
+	ref := lmtest.NewReference(ts, 2, 16, 2, 8)
+	if want := ref.Loss(w, 2, 8); math.Abs(loss-want) > 1e-5*want {
 		t.Fatalf("loss %v, reference %v", loss, want)
 	}
 	rng := rand.New(rand.NewPCG(5, 5))
@@ -135,12 +136,12 @@ func TestTransformerGradientsFiniteDifferences(t *testing.T) {
 	for _, info := range tr.l.tensors {
 		for range 4 {
 			i := rng.IntN(info.n)
-			v := ref.w[info.name]
+			v := ref.W[info.name]
 			orig := v[i]
 			v[i] = orig + h
-			up := ref.loss(w, 2, 8)
+			up := ref.Loss(w, 2, 8)
 			v[i] = orig - h
-			down := ref.loss(w, 2, 8)
+			down := ref.Loss(w, 2, 8)
 			v[i] = orig
 			fd := (up - down) / (2 * h)
 			g := float64(grad[info.off+i])

@@ -52,10 +52,10 @@ func (o OptConfig) lrAt(step int) float64 {
 
 // adamW holds the two moments; it updates parameters out of place.
 type adamW struct {
-	cfg   OptConfig
-	l     *layout
-	m, v  []float32
-	t     int
+	cfg  OptConfig
+	l    *layout
+	m, v []float32
+	t    int
 }
 
 func newAdamW(cfg OptConfig, l *layout) *adamW {

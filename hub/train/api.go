@@ -1,6 +1,7 @@
 package train
 
 import (
+	"bytes"
 	"context"
 	"crypto/subtle"
 	"encoding/json"
@@ -9,11 +10,14 @@ import (
 	"io"
 	"net/http"
 	"os"
+	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/tessera-ai/tessera/hub/store"
 	"github.com/tessera-ai/tessera/internal/httpjson"
+	"github.com/tessera-ai/tessera/internal/safetensors"
 )
 
 func sortStatuses(s []JobStatus) { sort.Slice(s, func(i, j int) bool { return s[i].ID < s[j].ID }) }
@@ -41,6 +45,8 @@ type JobDetail struct {
 func (m *Manager) Routes(handle func(pattern string, h http.Handler), adminToken string) {
 	handle("GET /api/v1/jobs", http.HandlerFunc(m.serveList))
 	handle("GET /api/v1/jobs/{id}", http.HandlerFunc(m.serveJob))
+	handle("GET /api/v1/jobs/{id}/weights", http.HandlerFunc(m.serveWeights))
+	handle("GET /api/v1/jobs/{id}/config.json", http.HandlerFunc(m.serveHFConfig))
 	admin := func(f http.HandlerFunc) http.Handler { return RequireToken(adminToken, f) }
 	handle("POST /api/v1/admin/jobs", admin(m.serveCreate))
 	handle("POST /api/v1/admin/jobs/{id}/pause", admin(m.serveAction(m.Pause)))
@@ -81,12 +87,108 @@ func (m *Manager) serveJob(w http.ResponseWriter, r *http.Request) {
 	httpjson.Write(w, http.StatusOK, JobDetail{JobStatus: run.job.Status(run.exposure), Spec: run.job.Spec, History: hist})
 }
 
+// checkpointModel loads the job's latest checkpoint into a fresh model, so
+// that an export never races the training goroutine.
+func (m *Manager) checkpointModel(ctx context.Context, id string) (Model, int, error) {
+	run, err := m.get(id)
+	if err != nil {
+		return nil, 0, err
+	}
+	row, err := m.db.Job(ctx, id)
+	if err != nil {
+		return nil, 0, err
+	}
+	if row.Checkpoint == "" {
+		return nil, 0, errNoCheckpoint
+	}
+	model, err := buildModel(run.job.Spec, nil)
+	if err != nil {
+		return nil, 0, err
+	}
+	if err := model.LoadCheckpoint(filepath.Join(m.cfg.DataDir, row.Checkpoint)); err != nil {
+		return nil, 0, err
+	}
+	return model, row.Step, nil
+}
+
+var errNoCheckpoint = errors.New("the job has no checkpoint yet; try again after its first checkpoint")
+
+// serveWeights sends the latest checkpoint's weights as a safetensors
+// file: GPT-2's names and layout for a gpt2 model, layers.N.weight and
+// layers.N.bias for an mlp.
+func (m *Manager) serveWeights(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	model, step, err := m.checkpointModel(r.Context(), id)
+	switch {
+	case errors.Is(err, ErrUnknownJob):
+		httpjson.Errorf(w, http.StatusNotFound, "%v", err)
+		return
+	case errors.Is(err, errNoCheckpoint):
+		httpjson.Errorf(w, http.StatusNotFound, "%v", err)
+		return
+	case err != nil:
+		m.log.Error("export weights", "job", id, "err", err)
+		httpjson.Errorf(w, http.StatusInternalServerError, "cannot read the job's checkpoint")
+		return
+	}
+	tensors, meta := model.Tensors()
+	meta["tessera.job"] = id
+	meta["tessera.step"] = strconv.Itoa(step)
+	var buf bytes.Buffer
+	if err := safetensors.Write(&buf, tensors, meta); err != nil {
+		m.log.Error("export weights", "job", id, "err", err)
+		httpjson.Errorf(w, http.StatusInternalServerError, "cannot encode the weights")
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="%s-step%d.safetensors"`, id, step))
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.Write(buf.Bytes())
+}
+
+// serveHFConfig sends a gpt2 model's Hugging Face config.json.
+func (m *Manager) serveHFConfig(w http.ResponseWriter, r *http.Request) {
+	run, err := m.get(r.PathValue("id"))
+	if err != nil {
+		httpjson.Errorf(w, http.StatusNotFound, "%v", err)
+		return
+	}
+	model, err := buildModel(run.job.Spec, nil)
+	if err != nil {
+		httpjson.Errorf(w, http.StatusInternalServerError, "cannot build the model")
+		return
+	}
+	cfg := model.HFConfig()
+	if cfg == nil {
+		httpjson.Errorf(w, http.StatusNotFound, "a %s model has no Hugging Face config; its weights export as layers.N.weight (in×out) and layers.N.bias", run.job.Spec.Model.Type)
+		return
+	}
+	httpjson.Write(w, http.StatusOK, cfg)
+}
+
 // ParseSpec decodes a JSON job spec strictly (unknown fields are errors),
-// starting from MNISTSpec's defaults for fields it leaves out, and
-// validates it.
+// starting from the defaults of MNISTSpec (or GoCodeLMSpec for a "gpt2"
+// model) for fields it leaves out, and validates it.
 func ParseSpec(r io.Reader) (Spec, error) {
+	raw, err := io.ReadAll(io.LimitReader(r, maxSpecBytes+1))
+	if err != nil {
+		return Spec{}, fmt.Errorf("invalid job spec: %w", err)
+	}
+	if len(raw) > maxSpecBytes {
+		return Spec{}, fmt.Errorf("invalid job spec: larger than %d bytes", maxSpecBytes)
+	}
+	// Fields left out take the defaults of the kind of model asked for.
+	var kind struct {
+		Model struct {
+			Type string `json:"type"`
+		} `json:"model"`
+	}
+	json.Unmarshal(raw, &kind)
 	spec := MNISTSpec()
-	dec := json.NewDecoder(io.LimitReader(r, maxSpecBytes+1))
+	if kind.Model.Type == "gpt2" {
+		spec = GoCodeLMSpec()
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&spec); err != nil {
 		return Spec{}, fmt.Errorf("invalid job spec: %w", err)

@@ -46,8 +46,8 @@ type Job struct {
 	// spent in them.
 	tokens   int
 	stepBusy time.Duration
-	// onEval, if set, is called after each evaluation (the LM's sample).
-	onEval func(ctx context.Context, step int)
+	// sample is the language model's latest sample (nil otherwise).
+	sample *Sample
 }
 
 // jobConfig is what a Job needs besides its spec.
@@ -187,8 +187,11 @@ func (j *Job) evaluate(ctx context.Context, full bool) error {
 	j.log.Info("evaluated", "step", p.Step, "train_loss", fmt.Sprintf("%.4f", train),
 		"test_loss", fmt.Sprintf("%.4f", ev.Loss), "test_accuracy", fmt.Sprintf("%.4f", ev.Accuracy),
 		"bits_per_byte", fmt.Sprintf("%.4f", ev.BitsPerByte), "full", ev.Full, "scored", ev.Count)
-	if j.onEval != nil {
-		j.onEval(ctx, p.Step)
+	if lmm, ok := j.model.(*lmModel); ok {
+		smp := lmm.sample()
+		j.mu.Lock()
+		j.sample = &smp
+		j.mu.Unlock()
 	}
 	if j.targetMet(p) {
 		return errTargetReached
@@ -240,6 +243,15 @@ type JobStatus struct {
 	MaxExposure          float64      `json:"max_exposure"`
 	MaxExposureNonExempt float64      `json:"max_exposure_non_exempt"`
 	Error                string       `json:"error,omitempty"`
+	// Model is the spec's model type ("mlp", "gpt2").
+	Model string `json:"model"`
+	// TokensPerSecond is the step-rate throughput of the latest steps
+	// (tokens for a language model, examples otherwise).
+	TokensPerSecond float64 `json:"tokens_per_second"`
+	// BitsPerByte is the language model's latest validation figure.
+	BitsPerByte float64 `json:"bits_per_byte,omitempty"`
+	// Sample is text the language model wrote at its latest evaluation.
+	Sample *Sample `json:"sample,omitempty"`
 }
 
 // Status returns the job's summary; exposure may be nil for local jobs.
@@ -248,7 +260,13 @@ func (j *Job) Status(exposure *Exposure) JobStatus {
 	defer j.mu.Unlock()
 	st := JobStatus{ID: j.ID, Name: j.Spec.Name, State: j.state, Step: j.step, MaxSteps: j.Spec.MaxSteps,
 		TargetAccuracy: j.Spec.TargetAccuracy, LastLoss: j.lastLoss, StepMillis: float64(j.stepTime.Microseconds()) / 1000,
-		Latest: j.lastPoint, ExposureCap: j.Spec.ExposureCap, Error: j.err}
+		Latest: j.lastPoint, ExposureCap: j.Spec.ExposureCap, Error: j.err, Model: j.Spec.Model.Type, Sample: j.sample}
+	if j.stepTime > 0 {
+		st.TokensPerSecond = float64(j.model.StepTokens()) / j.stepTime.Seconds()
+	}
+	if j.lastPoint != nil {
+		st.BitsPerByte = j.lastPoint.BitsPerByte
+	}
 	if exposure != nil {
 		st.MaxExposure, _ = exposure.MaxFraction()
 		st.MaxExposureNonExempt = exposure.MaxFractionNonExempt()

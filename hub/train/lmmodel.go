@@ -89,3 +89,33 @@ func (m *lmModel) Evaluate(ctx context.Context, exec tile.Executor, full bool) (
 func (m *lmModel) StepTokens() int { return m.spec.BatchSize * m.Config().Context }
 
 func (m *lmModel) HFConfig() map[string]any { return m.Config().HFConfig() }
+
+// Sample is a short text the language model wrote from its weights at a
+// step, shown on the dashboard.
+type Sample struct {
+	Step        int     `json:"step"`
+	Prompt      string  `json:"prompt"`
+	Text        string  `json:"text"`
+	Temperature float64 `json:"temperature"`
+	TopP        float64 `json:"top_p"`
+	Seed        uint64  `json:"seed"`
+}
+
+// Sample settings: long enough to show a few lines of code.
+const (
+	sampleBytes       = 240
+	sampleTemperature = 0.8
+	sampleTopP        = 0.95
+)
+
+// sample writes a Sample with the hub's own decoder (no contributor is
+// involved: it is a view of the weights, not work to credit), seeded by
+// the job's seed and the step so that it is reproducible.
+func (m *lmModel) sample() Sample {
+	seed := m.spec.Seed + uint64(m.StepsDone())
+	s, _ := lm.NewSampler(sampleTemperature, sampleTopP, seed)
+	prompt := []byte(m.spec.SamplePrompt)
+	out := m.Generate(append([]byte{0}, prompt...), sampleBytes, s)
+	return Sample{Step: m.StepsDone(), Prompt: m.spec.SamplePrompt, Text: string(out),
+		Temperature: sampleTemperature, TopP: sampleTopP, Seed: seed}
+}

@@ -19,6 +19,7 @@ func GoCodeLMSpec() Spec {
 		MaxSteps:        3000,
 		EvalEvery:       100,
 		EvalWindows:     64,
+		SamplePrompt:    "func (",
 		CheckpointEvery: 50,
 		TileCols:        64,
 		ExposureCap:     0.3,
@@ -88,6 +89,9 @@ func (s *Spec) validateLM(bad func(string, ...any)) {
 	}
 	if s.EvalWindows < 1 || s.EvalWindows > maxEvalWindows {
 		bad("eval_windows must be between 1 and %d", maxEvalWindows)
+	}
+	if len(s.SamplePrompt) > 1024 {
+		bad("sample_prompt is longer than 1024 bytes")
 	}
 	if s.TargetAccuracy != 0 {
 		bad("target_accuracy is for classifiers; a language model has target_bits_per_byte")

@@ -45,6 +45,9 @@ type Spec struct {
 	// evaluating never stalls training; the last evaluation scores the
 	// whole split.
 	EvalWindows int `json:"eval_windows,omitempty"`
+	// SamplePrompt starts the text a language model writes after each
+	// evaluation, shown on the dashboard ("" starts a new document).
+	SamplePrompt string `json:"sample_prompt,omitempty"`
 	// CheckpointEvery is the number of steps between checkpoints.
 	CheckpointEvery int `json:"checkpoint_every"`
 	// TileCols is the width of a weight tile: each layer's weight matrix

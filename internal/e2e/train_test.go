@@ -101,7 +101,7 @@ func TestTrainMNISTWithEdges(t *testing.T) {
 	}
 	// Two contributors cannot cover a 0.3 cap between them; as the
 	// operator's own workers they are exempt.
-	_, base := startHubBinary(t, bins, "--matmul-shape", "off", "--own-workers", strings.Join(addrs, ","))
+	_, base := startHubBinary(t, bins, "--matmul-shape", "off", "--jobs", "mnist-mlp", "--own-workers", strings.Join(addrs, ","))
 	ws := "ws" + strings.TrimPrefix(base, "http") + "/ws"
 	for i := range 2 {
 		start(t, filepath.Join(bins, "tessera-edge"), []string{"--hub", ws, "--key", filepath.Join(keys, fmt.Sprintf("edge%d.key", i)),

@@ -1,4 +1,9 @@
-package lm
+// Package lmtest holds test harnesses for the language model: Reference,
+// an independent, minimal GPT-2 forward pass in float64 over tensors named
+// as Hugging Face stores them. It shares no code with package lm, so tests
+// of the tiled model, its gradients and its exported weights can judge
+// them against it.
+package lmtest
 
 import (
 	"math"
@@ -7,34 +12,42 @@ import (
 	"github.com/tessera-ai/tessera/internal/safetensors"
 )
 
-// refGPT2 is an independent, minimal GPT-2 forward pass in float64 over
+// Reference is an independent, minimal GPT-2 forward pass in float64 over
 // named tensors as Hugging Face stores them: no tiles, no caches, written
 // from the architecture's definition. Tests judge the tiled model, its
 // gradients (by finite differences) and its export against it.
-type refGPT2 struct {
-	w                    map[string][]float64
+type Reference struct {
+	// W holds every tensor by name, in float64.
+	W                     map[string][]float64
 	layers, d, heads, ctx int
 }
 
-func newRefGPT2(ts []safetensors.Tensor, layers, d, heads, ctx int) *refGPT2 {
-	r := &refGPT2{w: map[string][]float64{}, layers: layers, d: d, heads: heads, ctx: ctx}
+// NewReference returns the reference model of the given shape over ts.
+func NewReference(ts []safetensors.Tensor, layers, d, heads, ctx int) *Reference {
+	r := &Reference{W: map[string][]float64{}, layers: layers, d: d, heads: heads, ctx: ctx}
 	for _, t := range ts {
 		v := make([]float64, len(t.Data))
 		for i, x := range t.Data {
 			v[i] = float64(x)
 		}
-		r.w[t.Name] = v
+		r.W[t.Name] = v
 	}
 	return r
 }
 
-func (r *refGPT2) get(name string) []float64 {
-	v, ok := r.w[name]
+func (r *Reference) get(name string) []float64 {
+	v, ok := r.W[name]
 	if !ok {
 		panic("reference: no tensor " + name)
 	}
 	return v
 }
+
+// GPT-2's constants, restated rather than imported from package lm.
+const (
+	vocab        = 256
+	layerNormEps = 1e-5
+)
 
 func refLayerNorm(x, g, b []float64) []float64 {
 	var mean, vr float64
@@ -48,7 +61,7 @@ func refLayerNorm(x, g, b []float64) []float64 {
 	vr /= float64(len(x))
 	out := make([]float64, len(x))
 	for i, v := range x {
-		out[i] = (v-mean)/math.Sqrt(vr+LayerNormEps)*g[i] + b[i]
+		out[i] = (v-mean)/math.Sqrt(vr+layerNormEps)*g[i] + b[i]
 	}
 	return out
 }
@@ -65,9 +78,9 @@ func conv1d(x, w, b []float64) []float64 {
 	return out
 }
 
-// logits returns, for one sequence of tokens, the logits at every position
+// Logits returns, for one sequence of tokens, the logits at every position
 // (len(tokens) × 256).
-func (r *refGPT2) logits(tokens []byte) [][]float64 {
+func (r *Reference) Logits(tokens []byte) [][]float64 {
 	d, t := r.d, len(tokens)
 	hd := d / r.heads
 	x := make([][]float64, t)
@@ -130,8 +143,8 @@ func (r *refGPT2) logits(tokens []byte) [][]float64 {
 	out := make([][]float64, t)
 	for i := range t {
 		h := refLayerNorm(x[i], r.get("transformer.ln_f.weight"), r.get("transformer.ln_f.bias"))
-		out[i] = make([]float64, Vocab)
-		for tok := range Vocab {
+		out[i] = make([]float64, vocab)
+		for tok := range vocab {
 			for c := range d {
 				out[i][tok] += h[c] * wte[tok*d+c]
 			}
@@ -140,13 +153,13 @@ func (r *refGPT2) logits(tokens []byte) [][]float64 {
 	return out
 }
 
-// loss returns the mean next-byte cross-entropy in nats of n windows of
+// Loss returns the mean next-byte cross-entropy in nats of n windows of
 // length+1 bytes.
-func (r *refGPT2) loss(windows []byte, n, length int) float64 {
+func (r *Reference) Loss(windows []byte, n, length int) float64 {
 	var sum float64
 	for s := range n {
 		w := windows[s*(length+1) : (s+1)*(length+1)]
-		lg := r.logits(w[:length])
+		lg := r.Logits(w[:length])
 		for i, row := range lg {
 			mx := math.Inf(-1)
 			for _, v := range row {
