@@ -23,10 +23,12 @@ import (
 // Blinding does not stop two colluders who compare their inputs: rows of
 // their A' differ by a visible power of two, from which they could undo
 // each other's scaling. It stops them from simply forwarding an output.
+//
+// Each product of a batch gets its own permutation and scales.
 type Blinding struct {
-	perm   []int32 // blinded position k holds original index perm[k]
-	rowExp []int8  // scale exponent of each row of C (M)
-	colExp []int8  // scale exponent of each column of C (N)
+	perm   []int32 // per product, blinded position k holds original index perm[k]
+	rowExp []int8  // scale exponent of each row of C (M per product)
+	colExp []int8  // scale exponent of each column of C (N per product)
 }
 
 // maxExp bounds the scale exponents: scales are 2^-maxExp … 2^maxExp,
@@ -35,11 +37,15 @@ const maxExp = 4
 
 // NewBlinding draws a blinding for a task of shape sh.
 func NewBlinding(sh kernel.Shape, rng *rand.Rand) *Blinding {
-	b := &Blinding{perm: make([]int32, sh.K), rowExp: make([]int8, sh.M), colExp: make([]int8, sh.N)}
-	for i := range b.perm {
-		b.perm[i] = int32(i)
+	n := sh.Count()
+	b := &Blinding{perm: make([]int32, n*sh.K), rowExp: make([]int8, n*sh.M), colExp: make([]int8, n*sh.N)}
+	for z := range n {
+		perm := b.perm[z*sh.K : (z+1)*sh.K]
+		for i := range perm {
+			perm[i] = int32(i)
+		}
+		rng.Shuffle(len(perm), func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
 	}
-	rng.Shuffle(len(b.perm), func(i, j int) { b.perm[i], b.perm[j] = b.perm[j], b.perm[i] })
 	for i := range b.rowExp {
 		b.rowExp[i] = int8(rng.IntN(2*maxExp+1) - maxExp)
 	}
@@ -54,6 +60,22 @@ func pow2(e int8) float32 { return float32(math.Ldexp(1, int(e))) }
 // Apply writes the blinded operands of (a, b) into a2 and b2, which have
 // the lengths of a and b.
 func (bl *Blinding) Apply(op kernel.Op, sh kernel.Shape, a, b, a2, b2 []float32) {
+	one := sh.Single()
+	na, nb := one.ALen(), one.BLen()
+	for z := range sh.Count() {
+		bl.product(z, one).apply(op, one, a[z*na:(z+1)*na], b[z*nb:(z+1)*nb], a2[z*na:(z+1)*na], b2[z*nb:(z+1)*nb])
+	}
+}
+
+// product returns the blinding of product z of a batch of products of
+// shape one.
+func (bl *Blinding) product(z int, one kernel.Shape) Blinding {
+	M, K, N := one.M, one.K, one.N
+	return Blinding{perm: bl.perm[z*K : (z+1)*K], rowExp: bl.rowExp[z*M : (z+1)*M], colExp: bl.colExp[z*N : (z+1)*N]}
+}
+
+// apply is Apply for one product.
+func (bl Blinding) apply(op kernel.Op, sh kernel.Shape, a, b, a2, b2 []float32) {
 	M, K, N := sh.M, sh.K, sh.N
 	switch op {
 	case kernel.MatMulTN: // A is K×M: row k of A' is row perm[k] of A, columns scaled
@@ -91,14 +113,18 @@ func (bl *Blinding) Apply(op kernel.Op, sh kernel.Shape, a, b, a2, b2 []float32)
 	}
 }
 
-// Unblind turns the blinded result c (M×N) back into op(A)·op(B), in place.
+// Unblind turns the blinded result c (M×N per product) back into
+// op(A)·op(B), in place.
 func (bl *Blinding) Unblind(sh kernel.Shape, c []float32) {
-	N := sh.N
-	for i := 0; i < sh.M; i++ {
-		row := c[i*N : i*N+N]
-		ri := -bl.rowExp[i]
-		for j := range row {
-			row[j] *= pow2(ri - bl.colExp[j])
+	M, N := sh.M, sh.N
+	for z := range sh.Count() {
+		for i := 0; i < M; i++ {
+			row := c[(z*M+i)*N : (z*M+i+1)*N]
+			ri := -bl.rowExp[z*M+i]
+			cols := bl.colExp[z*N : (z+1)*N]
+			for j := range row {
+				row[j] *= pow2(ri - cols[j])
+			}
 		}
 	}
 }

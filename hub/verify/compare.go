@@ -7,13 +7,25 @@ import (
 	"github.com/tessera-ai/tessera/internal/kernel"
 )
 
-// Norms returns, for op(A)'s rows (M) and op(B)'s columns (N), the norms
-// (Σ_k x⁴)^½ whose product bounds each element's sum of squared terms,
-// Σ_k (A_ik B_kj)² ≤ (Σ_k A_ik⁴)^½ (Σ_k B_kj⁴)^½ (Cauchy–Schwarz): Agree's
-// O(n²) stand-in for the O(n³) exact sums.
+// Norms returns, for op(A)'s rows (M per product) and op(B)'s columns (N
+// per product), the norms (Σ_k x⁴)^½ whose product bounds each element's
+// sum of squared terms, Σ_k (A_ik B_kj)² ≤ (Σ_k A_ik⁴)^½ (Σ_k B_kj⁴)^½
+// (Cauchy–Schwarz): Agree's O(n²) stand-in for the O(n³) exact sums. For a
+// batch, rows and cols hold each product's norms one after the other.
 func Norms(op kernel.Op, sh kernel.Shape, a, b []float32) (rows, cols []float64) {
+	one := sh.Single()
+	M, N := sh.M, sh.N
+	rows, cols = make([]float64, sh.Count()*M), make([]float64, sh.Count()*N)
+	for z := range sh.Count() {
+		normsOne(op, one, a[z*one.ALen():(z+1)*one.ALen()], b[z*one.BLen():(z+1)*one.BLen()],
+			rows[z*M:(z+1)*M], cols[z*N:(z+1)*N])
+	}
+	return rows, cols
+}
+
+// normsOne is Norms for one product.
+func normsOne(op kernel.Op, sh kernel.Shape, a, b []float32, rows, cols []float64) {
 	M, K, N := sh.M, sh.K, sh.N
-	rows, cols = make([]float64, M), make([]float64, N)
 	q := func(v float32) float64 { f := float64(v) * float64(v); return f * f }
 	if op == kernel.MatMulTN {
 		for k := 0; k < K; k++ {
@@ -47,18 +59,27 @@ func Norms(op kernel.Op, sh kernel.Shape, a, b []float32) (rows, cols []float64)
 	for j := range cols {
 		cols[j] = math.Sqrt(cols[j])
 	}
-	return rows, cols
 }
 
 // Disagreement describes two results, or a result and the exact product,
 // that differ by more than rounding explains.
 type Disagreement struct {
+	// Product is the index of the product in a batch (0 when unbatched).
+	Product   int
 	Row, Col  int
 	Diff, Tol float64
+	batched   bool
 }
 
 func (d *Disagreement) Error() string {
-	return fmt.Sprintf("element (%d, %d) differs by %.3g, more than the rounding bound %.3g", d.Row, d.Col, d.Diff, d.Tol)
+	return fmt.Sprintf("element %s differs by %.3g, more than the rounding bound %.3g",
+		where(d.batched, d.Product, "(%d, %d)", d.Row, d.Col), d.Diff, d.Tol)
+}
+
+// disagreement locates element idx of a (possibly batched) result.
+func disagreement(sh kernel.Shape, idx int, diff, tol float64) *Disagreement {
+	mn := sh.M * sh.N
+	return &Disagreement{Product: idx / mn, Row: idx % mn / sh.N, Col: idx % sh.N, Diff: diff, Tol: tol, batched: sh.Count() > 1}
 }
 
 // Agree compares two results of the same task that each passed the check,
@@ -69,14 +90,18 @@ func (d *Disagreement) Error() string {
 // It returns a *Disagreement for the first element beyond it.
 func Agree(sh kernel.Shape, rows, cols []float64, c1, c2 []float32) error {
 	slack := 2 * subnormalSlack * float64(sh.K)
-	N := sh.N
-	for i := 0; i < sh.M; i++ {
-		for j := 0; j < N; j++ {
-			x, y := float64(c1[i*N+j]), float64(c2[i*N+j])
-			mid := (x + y) / 2
-			tol := Lambda*math.Sqrt(2*Variance(sh.K, mid*mid, rows[i]*cols[j])) + slack
-			if d := math.Abs(x - y); !(d <= tol) {
-				return &Disagreement{Row: i, Col: j, Diff: d, Tol: tol}
+	M, N := sh.M, sh.N
+	for z := range sh.Count() {
+		rz, cz := rows[z*M:(z+1)*M], cols[z*N:(z+1)*N]
+		for i := 0; i < M; i++ {
+			for j := 0; j < N; j++ {
+				idx := (z*M+i)*N + j
+				x, y := float64(c1[idx]), float64(c2[idx])
+				mid := (x + y) / 2
+				tol := Lambda*math.Sqrt(2*Variance(sh.K, mid*mid, rz[i]*cz[j])) + slack
+				if d := math.Abs(x - y); !(d <= tol) {
+					return disagreement(sh, idx, d, tol)
+				}
 			}
 		}
 	}
@@ -94,7 +119,7 @@ func Judge(sh kernel.Shape, exact, sumSq []float64, c []float32) error {
 		d := math.Abs(float64(v) - exact[idx])
 		tol := Lambda*math.Sqrt(Variance(sh.K, exact[idx]*exact[idx], sumSq[idx])) + slack
 		if !(d <= tol) {
-			return &Disagreement{Row: idx / sh.N, Col: idx % sh.N, Diff: d, Tol: tol}
+			return disagreement(sh, idx, d, tol)
 		}
 	}
 	return nil

@@ -22,6 +22,11 @@
 // assignment, which makes the summation order as random as the model
 // assumes.
 //
+// A batched shape (kernel.Shape.Batch) is checked product by product, each
+// with its own random vector, so a wrong element in any product of the
+// batch is caught as surely as in a single product; Norms, Agree, Judge and
+// Blinding likewise treat every product of a batch on its own.
+//
 // The hub side is computed in float64, whose own error is negligible next
 // to both bounds. The entries of r are drawn with |r_j| in [1, 2], so a
 // single wrong element is caught whenever it is off by more than its row's
@@ -62,20 +67,33 @@ func Variance(k int, c2, sq float64) float64 {
 // Mismatch describes a result that did not pass, in words a contributor
 // can act on. Borderline mismatches exceed only the probabilistic bound.
 type Mismatch struct {
+	// Product is the index of the product in a batch (0 when unbatched).
+	Product    int
 	Row        int
 	Diff, Tol  float64
 	NonFinite  bool
 	Borderline bool
+	batched    bool
 }
 
 func (m *Mismatch) Error() string {
+	row := where(m.batched, m.Product, "row %d", m.Row)
 	switch {
 	case m.NonFinite:
-		return fmt.Sprintf("result row %d contains NaN or Inf", m.Row)
+		return fmt.Sprintf("result %s contains NaN or Inf", row)
 	case m.Borderline:
-		return fmt.Sprintf("result is borderline in the Freivalds check: row %d is off by %.3g, more than the expected rounding %.3g", m.Row, m.Diff, m.Tol)
+		return fmt.Sprintf("result is borderline in the Freivalds check: %s is off by %.3g, more than the expected rounding %.3g", row, m.Diff, m.Tol)
 	}
-	return fmt.Sprintf("result fails the Freivalds check: row %d is off by %.3g, more than the float32 rounding bound %.3g", m.Row, m.Diff, m.Tol)
+	return fmt.Sprintf("result fails the Freivalds check: %s is off by %.3g, more than the float32 rounding bound %.3g", row, m.Diff, m.Tol)
+}
+
+// where formats a position in a result, naming the product of a batch.
+func where(batched bool, product int, format string, args ...any) string {
+	s := fmt.Sprintf(format, args...)
+	if batched {
+		s += fmt.Sprintf(" of product %d", product)
+	}
+	return s
 }
 
 // Scratch holds the check's work vectors so a caller can reuse them across
@@ -94,10 +112,11 @@ func grow(v []float64, n int) []float64 {
 	return v
 }
 
-// Freivalds checks c = op(a)·op(b) with one random vector drawn from rng.
-// It returns nil when the result passes, a *Mismatch when it fails or is
-// borderline (Mismatch.Borderline), or another error when the operands do
-// not match the shape.
+// Freivalds checks c = op(a)·op(b) with one random vector drawn from rng
+// per product (one for an unbatched shape). It returns nil when the result
+// passes, a *Mismatch when it fails or is borderline (Mismatch.Borderline),
+// or another error when the operands do not match the shape. A product
+// that fails decides over one that is only borderline.
 //
 // The common case, an honest result, costs one pass over B, one over A and
 // one over C. The rigorous bound is only computed for a row that misses
@@ -106,6 +125,30 @@ func (s *Scratch) Freivalds(op kernel.Op, sh kernel.Shape, a, b, c []float32, rn
 	if err := kernel.Check(op, sh, a, b, c); err != nil {
 		return err
 	}
+	one := sh.Single()
+	na, nb, nc := one.ALen(), one.BLen(), one.CLen()
+	var borderline *Mismatch
+	for z := range sh.Count() {
+		mm := s.product(op, one, a[z*na:(z+1)*na], b[z*nb:(z+1)*nb], c[z*nc:(z+1)*nc], rng)
+		if mm == nil {
+			continue
+		}
+		mm.Product, mm.batched = z, sh.Count() > 1
+		if !mm.Borderline {
+			return mm
+		}
+		if borderline == nil {
+			borderline = mm
+		}
+	}
+	if borderline != nil {
+		return borderline
+	}
+	return nil
+}
+
+// product checks one product (sh unbatched) with its own random vector.
+func (s *Scratch) product(op kernel.Op, sh kernel.Shape, a, b, c []float32, rng *rand.Rand) *Mismatch {
 	M, K, N := sh.M, sh.K, sh.N
 	s.r = grow(s.r, N)
 	s.brAbs = s.brAbs[:0] // rowBound computes it when a check first needs it
@@ -197,10 +240,7 @@ func (s *Scratch) Freivalds(op kernel.Op, sh kernel.Shape, a, b, c []float32, rn
 			borderline = &Mismatch{Row: i, Diff: diff, Tol: prob, Borderline: true}
 		}
 	}
-	if borderline != nil {
-		return borderline
-	}
-	return nil
+	return borderline
 }
 
 // rowBound returns Σ_j |r_j| Σ_k |A_ik||B_kj| for row i, computing
