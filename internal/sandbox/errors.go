@@ -24,7 +24,7 @@ var (
 
 // abiVersion is the version of the guest ABI this package speaks; see
 // wasm/kernels.
-const abiVersion = 2
+const abiVersion = 3
 
 // Error codes returned by the guest's matmul, as in wasm/kernels.
 var guestCodes = map[uint32]string{

@@ -17,7 +17,7 @@ func TestExactMatchesNative(t *testing.T) {
 	cfg.Interrupt = false
 	m := compile(t, cfg)
 	for _, op := range kernel.Ops {
-		for _, s := range []kernel.Shape{{M: 1, K: 1, N: 1}, {M: 7, K: 13, N: 5}, {M: 40, K: 97, N: 33}} {
+		for _, s := range []kernel.Shape{{M: 1, K: 1, N: 1}, {M: 7, K: 13, N: 5}, {M: 40, K: 97, N: 33}, {Batch: 3, M: 5, K: 7, N: 9}, {Batch: 6, M: 16, K: 33, N: 8}} {
 			t.Run(fmt.Sprintf("%v/%v", op, s), func(t *testing.T) {
 				a, b, _ := operands(op, s, 3)
 				ex, abs, err := m.Exact(context.Background(), op, s, a, b)

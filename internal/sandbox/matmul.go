@@ -46,7 +46,7 @@ func (m *Module) Exact(ctx context.Context, op kernel.Op, s kernel.Shape, a, b [
 	return exact, sumSq, nil
 }
 
-// invoke runs export(op, M, K, N, a, b, out...) in a fresh instance, with
+// invoke runs export(op, Batch, M, K, N, a, b, out...) in a fresh instance, with
 // a and b copied in and output buffers of the given sizes, and returns
 // copies of the outputs.
 func (m *Module) invoke(ctx context.Context, export string, op kernel.Op, s kernel.Shape, a, b []float32, outSizes ...uint32) ([][]byte, error) {
@@ -82,7 +82,7 @@ func (m *Module) invoke(ctx context.Context, export string, op kernel.Op, s kern
 		}
 	}()
 
-	args := []uint64{uint64(op), uint64(s.M), uint64(s.K), uint64(s.N)}
+	args := []uint64{uint64(op), uint64(s.Batch), uint64(s.M), uint64(s.K), uint64(s.N)}
 	for i, x := range [][]float32{a, b} {
 		p, err := m.copyIn(ctx, limit, inst, stderr, x)
 		if err != nil {

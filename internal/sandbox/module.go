@@ -44,8 +44,8 @@ var exports = map[string]struct{ params, results []api.ValueType }{
 	"_initialize": {nil, nil},
 	"abi_version": {nil, []api.ValueType{i32}},
 	"alloc":       {[]api.ValueType{i32}, []api.ValueType{i32}},
-	"matmul":      {[]api.ValueType{i32, i32, i32, i32, i32, i32, i32}, []api.ValueType{i32}},
-	"exact":       {[]api.ValueType{i32, i32, i32, i32, i32, i32, i32, i32}, []api.ValueType{i32}},
+	"matmul":      {[]api.ValueType{i32, i32, i32, i32, i32, i32, i32, i32}, []api.ValueType{i32}},
+	"exact":       {[]api.ValueType{i32, i32, i32, i32, i32, i32, i32, i32, i32}, []api.ValueType{i32}},
 }
 
 // probeTimeout bounds the instance Compile starts to read the ABI version.

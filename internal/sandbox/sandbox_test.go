@@ -29,7 +29,8 @@ func TestMatMulMatchesReference(t *testing.T) {
 	if nativeFusesFMA {
 		t.Log("native Go fuses multiply-add on this target: comparing within rounding, not bit for bit")
 	}
-	shapes := []kernel.Shape{{M: 1, K: 1, N: 1}, {M: 7, K: 13, N: 5}, {M: 65, K: 129, N: 33}, {M: 128, K: 64, N: 96}}
+	shapes := []kernel.Shape{{M: 1, K: 1, N: 1}, {M: 7, K: 13, N: 5}, {M: 65, K: 129, N: 33}, {M: 128, K: 64, N: 96},
+		{Batch: 3, M: 5, K: 7, N: 9}, {Batch: 1, M: 4, K: 3, N: 2}, {Batch: 16, M: 32, K: 8, N: 32}}
 	for _, mode := range modes {
 		t.Run(mode.name, func(t *testing.T) {
 			cfg := DefaultConfig()
@@ -209,6 +210,8 @@ func TestBadOperands(t *testing.T) {
 		{"UnknownOp", kernel.Op(9), s, a, b, c, nil},
 		{"ZeroDim", kernel.MatMulNN, kernel.Shape{M: 0, K: 3, N: 4}, nil, b, nil, nil},
 		{"HugeDim", kernel.MatMulNN, kernel.Shape{M: kernel.MaxDim + 1, K: 1, N: 1}, nil, nil, nil, nil},
+		{"BatchedShapeOneProduct", kernel.MatMulNN, kernel.Shape{Batch: 2, M: 2, K: 3, N: 4}, a, b, c, kernel.ErrOperand},
+		{"BatchTooLarge", kernel.MatMulNN, kernel.Shape{Batch: kernel.MaxBatch + 1, M: 1, K: 1, N: 1}, nil, nil, nil, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := m.MatMul(context.Background(), tc.op, tc.s, tc.a, tc.b, tc.c)
@@ -242,14 +245,18 @@ func TestGuestValidates(t *testing.T) {
 	p := res[0]
 	for _, tc := range []struct {
 		name string
-		args []uint64 // op, m, k, n, a, b, c
+		args []uint64 // op, batch, m, k, n, a, b, c
 		code uint32
 	}{
-		{"OK", []uint64{1, 2, 3, 1, p, p, p}, 0},
-		{"OpWraps", []uint64{257, 1, 1, 1, p, p, p}, 1},
-		{"ZeroShape", []uint64{1, 0, 1, 1, p, p, p}, 2},
-		{"UnallocatedPointer", []uint64{1, 1, 1, 1, p + 4, p, p}, 3},
-		{"BufferTooSmall", []uint64{1, 3, 3, 3, p, p, p}, 3},
+		{"OK", []uint64{1, 0, 2, 3, 1, p, p, p}, 0},
+		{"OKBatched", []uint64{1, 3, 1, 2, 1, p, p, p}, 0},
+		{"OpWraps", []uint64{257, 0, 1, 1, 1, p, p, p}, 1},
+		{"ZeroShape", []uint64{1, 0, 0, 1, 1, p, p, p}, 2},
+		{"BatchTooLarge", []uint64{1, kernel.MaxBatch + 1, 1, 1, 1, p, p, p}, 2},
+		{"BatchHuge", []uint64{1, 1<<32 - 1, 1, 1, 1, p, p, p}, 2},
+		{"UnallocatedPointer", []uint64{1, 0, 1, 1, 1, p + 4, p, p}, 3},
+		{"BufferTooSmall", []uint64{1, 0, 3, 3, 3, p, p, p}, 3},
+		{"BatchBufferTooSmall", []uint64{1, 4, 1, 2, 1, p, p, p}, 3},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			res, err := inst.ExportedFunction("matmul").Call(ctx, tc.args...)

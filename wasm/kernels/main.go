@@ -15,8 +15,11 @@
 //	alloc(size u32) u32                    8-byte aligned guest buffer, kept alive until free/reset
 //	free(ptr u32)                          releases one buffer
 //	reset()                                releases every buffer
-//	matmul(op, m, k, n, a, b, c u32) u32   kernel.Reference over guest buffers; 0 or an error code
-//	exact(op, m, k, n, a, b, e, s u32) u32 kernel.Exact: float64 product and Σ(ab)² (arbitration)
+//	matmul(op, batch, m, k, n, a, b, c u32) u32   kernel.Reference over guest buffers; 0 or an error code
+//	exact(op, batch, m, k, n, a, b, e, s u32) u32 kernel.Exact: float64 product and Σ(ab)² (arbitration)
+//
+// batch is kernel.Shape.Batch: 0 or 1 for one product, more for that many
+// products stacked in every buffer.
 //
 // The arithmetic is kernel.Reference itself, so results are those of the
 // native reference compiled for a target without fused multiply-add.
@@ -30,7 +33,8 @@ import (
 
 // abiVersion changes whenever an export's signature or meaning changes.
 // internal/sandbox refuses a module whose version it does not know.
-const abiVersion = 2
+// Version 3 added the batch argument.
+const abiVersion = 3
 
 // Error codes of matmul. internal/sandbox keeps the same table.
 const (
@@ -77,8 +81,8 @@ func reset() { clear(live) }
 // documents for op.
 //
 //go:wasmexport matmul
-func matmul(op, m, k, n, a, b, c uint32) uint32 {
-	o, s, as, bs, code := inputs(op, m, k, n, a, b)
+func matmul(op, batch, m, k, n, a, b, c uint32) uint32 {
+	o, s, as, bs, code := inputs(op, batch, m, k, n, a, b)
 	if code != codeOK {
 		return code
 	}
@@ -94,11 +98,11 @@ func matmul(op, m, k, n, a, b, c uint32) uint32 {
 
 // exact computes op(a)·op(b) in float64 into e and Σ_k (a_ik·b_kj)² into
 // sabs (kernel.Exact), the hub's arbitration reference. e and sabs are
-// buffers of M·N float64.
+// buffers of Batch·M·N float64.
 //
 //go:wasmexport exact
-func exact(op, m, k, n, a, b, e, sabs uint32) uint32 {
-	o, s, as, bs, code := inputs(op, m, k, n, a, b)
+func exact(op, batch, m, k, n, a, b, e, sabs uint32) uint32 {
+	o, s, as, bs, code := inputs(op, batch, m, k, n, a, b)
 	if code != codeOK {
 		return code
 	}
@@ -115,9 +119,9 @@ func exact(op, m, k, n, a, b, e, sabs uint32) uint32 {
 
 // inputs validates the op and shape arguments shared by every export and
 // views the operand buffers a and b.
-func inputs(op, m, k, n, a, b uint32) (kernel.Op, kernel.Shape, []float32, []float32, uint32) {
+func inputs(op, batch, m, k, n, a, b uint32) (kernel.Op, kernel.Shape, []float32, []float32, uint32) {
 	o := kernel.Op(op)
-	s := kernel.Shape{M: int(m), K: int(k), N: int(n)}
+	s := kernel.Shape{Batch: int(batch), M: int(m), K: int(k), N: int(n)}
 	if op > 255 || !o.Valid() {
 		return o, s, nil, nil, codeBadOp
 	}
