@@ -3,6 +3,7 @@ package lm
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -239,4 +240,31 @@ func (t *Trainer) Tensors() ([]safetensors.Tensor, map[string]string) {
 	ts, meta := t.Model.Tensors()
 	meta["tessera.step"] = strconv.Itoa(t.step)
 	return ts, meta
+}
+
+// LoadTensors replaces the weights with tensors named and shaped as
+// Tensors returns them (a safetensors export read back), checking that
+// every tensor is present once with its shape.
+func (m *Model) LoadTensors(ts []safetensors.Tensor) error {
+	byName := map[string]safetensors.Tensor{}
+	for _, t := range ts {
+		byName[t.Name] = t
+	}
+	next := make([]float32, m.l.n)
+	for _, info := range m.l.tensors {
+		t, ok := byName[info.name]
+		if !ok {
+			return fmt.Errorf("lm: no tensor %s", info.name)
+		}
+		if !slices.Equal(t.Shape, info.shape) || len(t.Data) != info.n {
+			return fmt.Errorf("lm: tensor %s has shape %v, the model wants %v", info.name, t.Shape, info.shape)
+		}
+		copy(next[info.off:], t.Data)
+		delete(byName, info.name)
+	}
+	for name := range byName {
+		return fmt.Errorf("lm: unexpected tensor %s", name)
+	}
+	m.params = next
+	return nil
 }

@@ -65,3 +65,13 @@ func (t *textCorpus) ValidationWindows(length, limit int) ([]byte, []int, error)
 	}
 	return out, skip, nil
 }
+
+// TrainBigramEntropy returns the byte-bigram conditional entropy, in bits
+// per byte, of a text data set's training split: the baseline a language
+// model must beat. It is 0 for other data.
+func (d *Data) TrainBigramEntropy() float64 {
+	if t, ok := d.Text.(*textCorpus); ok {
+		return corpus.BigramEntropy(t.c.Train)
+	}
+	return 0
+}
