@@ -37,9 +37,16 @@ func (g gated) Run(ctx context.Context, op kernel.Op, s kernel.Shape, a, b, c []
 // of its built-in job's tasks (zero: the hub has no work).
 func startHub(tb testing.TB, matmul kernel.Shape) (*hub.Hub, string) {
 	tb.Helper()
+	return startHubWith(tb, func(cfg *hub.Config) { cfg.Matmul = hub.MatmulConfig{Shape: matmul, Seed: 1} })
+}
+
+// startHubWith runs a real hub on loopback with the default configuration
+// changed by mutate.
+func startHubWith(tb testing.TB, mutate func(*hub.Config)) (*hub.Hub, string) {
+	tb.Helper()
 	cfg := hub.DefaultConfig()
 	cfg.DataDir = tb.TempDir()
-	cfg.Matmul = hub.MatmulConfig{Shape: matmul, Seed: 1}
+	mutate(&cfg)
 	h, err := hub.New(cfg)
 	if err != nil {
 		tb.Fatalf("hub.New: %v", err)

@@ -221,7 +221,7 @@ func (c *Client) execute(ctx context.Context, tasks <-chan *work, results chan<-
 		}
 		took := time.Since(start)
 		res := protocol.Result{TaskID: t.ID, Micros: uint32(min(took.Microseconds(), 1<<32-1)),
-			Rows: uint32(t.Shape.M), Cols: uint32(t.Shape.N), C: w.c}
+			Batch: uint32(t.Shape.Batch), Rows: uint32(t.Shape.M), Cols: uint32(t.Shape.N), C: w.c}
 		w.frame = protocol.Encode(w.frame[:0], &res)
 		flops := t.Shape.FLOPs()
 		c.update(func(s *Stats) {

@@ -6,8 +6,10 @@ import (
 	"github.com/tessera-ai/tessera/internal/kernel"
 )
 
-// Task is one unit of work on the hub's queue: C = op(A)·op(B). A Task is
-// immutable once queued; the scheduler tracks its leases separately.
+// Task is one unit of work on the hub's queue: C = op(A)·op(B), or
+// Shape.Batch such products stacked in A, B and C (attention's per-head
+// products). A Task is immutable once queued; the scheduler tracks its
+// leases separately.
 type Task struct {
 	// ID is unique for the hub's lifetime and names the task on the wire.
 	ID    uint64
@@ -33,8 +35,11 @@ type Task struct {
 	excludeIP string // an address it should avoid where another is available
 }
 
-// FLOPs is the task's arithmetic, the unit of credit.
-func (t *Task) FLOPs() int64 { return 2 * int64(t.Shape.M) * int64(t.Shape.K) * int64(t.Shape.N) }
+// FLOPs is the task's arithmetic, the unit of credit: 2·M·K·N for each
+// product of a batch.
+func (t *Task) FLOPs() int64 {
+	return 2 * int64(t.Shape.Count()) * int64(t.Shape.M) * int64(t.Shape.K) * int64(t.Shape.N)
+}
 
 // replica returns a second execution of t, for a contributor other than
 // the one holding t.

@@ -124,8 +124,9 @@ func (h *Hub) judge(s *session, res *protocol.Result, scratch *verify.Scratch, r
 		return
 	}
 	t := l.task
-	if int(res.Rows) != t.Shape.M || int(res.Cols) != t.Shape.N {
-		h.refuse(s, t, metrics.WrongShape, fmt.Sprintf("result is %dx%d, the task's output is %dx%d", res.Rows, res.Cols, t.Shape.M, t.Shape.N))
+	if int(res.Rows) != t.Shape.M || int(res.Cols) != t.Shape.N || max(int(res.Batch), 1) != t.Shape.Count() {
+		h.refuse(s, t, metrics.WrongShape, fmt.Sprintf("result is %d×%dx%d, the task's output is %d×%dx%d",
+			max(res.Batch, 1), res.Rows, res.Cols, t.Shape.Count(), t.Shape.M, t.Shape.N))
 		return
 	}
 	if l.blind != nil {

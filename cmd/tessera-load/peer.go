@@ -189,7 +189,7 @@ func (p *peer) run(closed *atomic.Bool) {
 				fail(fmt.Errorf("compute task %d: %w", task.ID, err))
 				return
 			}
-			out = protocol.Encode(out[:0], &protocol.Result{TaskID: task.ID, Rows: uint32(task.Shape.M), Cols: uint32(task.Shape.N), C: c})
+			out = protocol.Encode(out[:0], &protocol.Result{TaskID: task.ID, Batch: uint32(task.Shape.Batch), Rows: uint32(task.Shape.M), Cols: uint32(task.Shape.N), C: c})
 			if p.active {
 				if p.think > 0 {
 					time.Sleep(p.think/2 + rand.N(p.think))
