@@ -196,6 +196,13 @@ func ParseSpec(r io.Reader) (Spec, error) {
 	if dec.More() {
 		return Spec{}, errors.New("invalid job spec: more than one JSON value")
 	}
+	// An empty list means the same as a missing one.
+	if len(spec.Model.Layers) == 0 {
+		spec.Model.Layers = nil
+	}
+	if spec.Corpus != nil && len(spec.Corpus.ValidationPrefixes) == 0 {
+		spec.Corpus.ValidationPrefixes = nil
+	}
 	if err := spec.Validate(); err != nil {
 		return Spec{}, err
 	}

@@ -2,7 +2,9 @@ package train
 
 import (
 	"bytes"
+
 	"encoding/json"
+	"github.com/tessera-ai/tessera/hub/lm"
 	"reflect"
 	"strings"
 	"testing"
@@ -22,6 +24,10 @@ func FuzzParseSpec(f *testing.F) {
 	f.Add([]byte(`{"name":"x"} {"name":"y"}`))
 	f.Add([]byte(`{"name":"x","unknown":1}`))
 	f.Add([]byte(`[`))
+	lmSpec, _ := json.Marshal(GoCodeLMSpec())
+	f.Add(lmSpec)
+	f.Add([]byte(`{"name":"lm","model":{"type":"gpt2","n_layer":48,"n_embd":2048,"n_head":16,"n_positions":2048}}`))
+	f.Add([]byte(`{"name":"lm","model":{"type":"gpt2","n_embd":100,"n_head":3},"corpus":{"path":"/x","validation_prefixes":[]}}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		spec, err := ParseSpec(bytes.NewReader(data))
 		if err != nil {
@@ -40,6 +46,13 @@ func FuzzParseSpec(f *testing.F) {
 				params += (spec.Model.Layers[i-1] + 1) * w
 			}
 		}
+		if spec.Model.Type == "gpt2" {
+			c := spec.lmConfig()
+			params, widths = c.Params(), 0
+			if a := c.Activations(spec.BatchSize); a > lmMaxActivations {
+				t.Fatalf("accepted a language model keeping %d activations", a)
+			}
+		}
 		if params > maxParams || spec.BatchSize*widths > maxActivations {
 			t.Fatalf("accepted a spec beyond the limits: %d parameters, %d activations", params, spec.BatchSize*widths)
 		}
@@ -53,3 +66,5 @@ func FuzzParseSpec(f *testing.F) {
 		}
 	})
 }
+
+const lmMaxActivations = lm.MaxActivations

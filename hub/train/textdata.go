@@ -31,9 +31,9 @@ func openText(ctx context.Context, cs CorpusSpec, goroot string) (TextData, erro
 		o.ValidationPrefixes = cs.ValidationPrefixes
 	}
 	o.ValidationPercent = cs.ValidationPercent
-	c, err := corpus.Open(ctx, o)
+	c, err := corpus.Open(ctx, o) // its errors say "corpus: ..." and name the file
 	if err != nil {
-		return nil, fmt.Errorf("corpus: %w", err)
+		return nil, err
 	}
 	return &textCorpus{c: c}, nil
 }

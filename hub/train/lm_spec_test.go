@@ -1,0 +1,100 @@
+package train_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/tessera-ai/tessera/hub/train"
+)
+
+// TestLanguageModelSpecRefusals: specs a hub must not run are refused
+// with an error that names the problem.
+func TestLanguageModelSpecRefusals(t *testing.T) {
+	for _, tc := range []struct {
+		name, spec, want string
+	}{
+		{"OK", `{"name":"lm","model":{"type":"gpt2"}}`, ""},
+		{"HeadsDoNotDivide", `{"name":"lm","model":{"type":"gpt2","n_embd":100,"n_head":3}}`, "multiple of n_head"},
+		{"TooManyParams", `{"name":"lm","model":{"type":"gpt2","n_layer":48,"n_embd":2048,"n_head":16}}`, "parameters, more than the hub's limit"},
+		{"TooManyActivations", `{"name":"lm","model":{"type":"gpt2","n_positions":2048},"batch_size":512}`, "activations"},
+		{"ContextTooLong", `{"name":"lm","model":{"type":"gpt2","n_positions":100000}}`, "n_positions must be"},
+		{"ZeroLayers", `{"name":"lm","model":{"type":"gpt2","n_layer":0}}`, "n_layer must be"},
+		{"WrongOptimizer", `{"name":"lm","model":{"type":"gpt2"},"optimizer":{"type":"adam","lr":0.001}}`, "adamw"},
+		{"WarmupPastEnd", `{"name":"lm","model":{"type":"gpt2"},"max_steps":10,"optimizer":{"type":"adamw","lr":0.001,"beta1":0.9,"beta2":0.95,"eps":1e-8,"warmup_steps":100}}`, "warmup_steps"},
+		{"MinLRAboveLR", `{"name":"lm","model":{"type":"gpt2"},"optimizer":{"type":"adamw","lr":0.001,"min_lr":0.1,"beta1":0.9,"beta2":0.95,"eps":1e-8}}`, "min_lr"},
+		{"MNISTForLM", `{"name":"lm","model":{"type":"gpt2"},"dataset":"mnist"}`, `dataset "text"`},
+		{"TextForMLP", `{"name":"m","dataset":"text"}`, `dataset "mnist"`},
+		{"NoCorpus", `{"name":"lm","model":{"type":"gpt2"},"corpus":null}`, "needs a corpus"},
+		{"LayersForLM", `{"name":"lm","model":{"type":"gpt2","layers":[1,2]}}`, "model.layers is for an mlp"},
+		{"HugeEvalWindows", `{"name":"lm","model":{"type":"gpt2"},"eval_windows":1000000}`, "eval_windows"},
+		{"AccuracyTarget", `{"name":"lm","model":{"type":"gpt2"},"target_accuracy":0.9}`, "target_bits_per_byte"},
+		{"UnknownModel", `{"name":"x","model":{"type":"rnn"}}`, `"mlp" or "gpt2"`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := train.ParseSpec(strings.NewReader(tc.spec))
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one mentioning %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestLanguageModelBadCorpora: a corpus that cannot be trained on is
+// refused when its job is created, with the file or path named, and the
+// hub goes on.
+func TestLanguageModelBadCorpora(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		p := filepath.Join(dir, name)
+		os.MkdirAll(filepath.Dir(p), 0o755)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	os.MkdirAll(filepath.Join(dir, "empty"), 0o755)
+	write("binary/a.txt", []byte("text\x00\x01\x02"))
+	write("binary/b.txt", []byte("more text"))
+	write("large/big.txt", []byte(strings.Repeat("x", 16<<20+1)))
+	write("jsonl/bad.jsonl", []byte("{\"text\":\"ok\"}\n{\"txt\":\"no text field\"}\n"))
+	mgr, _ := startManager(t)
+	for _, tc := range []struct{ name, path, want string }{
+		{"Missing", filepath.Join(dir, "nope"), "nope"},
+		{"Empty", filepath.Join(dir, "empty"), "empty"},
+		{"Binary", filepath.Join(dir, "binary"), "a.txt"},
+		{"TooLarge", filepath.Join(dir, "large"), "big.txt"},
+		{"BadJSONL", filepath.Join(dir, "jsonl"), "bad.jsonl"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			spec := train.GoCodeLMSpec()
+			spec.Corpus = &train.CorpusSpec{Path: tc.path, ValidationPercent: 50}
+			raw, _ := json.Marshal(spec)
+			parsed, err := train.ParseSpec(strings.NewReader(string(raw)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = mgr.Create(context.Background(), parsed)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want one naming %q", err, tc.want)
+			}
+			t.Log(err)
+		})
+	}
+	if st := mgr.Statuses(); len(st) != 0 {
+		for _, s := range st {
+			if s.State != "failed" {
+				t.Errorf("a refused job is %s: %+v", s.State, s)
+			}
+		}
+	}
+}
