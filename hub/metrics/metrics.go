@@ -89,7 +89,10 @@ type Metrics struct {
 	batchOps      prometheus.Histogram
 	batchFailures prometheus.Counter
 
-	stepSeconds *prometheus.HistogramVec
+	stepSeconds     *prometheus.HistogramVec
+	stepPart        *prometheus.CounterVec
+	bitsPerByte     *prometheus.GaugeVec
+	tokensPerSecond *prometheus.GaugeVec
 
 	watched *watcher
 }
@@ -131,6 +134,19 @@ func New() *Metrics {
 			Help:    "Time of one training step (every tile computed by contributors and verified, plus the hub's element-wise work), by job.",
 			Buckets: prometheus.ExponentialBuckets(0.01, 2, 12), // 10 ms .. 20 s
 		}, []string{"job"}),
+		stepPart: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tessera_train_step_part_seconds_total",
+			Help: "Time of training steps by job and part: hub (the hub computing: element-wise work, splitting and gathering tiles, the optimizer) " +
+				"and contributors (the hub waiting for contributors' verified tiles).",
+		}, []string{"job", "part"}),
+		bitsPerByte: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "tessera_train_validation_bits_per_byte",
+			Help: "A language model's latest validation loss in bits per byte, by job.",
+		}, []string{"job"}),
+		tokensPerSecond: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "tessera_train_tokens_per_second",
+			Help: "Training throughput between the latest two evaluations, by job: tokens for a language model, examples otherwise.",
+		}, []string{"job"}),
 		watched: newWatcher(),
 	}
 	refused := prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -153,7 +169,7 @@ func New() *Metrics {
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.accepted, m.refusedHello, refused, verified, m.leaseWait,
-		m.batchSeconds, m.batchOps, m.batchFailures, m.stepSeconds,
+		m.batchSeconds, m.batchOps, m.batchFailures, m.stepSeconds, m.stepPart, m.bitsPerByte, m.tokensPerSecond,
 		m.watched,
 	)
 	return m
@@ -231,9 +247,48 @@ func (m *Metrics) StepTimer(job string) func(time.Duration) {
 	return func(d time.Duration) { h.Observe(d.Seconds()) }
 }
 
+// JobSeries records a training job's figures besides its step times.
+type JobSeries struct {
+	hub, contributors prometheus.Counter
+	bpb, tokensPerSec prometheus.Gauge
+}
+
+// Job returns the series of job; on a nil *Metrics they record nothing.
+func (m *Metrics) Job(job string) JobSeries {
+	if m == nil {
+		return JobSeries{}
+	}
+	return JobSeries{hub: m.stepPart.WithLabelValues(job, "hub"), contributors: m.stepPart.WithLabelValues(job, "contributors"),
+		bpb: m.bitsPerByte.WithLabelValues(job), tokensPerSec: m.tokensPerSecond.WithLabelValues(job)}
+}
+
+// Step records one step's split: the hub computing and the hub waiting
+// for contributors.
+func (s JobSeries) Step(hub, contributors time.Duration) {
+	if s.hub != nil {
+		s.hub.Add(hub.Seconds())
+		s.contributors.Add(contributors.Seconds())
+	}
+}
+
+// Evaluated records an evaluation's bits per byte (0 for models other
+// than language models: not recorded) and the throughput before it.
+func (s JobSeries) Evaluated(bitsPerByte, tokensPerSecond float64) {
+	if s.bpb == nil {
+		return
+	}
+	if bitsPerByte > 0 {
+		s.bpb.Set(bitsPerByte)
+	}
+	s.tokensPerSec.Set(tokensPerSecond)
+}
+
 // ForgetJob drops a removed job's series.
 func (m *Metrics) ForgetJob(job string) {
 	if m != nil {
 		m.stepSeconds.DeleteLabelValues(job)
+		m.stepPart.DeletePartialMatch(prometheus.Labels{"job": job})
+		m.bitsPerByte.DeleteLabelValues(job)
+		m.tokensPerSecond.DeleteLabelValues(job)
 	}
 }

@@ -8,8 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/tessera-ai/tessera/hub/metrics"
 	"github.com/tessera-ai/tessera/hub/store"
 	"github.com/tessera-ai/tessera/hub/train/tile"
 )
@@ -33,15 +35,20 @@ type Job struct {
 	log    *slog.Logger
 	onStep func(step int, loss float64)
 
-	mu        sync.Mutex
-	step      int // steps applied, mirrored from the trainer for readers
-	state     string
-	lastLoss  float64
-	lossSum   float64
-	lossN     int
-	stepTime  time.Duration // moving average
-	lastPoint *store.Point
-	err       string
+	mu       sync.Mutex
+	step     int // steps applied, mirrored from the trainer for readers
+	state    string
+	lastLoss float64
+	lossSum  float64
+	lossN    int
+	stepTime time.Duration // moving average
+	// Moving averages of the parts of a step: the hub computing (element-
+	// wise work, splitting and gathering tiles, the optimizer) and the hub
+	// waiting for contributors' tiles.
+	hubTime, waitTime time.Duration
+	series            metrics.JobSeries
+	lastPoint         *store.Point
+	err               string
 	// Training throughput since the last evaluation: steps and the time
 	// spent in them.
 	tokens   int
@@ -97,14 +104,16 @@ func (j *Job) Run(ctx context.Context) error {
 	if j.lastPoint != nil && j.targetMet(*j.lastPoint) && j.lastPoint.Step <= j.model.StepsDone() {
 		return j.finish(ctx, "target reached before the restart")
 	}
+	var blocked atomic.Int64
+	exec := tile.Timed(j.exec, &blocked)
 	for j.model.StepsDone() < j.Spec.MaxSteps {
 		step := j.model.StepsDone()
 		start := time.Now()
-		loss, err := j.model.Step(ctx, j.exec)
+		loss, err := j.model.Step(ctx, exec)
 		if err != nil {
 			return err
 		}
-		j.recordStep(loss, time.Since(start))
+		j.recordStep(loss, time.Since(start), time.Duration(blocked.Swap(0)))
 		done := step + 1
 		if j.onStep != nil {
 			j.onStep(done, loss)
@@ -131,9 +140,18 @@ func (j *Job) Run(ctx context.Context) error {
 	return j.finish(ctx, "reached max steps")
 }
 
-func (j *Job) recordStep(loss float64, took time.Duration) {
+// recordStep records a step that took took, of which it waited for
+// contributors for waited.
+func (j *Job) recordStep(loss float64, took, waited time.Duration) {
+	j.series.Step(took-waited, waited)
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if j.hubTime == 0 {
+		j.hubTime, j.waitTime = took-waited, waited
+	} else {
+		j.hubTime = (9*j.hubTime + took - waited) / 10
+		j.waitTime = (9*j.waitTime + waited) / 10
+	}
 	j.step = j.model.StepsDone()
 	j.tokens += j.model.StepTokens()
 	j.stepBusy += took
@@ -184,6 +202,7 @@ func (j *Job) evaluate(ctx context.Context, full bool) error {
 	if err := j.db.AddPoint(ctx, j.ID, p); err != nil {
 		return err
 	}
+	j.series.Evaluated(ev.BitsPerByte, tps)
 	j.log.Info("evaluated", "step", p.Step, "train_loss", fmt.Sprintf("%.4f", train),
 		"test_loss", fmt.Sprintf("%.4f", ev.Loss), "test_accuracy", fmt.Sprintf("%.4f", ev.Accuracy),
 		"bits_per_byte", fmt.Sprintf("%.4f", ev.BitsPerByte), "full", ev.Full, "scored", ev.Count)
@@ -252,6 +271,10 @@ type JobStatus struct {
 	BitsPerByte float64 `json:"bits_per_byte,omitempty"`
 	// Sample is text the language model wrote at its latest evaluation.
 	Sample *Sample `json:"sample,omitempty"`
+	// HubMillis and WaitMillis split StepMillis (moving averages): the
+	// hub computing, and the hub waiting for contributors' tiles.
+	HubMillis  float64 `json:"hub_ms"`
+	WaitMillis float64 `json:"contributors_ms"`
 }
 
 // Status returns the job's summary; exposure may be nil for local jobs.
@@ -261,6 +284,8 @@ func (j *Job) Status(exposure *Exposure) JobStatus {
 	st := JobStatus{ID: j.ID, Name: j.Spec.Name, State: j.state, Step: j.step, MaxSteps: j.Spec.MaxSteps,
 		TargetAccuracy: j.Spec.TargetAccuracy, LastLoss: j.lastLoss, StepMillis: float64(j.stepTime.Microseconds()) / 1000,
 		Latest: j.lastPoint, ExposureCap: j.Spec.ExposureCap, Error: j.err, Model: j.Spec.Model.Type, Sample: j.sample}
+	st.HubMillis = float64(j.hubTime.Microseconds()) / 1000
+	st.WaitMillis = float64(j.waitTime.Microseconds()) / 1000
 	if j.stepTime > 0 {
 		st.TokensPerSecond = float64(j.model.StepTokens()) / j.stepTime.Seconds()
 	}

@@ -48,6 +48,10 @@ func TestLanguageModelThroughHubMatchesLocal(t *testing.T) {
 	if st.State != "done" {
 		t.Fatalf("job ended %s at step %d: %s", st.State, st.Step, st.Error)
 	}
+	if st.Model != "gpt2" || st.HubMillis <= 0 || st.WaitMillis <= 0 || st.TokensPerSecond <= 0 || st.BitsPerByte <= 0 || st.Sample == nil {
+		t.Errorf("status lacks the language model's figures: %+v", st)
+	}
+	t.Logf("step %.1f ms: hub %.1f ms, waiting for contributors %.1f ms; %.0f tokens/s", st.StepMillis, st.HubMillis, st.WaitMillis, st.TokensPerSecond)
 	code, body := call(t, "GET", srv.URL+"/api/v1/jobs/"+id, "", "")
 	if code != 200 {
 		t.Fatalf("job detail: %d %v", code, body)

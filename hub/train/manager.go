@@ -157,6 +157,7 @@ func (m *Manager) load(ctx context.Context, row store.Job) error {
 		return err
 	}
 	r.job.model.SetStepTimer(m.cfg.Metrics.StepTimer(row.ID))
+	r.job.series = m.cfg.Metrics.Job(row.ID)
 	m.mu.Lock()
 	m.runs[row.ID] = r
 	m.mu.Unlock()

@@ -10,6 +10,8 @@ import (
 	"context"
 	"runtime"
 	"sync"
+	"sync/atomic"
+	"time"
 
 	"github.com/tessera-ai/tessera/internal/kernel"
 )
@@ -39,6 +41,8 @@ type Batch struct {
 	mu   sync.Mutex
 	err  error
 	done chan struct{}
+	// blocked, if set, accumulates the nanoseconds callers spend in Wait.
+	blocked *atomic.Int64
 }
 
 // NewBatch returns a batch expecting n completions.
@@ -63,6 +67,10 @@ func (b *Batch) Complete(err error) {
 
 // Wait blocks until every tile is done or ctx ends.
 func (b *Batch) Wait(ctx context.Context) error {
+	if b.blocked != nil {
+		start := time.Now()
+		defer func() { b.blocked.Add(int64(time.Since(start))) }()
+	}
 	select {
 	case <-b.done:
 		b.mu.Lock()
@@ -71,6 +79,22 @@ func (b *Batch) Wait(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	}
+}
+
+// Timed returns an executor that starts tiles on exec and adds the time
+// callers spend blocked in its batches' Wait to blocked: a step's time
+// minus that is the time the caller (the hub) computed itself.
+func Timed(exec Executor, blocked *atomic.Int64) Executor { return timed{exec, blocked} }
+
+type timed struct {
+	exec    Executor
+	blocked *atomic.Int64
+}
+
+func (t timed) Start(ctx context.Context, tiles []*Tile) *Batch {
+	b := t.exec.Start(ctx, tiles)
+	b.blocked = t.blocked
+	return b
 }
 
 // Local computes tiles in-process with the CPU reference kernels, on up to
