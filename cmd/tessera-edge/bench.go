@@ -24,7 +24,7 @@ type benchConfig struct {
 	Backend  string // cpu, webgpu or all
 	Families []shaders.Family
 	Ops      []kernel.Op
-	Sizes    []int // square shapes n×n×n
+	Shapes   []kernel.Shape // square shapes n×n×n, then batched ones
 	MinTime  time.Duration
 	MinReps  int
 }
@@ -44,6 +44,7 @@ type benchDevice struct {
 type benchResult struct {
 	Device  string  `json:"device"`
 	Op      string  `json:"op"`
+	Batch   int     `json:"batch,omitempty"` // products of a batched shape
 	M       int     `json:"m"`
 	K       int     `json:"k"`
 	N       int     `json:"n"`
@@ -68,6 +69,7 @@ func runBench(args []string, stdout, stderr io.Writer, signals <-chan os.Signal)
 	family := fs.String("family", "all", "WebGPU kernel family: all, "+strings.Join(familyNames(), " or "))
 	opList := fs.String("ops", "all", "kernels, e.g. matmul_nn,matmul_tn")
 	sizeList := fs.String("sizes", "256,512,1024", "square shapes n×n×n to measure, comma-separated")
+	batchList := fs.String("batched", "64x128x32x128", "batched shapes BxMxKxN to measure as well (B independent products, as attention's per-head products), comma-separated; none for none")
 	minTime := fs.Duration("time", time.Second, "least time spent timing each kernel and shape")
 	minReps := fs.Int("reps", 3, "least number of timed repetitions of each kernel and shape")
 	jsonOut := fs.Bool("json", false, "print JSON instead of a table")
@@ -83,10 +85,16 @@ func runBench(args []string, stdout, stderr io.Writer, signals <-chan os.Signal)
 	if cfg.Ops == nil {
 		cfg.Ops = kernel.Ops
 	}
-	if cfg.Sizes, err = parseSizes(*sizeList); err != nil {
+	if cfg.Shapes, err = parseSizes(*sizeList); err != nil {
 		fmt.Fprintf(stderr, "tessera-edge bench: --sizes: %v\n", err)
 		return exitUsage
 	}
+	batched, err := parseBatched(*batchList)
+	if err != nil {
+		fmt.Fprintf(stderr, "tessera-edge bench: --batched: %v\n", err)
+		return exitUsage
+	}
+	cfg.Shapes = append(cfg.Shapes, batched...)
 	if cfg.Families, err = parseFamilies(*family); err != nil {
 		fmt.Fprintf(stderr, "tessera-edge bench: --family: %v\n", err)
 		return exitUsage
@@ -126,17 +134,17 @@ func runBench(args []string, stdout, stderr io.Writer, signals <-chan os.Signal)
 			fmt.Fprintf(stderr, "%s: %s (%s, %s kernels)\n", bd.Name, info.Adapter, info.AdapterType, info.Variant)
 		}
 		for _, op := range cfg.Ops {
-			for _, n := range cfg.Sizes {
-				r, err := benchOne(ctx, d, op, kernel.Shape{M: n, K: n, N: n}, cfg)
+			for _, s := range cfg.Shapes {
+				r, err := benchOne(ctx, d, op, s, cfg)
 				if err != nil {
 					d.Close()
-					fmt.Fprintf(stderr, "tessera-edge bench: %s %v %dx%dx%d: %v\n", bd.Name, op, n, n, n, err)
+					fmt.Fprintf(stderr, "tessera-edge bench: %s %v %v: %v\n", bd.Name, op, s, err)
 					return exitFailure
 				}
 				r.Device = bd.Name
 				results = append(results, r)
 				if table {
-					fmt.Fprintf(stdout, rowFormat, r.Device, r.Op, fmt.Sprintf("%dx%dx%d", r.M, r.K, r.N),
+					fmt.Fprintf(stdout, rowFormat, r.Device, r.Op, s.String(),
 						fmt.Sprintf("%.2f", r.GFLOPS), fmt.Sprintf("%.2f", r.Best), strconv.Itoa(r.Reps))
 				}
 			}
@@ -196,7 +204,7 @@ func benchOne(ctx context.Context, d device.Device, op kernel.Op, s kernel.Shape
 	if err := spotCheck(op, s, a, b, c, rng); err != nil {
 		return benchResult{}, err
 	}
-	r := benchResult{Op: op.String(), M: s.M, K: s.K, N: s.N}
+	r := benchResult{Op: op.String(), Batch: s.Batch, M: s.M, K: s.K, N: s.N}
 	var total time.Duration
 	for r.Reps < cfg.MinReps || total < cfg.MinTime {
 		start := time.Now()
@@ -213,52 +221,77 @@ func benchOne(ctx context.Context, d device.Device, op kernel.Op, s kernel.Shape
 	return r, nil
 }
 
-// spotCheck compares 32 random elements of c with float64 dot products,
-// allowing the float32 worst-case rounding bound 2·K·u·Σ|a||b|: a bench of
-// a kernel that computes garbage would be meaningless.
+// spotCheck compares 32 random elements of c (of random products of a
+// batch) with float64 dot products, allowing the float32 worst-case
+// rounding bound 2·K·u·Σ|a||b|: a bench of a kernel that computes garbage
+// would be meaningless.
 func spotCheck(op kernel.Op, s kernel.Shape, a, b, c []float32, rng *rand.Rand) error {
-	aAt := func(i, k int) float64 {
-		if op == kernel.MatMulTN {
-			return float64(a[k*s.M+i])
-		}
-		return float64(a[i*s.K+k])
-	}
-	bAt := func(k, j int) float64 {
-		if op == kernel.MatMulNT {
-			return float64(b[j*s.K+k])
-		}
-		return float64(b[k*s.N+j])
-	}
+	one := s.Single()
 	const u = 1.0 / (1 << 24)
 	for range 32 {
-		i, j := rng.IntN(s.M), rng.IntN(s.N)
+		z, i, j := rng.IntN(s.Count()), rng.IntN(s.M), rng.IntN(s.N)
+		az, bz := a[z*one.ALen():(z+1)*one.ALen()], b[z*one.BLen():(z+1)*one.BLen()]
+		aAt := func(k int) float64 {
+			if op == kernel.MatMulTN {
+				return float64(az[k*s.M+i])
+			}
+			return float64(az[i*s.K+k])
+		}
+		bAt := func(k int) float64 {
+			if op == kernel.MatMulNT {
+				return float64(bz[j*s.K+k])
+			}
+			return float64(bz[k*s.N+j])
+		}
 		var want, mag float64
 		for k := range s.K {
-			p := aAt(i, k) * bAt(k, j)
+			p := aAt(k) * bAt(k)
 			want += p
 			mag += math.Abs(p)
 		}
-		got := float64(c[i*s.N+j])
+		got := float64(c[z*one.CLen()+i*s.N+j])
 		if math.Abs(got-want) > 2*float64(s.K)*u*mag || math.IsNaN(got) {
-			return fmt.Errorf("wrong result: C[%d,%d] = %g, want %g", i, j, got, want)
+			return fmt.Errorf("wrong result: product %d C[%d,%d] = %g, want %g", z, i, j, got, want)
 		}
 	}
 	return nil
 }
 
-func parseSizes(list string) ([]int, error) {
-	var sizes []int
+func parseSizes(list string) ([]kernel.Shape, error) {
+	var shapes []kernel.Shape
 	for _, f := range strings.Split(list, ",") {
 		n, err := strconv.Atoi(strings.TrimSpace(f))
 		if err != nil || n < 1 || n > kernel.MaxDim {
 			return nil, fmt.Errorf("%q is not a size from 1 to %d", f, kernel.MaxDim)
 		}
-		if err := (kernel.Shape{M: n, K: n, N: n}).Validate(); err != nil {
+		s := kernel.Shape{M: n, K: n, N: n}
+		if err := s.Validate(); err != nil {
 			return nil, fmt.Errorf("size %d: %v", n, err)
 		}
-		sizes = append(sizes, n)
+		shapes = append(shapes, s)
 	}
-	return sizes, nil
+	return shapes, nil
+}
+
+// parseBatched parses a list of batched shapes BxMxKxN, or "none".
+func parseBatched(list string) ([]kernel.Shape, error) {
+	if list == "none" || list == "" {
+		return nil, nil
+	}
+	var shapes []kernel.Shape
+	for _, f := range strings.Split(list, ",") {
+		var s kernel.Shape
+		var rest string
+		f = strings.TrimSpace(f)
+		if n, _ := fmt.Sscanf(f, "%dx%dx%dx%d%s", &s.Batch, &s.M, &s.K, &s.N, &rest); n != 4 || s.Batch < 2 {
+			return nil, fmt.Errorf("%q is not a batched shape BxMxKxN with B at least 2, e.g. 64x128x32x128", f)
+		}
+		if err := s.Validate(); err != nil {
+			return nil, err
+		}
+		shapes = append(shapes, s)
+	}
+	return shapes, nil
 }
 
 func parseFamilies(name string) ([]shaders.Family, error) {

@@ -37,6 +37,8 @@ func TestHelpAndUsage(t *testing.T) {
 		{"BadSize", []string{"bench", "--sizes", "64,huge"}, exitUsage, `"huge" is not a size`},
 		{"BadBackend", []string{"bench", "--backend", "tpu"}, exitUsage, "want cpu, webgpu or all"},
 		{"BadFamily", []string{"bench", "--family", "simd"}, exitUsage, "simd"},
+		{"BadBatched", []string{"bench", "--batched", "128x32x128"}, exitUsage, "not a batched shape"},
+		{"BatchTooLarge", []string{"bench", "--batched", "5000x2x2x2"}, exitUsage, "batch must be"},
 		{"ProofNoKey", []string{"proof", "--key", "/nonexistent/edge.key"}, exitUsage, "no key at /nonexistent/edge.key"},
 		{"ProofBadAddress", []string{"proof", "--address", "0x12"}, exitUsage, "not an Ethereum address"},
 	} {
@@ -77,7 +79,7 @@ func TestBench(t *testing.T) {
 		{"webgpu", []string{"webgpu-regblock", "webgpu-tiled"}},
 	} {
 		t.Run(tc.backend, func(t *testing.T) {
-			out, errOut, code := run("bench", "--backend", tc.backend, "--sizes", "32,96", "--time", "20ms", "--reps", "2", "--json")
+			out, errOut, code := run("bench", "--backend", tc.backend, "--sizes", "32,96", "--batched", "3x5x7x9", "--time", "20ms", "--reps", "2", "--json")
 			if code != 0 {
 				if tc.backend == "webgpu" && os.Getenv("TESSERA_GPU_OPTIONAL") == "1" {
 					t.Skipf("no WebGPU adapter (TESSERA_GPU_OPTIONAL=1): %s", errOut)
@@ -96,13 +98,15 @@ func TestBench(t *testing.T) {
 					t.Errorf("device %d: %+v, want %s on a named adapter", i, d, tc.devices[i])
 				}
 			}
-			if want := len(tc.devices) * 3 * 2; len(got.Results) != want {
-				t.Fatalf("%d results, want %d (devices × 3 kernels × 2 sizes)", len(got.Results), want)
+			if want := len(tc.devices) * 3 * 3; len(got.Results) != want {
+				t.Fatalf("%d results, want %d (devices × 3 kernels × 3 shapes)", len(got.Results), want)
 			}
 			seen := map[string]bool{}
 			for _, r := range got.Results {
 				seen[r.Device+"/"+r.Op] = true
-				ok := r.M == r.K && r.K == r.N && (r.M == 32 || r.M == 96) &&
+				square := r.Batch == 0 && r.M == r.K && r.K == r.N && (r.M == 32 || r.M == 96)
+				batched := r.Batch == 3 && r.M == 5 && r.K == 7 && r.N == 9
+				ok := (square || batched) &&
 					r.Reps >= 2 && r.Seconds > 0 && r.GFLOPS > 0 && !math.IsInf(r.GFLOPS, 0) &&
 					r.Best >= r.GFLOPS*0.999 && r.GFLOPS < 1e5
 				if !ok {
@@ -121,17 +125,27 @@ func TestBench(t *testing.T) {
 }
 
 func TestBenchTable(t *testing.T) {
-	out, errOut, code := run("bench", "--backend", "cpu", "--sizes", "16", "--time", "0", "--reps", "1")
+	out, errOut, code := run("bench", "--backend", "cpu", "--sizes", "16", "--batched", "none", "--time", "0", "--reps", "1")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if code != 0 || len(lines) != 4 || !strings.HasPrefix(lines[0], "DEVICE") || !strings.Contains(lines[1], "16x16x16") {
 		t.Fatalf("bench table: exit %d\n%s%s", code, out, errOut)
 	}
+	out, errOut, code = run("bench", "--backend", "cpu", "--sizes", "16", "--batched", "4x8x2x8", "--ops", "matmul_tn", "--time", "0", "--reps", "1")
+	lines = strings.Split(strings.TrimSpace(out), "\n")
+	if code != 0 || len(lines) != 3 || !strings.Contains(lines[2], "4x8x2x8") {
+		t.Fatalf("bench table with a batched shape: exit %d\n%s%s", code, out, errOut)
+	}
 }
 
 // TestSpotCheck checks that the bench's result check passes correct
-// products of every op and catches a wrong one.
+// products of every op and catches a wrong one, also in a batch.
 func TestSpotCheck(t *testing.T) {
-	s := kernel.Shape{M: 7, K: 300, N: 5}
+	for _, s := range []kernel.Shape{{M: 7, K: 300, N: 5}, {Batch: 3, M: 7, K: 30, N: 5}} {
+		spotCheckShape(t, s)
+	}
+}
+
+func spotCheckShape(t *testing.T, s kernel.Shape) {
 	for _, op := range kernel.Ops {
 		rng := rand.New(rand.NewPCG(1, 2))
 		a, b, c := make([]float32, s.ALen()), make([]float32, s.BLen()), make([]float32, s.CLen())
