@@ -51,3 +51,49 @@ func BenchmarkMatMul(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkBatched compares a batch of attention-shaped products (64 heads
+// of 128×32×128, as QKᵀ of a small transformer) run as one batched task
+// with the same products run one task at a time, on every kernel family
+// and op, reporting GFLOP/s over the whole batch.
+func BenchmarkBatched(b *testing.B) {
+	batch := kernel.Shape{Batch: 64, M: 128, K: 32, N: 128}
+	one := batch.Single()
+	for _, f := range shaders.Families {
+		for _, op := range kernel.Ops {
+			a, bb, c := operands(op, batch, 1)
+			b.Run(fmt.Sprintf("%s/%s/batched", f, op), func(b *testing.B) {
+				d := openDevice(b, f)
+				ctx := context.Background()
+				if err := d.Run(ctx, op, batch, a, bb, c); err != nil { // warm up
+					b.Fatalf("Run: %v", err)
+				}
+				b.ResetTimer()
+				for b.Loop() {
+					if err := d.Run(ctx, op, batch, a, bb, c); err != nil {
+						b.Fatalf("Run: %v", err)
+					}
+				}
+				b.ReportMetric(batch.FLOPs()*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+			b.Run(fmt.Sprintf("%s/%s/one-by-one", f, op), func(b *testing.B) {
+				d := openDevice(b, f)
+				ctx := context.Background()
+				na, nb, nc := one.ALen(), one.BLen(), one.CLen()
+				run := func() {
+					for z := range batch.Count() {
+						if err := d.Run(ctx, op, one, a[z*na:(z+1)*na], bb[z*nb:(z+1)*nb], c[z*nc:(z+1)*nc]); err != nil {
+							b.Fatalf("Run: %v", err)
+						}
+					}
+				}
+				run() // warm up
+				b.ResetTimer()
+				for b.Loop() {
+					run()
+				}
+				b.ReportMetric(batch.FLOPs()*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+			})
+		}
+	}
+}
