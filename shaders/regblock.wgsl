@@ -5,26 +5,11 @@
 // Workgroup 8×8 invocations → a 32×32 block of C per workgroup; workgroup
 // z is the product of the batch (from dims.z0 on).
 //
-// Template: Source prepends TRANS_A and TRANS_B (whether A and B are
-// stored transposed, i.e. K×M and N×K) and a header naming the variant.
+// Template: Source prepends a header naming the variant, TRANS_A and
+// TRANS_B (whether A and B are stored transposed, i.e. K×M and N×K) and
+// bindings.wgsl (a, b, c and dims).
 // op(A)[i, p] is a[a_off + i * a_rs + p * a_ks], op(B)[p, j] is
 // b[b_off + p * b_ks + j * b_cs]; one stride of each is the constant 1.
-
-struct Dims {
-  m: u32,
-  k: u32,
-  n: u32,
-  row0: u32, // first row of C this dispatch covers (for split submissions)
-  z0: u32,   // first product of the batch this dispatch covers
-  pad0: u32,
-  pad1: u32,
-  pad2: u32,
-}
-
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
-@group(0) @binding(2) var<storage, read_write> c: array<f32>;
-@group(0) @binding(3) var<uniform> dims: Dims;
 
 @compute @workgroup_size(8, 8, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {

@@ -25,10 +25,10 @@
 // product as several short submissions and never exceeds the per-dimension
 // workgroup limit.
 //
-// There is one WGSL source per family (regblock.wgsl, tiled.wgsl); the
-// three ops differ only in where op(A) and op(B) are read from, which the
-// sources take from two constants, TRANS_A and TRANS_B, that Source
-// prepends for each op.
+// There is one WGSL source per family (regblock.wgsl, tiled.wgsl), and
+// bindings.wgsl declares the bindings above for both. The three ops differ
+// only in where op(A) and op(B) are read from, which the sources take from
+// two constants, TRANS_A and TRANS_B, that Source prepends for each op.
 package shaders
 
 import (
@@ -38,7 +38,7 @@ import (
 	"github.com/tessera-ai/tessera/internal/kernel"
 )
 
-//go:embed regblock.wgsl tiled.wgsl
+//go:embed bindings.wgsl regblock.wgsl tiled.wgsl
 var files embed.FS
 
 // EntryPoint is the name of the compute entry point of every kernel.
@@ -52,8 +52,8 @@ const (
 	BindingDims = 3
 )
 
-// Source returns the WGSL source of op in the given family: the family's
-// template with the op's layout constants prepended.
+// Source returns the WGSL source of op in the given family: the op's
+// layout constants, bindings.wgsl and the family's template.
 func Source(op kernel.Op, f Family) (string, error) {
 	if !op.Valid() {
 		return "", fmt.Errorf("shader source: unknown kernel %v", op)
@@ -61,12 +61,15 @@ func Source(op kernel.Op, f Family) (string, error) {
 	if !f.Valid() {
 		return "", fmt.Errorf("shader source: unknown family %v", f)
 	}
-	name := f.String() + ".wgsl"
-	tmpl, err := files.ReadFile(name)
-	if err != nil {
-		return "", fmt.Errorf("shader source %s: %w", name, err)
+	src := variantHeader(op, f)
+	for _, name := range []string{"bindings.wgsl", f.String() + ".wgsl"} {
+		b, err := files.ReadFile(name)
+		if err != nil {
+			return "", fmt.Errorf("shader source %s: %w", name, err)
+		}
+		src += string(b) + "\n"
 	}
-	return variantHeader(op, f) + string(tmpl), nil
+	return src, nil
 }
 
 // variantHeader names the variant and defines the constants a template

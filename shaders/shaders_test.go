@@ -71,26 +71,35 @@ func TestParseFamily(t *testing.T) {
 }
 
 // The variants differ only in the constants Source prepends: there is one
-// template per family, and no stray copy of a kernel in the package.
+// template per family, the shared bindings, and no stray copy of a kernel
+// in the package.
 func TestOneTemplatePerFamily(t *testing.T) {
 	entries, err := files.ReadDir(".")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(entries) != len(Families) {
-		t.Errorf("%d embedded WGSL files, want one per family (%d)", len(entries), len(Families))
+	if len(entries) != len(Families)+1 {
+		t.Errorf("%d embedded WGSL files, want one per family (%d) and bindings.wgsl", len(entries), len(Families))
+	}
+	bindings, err := files.ReadFile("bindings.wgsl")
+	if err != nil {
+		t.Fatal(err)
 	}
 	for _, f := range Families {
 		tmpl, err := files.ReadFile(f.String() + ".wgsl")
 		if err != nil {
 			t.Fatal(err)
 		}
+		if strings.Contains(string(tmpl), "@binding") || strings.Contains(string(tmpl), "struct Dims") {
+			t.Errorf("%v: the template declares what bindings.wgsl does", f)
+		}
 		for _, op := range kernel.Ops {
 			src, _ := Source(op, f)
-			if !strings.HasSuffix(src, string(tmpl)) {
-				t.Errorf("%v %v: source is not the template with a header", f, op)
+			header, rest, ok := strings.Cut(src, string(bindings))
+			if !ok || strings.TrimSpace(rest) != strings.TrimSpace(string(tmpl)) {
+				t.Errorf("%v %v: source is not header, bindings and template", f, op)
 			}
-			if header := strings.TrimSuffix(src, string(tmpl)); strings.Contains(header, "fn ") {
+			if strings.Contains(header, "fn ") {
 				t.Errorf("%v %v: header holds code: %q", f, op, header)
 			}
 		}
