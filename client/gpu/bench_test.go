@@ -35,17 +35,7 @@ func BenchmarkMatMul(b *testing.B) {
 			for _, dv := range devs {
 				b.Run(fmt.Sprintf("%s/%d/%s", op, n, dv.name), func(b *testing.B) {
 					d := dv.open(b)
-					ctx := context.Background()
-					if err := d.Run(ctx, op, s, a, bb, c); err != nil { // warm up
-						b.Fatalf("Run: %v", err)
-					}
-					b.ResetTimer()
-					for b.Loop() {
-						if err := d.Run(ctx, op, s, a, bb, c); err != nil {
-							b.Fatalf("Run: %v", err)
-						}
-					}
-					b.ReportMetric(s.FLOPs()*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+					measure(b, s.FLOPs(), func() error { return d.Run(context.Background(), op, s, a, bb, c) })
 				})
 			}
 		}
@@ -64,36 +54,35 @@ func BenchmarkBatched(b *testing.B) {
 			a, bb, c := operands(op, batch, 1)
 			b.Run(fmt.Sprintf("%s/%s/batched", f, op), func(b *testing.B) {
 				d := openDevice(b, f)
-				ctx := context.Background()
-				if err := d.Run(ctx, op, batch, a, bb, c); err != nil { // warm up
-					b.Fatalf("Run: %v", err)
-				}
-				b.ResetTimer()
-				for b.Loop() {
-					if err := d.Run(ctx, op, batch, a, bb, c); err != nil {
-						b.Fatalf("Run: %v", err)
-					}
-				}
-				b.ReportMetric(batch.FLOPs()*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+				measure(b, batch.FLOPs(), func() error { return d.Run(context.Background(), op, batch, a, bb, c) })
 			})
 			b.Run(fmt.Sprintf("%s/%s/one-by-one", f, op), func(b *testing.B) {
 				d := openDevice(b, f)
-				ctx := context.Background()
 				na, nb, nc := one.ALen(), one.BLen(), one.CLen()
-				run := func() {
+				measure(b, batch.FLOPs(), func() error {
 					for z := range batch.Count() {
-						if err := d.Run(ctx, op, one, a[z*na:(z+1)*na], bb[z*nb:(z+1)*nb], c[z*nc:(z+1)*nc]); err != nil {
-							b.Fatalf("Run: %v", err)
+						if err := d.Run(context.Background(), op, one, a[z*na:(z+1)*na], bb[z*nb:(z+1)*nb], c[z*nc:(z+1)*nc]); err != nil {
+							return err
 						}
 					}
-				}
-				run() // warm up
-				b.ResetTimer()
-				for b.Loop() {
-					run()
-				}
-				b.ReportMetric(batch.FLOPs()*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+					return nil
+				})
 			})
 		}
 	}
+}
+
+// measure runs run once to warm up, then times it, reporting GFLOP/s for
+// flops floating-point operations per run.
+func measure(b *testing.B, flops float64, run func() error) {
+	if err := run(); err != nil {
+		b.Fatalf("Run: %v", err)
+	}
+	b.ResetTimer()
+	for b.Loop() {
+		if err := run(); err != nil {
+			b.Fatalf("Run: %v", err)
+		}
+	}
+	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }

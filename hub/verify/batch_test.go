@@ -75,17 +75,13 @@ func TestBatchedOneWrongElement(t *testing.T) {
 	for _, op := range kernel.Ops {
 		for _, sh := range batchShapes {
 			rng := rand.New(rand.NewPCG(3, uint64(sh.M)))
-			a, b := operands(op, sh, rng, dists[0].gen)
-			honest := make([]float32, sh.CLen())
-			if err := kernel.Reference(op, sh, a, b, honest); err != nil {
-				t.Fatal(err)
-			}
+			a, b, good := honest(op, sh, rng)
 			ex, sq, _ := verify.Exact(op, sh, a, b)
 			rows, cols := verify.Norms(op, sh, a, b)
 			for _, z := range []int{0, sh.Count() / 2, sh.Count() - 1} {
 				t.Run(fmt.Sprintf("%v/%v/product%d", op, sh, z), func(t *testing.T) {
 					i, j := rng.IntN(sh.M), rng.IntN(sh.N)
-					c := append([]float32(nil), honest...)
+					c := append([]float32(nil), good...)
 					idx := (z*sh.M+i)*sh.N + j
 					c[idx] += 0.5 // operands are in [-1, 1): far beyond rounding
 					for seed := range uint64(20) {
@@ -99,7 +95,7 @@ func TestBatchedOneWrongElement(t *testing.T) {
 						}
 					}
 					for name, err := range map[string]error{
-						"Agree": verify.Agree(sh, rows, cols, honest, c),
+						"Agree": verify.Agree(sh, rows, cols, good, c),
 						"Judge": verify.Judge(sh, ex, sq, c),
 					} {
 						var d *verify.Disagreement
@@ -113,15 +109,21 @@ func TestBatchedOneWrongElement(t *testing.T) {
 	}
 }
 
+// honest returns operands uniform in [-1, 1) and their product.
+func honest(op kernel.Op, sh kernel.Shape, rng *rand.Rand) (a, b, c []float32) {
+	a, b = operands(op, sh, rng, dists[0].gen)
+	c = make([]float32, sh.CLen())
+	kernel.Reference(op, sh, a, b, c)
+	return a, b, c
+}
+
 // TestBatchedNonFinite puts a NaN in the last product only.
 func TestBatchedNonFinite(t *testing.T) {
 	var s verify.Scratch
 	sh := kernel.Shape{Batch: 5, M: 4, K: 6, N: 3}
 	op := kernel.MatMulNT
 	rng := rand.New(rand.NewPCG(5, 5))
-	a, b := operands(op, sh, rng, dists[0].gen)
-	c := make([]float32, sh.CLen())
-	kernel.Reference(op, sh, a, b, c)
+	a, b, c := honest(op, sh, rng)
 	c[len(c)-1] = float32(math.NaN())
 	var mm *verify.Mismatch
 	if err := s.Freivalds(op, sh, a, b, c, rng); !errors.As(err, &mm) || !mm.NonFinite || mm.Product != 4 {
@@ -129,42 +131,27 @@ func TestBatchedNonFinite(t *testing.T) {
 	}
 }
 
-// TestBatchedBlinding blinds a batched task: the unblinded honest result
-// passes, a forwarded copy under another blinding fails, and every product
-// has its own permutation (a blinding that reused product 0's for all
-// would let copies of product 0 through).
-func TestBatchedBlinding(t *testing.T) {
-	var s verify.Scratch
+// TestBatchedBlindingPerProduct blinds a batch of equal products: every
+// product gets its own permutation and scales (a blinding that reused
+// product 0's for all would let copies of product 0 through).
+func TestBatchedBlindingPerProduct(t *testing.T) {
+	sh := kernel.Shape{Batch: 4, M: 9, K: 17, N: 11}
+	one := sh.Single()
 	for _, op := range kernel.Ops {
-		sh := kernel.Shape{Batch: 4, M: 9, K: 17, N: 11}
-		t.Run(op.String(), func(t *testing.T) {
-			rng := rand.New(rand.NewPCG(8, uint64(op)))
-			a, b := operands(op, sh, rng, dists[0].gen)
-			first, second := verify.NewBlinding(sh, rng), verify.NewBlinding(sh, rng)
-			a2, b2 := make([]float32, len(a)), make([]float32, len(b))
-			first.Apply(op, sh, a, b, a2, b2)
-			out := make([]float32, sh.CLen())
-			kernel.Reference(op, sh, a2, b2, out)
-			copied := append([]float32(nil), out...)
-			first.Unblind(sh, out)
-			if err := s.Freivalds(op, sh, a, b, out, rng); err != nil {
-				t.Fatalf("honest blinded result refused: %v", err)
+		rng := rand.New(rand.NewPCG(8, uint64(op)))
+		a1, b1 := operands(op, one, rng, dists[0].gen)
+		var a, b []float32
+		for range sh.Count() {
+			a, b = append(a, a1...), append(b, b1...)
+		}
+		a2, b2 := make([]float32, len(a)), make([]float32, len(b))
+		verify.NewBlinding(sh, rng).Apply(op, sh, a, b, a2, b2)
+		na := one.ALen()
+		for z := 1; z < sh.Count(); z++ {
+			if fmt.Sprint(a2[:na]) == fmt.Sprint(a2[z*na:(z+1)*na]) {
+				t.Errorf("%v: products 0 and %d were blinded alike", op, z)
 			}
-			second.Unblind(sh, copied)
-			if err := s.Freivalds(op, sh, a, b, copied, rng); err == nil {
-				t.Errorf("a copied result passed under another blinding")
-			}
-			// The blinded operands of two products with equal inputs differ.
-			same := append([]float32(nil), a[:sh.Single().ALen()]...)
-			sameA := append(append([]float32(nil), same...), same...)
-			sameA = append(sameA, sameA...)
-			a3, b3 := make([]float32, len(a)), make([]float32, len(b))
-			first.Apply(op, sh, sameA, b, a3, b3)
-			n := sh.Single().ALen()
-			if fmt.Sprint(a3[:n]) == fmt.Sprint(a3[n:2*n]) && fmt.Sprint(a3[n:2*n]) == fmt.Sprint(a3[2*n:3*n]) {
-				t.Errorf("products 0-2 were blinded alike")
-			}
-		})
+		}
 	}
 }
 
@@ -176,9 +163,7 @@ func TestBatchedNoiseIsNotPassed(t *testing.T) {
 	sh := kernel.Shape{Batch: 8, M: 64, K: 256, N: 64}
 	op := kernel.MatMulNN
 	rng := rand.New(rand.NewPCG(12, 13))
-	a, b := operands(op, sh, rng, dists[0].gen)
-	c := make([]float32, sh.CLen())
-	kernel.Reference(op, sh, a, b, c)
+	a, b, c := honest(op, sh, rng)
 	nc := sh.Single().CLen()
 	passed := 0
 	for trial := range 30 {

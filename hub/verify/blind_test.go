@@ -17,7 +17,7 @@ import (
 func TestBlindingRoundTrip(t *testing.T) {
 	var s verify.Scratch
 	for _, op := range kernel.Ops {
-		for _, sh := range []kernel.Shape{{M: 1, K: 1, N: 1}, {M: 7, K: 13, N: 5}, {M: 64, K: 200, N: 33}} {
+		for _, sh := range []kernel.Shape{{M: 1, K: 1, N: 1}, {M: 7, K: 13, N: 5}, {M: 64, K: 200, N: 33}, {Batch: 4, M: 9, K: 17, N: 11}} {
 			t.Run(fmt.Sprintf("%v/%v", op, sh), func(t *testing.T) {
 				rng := rand.New(rand.NewPCG(1, uint64(sh.K)))
 				a, b := operands(op, sh, rng, dists[0].gen)
@@ -45,8 +45,13 @@ func TestBlindingRoundTrip(t *testing.T) {
 // TestBlindedCopiesFail gives two contributors the same task with
 // different blindings: the second forwarding the first's output is caught.
 func TestBlindedCopiesFail(t *testing.T) {
+	for _, sh := range []kernel.Shape{{M: 32, K: 64, N: 16}, {Batch: 3, M: 8, K: 16, N: 5}} {
+		blindedCopiesFail(t, sh)
+	}
+}
+
+func blindedCopiesFail(t *testing.T, sh kernel.Shape) {
 	var s verify.Scratch
-	sh := kernel.Shape{M: 32, K: 64, N: 16}
 	for _, op := range kernel.Ops {
 		rng := rand.New(rand.NewPCG(2, uint64(op)))
 		a, b := operands(op, sh, rng, dists[0].gen)
@@ -58,11 +63,11 @@ func TestBlindedCopiesFail(t *testing.T) {
 		copied := append([]float32(nil), out...)
 		first.Unblind(sh, out)
 		if err := s.Freivalds(op, sh, a, b, out, rng); err != nil {
-			t.Fatalf("%v: honest blinded result refused: %v", op, err)
+			t.Fatalf("%v %v: honest blinded result refused: %v", op, sh, err)
 		}
 		second.Unblind(sh, copied) // the colluder's copy, judged as its own
 		if err := s.Freivalds(op, sh, a, b, copied, rng); err == nil {
-			t.Errorf("%v: a copied result passed under another blinding", op)
+			t.Errorf("%v %v: a copied result passed under another blinding", op, sh)
 		}
 	}
 }
