@@ -32,7 +32,8 @@ type Info struct {
 type Device interface {
 	// Info describes the device.
 	Info() Info
-	// Run computes c = op(a)·op(b) for the given shape, overwriting c.
+	// Run computes c = op(a)·op(b) for the given shape, overwriting c;
+	// for a batched shape (kernel.Shape.Batch), every product of the batch.
 	Run(ctx context.Context, op kernel.Op, s kernel.Shape, a, b, c []float32) error
 	// Close releases the device's resources.
 	Close() error
@@ -47,7 +48,7 @@ func (CPU) Info() Info {
 	return Info{Backend: "cpu", Adapter: runtime.GOARCH + " CPU (Go)", AdapterType: "cpu", Variant: "go"}
 }
 
-// Run computes the kernel with kernel.Reference.
+// Run computes the kernel, batched shapes included, with kernel.Reference.
 func (CPU) Run(ctx context.Context, op kernel.Op, s kernel.Shape, a, b, c []float32) error {
 	if err := ctx.Err(); err != nil {
 		return err
