@@ -4,8 +4,9 @@
 // a shape needs.
 //
 // Entry points: Source returns the WGSL text for (op, family); GeometryOf
-// describes a family's workgroup and output block, and its Workgroups and
-// BandRows methods size a dispatch; Uniform encodes the dimensions buffer.
+// describes a family's workgroup and output block, its Bands method splits
+// a task into dispatches and Workgroups sizes each; Uniform encodes the
+// dimensions buffer of a dispatch.
 //
 // Every kernel computes one of the kernel.Op products for arbitrary shapes
 // (no dimension needs to be a multiple of a tile) and uses the same
