@@ -14,8 +14,9 @@ type Options struct {
 	// ForceFallbackAdapter asks for the platform's fallback (software)
 	// adapter.
 	ForceFallbackAdapter bool
-	// MaxSubmitFLOPs bounds the work of one queue submission: a larger
-	// product is split into bands of rows of C, each its own submission.
+	// MaxSubmitFLOPs bounds the work of one queue submission: a batch is
+	// split into groups of whole products that fit it, and a larger
+	// product into bands of rows of C, each its own submission.
 	// Zero means the default; a negative value means one submission per
 	// Run.
 	MaxSubmitFLOPs float64
