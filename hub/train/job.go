@@ -181,7 +181,7 @@ func (j *Job) setState(state, msg string) {
 // and appends the result to the history; it returns errTargetReached when
 // the target is met.
 func (j *Job) evaluate(ctx context.Context, full bool) error {
-	ev, err := j.model.Evaluate(ctx, j.evalX, full)
+	ev, err := j.model.Evaluate(ctx, j.evalExecutor(), full)
 	if err != nil {
 		return fmt.Errorf("evaluate: %w", err)
 	}
@@ -216,6 +216,17 @@ func (j *Job) evaluate(ctx context.Context, full bool) error {
 		return errTargetReached
 	}
 	return nil
+}
+
+// evalExecutor is where evaluations run: a language model's forward
+// passes over the validation split are as much work as training steps and
+// go to contributors like them; the MLP's test set is small and is scored
+// on the hub.
+func (j *Job) evalExecutor() tile.Executor {
+	if j.Spec.Model.Type == "gpt2" {
+		return j.exec
+	}
+	return j.evalX
 }
 
 // targetMet reports whether the evaluation p meets the spec's target.

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tessera-ai/tessera/hub/train"
+	"github.com/tessera-ai/tessera/hub/train/tile"
 	"github.com/tessera-ai/tessera/internal/kernel"
 )
 
@@ -17,7 +18,7 @@ import (
 // stage of a step's DAG: one layer's forward, input gradient or weight
 // gradient.
 type stageTimer struct {
-	inner train.Executor
+	inner tile.Executor
 
 	mu     sync.Mutex
 	wg     sync.WaitGroup
@@ -32,12 +33,12 @@ type stageStat struct {
 	flops float64
 }
 
-func newStageTimer(inner train.Executor) *stageTimer {
+func newStageTimer(inner tile.Executor) *stageTimer {
 	return &stageTimer{inner: inner, stages: map[string]*stageStat{}}
 }
 
-// Start implements train.Executor.
-func (st *stageTimer) Start(ctx context.Context, tiles []*train.Tile) *train.Batch {
+// Start implements tile.Executor.
+func (st *stageTimer) Start(ctx context.Context, tiles []*tile.Tile) *tile.Batch {
 	began := time.Now()
 	b := st.inner.Start(ctx, tiles)
 	key := stageName(tiles)
@@ -68,7 +69,7 @@ func (st *stageTimer) Start(ctx context.Context, tiles []*train.Tile) *train.Bat
 
 // stageName names a batch by its role and tile shape, e.g.
 // "fwd 128x784x32 ×8".
-func stageName(tiles []*train.Tile) string {
+func stageName(tiles []*tile.Tile) string {
 	role := "?"
 	switch tiles[0].Op {
 	case kernel.MatMulNN:

@@ -14,6 +14,7 @@ import (
 	"github.com/tessera-ai/tessera/client"
 	"github.com/tessera-ai/tessera/hub/store"
 	"github.com/tessera-ai/tessera/hub/train"
+	"github.com/tessera-ai/tessera/hub/train/tile"
 )
 
 // The decentralisation benchmarks train the default MNIST model (MNISTSpec:
@@ -321,7 +322,7 @@ func BenchmarkTrainingStages(b *testing.B) {
 	data := benchMNIST(b)
 	var names []string
 	var timers []*stageTimer
-	run := func(b *testing.B, exec train.Executor, cs []*client.Client) {
+	run := func(b *testing.B, exec tile.Executor, cs []*client.Client) {
 		tr, err := train.NewTrainer(spec)
 		if err != nil {
 			b.Fatal(err)
@@ -367,7 +368,7 @@ func BenchmarkTrainingStages(b *testing.B) {
 		names = append(names, b.Name()[strings.LastIndex(b.Name(), "/")+1:])
 		timers = append(timers, st)
 	}
-	b.Run("local", func(b *testing.B) { run(b, train.NewLocal(0), nil) })
+	b.Run("local", func(b *testing.B) { run(b, tile.NewLocal(0), nil) })
 	for _, name := range benchBackends {
 		b.Run(name, func(b *testing.B) {
 			keys, addrs := benchKeys(b, benchContributors)
