@@ -15,12 +15,12 @@ LVP_ICD     := /usr/share/vulkan/icd.d/lvp_icd.x86_64.json
 export VK_ICD_FILENAMES ?= $(if $(wildcard $(LVP_ICD)),$(LVP_ICD),)
 
 .DEFAULT_GOAL := help
-.PHONY: help run build wasm web kernels contracts adversary load test test-short bench fuzz vet fmt check clean
+.PHONY: help run build wasm web kernels contracts adversary load lm test test-short bench fuzz vet fmt check clean
 
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-run: build ## build everything and start a hub on $(ADDR) training MNIST, with one local edge worker, committing credit every minute
+run: build ## build everything and start a hub on $(ADDR) training MNIST and the gocode-lm language model, with one local edge worker, committing credit every minute
 	@mkdir -p $(DATA)
 	@worker=$$($(BIN)/tessera-edge --key $(DATA)/edge-worker.key --print-address) || exit 1; \
 	$(BIN)/tessera-hub --addr $(ADDR) --data $(DATA) --matmul-shape off --epoch 1m --own-workers $$worker & hub=$$!; \
@@ -76,12 +76,18 @@ load: kernels ## load benchmark: a hub process under 10,000 idle + 1,000 active 
 	$(GO) build -o $(BIN)/ ./cmd/tessera-load
 	$(BIN)/tessera-load $(LOAD_FLAGS)
 
+LM_MINUTES ?= 30
+
+lm: kernels ## language-model benchmark: the default gocode-lm through two lavapipe edges for $(LM_MINUTES) minutes, then the whole validation split, against the local reference
+	LM_MINUTES=$(LM_MINUTES) $(GO) test -run '^$$' -bench LanguageModel -benchtime 1x -v -timeout 0 ./internal/e2e/
+
 adversary: kernels ## run the adversarial bench: each cheating strategy against a real hub, with its table
 	$(GO) test -run '^$$' -bench Adversarial -benchtime 1x -v ./internal/adversary/
 
 # Every decoder of outside input, as "package:target".
 FUZZ_TARGETS := internal/protocol:FuzzDecode hub/train:FuzzParseSpec hub/chain:FuzzProofRequest \
-	hub/chain:FuzzReadOnlyRPC hub/service:FuzzAPI internal/mnist:FuzzReadImages internal/mnist:FuzzReadLabels
+	hub/chain:FuzzReadOnlyRPC hub/service:FuzzAPI internal/mnist:FuzzReadImages internal/mnist:FuzzReadLabels \
+	internal/corpus:FuzzJSONL internal/safetensors:FuzzRead
 FUZZTIME ?= 10m
 
 fuzz: ## fuzz every decoder of outside input, $(FUZZTIME) each (FUZZTIME=30s for less)

@@ -1,0 +1,126 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tessera-ai/tessera/hub/train"
+)
+
+// BenchmarkLanguageModel is `make lm`: the default gocode-lm job through
+// a real hub and two lavapipe edge processes for LM_MINUTES minutes (30 by
+// default), ending with the job's evaluation of the whole validation
+// split; and the local reference trainer's step time on the same machine
+// before it. The number of steps is fixed up front from a short
+// calibration job, so that the learning-rate schedule ends with the run.
+func BenchmarkLanguageModel(b *testing.B) {
+	minutes := 30.0
+	if v, err := strconv.ParseFloat(os.Getenv("LM_MINUTES"), 64); err == nil && v > 0 {
+		minutes = v
+	}
+	spec := train.GoCodeLMSpec()
+
+	// The local reference's pace, in this process, before anything else
+	// runs.
+	data, err := (&train.DataLoader{}).ForSpec(context.Background(), spec)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("training split's bigram entropy %.3f bits per byte", data.TrainBigramEntropy())
+	local := spec
+	local.MaxSteps, local.EvalEvery, local.CheckpointEvery, local.EvalWindows = 20, 1000, 1000, 1
+	t0 := time.Now()
+	job, _, err := train.TrainLocal(context.Background(), local, data, train.LocalOptions{Dir: b.TempDir()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ls := job.Status(nil)
+	b.Logf("local reference: %.0f ms/step (hub %.0f ms, tiles %.0f ms), %.0f tokens/s (%d steps in %v incl. one evaluation)",
+		ls.StepMillis, ls.HubMillis, ls.WaitMillis, ls.TokensPerSecond, local.MaxSteps, time.Since(t0).Round(time.Second))
+
+	bins := edgeBinaries(b)
+	keys, dir := b.TempDir(), b.TempDir()
+	var addrs []string
+	for i := range 2 {
+		addrs = append(addrs, edgeAddress(b, bins, filepath.Join(keys, fmt.Sprintf("edge%d.key", i))))
+	}
+	_, base := startHubOn(b, bins, "127.0.0.1:0", []string{"--data", dir, "--matmul-shape", "off", "--default-job=false",
+		"--epoch", "1h", "--own-workers", strings.Join(addrs, ",")})
+	for i := range 2 {
+		start(b, filepath.Join(bins, "tessera-edge"), []string{"--hub", "ws" + strings.TrimPrefix(base, "http") + "/ws",
+			"--key", filepath.Join(keys, fmt.Sprintf("edge%d.key", i)), "--backend", "webgpu", "--progress", "0"}, nil)
+	}
+
+	// Calibrate: the pace of 30 steps through the edges.
+	cal := spec
+	cal.Name, cal.MaxSteps, cal.EvalEvery, cal.CheckpointEvery, cal.EvalWindows = "calibration", 30, 1000, 1000, 1
+	calID := createJob(b, base, dir, cal)
+	calJob := waitDone(b, base, calID, 30*time.Minute)
+	steps := int(minutes * 60e3 / calJob.StepMillis)
+	b.Logf("calibration through two lavapipe edges: %.0f ms/step: %d steps fit in %.0f minutes", calJob.StepMillis, steps, minutes)
+	adminDelete(b, base, dir, calID)
+
+	spec.MaxSteps = max(steps, spec.Optimizer.WarmupSteps+1)
+	spec.EvalEvery = max(spec.MaxSteps/10, 1)
+	began := time.Now()
+	b.ResetTimer()
+	id := createJob(b, base, dir, spec)
+	d := waitDone(b, base, id, time.Duration(3*minutes+60)*time.Minute)
+	b.StopTimer()
+	last := d.History[len(d.History)-1]
+	b.Logf("gocode-lm through two lavapipe edges: %d steps in %v; whole validation split %.3f bits per byte (full %v); "+
+		"step %.0f ms (hub %.0f ms = %.0f%%, waiting for contributors %.0f ms), %.0f tokens/s",
+		d.Step, time.Since(began).Round(time.Second), last.BitsPerByte, last.Full, d.StepMillis, d.HubMillis,
+		100*d.HubMillis/d.StepMillis, d.WaitMillis, d.TokensPerSecond)
+	for _, p := range d.History {
+		b.Logf("  step %5d  train loss %.3f  validation %.3f bits/byte  %.0f tokens/s  full %v", p.Step, p.TrainLoss, p.BitsPerByte, p.TokensPerSecond, p.Full)
+	}
+	if d.Sample != nil {
+		b.Logf("sample at step %d:\n%s%s", d.Sample.Step, d.Sample.Prompt, d.Sample.Text)
+	}
+	b.ReportMetric(last.BitsPerByte, "bits/byte")
+	b.ReportMetric(d.TokensPerSecond, "tokens/s")
+	b.ReportMetric(d.HubMillis/d.StepMillis, "hub-share")
+}
+
+// waitDone polls a job until it is done and returns it.
+func waitDone(tb testing.TB, base, id string, within time.Duration) train.JobDetail {
+	tb.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		d := getJob(tb, base, id)
+		if d.State == "done" {
+			return d
+		}
+		if d.State == "failed" || time.Now().After(deadline) {
+			tb.Fatalf("job %s is %s at step %d: %s", id, d.State, d.Step, d.Error)
+		}
+		time.Sleep(time.Second)
+	}
+}
+
+// adminDelete removes a job with the hub's admin token.
+func adminDelete(tb testing.TB, base, dataDir, id string) {
+	tb.Helper()
+	tok, err := os.ReadFile(filepath.Join(dataDir, "admin.token"))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	req, _ := http.NewRequest("DELETE", base+"/api/v1/admin/jobs/"+id, nil)
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(string(tok)))
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		tb.Fatalf("delete job %s: HTTP %d", id, resp.StatusCode)
+	}
+}
