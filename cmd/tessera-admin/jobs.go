@@ -27,6 +27,15 @@ type jobStatus struct {
 	ExposureCap    float64    `json:"exposure_cap"`
 	MaxExposure    float64    `json:"max_exposure"`
 	Error          string     `json:"error"`
+	Model          string     `json:"model"`
+	TokensPerSec   float64    `json:"tokens_per_second"`
+	HubMillis      float64    `json:"hub_ms"`
+	WaitMillis     float64    `json:"contributors_ms"`
+	Sample         *struct {
+		Step   int    `json:"step"`
+		Prompt string `json:"prompt"`
+		Text   string `json:"text"`
+	} `json:"sample"`
 }
 
 // evalPoint is one evaluation in a job's history (hub/store.Point).
@@ -36,6 +45,20 @@ type evalPoint struct {
 	TrainLoss    float64   `json:"train_loss"`
 	TestLoss     float64   `json:"test_loss"`
 	TestAccuracy float64   `json:"test_accuracy"`
+	BitsPerByte  float64   `json:"bits_per_byte"`
+	Full         bool      `json:"full"`
+}
+
+// quality is an evaluation's headline figure: bits per byte for a
+// language model, test accuracy otherwise.
+func (p *evalPoint) quality() string {
+	switch {
+	case p == nil:
+		return "-"
+	case p.BitsPerByte > 0:
+		return fmt.Sprintf("%.3f bits/byte", p.BitsPerByte)
+	}
+	return percent(p.TestAccuracy)
 }
 
 // jobDetail is GET /api/v1/jobs/{id}.
@@ -91,13 +114,9 @@ func printJobs(w io.Writer, jobs []jobStatus) error {
 		_, err := fmt.Fprintln(w, "no jobs")
 		return err
 	}
-	t := newTable(w, "ID", "NAME", "STATE", "STEP", "LOSS", "ACCURACY", "EXPOSURE", "ERROR")
+	t := newTable(w, "ID", "NAME", "STATE", "STEP", "LOSS", "QUALITY", "EXPOSURE", "ERROR")
 	for _, j := range jobs {
-		acc := "-"
-		if j.Latest != nil {
-			acc = percent(j.Latest.TestAccuracy)
-		}
-		t.row(j.ID, j.Name, j.State, fmt.Sprintf("%d/%d", j.Step, j.MaxSteps), fmt.Sprintf("%.4f", j.LastLoss), acc,
+		t.row(j.ID, j.Name, j.State, fmt.Sprintf("%d/%d", j.Step, j.MaxSteps), fmt.Sprintf("%.4f", j.LastLoss), j.Latest.quality(),
 			fmt.Sprintf("%s (cap %s)", percent(j.MaxExposure), percent(j.ExposureCap)), orDash(j.Error))
 	}
 	return t.flush()
@@ -116,8 +135,13 @@ func jobsShow(ctx context.Context, a *app, args []string) error {
 	t.row("id", d.ID)
 	t.row("name", d.Name)
 	t.row("state", d.State)
-	t.row("step", fmt.Sprintf("%d of at most %d (%.1f ms a step)", d.Step, d.MaxSteps, d.StepMillis))
-	t.row("target", percent(d.TargetAccuracy)+" test accuracy")
+	t.row("step", fmt.Sprintf("%d of at most %d (%.1f ms a step: hub %.1f, waiting for contributors %.1f)", d.Step, d.MaxSteps, d.StepMillis, d.HubMillis, d.WaitMillis))
+	if d.Model == "gpt2" {
+		t.row("throughput", fmt.Sprintf("%.0f tokens/s", d.TokensPerSec))
+		t.row("validation", d.Latest.quality())
+	} else {
+		t.row("target", percent(d.TargetAccuracy)+" test accuracy")
+	}
 	t.row("loss", fmt.Sprintf("%.4f", d.LastLoss))
 	t.row("exposure", fmt.Sprintf("%s of the weights at most to one contributor (cap %s)", percent(d.MaxExposure), percent(d.ExposureCap)))
 	if d.Error != "" {
@@ -125,6 +149,9 @@ func jobsShow(ctx context.Context, a *app, args []string) error {
 	}
 	if err := t.flush(); err != nil {
 		return err
+	}
+	if d.Sample != nil {
+		fmt.Fprintf(a.stdout, "\nsample at step %d:\n%s%s\n", d.Sample.Step, d.Sample.Prompt, d.Sample.Text)
 	}
 	var spec any
 	if json.Unmarshal(d.Spec, &spec) == nil {
@@ -136,9 +163,9 @@ func jobsShow(ctx context.Context, a *app, args []string) error {
 		return err
 	}
 	fmt.Fprintln(a.stdout, "\nhistory:")
-	h := newTable(a.stdout, "STEP", "AT", "TRAIN_LOSS", "TEST_LOSS", "ACCURACY")
+	h := newTable(a.stdout, "STEP", "AT", "TRAIN_LOSS", "TEST_LOSS", "QUALITY")
 	for _, p := range d.History {
-		h.row(p.Step, p.At.Local().Format(time.DateTime), fmt.Sprintf("%.4f", p.TrainLoss), fmt.Sprintf("%.4f", p.TestLoss), percent(p.TestAccuracy))
+		h.row(p.Step, p.At.Local().Format(time.DateTime), fmt.Sprintf("%.4f", p.TrainLoss), fmt.Sprintf("%.4f", p.TestLoss), p.quality())
 	}
 	return h.flush()
 }
