@@ -8,7 +8,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/tessera-ai/tessera/hub/train"
 	"github.com/tessera-ai/tessera/hub/train/tile"
 	"github.com/tessera-ai/tessera/internal/kernel"
 )
