@@ -181,7 +181,7 @@ func TestCommitterAnvilOutage(t *testing.T) {
 
 	// All credit is committed once the node is back: 12 contributors, the
 	// total of all three rounds.
-	want := int64(100*55 + 10*78 + 6)
+	want := fl(100*55 + 10*78 + 6)
 	deadline := time.Now().Add(time.Minute)
 	var le ledger.Epoch
 	for {
@@ -209,7 +209,7 @@ func TestCommitterAnvilOutage(t *testing.T) {
 		if want := uint64(len(es) - i); ep.Epoch != want || ep.State != ledger.EpochCommitted {
 			t.Fatalf("ledger epochs %+v: epoch %d missing or not committed", es, want)
 		}
-		if info := v.info("m", ep.Epoch); info.Root != ep.Root || info.Total.Int64() != ep.Total {
+		if info := v.info("m", ep.Epoch); info.Root != ep.Root || info.Total.Cmp(ep.Total.Big()) != 0 {
 			t.Fatalf("epoch %d: contract holds %+v, ledger %+v", ep.Epoch, info, ep)
 		}
 		if n := e.commits(t, "m", ep.Epoch); n != 1 {

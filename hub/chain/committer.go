@@ -312,7 +312,7 @@ func Tree(leaves []ledger.Leaf) (*merkle.Tree, error) {
 		if !common.IsHexAddress(l.Address) {
 			return nil, fmt.Errorf("leaf %q is not an Ethereum address", l.Address)
 		}
-		entries[i] = merkle.Entry{Account: common.HexToAddress(l.Address), Amount: big.NewInt(l.Amount)}
+		entries[i] = merkle.Entry{Account: common.HexToAddress(l.Address), Amount: l.Amount.Big()}
 	}
 	return merkle.Build(entries)
 }
@@ -403,7 +403,7 @@ func (c *Committer) send(ctx context.Context, e ledger.Epoch) (*types.Transactio
 	opts := bind.NewKeyedTransactor(c.key, chainID)
 	opts.Context = ctx
 	opts.NoSend = true
-	data := c.credits.PackCommit(ModelID(e.Model), e.Epoch, e.Root, big.NewInt(e.Total), uint64(e.Contributors))
+	data := c.credits.PackCommit(ModelID(e.Model), e.Epoch, e.Root, e.Total.Big(), uint64(e.Contributors))
 	tx, err := bind.Transact(c.instance, opts, data)
 	if err != nil {
 		return nil, fmt.Errorf("sign epoch %d: %w", e.Epoch, err)

@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -53,7 +54,7 @@ func (e *env) checkEpoch(t *testing.T, model string, epoch uint64) ledger.Epoch 
 		t.Fatalf("ledger's latest committed epoch of %s: %+v %v %v", model, le, ok, err)
 	}
 	info := v.info(model, epoch)
-	if info.Root != le.Root || info.Total.Int64() != le.Total || int(info.Contributors) != le.Contributors {
+	if info.Root != le.Root || info.Total.Cmp(le.Total.Big()) != 0 || int(info.Contributors) != le.Contributors {
 		t.Fatalf("contract holds %+v, ledger %+v", info, le)
 	}
 	r, err := e.client.TransactionReceipt(ctx, le.TxHash)
@@ -70,13 +71,13 @@ func (e *env) checkEpoch(t *testing.T, model string, epoch uint64) ledger.Epoch 
 	}
 	for i, l := range leaves {
 		proof := tree.ProofAt(i)
-		if !v.verify(model, epoch, l.Address, l.Amount, proof) {
+		if !v.verify(model, epoch, l.Address, l.Amount.Big(), proof) {
 			t.Fatalf("proof of %s refused", l.Address)
 		}
-		if v.verify(model, epoch, l.Address, l.Amount+1, proof) {
+		if v.verify(model, epoch, l.Address, new(big.Int).Add(l.Amount.Big(), big.NewInt(1)), proof) {
 			t.Fatalf("tampered amount of %s accepted", l.Address)
 		}
-		if v.verify(model, epoch, l.Address, l.Amount, tamper(proof)) {
+		if v.verify(model, epoch, l.Address, l.Amount.Big(), tamper(proof)) {
 			t.Fatalf("tampered proof of %s accepted", l.Address)
 		}
 	}
@@ -110,16 +111,16 @@ func TestProofsThroughContract(t *testing.T) {
 	}
 	for _, n := range sizes {
 		le := e.checkEpoch(t, fmt.Sprint("size-", n), 1)
-		if le.Contributors != n || le.Total != int64(3*n*(n+1)/2) {
+		if le.Contributors != n || le.Total != fl(uint64(3*n*(n+1)/2)) {
 			t.Fatalf("%d contributors: epoch %+v", n, le)
 		}
 	}
 }
 
-func (v *contractView) verify(model string, epoch uint64, addr string, amount int64, proof [][32]byte) bool {
+func (v *contractView) verify(model string, epoch uint64, addr string, amount *big.Int, proof [][32]byte) bool {
 	v.tb.Helper()
 	ok, err := bind.Call(v.instance, &bind.CallOpts{Context: v.ctx},
-		v.credits.PackVerify(ModelID(model), epoch, common.HexToAddress(addr), big.NewInt(amount), proof), v.credits.UnpackVerify)
+		v.credits.PackVerify(ModelID(model), epoch, common.HexToAddress(addr), amount, proof), v.credits.UnpackVerify)
 	if err != nil {
 		v.tb.Fatal(err)
 	}
@@ -167,7 +168,7 @@ func TestCommitter(t *testing.T) {
 			t.Fatal(err)
 		}
 		le := e.checkEpoch(t, "mnist", 2)
-		if le.Contributors != 60 || le.Total != 1000*50*51/2+60*61/2 {
+		if le.Contributors != 60 || le.Total != fl(1000*50*51/2+60*61/2) {
 			t.Fatalf("epoch 2: %+v", le)
 		}
 		e.checkEpoch(t, "other", 1)
@@ -186,16 +187,33 @@ func TestCommitter(t *testing.T) {
 			return resp, p
 		}
 		resp, p := get("model=mnist&address=" + contributor(7))
-		if resp.StatusCode != http.StatusOK || p.Epoch != 2 || p.Amount != "8008" || p.Contract != e.contract || p.ChainID != "1337" {
+		if resp.StatusCode != http.StatusOK || p.Epoch != 2 || p.Amount != fl(8008) || p.Contract.Common() != e.contract || p.ChainID != "1337" {
 			t.Fatalf("%d %+v", resp.StatusCode, p)
 		}
 		proof := make([][32]byte, len(p.Proof))
 		for i := range p.Proof {
 			copy(proof[i][:], p.Proof[i])
 		}
-		if !e.view(t).verify("mnist", p.Epoch, p.Address.Hex(), 8008, proof) {
+		if !e.view(t).verify("mnist", p.Epoch, p.Address.Hex(), big.NewInt(8008), proof) {
 			t.Fatal("the served proof does not verify through the contract")
 		}
+		// An older epoch's proof, asked for by number and with the
+		// address in lower case: the contract keeps every root.
+		resp, p = get("model=mnist&epoch=1&address=" + strings.ToLower(contributor(7)))
+		if resp.StatusCode != http.StatusOK || p.Epoch != 1 || p.Amount != fl(8000) || p.Address.Hex() != contributor(7) {
+			t.Fatalf("epoch 1: %d %+v", resp.StatusCode, p)
+		}
+		proof = make([][32]byte, len(p.Proof))
+		for i := range p.Proof {
+			copy(proof[i][:], p.Proof[i])
+		}
+		if !e.view(t).verify("mnist", 1, p.Address.Hex(), big.NewInt(8000), proof) {
+			t.Fatal("the served proof of epoch 1 does not verify through the contract")
+		}
+		if e.view(t).verify("mnist", 2, p.Address.Hex(), big.NewInt(8000), proof) {
+			t.Fatal("epoch 1's proof verifies against epoch 2")
+		}
+		c7 := contributor(7)
 		for _, tc := range []struct {
 			name, query string
 			code        int
@@ -204,6 +222,12 @@ func TestCommitter(t *testing.T) {
 			{"NoModel", "address=" + contributor(1), http.StatusBadRequest},
 			{"UnknownAddress", "model=mnist&address=0x00000000000000000000000000000000000000aa", http.StatusNotFound},
 			{"NoEpoch", "model=nope&address=" + contributor(1), http.StatusNotFound},
+			{"UnknownEpoch", "model=mnist&epoch=3&address=" + c7, http.StatusNotFound},
+			{"EpochZero", "model=mnist&epoch=0&address=" + c7, http.StatusBadRequest},
+			{"EpochNotANumber", "model=mnist&epoch=latest&address=" + c7, http.StatusBadRequest},
+			{"UnknownParameter", "model=mnist&epochs=1&address=" + c7, http.StatusBadRequest},
+			{"RepeatedParameter", "model=mnist&epoch=1&epoch=2&address=" + c7, http.StatusBadRequest},
+			{"AddressWithoutPrefix", "model=mnist&address=" + c7[2:], http.StatusBadRequest},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				if resp, _ := get(tc.query); resp.StatusCode != tc.code {
@@ -282,7 +306,7 @@ func TestCommitterReconciles(t *testing.T) {
 				}
 			}
 			es, _ := e.ledger.Epochs(ctx, "m", 0)
-			if len(es) != 2 || es[1].Total != 150 || es[0].Total != 165 {
+			if len(es) != 2 || es[1].Total != fl(150) || es[0].Total != fl(165) {
 				t.Fatalf("epochs %+v", es)
 			}
 		})

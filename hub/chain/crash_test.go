@@ -188,7 +188,7 @@ func TestCrashConsistency(t *testing.T) {
 			}
 		}
 		e.checkEpoch(t, model, le.Epoch)
-		t.Logf("%s: %d epochs, total %d FLOP", model, le.Epoch, le.Total)
+		t.Logf("%s: %d epochs, total %s FLOP", model, le.Epoch, le.Total)
 	}
 }
 

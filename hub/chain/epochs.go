@@ -12,6 +12,8 @@ import (
 	"github.com/ethereum/go-ethereum/common/hexutil"
 
 	"github.com/tessera-ai/tessera/hub/ledger"
+	"github.com/tessera-ai/tessera/internal/ethaddr"
+	"github.com/tessera-ai/tessera/internal/flop"
 	"github.com/tessera-ai/tessera/internal/httpjson"
 )
 
@@ -28,7 +30,7 @@ type EpochJSON struct {
 	ModelID      hexutil.Bytes  `json:"modelId"`
 	Epoch        uint64         `json:"epoch"`
 	Root         hexutil.Bytes  `json:"root"`
-	Total        string         `json:"total"` // decimal FLOPs
+	Total        flop.Amount    `json:"total"` // decimal FLOPs
 	Contributors int            `json:"contributors"`
 	State        string         `json:"state"`            // prepared, sent or committed
 	TxHash       *hexutil.Bytes `json:"txHash,omitempty"` // once sent
@@ -42,7 +44,7 @@ type EpochJSON struct {
 func NewEpochJSON(e ledger.Epoch) EpochJSON {
 	id := ModelID(e.Model)
 	out := EpochJSON{
-		Model: e.Model, ModelID: id[:], Epoch: e.Epoch, Root: e.Root[:], Total: strconv.FormatInt(e.Total, 10),
+		Model: e.Model, ModelID: id[:], Epoch: e.Epoch, Root: e.Root[:], Total: e.Total,
 		Contributors: e.Contributors, State: string(e.State), Block: e.Block,
 		PreparedAt: optTime(e.PreparedAt), SentAt: optTime(e.SentAt), CommittedAt: optTime(e.CommittedAt),
 	}
@@ -72,8 +74,14 @@ const maxEpochList = 1000
 // with the contract's address and chain ID, so a reader can look each
 // commit up on-chain.
 func EpochsHandler(store EpochStore, contract common.Address, chainID *big.Int) (list, one http.Handler) {
-	chainIDs := chainID.String()
+	chainIDs, addr := chainID.String(), ethaddr.Address(contract)
 	list = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		for k := range r.URL.Query() {
+			if k != "model" && k != "limit" {
+				httpjson.Errorf(w, http.StatusBadRequest, "unknown parameter %q: /api/v1/epochs takes model, limit", truncate(k))
+				return
+			}
+		}
 		limit := 50
 		if s := r.URL.Query().Get("limit"); s != "" {
 			n, err := strconv.Atoi(s)
@@ -102,7 +110,7 @@ func EpochsHandler(store EpochStore, contract common.Address, chainID *big.Int) 
 				out = append(out, NewEpochJSON(e))
 			}
 		}
-		httpjson.Write(w, http.StatusOK, map[string]any{"contract": contract, "chainId": chainIDs, "epochs": out})
+		httpjson.Write(w, http.StatusOK, map[string]any{"contract": addr, "chainId": chainIDs, "epochs": out})
 	})
 	one = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n, err := strconv.ParseUint(r.PathValue("epoch"), 10, 64)

@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"math"
 	"math/big"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -19,77 +23,108 @@ import (
 	"github.com/tessera-ai/tessera/hub/ledger"
 )
 
-// proofFixture is a real ledger with one committed epoch of 5
-// contributors, without a chain: the proof handler reads only the ledger.
+// proofFixture is a real ledger with two committed epochs of 5
+// contributors (the second past 2^63 FLOP for some) and a third one only
+// prepared, without a chain: the proof handler reads only the ledger.
 var proofFixture struct {
 	once    sync.Once
 	handler http.Handler
-	root    [32]byte
+	roots   map[uint64][32]byte // committed epoch → root
 	err     error
 }
 
-func proofHandlerForFuzz(tb testing.TB) (http.Handler, [32]byte) {
+func proofHandlerForFuzz(tb testing.TB) (http.Handler, map[uint64][32]byte) {
 	proofFixture.once.Do(func() {
-		dir, err := osTempDir()
-		if err != nil {
-			proofFixture.err = err
-			return
-		}
-		ctx := context.Background()
-		l, err := ledger.Open(ctx, filepath.Join(dir, "ledger.db"), ledger.Config{})
-		if err != nil {
-			proofFixture.err = err
-			return
-		}
-		ops := make([]ledger.Op, 5)
-		for i := range ops {
-			ops[i] = ledger.Op{Kind: ledger.AddVerified, Task: "t", Model: "m", Address: contributor(i), Amount: int64(i + 1)}
-		}
-		if err := <-l.Submit(ops...); err != nil {
-			proofFixture.err = err
-			return
-		}
-		s, err := l.Snapshot(ctx, "m")
-		if err != nil {
-			proofFixture.err = err
-			return
-		}
-		tree, err := Tree(s.Leaves)
-		if err != nil {
-			proofFixture.err = err
-			return
-		}
-		root := tree.Root()
-		if err := l.PrepareEpoch(ctx, s, root); err == nil {
-			err = l.MarkSent(ctx, "m", 1, [32]byte{1})
-			if err == nil {
-				err = l.MarkCommitted(ctx, "m", 1, [32]byte{1}, 7)
-			}
-			proofFixture.err = err
-		} else {
-			proofFixture.err = err
-		}
-		proofFixture.handler = ProofHandler(l, common.HexToAddress("0x00000000000000000000000000000000000000cc"), big.NewInt(1337))
-		proofFixture.root = root
+		proofFixture.roots, proofFixture.err = buildProofFixture()
+		proofFixture.handler = proofFixtureHandler
 	})
 	if proofFixture.err != nil {
 		tb.Fatal(proofFixture.err)
 	}
-	return proofFixture.handler, proofFixture.root
+	return proofFixture.handler, proofFixture.roots
+}
+
+var proofFixtureHandler http.Handler
+
+func buildProofFixture() (map[uint64][32]byte, error) {
+	dir, err := osTempDir()
+	if err != nil {
+		return nil, err
+	}
+	ctx := context.Background()
+	l, err := ledger.Open(ctx, filepath.Join(dir, "ledger.db"), ledger.Config{})
+	if err != nil {
+		return nil, err
+	}
+	roots := map[uint64][32]byte{}
+	for epoch := uint64(1); epoch <= 3; epoch++ {
+		ops := make([]ledger.Op, 5)
+		for i := range ops {
+			amount := int64(i + 1)
+			if epoch == 2 && i < 3 {
+				amount = math.MaxInt64 // past 2^63 with epoch 1's
+			}
+			ops[i] = ledger.Op{Kind: ledger.AddVerified, Task: fmt.Sprint("t", epoch), Model: "m", Address: contributor(i), Amount: amount}
+		}
+		if epoch == 3 {
+			ops[0].Amount = math.MaxInt64
+		}
+		if err := <-l.Submit(ops...); err != nil {
+			return nil, err
+		}
+		s, err := l.Snapshot(ctx, "m")
+		if err != nil {
+			return nil, err
+		}
+		tree, err := Tree(s.Leaves)
+		if err != nil {
+			return nil, err
+		}
+		if err := l.PrepareEpoch(ctx, s, tree.Root()); err != nil {
+			return nil, err
+		}
+		if epoch == 3 {
+			break // prepared, never committed: its proofs are not served
+		}
+		tx := [32]byte{byte(epoch)}
+		if err := l.MarkSent(ctx, "m", epoch, tx); err != nil {
+			return nil, err
+		}
+		if err := l.MarkCommitted(ctx, "m", epoch, tx, 6+epoch); err != nil {
+			return nil, err
+		}
+		roots[epoch] = tree.Root()
+	}
+	proofFixtureHandler = ProofHandler(l, common.HexToAddress("0x00000000000000000000000000000000000000cc"), big.NewInt(1337))
+	return roots, nil
 }
 
 // FuzzProofRequest sends arbitrary query strings to GET /api/v1/proof. The
 // handler must answer 200, 400 or 404 with a JSON body, never panic, and
-// every proof it serves must verify against the committed root.
+// every proof it serves must verify against the root of the committed
+// epoch asked for (the latest without epoch=), with the address
+// checksummed and the amount a decimal string.
 func FuzzProofRequest(f *testing.F) {
 	f.Add("model=m&address=" + contributor(2))
+	f.Add("model=m&address=" + strings.ToLower(contributor(2)))
+	f.Add("model=m&address=" + strings.ToUpper(contributor(2)))
 	f.Add("model=m&address=" + contributor(2) + "&address=0x00")
+	f.Add("model=m&address=" + contributor(0) + "&epoch=1")
+	f.Add("model=m&address=" + contributor(0) + "&epoch=2")
+	f.Add("model=m&address=" + contributor(0) + "&epoch=3")
+	f.Add("model=m&address=" + contributor(0) + "&epoch=99")
+	f.Add("model=m&address=" + contributor(0) + "&epoch=0")
+	f.Add("model=m&address=" + contributor(0) + "&epoch=-1")
+	f.Add("model=m&address=" + contributor(0) + "&epoch=18446744073709551616")
+	f.Add("model=m&address=" + contributor(0) + "&epoch=1&epoch=2")
+	f.Add("model=m&address=" + contributor(0) + "&epochs=1")
+	f.Add("model=m&address=" + contributor(0) + "&")
 	f.Add("model=&address=")
 	f.Add("model=m&address=0xZZ")
 	f.Add("model=%ff%00&address=" + contributor(9))
 	f.Add(";;&&==%")
 	f.Fuzz(func(t *testing.T, query string) {
-		h, root := proofHandlerForFuzz(t)
+		h, roots := proofHandlerForFuzz(t)
 		req := httptest.NewRequest("GET", "/api/v1/proof", nil)
 		req.URL.RawQuery = query
 		w := httptest.NewRecorder()
@@ -110,19 +145,35 @@ func FuzzProofRequest(f *testing.F) {
 		if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil {
 			t.Fatal(err)
 		}
-		amount, ok := new(big.Int).SetString(p.Amount, 10)
-		if !ok {
-			t.Fatalf("amount %q", p.Amount)
+		var raw struct{ Address, Amount, Contract string }
+		if err := json.Unmarshal(w.Body.Bytes(), &raw); err != nil {
+			t.Fatal(err)
+		}
+		if raw.Address != p.Address.Hex() || raw.Contract != p.Contract.Hex() || raw.Amount != p.Amount.String() {
+			t.Fatalf("address %q, contract %q, amount %q: want checksummed addresses and a decimal string", raw.Address, raw.Contract, raw.Amount)
+		}
+		q, _ := url.ParseQuery(query)
+		if q.Get("model") != "m" {
+			t.Fatalf("a proof served for model %q", q.Get("model"))
+		}
+		want := uint64(2)
+		if s := q.Get("epoch"); s != "" {
+			want, _ = strconv.ParseUint(s, 10, 64)
+		}
+		root, ok := roots[p.Epoch]
+		if p.Epoch != want || !ok {
+			t.Fatalf("%q served epoch %d", query, p.Epoch)
 		}
 		proof := make([][32]byte, len(p.Proof))
 		for i := range p.Proof {
 			copy(proof[i][:], p.Proof[i])
 		}
-		if !merkle.Verify(root, merkle.Entry{Account: p.Address, Amount: amount}, proof) {
+		if !merkle.Verify(root, merkle.Entry{Account: p.Address.Common(), Amount: p.Amount.Big()}, proof) {
 			t.Fatalf("served proof does not verify for %q", query)
 		}
-		if q, _ := url.ParseQuery(query); q.Get("model") != "m" {
-			t.Fatalf("a proof served for model %q", q.Get("model"))
+		leaf, _ := merkle.LeafHash(merkle.Entry{Account: p.Address.Common(), Amount: p.Amount.Big()})
+		if !bytes.Equal(p.Leaf, leaf[:]) || !bytes.Equal(p.Root, root[:]) {
+			t.Fatalf("leaf %x root %x for %q", p.Leaf, p.Root, query)
 		}
 	})
 }
@@ -147,6 +198,13 @@ func FuzzReadOnlyRPC(f *testing.F) {
 	f.Add([]byte(`{"jsonrpc":"2.0","id":1,"method":"debug_setHead","params":["0x0"]}`))
 	f.Add([]byte(`[]`))
 	f.Add([]byte(`{"jsonrpc":`))
+	f.Add([]byte(`[1,"x",null,{"id":{"a":1}},{"jsonrpc":"2.0","id":[],"method":"eth_chainId"}]`))
+	reqs := make([]string, 21) // one over the old limit (TestReadOnlyRPCBatches sends the large ones)
+	for i := range reqs {
+		reqs[i] = fmt.Sprintf(`{"jsonrpc":"2.0","id":%d,"method":"eth_chainId"}`, i)
+	}
+	f.Add([]byte("[" + strings.Join(reqs, ",") + "]"))
+	f.Add([]byte("[" + strings.Repeat("1,", maxRPCBatch) + "1]")) // one over the limit, cheap to mutate
 	f.Fuzz(func(t *testing.T, body []byte) {
 		rpcFixture.once.Do(func() {
 			dir, err := osTempDir()
@@ -181,10 +239,14 @@ func FuzzReadOnlyRPC(f *testing.F) {
 				t.Fatalf("not a JSON-RPC response to %q: %s", body, raw)
 			}
 		}
+		var reqs []json.RawMessage
+		if len(body) <= maxRPCBody && json.Unmarshal(body, &reqs) == nil && len(reqs) > 0 && (len(out) == 0 || out[0] != '[') {
+			t.Fatalf("a batch of %d requests got one answer: %.200s", len(reqs), out)
+		}
 		if len(out) > 0 && out[0] == '[' {
 			var rs []json.RawMessage
-			if err := json.Unmarshal(out, &rs); err != nil || len(rs) == 0 {
-				t.Fatalf("bad batch response to %q: %s", body, out)
+			if err := json.Unmarshal(out, &rs); err != nil || len(rs) == 0 || len(rs) != len(reqs) {
+				t.Fatalf("bad batch response (%d requests) to %.200q: %.200s", len(reqs), body, out)
 			}
 			for _, r := range rs {
 				check(r)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/tessera-ai/tessera/contracts/bindings"
 	"github.com/tessera-ai/tessera/hub/ledger"
+	"github.com/tessera-ai/tessera/internal/flop"
 )
 
 func testContext(tb testing.TB) context.Context {
@@ -123,3 +124,6 @@ func (v *contractView) info(model string, epoch uint64) bindings.TesseraCreditsE
 	}
 	return info
 }
+
+// fl is n FLOPs.
+func fl(n uint64) flop.Amount { return flop.FromUint64(n) }

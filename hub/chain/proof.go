@@ -3,9 +3,13 @@ package chain
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math/big"
 	"net/http"
+	"net/url"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -13,50 +17,80 @@ import (
 
 	"github.com/tessera-ai/tessera/hub/chain/merkle"
 	"github.com/tessera-ai/tessera/hub/ledger"
+	"github.com/tessera-ai/tessera/internal/ethaddr"
+	"github.com/tessera-ai/tessera/internal/flop"
 	"github.com/tessera-ai/tessera/internal/httpjson"
 )
 
 // ProofStore is the ledger's side of serving proofs (hub/ledger).
 type ProofStore interface {
 	LatestCommitted(ctx context.Context, model string) (ledger.Epoch, bool, error)
+	EpochAt(ctx context.Context, model string, n uint64) (ledger.Epoch, error)
 	Leaves(ctx context.Context, model string, epoch uint64) ([]ledger.Leaf, error)
 }
+
+// What a proof states about its tree, for checkers that use no Tessera
+// code (README: "Check a proof without Tessera").
+var (
+	// LeafEncoding is the leaf's ABI types, as given to
+	// StandardMerkleTree.of(values, LeafEncoding) of @openzeppelin/merkle-tree.
+	LeafEncoding = []string{"address", "uint256"}
+	// ModelIDDerivation says how the contract's model ID is made from the
+	// model's (job's) ID.
+	ModelIDDerivation = "keccak256(utf8 bytes of model)"
+)
 
 // Proof is the body of GET /api/v1/proof: everything a contributor needs
 // to check their credit against the contract, verify(modelId, epoch,
 // address, amount, proof), without trusting the hub.
 type Proof struct {
-	Model        string          `json:"model"`
-	ModelID      hexutil.Bytes   `json:"modelId"` // keccak256 of model
-	Epoch        uint64          `json:"epoch"`
-	Address      common.Address  `json:"address"`
-	Amount       string          `json:"amount"` // cumulative verified credit, decimal FLOPs
-	Unit         string          `json:"unit"`
+	Model   string        `json:"model"`
+	ModelID hexutil.Bytes `json:"modelId"` // keccak256 of model's UTF-8 bytes
+	// ModelIDOf is ModelIDDerivation.
+	ModelIDOf string          `json:"modelIdOf"`
+	Epoch     uint64          `json:"epoch"`
+	Address   ethaddr.Address `json:"address"` // EIP-55 checksummed
+	Amount    flop.Amount     `json:"amount"`  // cumulative verified credit, decimal FLOPs
+	Unit      string          `json:"unit"`
+	// LeafEncoding is ["address", "uint256"]: the leaf is
+	// keccak256(bytes.concat(keccak256(abi.encode(address, amount)))).
+	LeafEncoding []string        `json:"leafEncoding"`
+	Leaf         hexutil.Bytes   `json:"leaf"` // that leaf hash
 	Proof        []hexutil.Bytes `json:"proof"`
 	Root         hexutil.Bytes   `json:"root"`
-	Total        string          `json:"total"` // the model's total, decimal FLOPs
+	Total        flop.Amount     `json:"total"` // the model's total, decimal FLOPs
 	Contributors int             `json:"contributors"`
-	Contract     common.Address  `json:"contract"`
+	Contract     ethaddr.Address `json:"contract"`
 	ChainID      string          `json:"chainId"` // decimal
 	TxHash       hexutil.Bytes   `json:"txHash"`
 	Block        uint64          `json:"block"`
 }
 
-// ProofHandler serves GET /api/v1/proof?model=ID&address=0x...: the
-// contributor's proof in model's latest committed epoch. It keeps the
-// tree of each model's latest committed epoch, so a request costs a
-// lookup, not a build.
+// proofParams are the query parameters GET /api/v1/proof accepts.
+var proofParams = []string{"model", "address", "epoch"}
+
+// maxOlderTrees bounds the cached trees of epochs older than a model's
+// latest committed one: requests for old epochs are rare, and a tree of a
+// million contributors takes ~90 MB.
+const maxOlderTrees = 4
+
+// ProofHandler serves GET /api/v1/proof?model=ID&address=0x...[&epoch=N]:
+// the contributor's proof in model's latest committed epoch, or in
+// committed epoch N. It keeps the tree of each model's latest committed
+// epoch and of a few older ones, so a request costs a lookup, not a
+// build.
 func ProofHandler(store ProofStore, contract common.Address, chainID *big.Int) http.Handler {
-	return &proofHandler{store: store, contract: contract, chainID: new(big.Int).Set(chainID), trees: map[string]*epochTree{}}
+	return &proofHandler{store: store, contract: ethaddr.Address(contract), chainID: new(big.Int).Set(chainID), latest: map[string]*epochTree{}}
 }
 
 type proofHandler struct {
 	store    ProofStore
-	contract common.Address
+	contract ethaddr.Address
 	chainID  *big.Int
 
-	mu    sync.Mutex
-	trees map[string]*epochTree // model → its latest committed epoch's tree
+	mu     sync.Mutex
+	latest map[string]*epochTree // model → its latest committed epoch's tree
+	older  []*epochTree          // trees of older epochs, least recently used first
 }
 
 type epochTree struct {
@@ -67,59 +101,108 @@ type epochTree struct {
 	err    error
 }
 
-func (h *proofHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	model, addr := r.URL.Query().Get("model"), r.URL.Query().Get("address")
+// proofQuery checks the query: known parameters, each at most once.
+func proofQuery(q url.Values) (model string, account ethaddr.Address, epoch uint64, err error) {
+	for k, vs := range q {
+		if !slices.Contains(proofParams, k) {
+			return "", account, 0, fmt.Errorf("unknown parameter %q: /api/v1/proof takes %s", truncate(k), strings.Join(proofParams, ", "))
+		}
+		if len(vs) > 1 {
+			return "", account, 0, fmt.Errorf("parameter %q given %d times", k, len(vs))
+		}
+	}
+	model = q.Get("model")
 	if model == "" {
-		httpjson.Errorf(w, http.StatusBadRequest, "missing model: /api/v1/proof?model=ID&address=0x...")
-		return
+		return "", account, 0, errors.New("missing model: /api/v1/proof?model=ID&address=0x...[&epoch=N]")
 	}
-	if !common.IsHexAddress(addr) {
-		httpjson.Errorf(w, http.StatusBadRequest, "not an Ethereum address: %q", addr)
-		return
+	if account, err = ethaddr.Parse(q.Get("address")); err != nil {
+		return "", account, 0, err
 	}
-	account := common.HexToAddress(addr)
-	e, ok, err := h.store.LatestCommitted(r.Context(), model)
+	if s, ok := q["epoch"]; ok {
+		if epoch, err = strconv.ParseUint(s[0], 10, 64); err != nil || epoch == 0 {
+			return "", account, 0, fmt.Errorf("epoch must be a positive integer, got %q", truncate(s[0]))
+		}
+	}
+	return model, account, epoch, nil
+}
+
+func truncate(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "..."
+	}
+	return s
+}
+
+func (h *proofHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
-		httpjson.Errorf(w, http.StatusInternalServerError, "cannot read the ledger")
+		httpjson.Errorf(w, http.StatusBadRequest, "malformed query: %v", err)
 		return
 	}
-	if !ok {
-		httpjson.Errorf(w, http.StatusNotFound, "model %q has no epoch committed on-chain yet", model)
+	model, account, n, err := proofQuery(q)
+	if err != nil {
+		httpjson.Errorf(w, http.StatusBadRequest, "%v", err)
 		return
+	}
+	var e ledger.Epoch
+	if n == 0 {
+		var ok bool
+		e, ok, err = h.store.LatestCommitted(r.Context(), model)
+		if err != nil {
+			httpjson.Errorf(w, http.StatusInternalServerError, "cannot read the ledger")
+			return
+		}
+		if !ok {
+			httpjson.Errorf(w, http.StatusNotFound, "model %q has no epoch committed on-chain yet", model)
+			return
+		}
+	} else {
+		e, err = h.store.EpochAt(r.Context(), model, n)
+		if errors.Is(err, ledger.ErrNoEpoch) {
+			httpjson.Errorf(w, http.StatusNotFound, "model %q has no epoch %d", model, n)
+			return
+		}
+		if err != nil {
+			httpjson.Errorf(w, http.StatusInternalServerError, "cannot read the ledger")
+			return
+		}
+		if e.State != ledger.EpochCommitted {
+			httpjson.Errorf(w, http.StatusNotFound, "epoch %d of %q is %s, not committed on-chain yet", n, model, e.State)
+			return
+		}
 	}
 	t, err := h.tree(r.Context(), e)
 	if err != nil {
 		httpjson.Errorf(w, http.StatusInternalServerError, "cannot build the tree of epoch %d", e.Epoch)
 		return
 	}
-	i, ok := t.tree.Index(account)
+	i, ok := t.tree.Index(account.Common())
 	if !ok {
-		httpjson.Errorf(w, http.StatusNotFound, "%s has no verified credit in %q as of epoch %d", account.Hex(), model, e.Epoch)
+		httpjson.Errorf(w, http.StatusNotFound, "%s has no verified credit in %q as of epoch %d", account, model, e.Epoch)
+		return
+	}
+	amount := t.leaves[i].Amount
+	leaf, err := merkle.LeafHash(merkle.Entry{Account: account.Common(), Amount: amount.Big()})
+	if err != nil {
+		httpjson.Errorf(w, http.StatusInternalServerError, "cannot hash the leaf of %s", account)
 		return
 	}
 	proof := t.tree.ProofAt(i)
 	id := ModelID(model)
 	p := Proof{
-		Model: model, ModelID: id[:], Epoch: e.Epoch, Address: account, Unit: "FLOP",
-		Proof: make([]hexutil.Bytes, len(proof)), Root: e.Root[:], Total: strconv.FormatInt(e.Total, 10),
+		Model: model, ModelID: id[:], ModelIDOf: ModelIDDerivation, Epoch: e.Epoch, Address: account, Amount: amount, Unit: "FLOP",
+		LeafEncoding: LeafEncoding, Leaf: leaf[:], Proof: make([]hexutil.Bytes, len(proof)), Root: e.Root[:], Total: e.Total,
 		Contributors: e.Contributors, Contract: h.contract, ChainID: h.chainID.String(), TxHash: e.TxHash[:], Block: e.Block,
 	}
 	for k := range proof {
 		p.Proof[k] = proof[k][:]
 	}
-	p.Amount = strconv.FormatInt(t.leaves[i].Amount, 10)
 	httpjson.Write(w, http.StatusOK, p)
 }
 
-// tree returns the tree of e, building it once per epoch.
+// tree returns the tree of the committed epoch e, building it once.
 func (h *proofHandler) tree(ctx context.Context, e ledger.Epoch) (*epochTree, error) {
-	h.mu.Lock()
-	et := h.trees[e.Model]
-	if et == nil || et.epoch.Epoch < e.Epoch {
-		et = &epochTree{epoch: e}
-		h.trees[e.Model] = et
-	}
-	h.mu.Unlock()
+	et := h.cached(e)
 	et.once.Do(func() {
 		leaves, err := h.store.Leaves(ctx, e.Model, e.Epoch)
 		if err != nil {
@@ -133,11 +216,46 @@ func (h *proofHandler) tree(ctx context.Context, e ledger.Epoch) (*epochTree, er
 		}
 	})
 	if et.err != nil {
-		h.mu.Lock()
-		if h.trees[e.Model] == et {
-			delete(h.trees, e.Model) // try again on the next request
-		}
-		h.mu.Unlock()
+		h.forget(et) // try again on the next request
 	}
 	return et, et.err
+}
+
+// cached returns the cache's entry for e, adding an empty one if there
+// is none: the latest epoch asked for per model stays, and older epochs
+// share a small least-recently-used list.
+func (h *proofHandler) cached(e ledger.Epoch) *epochTree {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	cur := h.latest[e.Model]
+	switch {
+	case cur != nil && cur.epoch.Epoch == e.Epoch:
+		return cur
+	case cur == nil || cur.epoch.Epoch < e.Epoch:
+		et := &epochTree{epoch: e}
+		h.latest[e.Model] = et
+		return et
+	}
+	for k, et := range h.older {
+		if et.epoch.Model == e.Model && et.epoch.Epoch == e.Epoch {
+			h.older = append(slices.Delete(h.older, k, k+1), et)
+			return et
+		}
+	}
+	et := &epochTree{epoch: e}
+	if len(h.older) >= maxOlderTrees {
+		h.older = slices.Delete(h.older, 0, 1)
+	}
+	h.older = append(h.older, et)
+	return et
+}
+
+// forget drops et from the cache.
+func (h *proofHandler) forget(et *epochTree) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.latest[et.epoch.Model] == et {
+		delete(h.latest, et.epoch.Model)
+	}
+	h.older = slices.DeleteFunc(h.older, func(o *epochTree) bool { return o == et })
 }

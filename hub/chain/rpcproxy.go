@@ -5,8 +5,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ethereum/go-ethereum/rpc"
@@ -27,12 +30,22 @@ var readOnlyMethods = map[string]bool{
 	"eth_getBlockByHash":        true,
 }
 
-// Limits of the proxy: a request body, a batch, and the time one call may
-// take on the node.
+// Limits of the proxy. A batch may hold what common clients send: ethers
+// v6 batches up to 100 requests and 1 MiB (its batchMaxCount and
+// batchMaxSize), viem up to 1,000 (its http transport's batchSize). A
+// larger batch is answered request by request, each with its own error,
+// so a client sees why each call failed instead of one error it cannot
+// match to its calls. Answers beyond maxRPCResponse in one batch are
+// replaced by errors, as geth does, so that a batch of block lookups
+// cannot make the hub buffer gigabytes.
 const (
-	maxRPCBody  = 64 << 10
-	maxRPCBatch = 20
-	rpcTimeout  = 10 * time.Second
+	maxRPCBody        = 1 << 20
+	maxRPCBatch       = 1000
+	maxRPCResponse    = 16 << 20
+	rpcTimeout        = 10 * time.Second // one call
+	rpcBatchTimeout   = 30 * time.Second // all the calls of one batch
+	rpcBatchWorkers   = 8                // calls of one batch run at once
+	rpcResponseTooBig = -32003           // geth's code for the same limit
 )
 
 // JSON-RPC 2.0 error codes.
@@ -65,14 +78,16 @@ type rpcResponse struct {
 
 // ReadOnlyRPC serves POST /api/v1/chain/rpc: an Ethereum JSON-RPC endpoint
 // that forwards only the read methods above to the hub's node. It lets a
-// browser (or go-ethereum's ethclient) check a proof against the contract
-// when the hub's chain is the embedded one, which has no RPC port of its
-// own. Single requests and batches are accepted.
+// browser (or go-ethereum's ethclient, or ethers) check a proof against
+// the contract when the hub's chain is the embedded one, which has no RPC
+// port of its own. Single requests and batches of up to maxRPCBatch are
+// served; the calls of a batch run a few at a time.
 func ReadOnlyRPC(client *rpc.Client) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxRPCBody))
 		if err != nil {
-			writeRPC(w, rpcResponse{JSONRPC: "2.0", ID: json.RawMessage("null"), Error: &rpcError{Code: rpcInvalidRequest, Message: "request body too large or unreadable"}})
+			writeRPC(w, rpcResponse{JSONRPC: "2.0", ID: json.RawMessage("null"), Error: &rpcError{Code: rpcInvalidRequest,
+				Message: fmt.Sprintf("request body unreadable or over %d bytes (send smaller batches)", maxRPCBody)}})
 			return
 		}
 		body = bytes.TrimSpace(body)
@@ -82,19 +97,63 @@ func ReadOnlyRPC(client *rpc.Client) http.Handler {
 				writeRPC(w, parseError(err))
 				return
 			}
-			if len(reqs) == 0 || len(reqs) > maxRPCBatch {
-				writeRPC(w, rpcResponse{JSONRPC: "2.0", ID: json.RawMessage("null"), Error: &rpcError{Code: rpcInvalidRequest, Message: "a batch holds 1 to 20 requests"}})
+			if len(reqs) == 0 {
+				writeRPC(w, rpcResponse{JSONRPC: "2.0", ID: json.RawMessage("null"), Error: &rpcError{Code: rpcInvalidRequest, Message: "empty batch"}})
 				return
 			}
-			out := make([]rpcResponse, len(reqs))
-			for i, raw := range reqs {
-				out[i] = forward(r.Context(), client, raw)
-			}
-			writeRPC(w, out)
+			writeRPC(w, forwardBatch(r.Context(), client, reqs))
 			return
 		}
 		writeRPC(w, forward(r.Context(), client, body))
 	})
+}
+
+// forwardBatch answers every request of a batch, in order. A batch over
+// maxRPCBatch gets an error per request.
+func forwardBatch(ctx context.Context, client *rpc.Client, reqs []json.RawMessage) []rpcResponse {
+	out := make([]rpcResponse, len(reqs))
+	if len(reqs) > maxRPCBatch {
+		for i, raw := range reqs {
+			out[i] = rpcResponse{JSONRPC: "2.0", ID: requestID(raw), Error: &rpcError{Code: rpcInvalidRequest,
+				Message: fmt.Sprintf("batch of %d requests: this proxy serves at most %d per batch", len(reqs), maxRPCBatch)}}
+		}
+		return out
+	}
+	ctx, cancel := context.WithTimeout(ctx, rpcBatchTimeout)
+	defer cancel()
+	var (
+		next atomic.Int64 // the next request to forward
+		size atomic.Int64 // bytes of results so far
+		wg   sync.WaitGroup
+	)
+	for range min(rpcBatchWorkers, len(reqs)) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := int(next.Add(1) - 1); i < len(reqs); i = int(next.Add(1) - 1) {
+				resp := forward(ctx, client, reqs[i])
+				if size.Add(int64(len(resp.Result))) > maxRPCResponse {
+					resp.Result, resp.Error = nil, &rpcError{Code: rpcResponseTooBig,
+						Message: fmt.Sprintf("the batch's answers pass %d bytes: send smaller batches", maxRPCResponse)}
+				}
+				out[i] = resp
+			}
+		}()
+	}
+	wg.Wait()
+	return out
+}
+
+// requestID returns the id of a request, or null if it has none or is
+// not a JSON object.
+func requestID(raw json.RawMessage) json.RawMessage {
+	var req struct {
+		ID json.RawMessage `json:"id"`
+	}
+	if json.Unmarshal(raw, &req) != nil || len(req.ID) == 0 {
+		return json.RawMessage("null")
+	}
+	return req.ID
 }
 
 func parseError(err error) rpcResponse {
