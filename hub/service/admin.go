@@ -14,6 +14,7 @@ import (
 	"github.com/tessera-ai/tessera/hub"
 	"github.com/tessera-ai/tessera/hub/ledger"
 	"github.com/tessera-ai/tessera/hub/train"
+	"github.com/tessera-ai/tessera/internal/flop"
 	"github.com/tessera-ai/tessera/internal/httpjson"
 )
 
@@ -38,10 +39,28 @@ type Contributor struct {
 	Backend     string     `json:"backend,omitempty"`
 	LastSeen    *time.Time `json:"last_seen,omitempty"` // since the hub started
 	hub.Reputation
-	Verified int64 `json:"verified"`
-	Pending  int64 `json:"pending"`
-	Rejected int64 `json:"rejected"`
-	InEpoch  int64 `json:"in_epoch"`
+	// Credit over every model, exact FLOPs (JSON: decimal strings).
+	Verified flop.Amount `json:"verified"`
+	Pending  flop.Amount `json:"pending"`
+	Rejected flop.Amount `json:"rejected"`
+	InEpoch  flop.Amount `json:"in_epoch"`
+}
+
+// add adds one model's credit to c's sums.
+func (c *Contributor) add(cc ledger.ContributorCredit) error {
+	for _, p := range []struct {
+		sum *flop.Amount
+		v   flop.Amount
+	}{
+		{&c.Verified, cc.Verified}, {&c.Pending, cc.Pending}, {&c.Rejected, cc.Rejected}, {&c.InEpoch, cc.InEpoch},
+	} {
+		s, err := p.sum.Add(p.v)
+		if err != nil {
+			return err
+		}
+		*p.sum = s
+	}
+	return nil
 }
 
 // ContributorDetail is GET /api/v1/admin/contributors/{address}.
@@ -142,11 +161,10 @@ func (a *adminAPI) contributors(w http.ResponseWriter, r *http.Request) {
 		c.Connections, c.Agent, c.Backend, c.LastSeen = cs.Connections, cs.Agent, cs.Backend, &last
 	}
 	for _, cc := range credits {
-		c := row(cc.Address)
-		c.Verified += cc.Verified
-		c.Pending += cc.Pending
-		c.Rejected += cc.Rejected
-		c.InEpoch += cc.InEpoch
+		if err := row(cc.Address).add(cc); err != nil {
+			httpjson.Errorf(w, http.StatusInternalServerError, "credit of %s: %v", cc.Address, err)
+			return
+		}
 	}
 	out := make([]Contributor, 0, len(rows))
 	for _, c := range rows {
@@ -193,15 +211,11 @@ func (a *adminAPI) contributor(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	for _, cc := range credits {
-		ms := ModelShare{ContributorCredit: cc}
-		if cc.ModelVerified > 0 {
-			ms.Share = float64(cc.Verified) / float64(cc.ModelVerified)
+		d.Credits = append(d.Credits, ModelShare{ContributorCredit: cc, Share: flop.Ratio(cc.Verified, cc.ModelVerified)})
+		if err := d.add(cc); err != nil {
+			httpjson.Errorf(w, http.StatusInternalServerError, "credit of %s: %v", addr, err)
+			return
 		}
-		d.Credits = append(d.Credits, ms)
-		d.Verified += cc.Verified
-		d.Pending += cc.Pending
-		d.Rejected += cc.Rejected
-		d.InEpoch += cc.InEpoch
 	}
 	if !known && len(credits) == 0 && len(decisions) == 0 {
 		httpjson.Errorf(w, http.StatusNotFound, "the hub knows nothing of contributor %s", addr)

@@ -206,7 +206,7 @@ func TestAdminBanSurvivesRestart(t *testing.T) {
 		if code := h.do(t, "GET", "/api/v1/admin/contributors/"+addr, h.token, "", &d); code != 200 {
 			t.Fatalf("contributor: HTTP %d", code)
 		}
-		if !d.Banned || d.Verified != 0 || d.Pending != 0 || d.Rejected == 0 || len(d.Workers) != 0 {
+		if !d.Banned || !d.Verified.IsZero() || !d.Pending.IsZero() || d.Rejected.IsZero() || len(d.Workers) != 0 {
 			t.Errorf("after the ban (no epoch committed, so everything revoked): %+v", d)
 		}
 		if len(d.Decisions) == 0 || d.Decisions[0].Kind != "banned" || !strings.Contains(d.Decisions[0].Reason, "test ban") {
@@ -235,7 +235,7 @@ func TestAdminBanSurvivesRestart(t *testing.T) {
 	h.stop()
 	h = startAdminHub(t, dir)
 	var d service.ContributorDetail
-	if h.do(t, "GET", "/api/v1/admin/contributors/"+addr, h.token, "", &d); d.Banned || d.Verified == 0 || len(d.Decisions) == 0 || d.Decisions[0].Kind != "unbanned" {
+	if h.do(t, "GET", "/api/v1/admin/contributors/"+addr, h.token, "", &d); d.Banned || d.Verified.IsZero() || len(d.Decisions) == 0 || d.Decisions[0].Kind != "unbanned" {
 		t.Errorf("after the unban and a restart: %+v", d)
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 
 	"github.com/tessera-ai/tessera/hub/ledger"
+	"github.com/tessera-ai/tessera/internal/flop"
 	"github.com/tessera-ai/tessera/internal/httpjson"
 )
 
@@ -13,6 +14,10 @@ import (
 //
 //	GET /api/v1/credits                      every model's credit totals
 //	GET /api/v1/credits/{model}              balances per contributor, in FLOPs
+//
+// Amounts are exact FLOP counts as JSON decimal strings (they pass 2^53,
+// where JavaScript numbers stop being exact); addresses are checksummed.
+//
 //	GET /api/v1/contributors/{address}/credits     one contributor's credit and share per model
 //	GET /api/v1/contributors/{address}/decisions   why results were refused, strikes, bans
 func routeCredits(handle func(string, http.Handler), led *ledger.Ledger) {
@@ -42,10 +47,7 @@ func routeCredits(handle func(string, http.Handler), led *ledger.Ledger) {
 		}
 		out := make([]modelShare, len(cs))
 		for i, c := range cs {
-			out[i].ContributorCredit = c
-			if c.ModelVerified > 0 {
-				out[i].Share = float64(c.Verified) / float64(c.ModelVerified)
-			}
+			out[i] = modelShare{c, flop.Ratio(c.Verified, c.ModelVerified)}
 		}
 		httpjson.Write(w, http.StatusOK, map[string]any{"address": addr, "unit": "FLOP", "models": out})
 	}))

@@ -23,6 +23,7 @@ import (
 	"github.com/tessera-ai/tessera/contracts/bindings"
 	"github.com/tessera-ai/tessera/hub/chain"
 	"github.com/tessera-ai/tessera/hub/service"
+	"github.com/tessera-ai/tessera/internal/flop"
 	"github.com/tessera-ai/tessera/internal/identity"
 	"github.com/tessera-ai/tessera/internal/kernel"
 )
@@ -63,14 +64,14 @@ func TestServiceCreditsWork(t *testing.T) {
 		Unit     string
 		Balances []struct {
 			Address  string
-			Verified int64
-			Pending  int64
+			Verified flop.Amount
+			Pending  flop.Amount
 		}
 	}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		getJSON(t, base+"/api/v1/credits/matmul", http.StatusOK, &bal)
-		if len(bal.Balances) == 1 && bal.Balances[0].Verified > 0 {
+		if len(bal.Balances) == 1 && !bal.Balances[0].Verified.IsZero() {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -78,19 +79,19 @@ func TestServiceCreditsWork(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	if bal.Unit != "FLOP" || bal.Balances[0].Address != key.Address().Hex() || bal.Balances[0].Verified%int64(2*16*24*8) != 0 {
+	if bal.Unit != "FLOP" || bal.Balances[0].Address != key.Address().Hex() || bal.Balances[0].Verified.Big().Int64()%int64(2*16*24*8) != 0 {
 		t.Errorf("credit %+v: want whole tasks of %d FLOP for %s", bal, 2*16*24*8, key.Address().Hex())
 	}
 	var mine struct {
 		Models []struct {
 			Model         string
-			Verified      int64
-			ModelVerified int64 `json:"model_verified"`
+			Verified      flop.Amount
+			ModelVerified flop.Amount `json:"model_verified"`
 			Share         float64
 		}
 	}
 	getJSON(t, base+"/api/v1/contributors/"+strings.ToLower(key.Address().Hex())+"/credits", http.StatusOK, &mine)
-	if len(mine.Models) != 1 || mine.Models[0].Model != "matmul" || mine.Models[0].Verified < bal.Balances[0].Verified || mine.Models[0].Share != 1 {
+	if len(mine.Models) != 1 || mine.Models[0].Model != "matmul" || mine.Models[0].Verified.Cmp(bal.Balances[0].Verified) < 0 || mine.Models[0].Share != 1 {
 		t.Errorf("contributor credits %+v (balances %+v)", mine, bal)
 	}
 	var models struct{ Models []struct{ Model string } }
@@ -135,8 +136,9 @@ func TestServiceCreditsWork(t *testing.T) {
 		TxHash   string
 	}
 	getJSON(t, base+"/api/v1/proof?model=matmul&address="+key.Address().Hex(), http.StatusOK, &proof)
-	if proof.Epoch != 1 || !strings.EqualFold(proof.Address, key.Address().Hex()) || proof.Amount == "" || proof.Contract == "" || proof.TxHash == "" {
-		t.Errorf("proof %+v", proof)
+	if proof.Epoch != 1 || proof.Address != key.Address().Hex() || proof.Amount == "" || proof.TxHash == "" ||
+		proof.Contract != common.HexToAddress(proof.Contract).Hex() {
+		t.Errorf("proof %+v: want checksummed addresses", proof)
 	}
 	checkEpochs(t, base, proof.TxHash)
 	checkProofThroughProxy(t, base, proof.Contract, key.Address(), proof.Epoch, proof.Amount, proof.Proof)
@@ -162,7 +164,7 @@ func checkEpochs(t *testing.T, base, txHash string) {
 		}
 	}
 	getJSON(t, base+"/api/v1/epochs", http.StatusOK, &list)
-	if list.Contract == "" || list.ChainID == "" || len(list.Epochs) != 1 {
+	if list.Contract != common.HexToAddress(list.Contract).Hex() || list.ChainID == "" || len(list.Epochs) != 1 {
 		t.Fatalf("epochs %+v", list)
 	}
 	e := list.Epochs[0]

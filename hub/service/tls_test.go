@@ -214,7 +214,7 @@ func TestServiceTLS(t *testing.T) {
 		defer func() { ccancel(); <-cdone }()
 		eventually(t, "verified credit over wss", func() error {
 			cr, err := api.Credit(ctx, "matmul", key.Address().Hex())
-			if err == nil && cr.Verified == 0 {
+			if err == nil && cr.Verified.IsZero() {
 				err = errors.New("no verified credit yet")
 			}
 			return err
