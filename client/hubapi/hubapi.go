@@ -23,6 +23,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/tessera-ai/tessera/internal/flop"
 )
 
 // API reads one hub's public endpoints.
@@ -156,12 +158,13 @@ func (a *API) Models(ctx context.Context) ([]string, error) {
 	return slices.Compact(ids), nil
 }
 
-// Credit is a contributor's credit in one model, in FLOPs, as the hub's
-// ledger holds it.
+// Credit is a contributor's credit in one model, in exact FLOPs, as the
+// hub's ledger holds it (decimal strings in JSON; older hubs' numbers are
+// read too).
 type Credit struct {
-	Verified int64 `json:"verified"`
-	Pending  int64 `json:"pending"`
-	Rejected int64 `json:"rejected"`
+	Verified flop.Amount `json:"verified"`
+	Pending  flop.Amount `json:"pending"`
+	Rejected flop.Amount `json:"rejected"`
 }
 
 // Credit returns address's credit in model (GET /api/v1/credits/{model});

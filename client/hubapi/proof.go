@@ -9,6 +9,8 @@ import (
 	"math/big"
 	"net/http"
 	"net/url"
+	"slices"
+	"strconv"
 
 	"github.com/ethereum/go-ethereum/accounts/abi/bind/v2"
 	"github.com/ethereum/go-ethereum/common"
@@ -16,43 +18,60 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/tessera-ai/tessera/contracts/bindings"
+	"github.com/tessera-ai/tessera/internal/ethaddr"
 	"github.com/tessera-ai/tessera/internal/rpcdial"
 )
 
 // Proof is the hub's answer to GET /api/v1/proof: a contributor's
-// cumulative verified credit in one model as of the model's latest
-// committed epoch, with its Merkle proof and where the root was committed.
+// cumulative verified credit in one model as of one committed epoch (the
+// latest unless asked for another), with its Merkle proof and where the
+// root was committed. Addresses print EIP-55 checksummed.
 type Proof struct {
-	Model        string          `json:"model"`
-	ModelID      hexutil.Bytes   `json:"modelId"` // keccak256 of Model
-	Epoch        uint64          `json:"epoch"`
-	Address      common.Address  `json:"address"`
-	Amount       string          `json:"amount"` // decimal FLOPs
-	Unit         string          `json:"unit"`
+	Model     string          `json:"model"`
+	ModelID   hexutil.Bytes   `json:"modelId"`   // keccak256 of Model's UTF-8 bytes
+	ModelIDOf string          `json:"modelIdOf"` // how ModelID is derived, in words
+	Epoch     uint64          `json:"epoch"`
+	Address   ethaddr.Address `json:"address"`
+	Amount    string          `json:"amount"` // decimal FLOPs
+	Unit      string          `json:"unit"`
+	// LeafEncoding is the leaf's ABI types, ["address", "uint256"]
+	// (@openzeppelin/merkle-tree's StandardMerkleTree).
+	LeafEncoding []string        `json:"leafEncoding"`
+	Leaf         hexutil.Bytes   `json:"leaf"`
 	Proof        []hexutil.Bytes `json:"proof"`
 	Root         hexutil.Bytes   `json:"root"`
 	Total        string          `json:"total"` // the model's total, decimal FLOPs
 	Contributors int             `json:"contributors"`
-	Contract     common.Address  `json:"contract"`
+	Contract     ethaddr.Address `json:"contract"`
 	ChainID      string          `json:"chainId"` // decimal
 	TxHash       hexutil.Bytes   `json:"txHash"`
 	Block        uint64          `json:"block"`
 }
 
-// Proof fetches address's proof in model. The hub answers 404 (see
-// IsNotFound) when the model has no committed epoch or the address no
-// credit in it.
+// Proof fetches address's proof in model's latest committed epoch. The
+// hub answers 404 (see IsNotFound) when the model has no committed epoch
+// or the address no credit in it.
 func (a *API) Proof(ctx context.Context, model, address string) (*Proof, error) {
-	if !common.IsHexAddress(address) {
-		return nil, fmt.Errorf("%q is not an Ethereum address", address)
+	return a.ProofAt(ctx, model, address, 0)
+}
+
+// ProofAt fetches address's proof in model's committed epoch (0: the
+// latest). The hub answers 404 for an epoch it has not committed.
+func (a *API) ProofAt(ctx context.Context, model, address string, epoch uint64) (*Proof, error) {
+	addr, err := ethaddr.Parse(address)
+	if err != nil {
+		return nil, err
 	}
-	q := url.Values{"model": {model}, "address": {address}}
+	q := url.Values{"model": {model}, "address": {addr.Hex()}}
+	if epoch > 0 {
+		q.Set("epoch", strconv.FormatUint(epoch, 10))
+	}
 	var p Proof
 	if err := a.get(ctx, "/api/v1/proof?"+q.Encode(), &p); err != nil {
 		return nil, err
 	}
-	if p.Model != model || p.Address != common.HexToAddress(address) {
-		return nil, fmt.Errorf("the hub answered with the proof of %s in %q, not of %s in %q", p.Address.Hex(), p.Model, address, model)
+	if p.Model != model || p.Address != addr || (epoch > 0 && p.Epoch != epoch) {
+		return nil, fmt.Errorf("the hub answered with the proof of %s in %q epoch %d, not of %s in %q", p.Address, p.Model, p.Epoch, addr, model)
 	}
 	if _, err := p.amount(); err != nil {
 		return nil, err
@@ -134,7 +153,7 @@ func CheckWith(ctx context.Context, hc *http.Client, rpcURL string, p *Proof) (V
 		v.Reason = fmt.Sprintf("%s serves chain %s, the proof is for chain %s", rpcdial.Public(rpcURL), v.ChainID, p.ChainID)
 		return v, nil
 	}
-	code, err := client.CodeAt(ctx, p.Contract, nil)
+	code, err := client.CodeAt(ctx, p.Contract.Common(), nil)
 	if err != nil {
 		return Verdict{}, fmt.Errorf("code at %s: %w", p.Contract.Hex(), err)
 	}
@@ -147,15 +166,19 @@ func CheckWith(ctx context.Context, hc *http.Client, rpcURL string, p *Proof) (V
 		v.Reason = fmt.Sprintf("the hub's model ID %s is not keccak256(%q) = %s", p.ModelID, p.Model, id.Hex())
 		return v, nil
 	}
+	if len(p.LeafEncoding) > 0 && !slices.Equal(p.LeafEncoding, []string{"address", "uint256"}) {
+		v.Reason = fmt.Sprintf("the hub names leaf encoding %q; the contract verifies [address uint256] leaves", p.LeafEncoding)
+		return v, nil
+	}
 	credits := bindings.NewTesseraCredits()
-	inst := credits.Instance(client, p.Contract)
+	inst := credits.Instance(client, p.Contract.Common())
 	opts := &bind.CallOpts{Context: ctx}
 	info, err := bind.Call(inst, opts, credits.PackEpochInfo(id, p.Epoch), credits.UnpackEpochInfo)
 	if err != nil {
 		return Verdict{}, fmt.Errorf("call epochInfo on %s: %w", p.Contract.Hex(), err)
 	}
 	v.Root = info.Root
-	ok, err := bind.Call(inst, opts, credits.PackVerify(id, p.Epoch, p.Address, amount, proof), credits.UnpackVerify)
+	ok, err := bind.Call(inst, opts, credits.PackVerify(id, p.Epoch, p.Address.Common(), amount, proof), credits.UnpackVerify)
 	if err != nil {
 		return Verdict{}, fmt.Errorf("call verify on %s: %w", p.Contract.Hex(), err)
 	}
