@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/tessera-ai/tessera/internal/flop"
 )
 
 // reputation is a contributor's standing (hub.Reputation).
@@ -42,23 +44,23 @@ type contributor struct {
 	Backend     string     `json:"backend"`
 	LastSeen    *time.Time `json:"last_seen"`
 	reputation
-	Verified int64 `json:"verified"`
-	Pending  int64 `json:"pending"`
-	Rejected int64 `json:"rejected"`
-	InEpoch  int64 `json:"in_epoch"`
+	Verified flop.Amount `json:"verified"`
+	Pending  flop.Amount `json:"pending"`
+	Rejected flop.Amount `json:"rejected"`
+	InEpoch  flop.Amount `json:"in_epoch"`
 }
 
 // contributorDetail is GET /api/v1/admin/contributors/{address}.
 type contributorDetail struct {
 	contributor
 	Credits []struct {
-		Model    string  `json:"model"`
-		Verified int64   `json:"verified"`
-		Pending  int64   `json:"pending"`
-		Rejected int64   `json:"rejected"`
-		InEpoch  int64   `json:"in_epoch"`
-		Tasks    int64   `json:"tasks"`
-		Share    float64 `json:"share"`
+		Model    string      `json:"model"`
+		Verified flop.Amount `json:"verified"`
+		Pending  flop.Amount `json:"pending"`
+		Rejected flop.Amount `json:"rejected"`
+		InEpoch  flop.Amount `json:"in_epoch"`
+		Tasks    int64       `json:"tasks"`
+		Share    float64     `json:"share"`
 	} `json:"credits"`
 	Workers   []worker `json:"workers"`
 	Decisions []struct {
@@ -113,7 +115,7 @@ func contributorsList(ctx context.Context, a *app, _ []string) error {
 			last = ago(*c.LastSeen)
 		}
 		t.row(c.Address, c.Connections, c.standing(), percent(c.Replication),
-			flops(float64(c.Verified)), flops(float64(c.Pending)), flops(float64(c.Rejected)), last)
+			amount(c.Verified), amount(c.Pending), amount(c.Rejected), last)
 	}
 	return t.flush()
 }
@@ -152,7 +154,7 @@ func contributorsShow(ctx context.Context, a *app, args []string) error {
 	}
 	t.row("connected", conn)
 	t.row("credit", fmt.Sprintf("%s verified (%s in on-chain epochs), %s pending, %s rejected",
-		flops(float64(d.Verified)), flops(float64(d.InEpoch)), flops(float64(d.Pending)), flops(float64(d.Rejected))))
+		amount(d.Verified), amount(d.InEpoch), amount(d.Pending), amount(d.Rejected)))
 	if err := t.flush(); err != nil {
 		return err
 	}
@@ -160,8 +162,8 @@ func contributorsShow(ctx context.Context, a *app, args []string) error {
 		fmt.Fprintln(a.stdout, "\ncredit per model:")
 		m := newTable(a.stdout, "MODEL", "SHARE", "VERIFIED", "IN_EPOCH", "PENDING", "REJECTED", "TASKS")
 		for _, c := range d.Credits {
-			m.row(c.Model, percent(c.Share), flops(float64(c.Verified)), flops(float64(c.InEpoch)),
-				flops(float64(c.Pending)), flops(float64(c.Rejected)), c.Tasks)
+			m.row(c.Model, percent(c.Share), amount(c.Verified), amount(c.InEpoch),
+				amount(c.Pending), amount(c.Rejected), c.Tasks)
 		}
 		m.flush()
 	}

@@ -10,24 +10,26 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+
+	"github.com/tessera-ai/tessera/internal/flop"
 )
 
 // modelShares is a model's ownership: every contributor's credit and
 // share, share = verified / the model's verified total. It is what
 // `credits show --json` and `credits export --format json` print.
 type modelShares struct {
-	Model         string  `json:"model"`
-	Unit          string  `json:"unit"`
-	TotalVerified int64   `json:"total_verified"`
-	Contributors  []share `json:"contributors"` // largest verified first
+	Model         string      `json:"model"`
+	Unit          string      `json:"unit"`
+	TotalVerified flop.Amount `json:"total_verified"`
+	Contributors  []share     `json:"contributors"` // largest verified first
 }
 
 type share struct {
-	Address  string  `json:"address"`
-	Verified int64   `json:"verified"`
-	Pending  int64   `json:"pending"`
-	Rejected int64   `json:"rejected"`
-	Share    float64 `json:"share"`
+	Address  string      `json:"address"`
+	Verified flop.Amount `json:"verified"`
+	Pending  flop.Amount `json:"pending"`
+	Rejected flop.Amount `json:"rejected"`
+	Share    float64     `json:"share"`
 }
 
 // csvHeader is the first row of `credits export --format csv`.
@@ -52,12 +54,12 @@ includes what is not yet committed on-chain.`,
 func creditsList(ctx context.Context, a *app, _ []string) error {
 	var out struct {
 		Models []struct {
-			Model        string `json:"model"`
-			Verified     int64  `json:"verified"`
-			Pending      int64  `json:"pending"`
-			Rejected     int64  `json:"rejected"`
-			InEpoch      int64  `json:"in_epoch"`
-			Contributors int    `json:"contributors"`
+			Model        string      `json:"model"`
+			Verified     flop.Amount `json:"verified"`
+			Pending      flop.Amount `json:"pending"`
+			Rejected     flop.Amount `json:"rejected"`
+			InEpoch      flop.Amount `json:"in_epoch"`
+			Contributors int         `json:"contributors"`
 		} `json:"models"`
 	}
 	raw, err := a.getJSON(ctx, "/api/v1/admin/credits", true, &out)
@@ -73,7 +75,7 @@ func creditsList(ctx context.Context, a *app, _ []string) error {
 	}
 	t := newTable(a.stdout, "MODEL", "CONTRIBUTORS", "VERIFIED", "IN_EPOCH", "PENDING", "REJECTED")
 	for _, m := range out.Models {
-		t.row(m.Model, m.Contributors, flops(float64(m.Verified)), flops(float64(m.InEpoch)), flops(float64(m.Pending)), flops(float64(m.Rejected)))
+		t.row(m.Model, m.Contributors, amount(m.Verified), amount(m.InEpoch), amount(m.Pending), amount(m.Rejected))
 	}
 	return t.flush()
 }
@@ -84,10 +86,10 @@ func fetchShares(ctx context.Context, a *app, model string) (modelShares, error)
 	var out struct {
 		Unit     string `json:"unit"`
 		Balances []struct {
-			Address  string `json:"address"`
-			Verified int64  `json:"verified"`
-			Pending  int64  `json:"pending"`
-			Rejected int64  `json:"rejected"`
+			Address  string      `json:"address"`
+			Verified flop.Amount `json:"verified"`
+			Pending  flop.Amount `json:"pending"`
+			Rejected flop.Amount `json:"rejected"`
 		} `json:"balances"`
 	}
 	if _, err := a.getJSON(ctx, "/api/v1/credits/"+url.PathEscape(model), false, &out); err != nil {
@@ -98,13 +100,14 @@ func fetchShares(ctx context.Context, a *app, model string) (modelShares, error)
 	}
 	ms := modelShares{Model: model, Unit: out.Unit, Contributors: make([]share, 0, len(out.Balances))}
 	for _, b := range out.Balances {
-		ms.TotalVerified += b.Verified
+		var err error
+		if ms.TotalVerified, err = ms.TotalVerified.Add(b.Verified); err != nil {
+			return modelShares{}, fmt.Errorf("the hub's balances of %q: %w", model, err)
+		}
 	}
 	for _, b := range out.Balances {
 		s := share{Address: b.Address, Verified: b.Verified, Pending: b.Pending, Rejected: b.Rejected}
-		if ms.TotalVerified > 0 {
-			s.Share = float64(b.Verified) / float64(ms.TotalVerified)
-		}
+		s.Share = flop.Ratio(b.Verified, ms.TotalVerified)
 		ms.Contributors = append(ms.Contributors, s)
 	}
 	return ms, nil
@@ -118,10 +121,10 @@ func creditsShow(ctx context.Context, a *app, args []string) error {
 	if a.opts.json {
 		return a.printJSON(ms)
 	}
-	fmt.Fprintf(a.stdout, "model %s: %s verified in all, %d contributor(s)\n\n", ms.Model, flops(float64(ms.TotalVerified)), len(ms.Contributors))
+	fmt.Fprintf(a.stdout, "model %s: %s verified in all, %d contributor(s)\n\n", ms.Model, amount(ms.TotalVerified), len(ms.Contributors))
 	t := newTable(a.stdout, "ADDRESS", "SHARE", "VERIFIED", "PENDING", "REJECTED")
 	for _, s := range ms.Contributors {
-		t.row(s.Address, percent(s.Share), flops(float64(s.Verified)), flops(float64(s.Pending)), flops(float64(s.Rejected)))
+		t.row(s.Address, percent(s.Share), amount(s.Verified), amount(s.Pending), amount(s.Rejected))
 	}
 	return t.flush()
 }
@@ -149,8 +152,8 @@ func creditsExport(fs *flag.FlagSet) runFunc {
 			w := csv.NewWriter(&buf)
 			w.Write(csvHeader)
 			for _, s := range ms.Contributors {
-				w.Write([]string{s.Address, strconv.FormatInt(s.Verified, 10), strconv.FormatInt(s.Pending, 10),
-					strconv.FormatInt(s.Rejected, 10), strconv.FormatFloat(s.Share, 'f', -1, 64)})
+				w.Write([]string{s.Address, s.Verified.String(), s.Pending.String(),
+					s.Rejected.String(), strconv.FormatFloat(s.Share, 'f', -1, 64)})
 			}
 			w.Flush()
 		}

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/tessera-ai/tessera/internal/flop"
 )
 
 // table writes aligned columns: a header row, then rows of cells.
@@ -43,7 +45,7 @@ func (t *table) flush() error { return t.tw.Flush() }
 
 // flops formats an amount of floating-point operations with an SI prefix.
 func flops(n float64) string {
-	units := []string{"", "k", "M", "G", "T", "P", "E"}
+	units := []string{"", "k", "M", "G", "T", "P", "E", "Z", "Y"}
 	i := 0
 	for math.Abs(n) >= 1000 && i < len(units)-1 {
 		n /= 1000
@@ -54,6 +56,9 @@ func flops(n float64) string {
 	}
 	return fmt.Sprintf("%.3g %sFLOP", n, units[i])
 }
+
+// amount formats an exact amount of floating-point operations like flops.
+func amount(a flop.Amount) string { return flops(a.Float64()) }
 
 // percent formats a fraction as a percentage.
 func percent(f float64) string { return fmt.Sprintf("%.2f%%", 100*f) }

@@ -274,12 +274,12 @@ func TestAdminCLI(t *testing.T) {
 		}
 		c.okJSON(&models, "credits", "list")
 		// matmul, and the job created above, which earned credit too.
-		if len(models.Models) != 2 || models.Models[1].Model != "matmul" || models.Models[1].Contributors != 1 || models.Models[1].Verified == 0 {
+		if len(models.Models) != 2 || models.Models[1].Model != "matmul" || models.Models[1].Contributors != 1 || models.Models[1].Verified.IsZero() {
 			t.Errorf("credits list: %+v", models)
 		}
 		var ms modelShares
 		c.okJSON(&ms, "credits", "show", "matmul")
-		if len(ms.Contributors) != 1 || ms.Contributors[0].Address != addr || ms.Contributors[0].Share != 1 || ms.TotalVerified <= 0 {
+		if len(ms.Contributors) != 1 || ms.Contributors[0].Address != addr || ms.Contributors[0].Share != 1 || ms.TotalVerified.IsZero() {
 			t.Errorf("credits show: %+v", ms)
 		}
 		rows, err := csv.NewReader(strings.NewReader(c.ok("credits", "export", "matmul"))).ReadAll()
@@ -289,8 +289,8 @@ func TestAdminCLI(t *testing.T) {
 		if len(rows) != 2 || strings.Join(rows[0], ",") != strings.Join(csvHeader, ",") || rows[1][0] != addr || rows[1][4] != "1" {
 			t.Errorf("CSV export: %q", rows)
 		}
-		if v, err := strconv.ParseInt(rows[1][1], 10, 64); err != nil || v < ms.TotalVerified || v%(2*16*24*8) != 0 {
-			t.Errorf("CSV verified %q: want whole tasks, at least the %d shown before", rows[1][1], ms.TotalVerified)
+		if v, err := strconv.ParseInt(rows[1][1], 10, 64); err != nil || v < ms.TotalVerified.Big().Int64() || v%(2*16*24*8) != 0 {
+			t.Errorf("CSV verified %q: want whole tasks, at least the %s shown before", rows[1][1], ms.TotalVerified)
 		}
 		file := filepath.Join(t.TempDir(), "shares.json")
 		c.ok("credits", "export", "matmul", "--format", "json", "--out", file)
@@ -346,7 +346,7 @@ func TestAdminCLI(t *testing.T) {
 	t.Run("Contributors", func(t *testing.T) {
 		var l struct{ Contributors []service.Contributor }
 		c.okJSON(&l, "contributors", "list")
-		if len(l.Contributors) != 1 || l.Contributors[0].Address != addr || l.Contributors[0].Verified == 0 || l.Contributors[0].InEpoch == 0 {
+		if len(l.Contributors) != 1 || l.Contributors[0].Address != addr || l.Contributors[0].Verified.IsZero() || l.Contributors[0].InEpoch.IsZero() {
 			t.Errorf("contributors list: %+v", l)
 		}
 		var d service.ContributorDetail
@@ -374,7 +374,7 @@ func TestAdminCLI(t *testing.T) {
 		var d service.ContributorDetail
 		c.okJSON(&d, "contributors", "show", addr)
 		// Credit in the committed epoch stays; everything after it is revoked.
-		if !d.Banned || d.Verified != d.InEpoch || d.Pending != 0 || len(d.Workers) != 0 ||
+		if !d.Banned || d.Verified != d.InEpoch || !d.Pending.IsZero() || len(d.Workers) != 0 ||
 			len(d.Decisions) == 0 || d.Decisions[0].Kind != "banned" || !strings.Contains(d.Decisions[0].Reason, "cli test") {
 			t.Errorf("after the ban: %+v", d)
 		}

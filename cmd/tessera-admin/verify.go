@@ -8,6 +8,7 @@ import (
 	"math/big"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"github.com/ethereum/go-ethereum/accounts/abi/bind/v2"
 	"github.com/ethereum/go-ethereum/common"
@@ -15,6 +16,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/tessera-ai/tessera/contracts/bindings"
+	"github.com/tessera-ai/tessera/internal/ethaddr"
 	"github.com/tessera-ai/tessera/internal/rpcdial"
 )
 
@@ -22,11 +24,11 @@ import (
 type hubProof struct {
 	Model    string          `json:"model"`
 	Epoch    uint64          `json:"epoch"`
-	Address  common.Address  `json:"address"`
+	Address  ethaddr.Address `json:"address"`
 	Amount   string          `json:"amount"` // decimal FLOPs
 	Proof    []hexutil.Bytes `json:"proof"`
 	Root     hexutil.Bytes   `json:"root"`
-	Contract common.Address  `json:"contract"`
+	Contract ethaddr.Address `json:"contract"`
 	ChainID  string          `json:"chainId"`
 }
 
@@ -51,7 +53,7 @@ func verifyProofCommand() *command {
 		args:    []string{"MODEL", "ADDRESS"},
 		summary: "Check a contributor's credit proof from the hub against the contract on-chain (needs no token).",
 		details: `Fetches the contributor's proof for the model's latest committed epoch from
-the hub, then calls the contract's verify(model, epoch, account, amount,
+the hub (or of --epoch N), then calls the contract's verify(model, epoch, account, amount,
 proof) view. The model ID is computed here (keccak256 of MODEL). By default
 the call goes through the hub's read-only RPC proxy; with --rpc (and
 --contract) it goes to a chain node of your choice, so the answer does not
@@ -65,6 +67,7 @@ func verifyProof(fs *flag.FlagSet) runFunc {
 	rpcURL := fs.String("rpc", "", "Ethereum JSON-RPC URL (default: the hub's proxy, HUB/api/v1/chain/rpc)")
 	contract := fs.String("contract", "", "the TesseraCredits contract's address (default: the one the hub names)")
 	amount := fs.String("amount", "", "check this amount of FLOPs instead of the proof's")
+	epoch := fs.Uint64("epoch", 0, "check the proof of this committed epoch (default: the latest)")
 	return func(ctx context.Context, a *app, args []string) error {
 		model := args[0]
 		addr, err := checkAddress(args[1])
@@ -73,6 +76,9 @@ func verifyProof(fs *flag.FlagSet) runFunc {
 		}
 		var p hubProof
 		q := url.Values{"model": {model}, "address": {addr}}
+		if *epoch > 0 {
+			q.Set("epoch", strconv.FormatUint(*epoch, 10))
+		}
 		if _, err := a.getJSON(ctx, "/api/v1/proof?"+q.Encode(), false, &p); err != nil {
 			return err
 		}
