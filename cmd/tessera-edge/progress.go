@@ -71,9 +71,9 @@ func (p *progressReporter) refreshCredit(ctx context.Context, now time.Time) {
 		}
 		var c hubapi.Credit
 		c, err = p.api.Credit(ctx, m, p.address)
-		sum.Verified += c.Verified
-		sum.Pending += c.Pending
-		sum.Rejected += c.Rejected
+		sum.Verified, _ = sum.Verified.Add(c.Verified) // sums below 2^256 FLOP
+		sum.Pending, _ = sum.Pending.Add(c.Pending)
+		sum.Rejected, _ = sum.Rejected.Add(c.Rejected)
 	}
 	if err != nil {
 		p.creditOK = false
@@ -100,7 +100,7 @@ func (p *progressReporter) line(s, prev client.Stats, dt time.Duration, now time
 	if p.human {
 		credit := "accepted " + flops(s.AcceptedFLOPs)
 		if p.creditOK {
-			credit += fmt.Sprintf("; ledger %s verified, %s pending", flops(float64(p.credit.Verified)), flops(float64(p.credit.Pending)))
+			credit += fmt.Sprintf("; ledger %s verified, %s pending", flops(p.credit.Verified.Float64()), flops(p.credit.Pending.Float64()))
 		}
 		fmt.Fprintf(p.out, "%s  %-9s %6.1f tasks/s (%.1f avg)  %6.2f GFLOP/s  %d done, %d accepted, %d refused, %d held  %s\n",
 			now.Format("15:04:05"), s.State, rate, avg, gflops, s.TasksDone, s.Accepted, s.Refused, s.Held, credit)
@@ -111,8 +111,8 @@ func (p *progressReporter) line(s, prev client.Stats, dt time.Duration, now time
 		"done", s.TasksDone, "accepted", s.Accepted, "refused", s.Refused, "held", s.Held,
 		"accepted_gflop", round(s.AcceptedFLOPs / 1e9)}
 	if p.creditOK {
-		attrs = append(attrs, "credit_verified_gflop", round(float64(p.credit.Verified)/1e9),
-			"credit_pending_gflop", round(float64(p.credit.Pending)/1e9))
+		attrs = append(attrs, "credit_verified_gflop", round(p.credit.Verified.Float64()/1e9),
+			"credit_pending_gflop", round(p.credit.Pending.Float64()/1e9))
 	}
 	p.log.Info("progress", attrs...)
 }
