@@ -3,7 +3,6 @@ package adversary
 import (
 	"context"
 	"log/slog"
-	"math/big"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -150,7 +149,7 @@ func TestCommitsWhileCheatersAreRefused(t *testing.T) {
 		inLeaves := map[string]bool{}
 		for i, l := range leaves {
 			inLeaves[l.Address] = true
-			ok, err := bind.Call(inst, opts, credits.PackVerify(chain.ModelID(model), last.Epoch, common.HexToAddress(l.Address), big.NewInt(l.Amount), tree.ProofAt(i)), credits.UnpackVerify)
+			ok, err := bind.Call(inst, opts, credits.PackVerify(chain.ModelID(model), last.Epoch, common.HexToAddress(l.Address), l.Amount.Big(), tree.ProofAt(i)), credits.UnpackVerify)
 			if err != nil || !ok {
 				t.Errorf("%s: proof of %s refused (%v)", model, l.Address, err)
 			}
@@ -167,6 +166,6 @@ func TestCommitsWhileCheatersAreRefused(t *testing.T) {
 				t.Errorf("%s: honest %s is not in the committed epoch", model, a)
 			}
 		}
-		t.Logf("%s: %d epochs, %d contributors, %d FLOP", model, len(es), last.Contributors, last.Total)
+		t.Logf("%s: %d epochs, %d contributors, %s FLOP", model, len(es), last.Contributors, last.Total)
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tessera-ai/tessera/hub"
 	"github.com/tessera-ai/tessera/hub/ledger"
+	"github.com/tessera-ai/tessera/internal/flop"
 )
 
 // creditState is a credit row's state, as hub/ledger stores it.
@@ -130,13 +131,22 @@ func (l *creditLog) check(ctx context.Context) error {
 		}
 		b := want[r.model][k[1]]
 		b.Address = k[1]
+		amount, err := flop.FromInt64(r.amount)
+		if err != nil {
+			l.mu.Unlock()
+			return err
+		}
 		switch r.state {
 		case stateVerified:
-			b.Verified += r.amount
+			b.Verified, err = b.Verified.Add(amount)
 		case statePending:
-			b.Pending += r.amount
+			b.Pending, err = b.Pending.Add(amount)
 		case stateRejected:
-			b.Rejected += r.amount
+			b.Rejected, err = b.Rejected.Add(amount)
+		}
+		if err != nil {
+			l.mu.Unlock()
+			return err
 		}
 		want[r.model][k[1]] = b
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"time"
@@ -178,7 +179,11 @@ func (x *Harness) verifiedByAddress(ctx context.Context) (map[string]int64, erro
 			return nil, err
 		}
 		for _, b := range bs {
-			out[b.Address] += b.Verified
+			v, ok := b.Verified.Uint64()
+			if !ok || v > math.MaxInt64 {
+				return nil, fmt.Errorf("%s's verified credit %s does not fit the report", b.Address, b.Verified)
+			}
+			out[b.Address] += int64(v)
 		}
 	}
 	return out, nil
