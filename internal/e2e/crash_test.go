@@ -30,6 +30,7 @@ import (
 	"github.com/tessera-ai/tessera/hub/ledger"
 	"github.com/tessera-ai/tessera/hub/store"
 	"github.com/tessera-ai/tessera/hub/train"
+	"github.com/tessera-ai/tessera/internal/flop"
 	"github.com/tessera-ai/tessera/internal/identity"
 )
 
@@ -258,8 +259,8 @@ func (cs *crashState) waitWorking(t *testing.T, base string) {
 			t.Fatal(err)
 		}
 		for addr, v := range cs.verified[model] {
-			if got[addr].Verified < v {
-				t.Errorf("%s: the restarted hub reports %d verified FLOP for %s, %d before the kill", model, got[addr].Verified, addr, v)
+			if fi(got[addr].Verified) < v {
+				t.Errorf("%s: the restarted hub reports %s verified FLOP for %s, %d before the kill", model, got[addr].Verified, addr, v)
 			}
 		}
 	}
@@ -280,12 +281,12 @@ func (cs *crashState) observe(t *testing.T, base string, d time.Duration) {
 				cs.verified[model] = map[string]int64{}
 			}
 			for addr, v := range cs.verified[model] {
-				if got[addr].Verified < v {
-					t.Errorf("%s: the API reports %d verified FLOP for %s, %d before", model, got[addr].Verified, addr, v)
+				if fi(got[addr].Verified) < v {
+					t.Errorf("%s: the API reports %s verified FLOP for %s, %d before", model, got[addr].Verified, addr, v)
 				}
 			}
 			for addr, b := range got {
-				cs.verified[model][addr] = b.Verified
+				cs.verified[model][addr] = fi(b.Verified)
 			}
 		}
 		if time.Now().After(end) {
@@ -312,9 +313,9 @@ func (cs *crashState) checkStopped(t *testing.T) (latest string, open bool) {
 		}
 		have := map[string]int64{}
 		for _, b := range bs {
-			have[b.Address] = b.Verified
+			have[b.Address] = fi(b.Verified)
 			c := credited[b.Address]
-			c.Verified, c.Pending, c.Rejected = c.Verified+b.Verified, c.Pending+b.Pending, c.Rejected+b.Rejected
+			c.Verified, c.Pending, c.Rejected = addFL(c.Verified, b.Verified), addFL(c.Pending, b.Pending), addFL(c.Rejected, b.Rejected)
 			credited[b.Address] = c
 		}
 		for addr, v := range cs.verified[model] {
@@ -363,8 +364,8 @@ func (cs *crashState) checkAcknowledged(t *testing.T, credited map[string]ledger
 	t.Helper()
 	for _, cc := range cs.clients {
 		acked, b := int64(cc.c.Stats().AcceptedFLOPs), credited[cc.address]
-		if b.Verified+b.Pending < acked || b.Rejected != 0 {
-			t.Errorf("%s heard %d FLOP accepted; the ledger has %d verified, %d pending and %d rejected",
+		if fi(b.Verified)+fi(b.Pending) < acked || !b.Rejected.IsZero() {
+			t.Errorf("%s heard %d FLOP accepted; the ledger has %s verified, %s pending and %s rejected",
 				cc.address, acked, b.Verified, b.Pending, b.Rejected)
 		}
 	}
@@ -394,12 +395,12 @@ func (cs *crashState) checkEpochs(t *testing.T, db *sql.DB, model string, es []l
 		if err != nil {
 			t.Fatalf("%s epoch %d: %v", model, e.Epoch, err)
 		}
-		var total int64
+		var total flop.Amount
 		for _, lf := range ls {
-			total += lf.Amount
+			total = addFL(total, lf.Amount)
 		}
 		if tree.Root() != e.Root || total != e.Total || len(ls) != e.Contributors {
-			t.Errorf("%s epoch %d: stored root %x, total %d, %d contributors; its leaves give root %x, total %d, %d contributors",
+			t.Errorf("%s epoch %d: stored root %x, total %s, %d contributors; its leaves give root %x, total %s, %d contributors",
 				model, e.Epoch, e.Root, e.Total, e.Contributors, tree.Root(), total, len(ls))
 		}
 		if stamped := stampedCredit(t, db, model, e.Epoch); !equalLeaves(stamped, ls) {
@@ -486,8 +487,8 @@ func (cs *crashState) checkChain(t *testing.T, epochs map[string][]ledger.Epoch)
 		}
 		for n := uint64(1); n <= latest; n++ {
 			e, info := es[uint64(len(es))-n], c.info(model, n)
-			if info.Root != e.Root || info.Total.Cmp(big.NewInt(e.Total)) != 0 || info.Contributors != uint64(e.Contributors) {
-				t.Errorf("%s epoch %d: on-chain root %x, total %v, %d contributors; ledger %x, %d, %d",
+			if info.Root != e.Root || info.Total.Cmp(e.Total.Big()) != 0 || info.Contributors != uint64(e.Contributors) {
+				t.Errorf("%s epoch %d: on-chain root %x, total %v, %d contributors; ledger %x, %s, %d",
 					model, n, info.Root, info.Total, info.Contributors, e.Root, e.Total, e.Contributors)
 			}
 		}
@@ -610,7 +611,7 @@ func (cs *crashState) checkThroughProxy(t *testing.T, base, model string) {
 			t.Errorf("%s epoch %d is committed says the API; the contract's latest is %d", model, e.Epoch, latest)
 			continue
 		}
-		if info := c.info(model, e.Epoch); common.Hash(info.Root) != common.BytesToHash(e.Root) || info.Total.String() != e.Total {
+		if info := c.info(model, e.Epoch); common.Hash(info.Root) != common.BytesToHash(e.Root) || info.Total.String() != e.Total.String() {
 			t.Errorf("%s epoch %d: on-chain root %x total %v; the API says %x, %s", model, e.Epoch, info.Root, info.Total, []byte(e.Root), e.Total)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/tessera-ai/tessera/hub/ledger"
+	"github.com/tessera-ai/tessera/internal/flop"
 )
 
 // Helpers of the fault tests (churn_test.go, crash_test.go).
@@ -45,6 +46,18 @@ func fetchCredits(base, model string) (map[string]ledger.Balance, error) {
 		out[b.Address] = b
 	}
 	return out, nil
+}
+
+// fi returns a as an int64: the fault tests' credit stays far below 2^63.
+func fi(a flop.Amount) int64 { return a.Big().Int64() }
+
+// addFL returns a+b (far below 2^256 in these tests).
+func addFL(a, b flop.Amount) flop.Amount {
+	s, err := a.Add(b)
+	if err != nil {
+		panic(err) // programmer error: test amounts are small
+	}
+	return s
 }
 
 // openHubLedger opens the ledger of a stopped hub's data directory and

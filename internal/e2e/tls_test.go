@@ -71,7 +71,7 @@ func TestEdgeOverTLS(t *testing.T) {
 	ctx := context.Background()
 	waitFor(t, 60*time.Second, "the edge's credit over wss", func() error {
 		c, err := api.Credit(ctx, "matmul", key.Address().Hex())
-		if err == nil && c.Verified == 0 {
+		if err == nil && c.Verified.IsZero() {
 			err = fmt.Errorf("no verified credit yet: %+v", c)
 		}
 		return err
