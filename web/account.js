@@ -8,7 +8,7 @@
 // api/v1/proof?model=&address=, api/v1/epochs, api/v1/status and
 // api/v1/contributors/{address}/decisions.
 
-import { $, el, setText, count, percent, flops, getJSON, poll, hexCell } from "./api.js";
+import { $, el, setText, count, percent, flops, sumAmounts, ratio, getJSON, poll, hexCell } from "./api.js";
 import { checkProof } from "./chain.js";
 
 const accountMillis = 2000;
@@ -128,9 +128,9 @@ async function runCheck(model) {
 }
 
 function renderBalance(c, model, balances) {
-  const total = balances.reduce((sum, b) => sum + (b.verified || 0), 0);
+  const total = sumAmounts(balances.map((b) => b.verified));
   const mine = balances.find((b) => b.address.toLowerCase() === address.toLowerCase()) || {};
-  const share = total > 0 ? (mine.verified || 0) / total : 0;
+  const share = ratio(mine.verified, total);
   c.share = share;
   const name = jobNames.get(model);
   setText(c.f.title, name && name !== model ? `${name} (${model})` : model);

@@ -67,12 +67,32 @@ export const count = (n) => (Number.isFinite(n) ? n : 0).toLocaleString("en-US")
 
 export const percent = (x, digits = 1) => `${Number((100 * (Number.isFinite(x) ? x : 0)).toFixed(digits))}%`;
 
-// flops formats an amount of floating-point operations (a number, or a
-// decimal string as the chain endpoints give) with an SI prefix.
+// amount reads an exact amount of FLOPs as the hub gives it (a decimal
+// string: amounts pass 2^53, where numbers stop being exact; older hubs
+// sent numbers) into a BigInt, 0n if it is missing or malformed.
+export function amount(v) {
+  try {
+    return typeof v === "bigint" ? v : BigInt(typeof v === "number" ? Math.trunc(v) : (v ?? 0));
+  } catch {
+    return 0n;
+  }
+}
+
+// sumAmounts adds exact amounts.
+export const sumAmounts = (vs) => vs.reduce((sum, v) => sum + amount(v), 0n);
+
+// ratio returns a / b as a number from exact amounts, 0 when b is 0.
+export function ratio(a, b) {
+  const x = amount(a), y = amount(b);
+  return y > 0n ? Number((x * 1000000000000n) / y) / 1e12 : 0;
+}
+
+// flops formats an amount of floating-point operations (a number, a
+// BigInt, or a decimal string as the API gives) with an SI prefix.
 export function flops(v) {
-  const n = Number(v);
+  const n = Number(typeof v === "string" ? amount(v) : v);
   if (!Number.isFinite(n) || n <= 0) return "0 FLOP";
-  const units = [[1e18, "EFLOP"], [1e15, "PFLOP"], [1e12, "TFLOP"], [1e9, "GFLOP"], [1e6, "MFLOP"], [1e3, "kFLOP"]];
+  const units = [[1e24, "YFLOP"], [1e21, "ZFLOP"], [1e18, "EFLOP"], [1e15, "PFLOP"], [1e12, "TFLOP"], [1e9, "GFLOP"], [1e6, "MFLOP"], [1e3, "kFLOP"]];
   for (const [scale, unit] of units) {
     if (n >= scale) return `${(n / scale).toPrecision(3)} ${unit}`;
   }

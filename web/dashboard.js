@@ -8,7 +8,7 @@
 //	GET api/v1/credits/{model}     balances per contributor
 //	GET api/v1/epochs              epochs with roots and transactions
 
-import { $, el, setText, count, percent, flops, getJSON, poll, hexCell } from "./api.js";
+import { $, el, setText, count, percent, flops, sumAmounts, ratio, getJSON, poll, hexCell } from "./api.js";
 import { jobSummary } from "./training.js";
 import { lineChart } from "./charts.js";
 
@@ -159,13 +159,13 @@ async function renderShares(models, names) {
   for (const model of models) {
     const body = await getJSON(`api/v1/credits/${encodeURIComponent(model)}`);
     const bs = Array.isArray(body.balances) ? body.balances : [];
-    const total = bs.reduce((sum, b) => sum + (b.verified || 0), 0);
+    const total = sumAmounts(bs.map((b) => b.verified));
     const t = shareTable(model);
     const name = names.get(model);
     setText(t.title, `${name && name !== model ? `${name} (${model})` : model}: ${flops(total)} verified by ${count(bs.length)} contributors`);
     t.body.replaceChildren(...bs.map((b) => row([
       hexCell(b.address),
-      percent(total > 0 ? b.verified / total : 0, 2),
+      percent(ratio(b.verified, total), 2),
       flops(b.verified),
       flops(b.pending),
       flops(b.rejected),
