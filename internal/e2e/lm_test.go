@@ -28,7 +28,7 @@ func edgeLMSpec(tb testing.TB, steps int) train.Spec {
 	s.Model.NLayer, s.Model.NEmbd, s.Model.NHead, s.Model.NPositions, s.Model.AttnBatch = 1, 64, 2, 64, 16
 	s.Corpus = &train.CorpusSpec{Path: filepath.Join(root, "src", "strings", "*.go"), ValidationPercent: 25}
 	s.BatchSize, s.MaxSteps, s.EvalEvery, s.EvalWindows, s.CheckpointEvery = 16, steps, steps/6, 32, 25
-	s.TileCols = 32
+	s.TileCols = 64 // few, larger tiles: per-task latency dominates so small a model
 	s.Optimizer.WarmupSteps = 20
 	s.Optimizer.LearningRate, s.Optimizer.MinLR = 1e-2, 1e-3
 	return s
@@ -127,9 +127,9 @@ func TestLanguageModelWithEdges(t *testing.T) {
 		rel := math.Abs(h.BitsPerByte-p.BitsPerByte) / p.BitsPerByte
 		worst = max(worst, rel)
 		// GPUs sum in other orders than the CPU reference: the runs agree
-		// to float32 rounding at first and drift a little as training
-		// compounds it.
-		if h.Step != p.Step || rel > 0.01 {
+		// to float32 rounding, which training compounds a little (8.5e-7
+		// measured after 600 steps).
+		if h.Step != p.Step || rel > 1e-4 {
 			t.Errorf("evaluation %d: hub step %d %.4f bits per byte, local step %d %.4f", i, h.Step, h.BitsPerByte, p.Step, p.BitsPerByte)
 		}
 	}
