@@ -42,6 +42,10 @@ func Decode(frame []byte) (Message, error) {
 		m = new(ErrorMsg)
 	case KindModule:
 		m = new(Module)
+	case KindChoose:
+		m = new(Choose)
+	case KindChosen:
+		m = new(Chosen)
 	}
 	return m, decodeBody(frame, m)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"testing"
 
+	"github.com/tessera-ai/tessera/internal/kernel"
 	"github.com/tessera-ai/tessera/internal/protocol"
 )
 
@@ -33,6 +34,11 @@ func FuzzDecode(f *testing.F) {
 		{protocol.Version},
 		{protocol.Version, 0},
 		{protocol.Version, 9},
+		// A hello whose job list is present but empty, and a choice of
+		// one empty name: both refused.
+		append(protocol.Encode(nil, &protocol.Hello{Slots: 1}), 0),
+		{protocol.Version, byte(protocol.KindChoose), 1, 0, 0},
+		{protocol.Version, byte(protocol.KindChosen), 0, 0, 0},
 		{1, byte(protocol.KindTask)},
 		{protocol.Version + 1, byte(protocol.KindTask)},
 		{protocol.Version, byte(protocol.KindTask), 0xff, 0xff, 0xff, 0xff},
@@ -112,6 +118,12 @@ func stale(m protocol.Message) protocol.Message {
 		return &protocol.Task{ID: 99, A: junk(), B: junk()}
 	case *protocol.Result:
 		return &protocol.Result{TaskID: 99, Batch: 5, Rows: 7, C: junk()}
+	case *protocol.Hello:
+		return &protocol.Hello{Slots: 9, Kernels: []kernel.Op{kernel.MatMulTN}, Jobs: []string{"stale"}}
+	case *protocol.Choose:
+		return &protocol.Choose{Jobs: []string{"stale"}}
+	case *protocol.Chosen:
+		return &protocol.Chosen{Jobs: []string{"a"}, Unknown: []string{"b"}, Available: []string{"c"}}
 	}
 	return newOf(m)
 }

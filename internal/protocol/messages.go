@@ -66,7 +66,8 @@ type DeviceInfo struct {
 }
 
 // Hello answers a Challenge: the contributor's address, its signature over
-// LoginText, its device, the kernels it runs and how many tasks it can hold.
+// LoginText, its device, the kernels it runs, how many tasks it can hold
+// and, optionally, the jobs it works for.
 type Hello struct {
 	// Nonce repeats the challenge being answered, so the hub can tell a
 	// replayed answer from a forged one.
@@ -77,6 +78,12 @@ type Hello struct {
 	Agent     string // client name and version, e.g. "tessera-edge/0.1"
 	Device    DeviceInfo
 	Kernels   []kernel.Op
+	// Jobs names the jobs (models) the contributor works for, each by ID
+	// or by name, at most MaxJobs; empty means every job. It is encoded
+	// after the kernels only when not empty (a hello without it is
+	// byte for byte a hello from before it existed), so a present list
+	// has at least one entry.
+	Jobs []string
 }
 
 // Kind implements Message.
@@ -96,6 +103,9 @@ func (m *Hello) appendBody(dst []byte) []byte {
 	dst = append(dst, byte(len(ks)))
 	for _, k := range ks {
 		dst = append(dst, byte(k))
+	}
+	if jobs := cleanJobs(m.Jobs, MaxJobs); len(jobs) > 0 {
+		dst = appendJobs(dst, jobs, MaxJobs)
 	}
 	return dst
 }
@@ -118,6 +128,10 @@ func (m *Hello) decodeBody(r *reader) error {
 	m.Kernels = m.Kernels[:0]
 	for _, b := range raw {
 		m.Kernels = append(m.Kernels, kernel.Op(b))
+	}
+	m.Jobs = nil
+	if r.err == nil && len(r.b) > 0 {
+		m.Jobs = r.jobs("jobs", 1, MaxJobs)
 	}
 	return nil
 }

@@ -28,7 +28,10 @@ import (
 
 // Version is the protocol version this package speaks. A peer that sends
 // another version is refused with CodeVersion. Version 2 added batched
-// tasks: a batch count in the task and in every tensor header.
+// tasks: a batch count in the task and in every tensor header; then,
+// compatibly (see RATIONALE.md), the jobs a contributor chooses: an
+// optional list at the end of Hello, and the Choose and Chosen kinds,
+// which a hub sends or expects only from a contributor that chose.
 const Version = 2
 
 // HeaderSize is the size of the frame header (version, kind).
@@ -39,15 +42,17 @@ type Kind uint8
 
 // Message kinds. The arrow gives the direction.
 const (
-	KindChallenge Kind = 1 // hub -> contributor: nonce to sign
-	KindHello     Kind = 2 // contributor -> hub: identity, signature, device, slots
-	KindWelcome   Kind = 3 // hub -> contributor: handshake accepted
-	KindCapacity  Kind = 4 // contributor -> hub: how many tasks it can hold now
-	KindTask      Kind = 5 // hub -> contributor: a leased task
-	KindResult    Kind = 6 // contributor -> hub: a task's output
-	KindVerdict   Kind = 7 // hub -> contributor: a result accepted or refused, with reason
-	KindError     Kind = 8 // either way: a protocol-level error (usually before closing)
-	KindModule    Kind = 9 // hub -> contributor: a kernel module for ops it lacks
+	KindChallenge Kind = 1  // hub -> contributor: nonce to sign
+	KindHello     Kind = 2  // contributor -> hub: identity, signature, device, slots
+	KindWelcome   Kind = 3  // hub -> contributor: handshake accepted
+	KindCapacity  Kind = 4  // contributor -> hub: how many tasks it can hold now
+	KindTask      Kind = 5  // hub -> contributor: a leased task
+	KindResult    Kind = 6  // contributor -> hub: a task's output
+	KindVerdict   Kind = 7  // hub -> contributor: a result accepted or refused, with reason
+	KindError     Kind = 8  // either way: a protocol-level error (usually before closing)
+	KindModule    Kind = 9  // hub -> contributor: a kernel module for ops it lacks
+	KindChoose    Kind = 10 // contributor -> hub: the jobs it works for from now on
+	KindChosen    Kind = 11 // hub -> contributor: which chosen jobs the hub knows
 )
 
 func (k Kind) String() string {
@@ -70,6 +75,10 @@ func (k Kind) String() string {
 		return "error"
 	case KindModule:
 		return "module"
+	case KindChoose:
+		return "choose"
+	case KindChosen:
+		return "chosen"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -83,6 +92,8 @@ const (
 	maxSmall  = 1 << 10
 	maxModule = 16 << 20
 	maxHello  = 4 << 10
+	maxChoose = 4 << 10
+	maxChosen = 16 << 10
 	maxTask   = HeaderSize + taskFixed + 2*(tensorHeader+MaxTensorBytes)
 	maxResult = HeaderSize + resultFixed + tensorHeader + MaxTensorBytes
 )
@@ -100,6 +111,10 @@ func MaxSize(k Kind) int {
 		return maxResult
 	case KindModule:
 		return maxModule
+	case KindChoose:
+		return maxChoose
+	case KindChosen:
+		return maxChosen
 	}
 	return 0
 }

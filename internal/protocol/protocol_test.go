@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"reflect"
@@ -85,20 +86,15 @@ func samples() []sample {
 			Device:  protocol.DeviceInfo{Backend: "webgpu", Adapter: "llvmpipe (LLVM 15.0.7, 256 bits)", AdapterType: "cpu", Variant: "regblock"},
 			Kernels: []kernel.Op{kernel.MatMulNN, kernel.MatMulNT, kernel.MatMulTN},
 		}},
-		{"HelloMaxFields", &protocol.Hello{
-			Slots: math.MaxUint16, Agent: strings.Repeat("a", maxName),
-			Device: protocol.DeviceInfo{
-				Backend: strings.Repeat("b", maxDevice), Adapter: strings.Repeat("é", maxDevice/2),
-				AdapterType: strings.Repeat("t", maxDevice), Variant: strings.Repeat("v", maxDevice),
-			},
-			Kernels: func() []kernel.Op {
-				ks := make([]kernel.Op, maxKernels)
-				for i := range ks {
-					ks[i] = kernel.Ops[i%3]
-				}
-				return ks
-			}(),
-		}},
+		{"HelloMaxFields", samplesMaxHello()},
+		{"HelloJobs", &protocol.Hello{Nonce: nonce, Address: addr, Signature: sig, Slots: 2, Agent: "tessera-browser/0.1",
+			Kernels: []kernel.Op{kernel.MatMulNN}, Jobs: []string{"gocode-lm", "job-0123456789ab"}}},
+		{"HelloJobsNoKernels", &protocol.Hello{Slots: 1, Jobs: []string{"matmul"}}},
+		{"HelloMaxFieldsAndJobs", func() *protocol.Hello {
+			h := *samplesMaxHello()
+			h.Jobs = maxJobs(protocol.MaxJobs)
+			return &h
+		}()},
 		{"Welcome", &protocol.Welcome{Address: addr, LeaseMillis: 60000, MaxSlots: 8}},
 		{"WelcomeZero", &protocol.Welcome{}},
 		{"CapacityZero", &protocol.Capacity{}},
@@ -125,7 +121,38 @@ func samples() []sample {
 		{"ErrorUnknownCode", &protocol.ErrorMsg{Code: 999}},
 		{"Module", &protocol.Module{Hash: [protocol.HashSize]byte{1, 2, 3}, Ops: []kernel.Op{kernel.MatMulNT, kernel.MatMulTN}, Wasm: []byte("\x00asm\x01\x00\x00\x00")}},
 		{"ModuleEmpty", &protocol.Module{}},
+		{"ChooseAll", &protocol.Choose{}},
+		{"Choose", &protocol.Choose{Jobs: []string{"mnist-mlp"}}},
+		{"ChooseMax", &protocol.Choose{Jobs: maxJobs(protocol.MaxJobs)}},
+		{"ChosenEmpty", &protocol.Chosen{}},
+		{"Chosen", &protocol.Chosen{Jobs: []string{"gocode-lm"}, Unknown: []string{"gocode-llm"}, Available: []string{"gocode-lm", "matmul", "mnist-mlp"}}},
+		{"ChosenMax", &protocol.Chosen{Jobs: maxJobs(protocol.MaxJobs), Unknown: maxJobs(protocol.MaxJobs), Available: maxJobs(protocol.MaxAvailable)}},
 	}
+}
+
+// samplesMaxHello is a hello whose every field but Jobs is at its limit.
+func samplesMaxHello() *protocol.Hello {
+	ks := make([]kernel.Op, maxKernels)
+	for i := range ks {
+		ks[i] = kernel.Ops[i%3]
+	}
+	return &protocol.Hello{
+		Slots: math.MaxUint16, Agent: strings.Repeat("a", maxName),
+		Device: protocol.DeviceInfo{
+			Backend: strings.Repeat("b", maxDevice), Adapter: strings.Repeat("é", maxDevice/2),
+			AdapterType: strings.Repeat("t", maxDevice), Variant: strings.Repeat("v", maxDevice),
+		},
+		Kernels: ks,
+	}
+}
+
+// maxJobs returns n distinct job names of the longest length allowed.
+func maxJobs(n int) []string {
+	out := make([]string, n)
+	for i := range out {
+		out[i] = fmt.Sprintf("%03d", i) + strings.Repeat("j", protocol.MaxJobName-3)
+	}
+	return out
 }
 
 // sameMessage reports whether a and b are equal, comparing floats bitwise
@@ -379,6 +406,23 @@ func TestDecodeErrors(t *testing.T) {
 			f[len(f)-1] = maxKernels + 1
 			return append(f, bytes.Repeat([]byte{1}, maxKernels+1)...)
 		}(), protocol.CodeBadMessage},
+		{"ErrHelloJobsPresentButEmpty", append(protocol.Encode(nil, &protocol.Hello{Slots: 1}), 0), protocol.CodeBadMessage},
+		{"ErrHelloTooManyJobs", jobsFrame(protocol.Encode(nil, &protocol.Hello{Slots: 1}), protocol.MaxJobs+1, 3), protocol.CodeBadMessage},
+		{"ErrHelloJobNameTooLong", jobsFrame(protocol.Encode(nil, &protocol.Hello{Slots: 1}), 1, protocol.MaxJobName+1), protocol.CodeBadMessage},
+		{"ErrHelloJobNameEmpty", jobsFrame(protocol.Encode(nil, &protocol.Hello{Slots: 1}), 2, 0), protocol.CodeBadMessage},
+		{"ErrHelloJobsTruncated", func() []byte {
+			f := jobsFrame(protocol.Encode(nil, &protocol.Hello{Slots: 1}), 2, 5)
+			return f[:len(f)-3]
+		}(), protocol.CodeBadMessage},
+		{"ErrHelloJobsTrailing", append(protocol.Encode(nil, &protocol.Hello{Slots: 1, Jobs: []string{"a"}}), 0), protocol.CodeBadMessage},
+		{"ErrChooseNoCount", []byte{protocol.Version, byte(protocol.KindChoose)}, protocol.CodeBadMessage},
+		{"ErrChooseTooMany", jobsFrame([]byte{protocol.Version, byte(protocol.KindChoose)}, protocol.MaxJobs+1, 1), protocol.CodeBadMessage},
+		{"ErrChooseEmptyName", jobsFrame([]byte{protocol.Version, byte(protocol.KindChoose)}, 1, 0), protocol.CodeBadMessage},
+		{"ErrChooseTrailing", append(protocol.Encode(nil, &protocol.Choose{Jobs: []string{"x"}}), 'y'), protocol.CodeBadMessage},
+		{"ErrChosenTooManyUnknown", jobsFrame([]byte{protocol.Version, byte(protocol.KindChosen), 0}, protocol.MaxJobs+1, 1), protocol.CodeBadMessage},
+		{"ErrChosenTooManyAvailable", jobsFrame([]byte{protocol.Version, byte(protocol.KindChosen), 0, 0}, protocol.MaxAvailable+1, 1), protocol.CodeBadMessage},
+		{"ErrChosenMissingList", []byte{protocol.Version, byte(protocol.KindChosen), 0, 0}, protocol.CodeBadMessage},
+		{"ErrChooseTooLarge", append(protocol.Encode(nil, &protocol.Choose{}), make([]byte, protocol.MaxSize(protocol.KindChoose))...), protocol.CodeTooLarge},
 		{"ErrVerdictTooLarge", append(protocol.Encode(nil, &protocol.Verdict{}), make([]byte, protocol.MaxSize(protocol.KindVerdict))...), protocol.CodeTooLarge},
 		{"ErrHelloTooLarge", append(protocol.Encode(nil, &protocol.Hello{}), make([]byte, protocol.MaxSize(protocol.KindHello))...), protocol.CodeTooLarge},
 	}
@@ -399,6 +443,16 @@ func TestDecodeErrors(t *testing.T) {
 	}
 }
 
+// jobsFrame appends to f a job list of n names, each size bytes long.
+func jobsFrame(f []byte, n, size int) []byte {
+	f = append(bytes.Clone(f), byte(n))
+	for range n {
+		f = binary.LittleEndian.AppendUint16(f, uint16(size))
+		f = append(f, bytes.Repeat([]byte{'j'}, size)...)
+	}
+	return f
+}
+
 // mustKind returns a zero message of kind k.
 func mustKind(tb testing.TB, k protocol.Kind) protocol.Message {
 	tb.Helper()
@@ -412,13 +466,28 @@ func mustKind(tb testing.TB, k protocol.Kind) protocol.Message {
 }
 
 // TestDecodeTruncated checks that every proper prefix of every valid frame
-// is refused as a bad message, never accepted or panicking.
+// is refused as a bad message, never accepted or panicking. The one
+// exception is a hello cut exactly before its optional job list: that is
+// the same hello choosing every job (websocket messages arrive whole, so
+// no frame is cut there in transit).
 func TestDecodeTruncated(t *testing.T) {
 	for _, tc := range samples() {
 		t.Run(tc.name, func(t *testing.T) {
 			frame := protocol.Encode(nil, tc.msg)
+			var withoutJobs []byte
+			if h, ok := tc.msg.(*protocol.Hello); ok && len(h.Jobs) > 0 {
+				all := *h
+				all.Jobs = nil
+				withoutJobs = protocol.Encode(nil, &all)
+			}
 			for n := protocol.HeaderSize; n < len(frame); n++ {
 				m, err := protocol.Decode(frame[:n])
+				if err == nil && withoutJobs != nil && n == len(withoutJobs) {
+					if h := m.(*protocol.Hello); len(h.Jobs) != 0 || !bytes.Equal(frame[:n], withoutJobs) {
+						t.Fatalf("a hello cut before its jobs decoded to %+v", m)
+					}
+					continue
+				}
 				if err == nil {
 					t.Fatalf("prefix of %d/%d bytes decoded to %+v", n, len(frame), m)
 				}
@@ -442,6 +511,12 @@ func TestEncodeTruncatesStrings(t *testing.T) {
 			Kernels: make([]kernel.Op, 100)},
 			&protocol.Hello{Agent: long[:maxName], Device: protocol.DeviceInfo{Backend: long[:maxDevice], Adapter: long[:maxDevice], AdapterType: long[:maxDevice], Variant: long[:maxDevice]},
 				Kernels: make([]kernel.Op, maxKernels)}},
+		{"HelloJobs", &protocol.Hello{Jobs: append([]string{"", long}, maxJobs(protocol.MaxJobs)...)},
+			&protocol.Hello{Jobs: append([]string{long[:protocol.MaxJobName]}, maxJobs(protocol.MaxJobs-1)...)}},
+		{"HelloOnlyEmptyJobs", &protocol.Hello{Jobs: []string{"", ""}}, &protocol.Hello{}},
+		{"Choose", &protocol.Choose{Jobs: []string{"a", "", "b"}}, &protocol.Choose{Jobs: []string{"a", "b"}}},
+		{"Chosen", &protocol.Chosen{Available: append(maxJobs(protocol.MaxAvailable), "more")},
+			&protocol.Chosen{Available: maxJobs(protocol.MaxAvailable)}},
 		{"Verdict", &protocol.Verdict{Message: long}, &protocol.Verdict{Message: long[:maxText]}},
 		{"Error", &protocol.ErrorMsg{Message: long}, &protocol.ErrorMsg{Message: long[:maxText]}},
 	}
@@ -519,6 +594,7 @@ func TestReadFrameTooLarge(t *testing.T) {
 	for _, k := range []protocol.Kind{
 		protocol.KindChallenge, protocol.KindHello, protocol.KindWelcome, protocol.KindCapacity,
 		protocol.KindTask, protocol.KindResult, protocol.KindVerdict, protocol.KindError, protocol.KindModule,
+		protocol.KindChoose, protocol.KindChosen,
 	} {
 		t.Run(k.String(), func(t *testing.T) {
 			if protocol.MaxSize(k) > 1<<20 && testing.Short() {
@@ -571,7 +647,7 @@ func TestErrorStrings(t *testing.T) {
 			t.Errorf("Code(%d).String() = %q", c, s)
 		}
 	}
-	for k := protocol.Kind(0); k <= protocol.KindModule+1; k++ {
+	for k := protocol.Kind(0); k <= protocol.KindChosen+1; k++ {
 		known := protocol.MaxSize(k) > 0
 		if s := k.String(); known == strings.HasPrefix(s, "kind(") {
 			t.Errorf("Kind(%d).String() = %q, known %v", k, s, known)
