@@ -44,6 +44,7 @@ func runProof(args []string, stdout, stderr io.Writer, signals <-chan os.Signal)
 	keyPath := fl.String("key", defaultKeyPath(), "key file whose address's proofs to print")
 	address := fl.String("address", "", "address whose proofs to print, instead of the key's")
 	model := fl.String("model", "", "model (job ID) to prove; default every model the hub lists")
+	epoch := fl.Uint64("epoch", 0, "prove this committed epoch (with --model) instead of the latest")
 	rpc := fl.String("rpc", "", "Ethereum JSON-RPC URL to check the proofs on (default: the hub's read-only proxy, HUB/api/v1/chain/rpc)")
 	jsonOut := fl.Bool("json", false, "print JSON")
 	caCert := fl.String("ca-cert", "", tlsca.Usage)
@@ -76,6 +77,9 @@ func runProof(args []string, stdout, stderr io.Writer, signals <-chan os.Signal)
 		return fail(exitUsage, "--address %q is not an Ethereum address", addr)
 	}
 	addr = common.HexToAddress(addr).Hex()
+	if *epoch > 0 && *model == "" {
+		return fail(exitUsage, "--epoch needs --model (epochs are numbered per model)")
+	}
 	rpcURL := *rpc
 	if rpcURL == "" {
 		rpcURL = api.Base + "/api/v1/chain/rpc"
@@ -92,7 +96,7 @@ func runProof(args []string, stdout, stderr io.Writer, signals <-chan os.Signal)
 	var reports []proofReport
 	invalid := false
 	for _, m := range models {
-		p, err := api.Proof(ctx, m, addr)
+		p, err := api.ProofAt(ctx, m, addr, *epoch)
 		if hubapi.IsNotFound(err) && *model == "" {
 			continue // no credit in this model (yet)
 		}
