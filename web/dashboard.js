@@ -1,4 +1,6 @@
-// Tessera dashboard: the hub's jobs with live loss and accuracy charts,
+// Tessera dashboard: the hub's jobs with live loss and accuracy (or, for
+// language models, bits per byte and throughput) charts, a language
+// model's latest sample and weight downloads,
 // contributors and their shares per model, and the credit epochs
 // committed on-chain. Everything is polled from the hub's API every 2 s
 // while the tab is visible:
@@ -50,8 +52,10 @@ function jobCard(job) {
   let card = jobCards.get(job.id);
   if (card) return card;
   const n = jobCards.size + 1;
+  const lm = job.model === "gpt2";
   const root = el("article", { className: "job" });
   root.dataset.jobId = job.id;
+  root.dataset.model = job.model || "";
   const title = el("h3", { id: `dash-job-${n}` });
   root.setAttribute("aria-labelledby", title.id);
   const list = el("dl", { className: "stats" });
@@ -66,26 +70,55 @@ function jobCard(job) {
     title,
     state: field("State"),
     steps: field("Steps"),
-    accuracy: field("Test accuracy", true),
+    accuracy: field(lm ? "Validation (bits per byte; lower is better)" : "Test accuracy", true),
     loss: field("Last training loss"),
     speed: field("Time per step"),
+    split: field("Of which the hub computing / waiting for contributors", true),
+    throughput: field(lm ? "Tokens per second" : "Examples per second"),
     exposure: field("Exposure (largest share of the weights held by one contributor)", true),
     error: el("p", { className: "error", hidden: true }),
   };
   const charts = el("div", { className: "charts" });
   const lossBox = el("div", { className: "chart-box loss" });
-  const accBox = el("div", { className: "chart-box accuracy" });
-  charts.append(lossBox, accBox);
+  const qualityBox = el("div", { className: lm ? "chart-box bpb" : "chart-box accuracy" });
+  charts.append(lossBox, qualityBox);
   root.append(title, list, f.error, charts);
-  card = { root, f, points: -1 };
+  card = { root, f, points: -1, lm };
   card.loss = lineChart(lossBox, {
-    title: "Loss", yLabel: "loss",
-    series: [{ label: "training loss", stroke: "#1f4fd1" }, { label: "test loss", stroke: "#a3261a", dash: [8, 4] }],
+    title: "Loss", yLabel: lm ? "nats per byte" : "loss",
+    series: [{ label: "training loss", stroke: "#1f4fd1" }, { label: lm ? "validation loss" : "test loss", stroke: "#a3261a", dash: [8, 4] }],
   });
-  card.accuracy = lineChart(accBox, {
-    title: "Test accuracy", yLabel: "%", yRange: [0, 100],
-    series: [{ label: "test accuracy (%)", stroke: "#0b6b3a" }],
-  });
+  if (lm) {
+    card.quality = lineChart(qualityBox, {
+      title: "Validation bits per byte", yLabel: "bits per byte",
+      series: [{ label: "validation (bits per byte)", stroke: "#0b6b3a" }],
+    });
+    const tpsBox = el("div", { className: "chart-box tokens" });
+    charts.append(tpsBox);
+    card.tokens = lineChart(tpsBox, {
+      title: "Throughput", yLabel: "tokens per second",
+      series: [{ label: "tokens per second", stroke: "#7a4bc2" }],
+    });
+    // What the model writes, and its weights in standard formats.
+    const sample = el("section", { className: "sample" });
+    const sampleTitle = el("h4", { className: "small", id: `dash-job-${n}-sample` });
+    sample.setAttribute("aria-labelledby", sampleTitle.id);
+    f.sampleTitle = sampleTitle;
+    f.sample = el("pre", { className: "sample-text", textContent: "No sample yet: one is written after each evaluation." });
+    const base = `api/v1/jobs/${encodeURIComponent(job.id)}`;
+    const links = el("p", { className: "note" });
+    links.append("Download the latest checkpoint: ",
+      el("a", { href: `${base}/weights`, textContent: "weights (safetensors, Hugging Face GPT-2 names)" }), " · ",
+      el("a", { href: `${base}/config.json`, textContent: "config.json" }), ".");
+    setText(sampleTitle, "Sample");
+    sample.append(sampleTitle, f.sample, links);
+    root.append(sample);
+  } else {
+    card.quality = lineChart(qualityBox, {
+      title: "Test accuracy", yLabel: "%", yRange: [0, 100],
+      series: [{ label: "test accuracy (%)", stroke: "#0b6b3a" }],
+    });
+  }
   jobCards.set(job.id, card);
   $("dash-jobs").append(root);
   return card;
@@ -102,7 +135,17 @@ async function renderJob(job) {
   setText(f.accuracy, s.accuracy);
   setText(f.loss, s.loss);
   setText(f.speed, s.speed);
+  setText(f.split, job.step_ms > 0
+    ? `${Number(job.hub_ms || 0).toFixed(1)} ms / ${Number(job.contributors_ms || 0).toFixed(1)} ms (hub ${percent((job.hub_ms || 0) / job.step_ms)})`
+    : "–");
+  setText(f.throughput, job.tokens_per_second > 0 ? count(Math.round(job.tokens_per_second)) : "–");
   setText(f.exposure, `${s.exposure}; ${percent(job.max_exposure)} counting the operator's own workers`);
+  if (card.lm && job.sample) {
+    const smp = job.sample;
+    setText(f.sampleTitle, `Sample at step ${count(smp.step)} (temperature ${smp.temperature}, top-p ${smp.top_p}, seed ${smp.seed})`);
+    setText(f.sample, `${smp.prompt}${smp.text}`);
+    card.root.dataset.sampleStep = String(smp.step);
+  }
   f.error.hidden = !s.error;
   setText(f.error, s.error);
   // The history grows only with evaluations: fetch it when a new one shows.
@@ -112,7 +155,12 @@ async function renderJob(job) {
   const hist = Array.isArray(detail.history) ? detail.history : [];
   const steps = hist.map((p) => p.step);
   (await card.loss).update(steps, hist.map((p) => p.train_loss), hist.map((p) => p.test_loss));
-  (await card.accuracy).update(steps, hist.map((p) => 100 * p.test_accuracy));
+  if (card.lm) {
+    (await card.quality).update(steps, hist.map((p) => p.bits_per_byte || null));
+    (await card.tokens).update(steps, hist.map((p) => p.tokens_per_second || null));
+  } else {
+    (await card.quality).update(steps, hist.map((p) => 100 * p.test_accuracy));
+  }
   card.points = latest;
 }
 

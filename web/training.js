@@ -39,7 +39,7 @@ function jobCard(job) {
   fields.bar.setAttribute("aria-labelledby", steps.dt.id);
   steps.dd.append(fields.steps, fields.bar);
   fields.state = row("state", "State").dd;
-  fields.accuracy = row("accuracy", "Test accuracy").dd;
+  fields.accuracy = row("accuracy", job.model === "gpt2" ? "Validation (bits per byte; lower is better)" : "Test accuracy").dd;
   fields.loss = row("loss", "Last training loss").dd;
   fields.speed = row("speed", "Time per step").dd;
   fields.exposure = row("exposure", "Exposure (largest share of the weights held by one contributor)", true).dd;
@@ -61,9 +61,13 @@ export function jobSummary(job) {
     step,
     steps: max ? `${count(step)} of ${count(max)} (${percent(step / max)})` : count(step),
     state: jobStateWords[job.state] || job.state || "Unknown",
-    accuracy: job.latest
-      ? `${percent(job.latest.test_accuracy)} at step ${count(job.latest.step)} (${target})`
-      : `Not evaluated yet (${target})`,
+    accuracy: job.model === "gpt2"
+      ? (job.latest && job.latest.bits_per_byte > 0
+        ? `${job.latest.bits_per_byte.toFixed(3)} bits per byte at step ${count(job.latest.step)}${job.latest.full ? " (whole split)" : ""}`
+        : "Not evaluated yet")
+      : job.latest
+        ? `${percent(job.latest.test_accuracy)} at step ${count(job.latest.step)} (${target})`
+        : `Not evaluated yet (${target})`,
     loss: step > 0 && Number.isFinite(job.last_loss) ? job.last_loss.toFixed(4) : "–",
     speed: ms > 0 ? `${ms < 10 ? ms.toFixed(1) : count(Math.round(ms))} ms` : "–",
     exposure: `${percent(job.max_exposure_non_exempt)} of the weights (cap ${percent(job.exposure_cap)})`,
@@ -124,7 +128,9 @@ function renderJobs(jobs) {
   }
   const summary = jobs.map((j) => {
     const state = (jobStateWords[j.state] || j.state || "unknown").toLowerCase();
-    const acc = j.latest ? `, ${percent(j.latest.test_accuracy)} test accuracy at step ${count(j.latest.step)}` : "";
+    const acc = !j.latest ? "" : j.model === "gpt2"
+      ? `, ${Number(j.latest.bits_per_byte || 0).toFixed(3)} bits per byte at step ${count(j.latest.step)}`
+      : `, ${percent(j.latest.test_accuracy)} test accuracy at step ${count(j.latest.step)}`;
     return `${j.name || j.id}: ${state}${acc}.`;
   });
   announce(summary.join(" "), jobs.map((j) => `${j.id}:${j.state}`).join(" "), false);
