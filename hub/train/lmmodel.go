@@ -73,8 +73,11 @@ func (m *lmModel) Evaluate(ctx context.Context, exec tile.Executor, full bool) (
 	var nll float64
 	var count int
 	per := c.Context + 1
-	for s := 0; s < n; s += m.spec.BatchSize {
-		k := min(m.spec.BatchSize, n-s)
+	// Forward passes keep no activations for a backward pass: four
+	// training batches at a time make fewer, larger tiles.
+	eb := 4 * m.spec.BatchSize
+	for s := 0; s < n; s += eb {
+		k := min(eb, n-s)
 		l, scored, err := m.Loss(ctx, exec, w[s*per:(s+k)*per], k, c.Context, skip[s:s+k])
 		if err != nil {
 			return Eval{}, err
