@@ -120,6 +120,10 @@ type Hub struct {
 	wg         sync.WaitGroup          // session goroutines
 	closed     bool
 	jobsStatus func() any
+
+	dirMu sync.Mutex // guards dir and dirAt, a cache of jobDirectory
+	dir   []JobRef
+	dirAt time.Time
 }
 
 // New validates cfg and returns a Hub. It creates cfg.DataDir.
@@ -216,7 +220,13 @@ func New(cfg Config) (*Hub, error) {
 
 // AddSource adds a producer of tasks to the queue. Its tasks take
 // precedence over the built-in matmul job's, which only fills idle slots.
-func (h *Hub) AddSource(src Source) { h.sched.addSource(src, false) }
+// Contributors that chose jobs by name are matched against the jobs known
+// now (the jobs status, see SetJobsStatus), so a job that was created
+// after they chose it reaches them too.
+func (h *Hub) AddSource(src Source) {
+	h.sched.resolveChoices(h.freshJobDirectory())
+	h.sched.addSource(src, false)
+}
 
 // RemoveSource stops leasing src's tasks and drops those still queued.
 func (h *Hub) RemoveSource(src Source) { h.sched.removeSource(src) }

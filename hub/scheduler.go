@@ -63,6 +63,10 @@ type scheduler struct {
 	// removed holds the sources removeSource dropped; their tasks are
 	// dropped instead of requeued when a lease ends without a result.
 	removed map[Source]struct{}
+	// choosers counts the seats that chose jobs (seat.jobs not nil);
+	// while it is 0 every contributor may take every task and the
+	// checks that depend on choices take their fast paths.
+	choosers int
 }
 
 // lease is a task held by one session until its deadline.
@@ -79,6 +83,11 @@ type seat struct {
 	capacity int
 	held     map[uint64]*lease
 	wanting  bool // listed in scheduler.want
+	// names are the jobs the contributor chose, as it named them, and
+	// jobs the job IDs (Task.Job) they resolve to; both nil when it works
+	// for every job (jobchoice.go).
+	names []string
+	jobs  map[string]bool
 }
 
 // counters are the hub-wide totals shown in status.
@@ -127,10 +136,16 @@ func (s *scheduler) addSource(src Source, background bool) {
 	s.fill()
 }
 
-// join registers a session that can hold capacity tasks and leases it work.
-func (s *scheduler) join(sess *session, capacity int) {
+// join registers a session that can hold capacity tasks of every job and
+// leases it work.
+func (s *scheduler) join(sess *session, capacity int) { s.joinChoosing(sess, capacity, choice{}) }
+
+// joinChoosing registers a session that can hold capacity tasks of the
+// jobs in ch and leases it work.
+func (s *scheduler) joinChoosing(sess *session, capacity int, ch choice) {
 	s.mu.Lock()
 	st := &seat{capacity: capacity, held: make(map[uint64]*lease)}
+	s.setChoiceLocked(st, ch)
 	s.sessions[sess] = st
 	s.wantLocked(sess, st)
 	s.addrs[sess.address()]++
@@ -153,6 +168,7 @@ func (s *scheduler) leave(sess *session) {
 	st, ok := s.sessions[sess]
 	if ok {
 		delete(s.sessions, sess)
+		s.setChoiceLocked(st, choice{})
 		if s.addrs[sess.address()]--; s.addrs[sess.address()] <= 0 {
 			delete(s.addrs, sess.address())
 		}
@@ -279,7 +295,7 @@ func (s *scheduler) fill() {
 				s.want[i] = nil // full or gone: dropped below
 				continue
 			}
-			t := s.popLocked(sess)
+			t := s.popLocked(sess, st)
 			if t == nil {
 				continue
 			}
@@ -298,6 +314,7 @@ func (s *scheduler) fill() {
 			if t.group != nil {
 				t.group.assigned[t.ID] = sess.address()
 			}
+			sess.who.leasedJob(t.Job)
 			s.counters.Leased++
 			s.metrics.LeaseWait(now.Sub(t.Ready))
 			progress = true
@@ -322,20 +339,27 @@ func (s *scheduler) fill() {
 // sess may take, keeping fill cheap when many tasks avoid one contributor.
 const maxScan = 64
 
-// popLocked returns the next task for sess: among the first maxScan
-// queued tasks, the oldest it may take that reveals nothing new to it,
-// else the oldest it may take at all; failing that, the same choice among
-// a batch of new tasks from the sources. A task is granted (its exposure
-// recorded) before it is returned.
-func (s *scheduler) popLocked(sess *session) *Task {
+// popLocked returns the next task for sess, seated at st: among the first
+// maxScan queued tasks of the jobs it works for, the oldest it may take
+// that reveals nothing new to it, else the oldest it may take at all;
+// failing that, the same choice among a batch of new tasks from the
+// sources of those jobs. Tasks of other jobs are passed over without
+// counting, so they wait for a contributor who chose them without
+// holding up anyone else. A task is granted (its exposure recorded)
+// before it is returned.
+func (s *scheduler) popLocked(sess *session, st *seat) *Task {
 	addr := sess.address()
-	if t := s.takeLocked(sess, addr, sess.remote, 0, min(len(s.queue), maxScan)); t != nil {
+	t, seen := s.takeLocked(sess, st, addr, sess.remote, 0)
+	if t != nil {
 		return t
 	}
-	if len(s.queue) >= maxScan {
+	if seen >= maxScan {
 		return nil // enough work is waiting for others; do not pile up more
 	}
 	for _, src := range s.sources {
+		if !st.works(src.Name()) {
+			continue // nobody asks a job for tasks no one will take
+		}
 		// Ask for a small batch so that sources can amortize generation.
 		ts := src.Next(8)
 		if len(ts) == 0 {
@@ -352,25 +376,34 @@ func (s *scheduler) popLocked(sess *session) *Task {
 			if t.Source == nil {
 				t.Source = src
 			}
+			if t.Job == "" {
+				t.Job = src.Name()
+			}
 		}
 		from := len(s.queue)
 		s.queue = append(s.queue, ts...)
-		if t := s.takeLocked(sess, addr, sess.remote, from, len(s.queue)); t != nil {
+		if t, _ := s.takeLocked(sess, st, addr, sess.remote, from); t != nil {
 			return t
 		}
 	}
 	return nil
 }
 
-// takeLocked removes and returns the best task for addr in queue[from:to].
-func (s *scheduler) takeLocked(sess *session, addr, ip string, from, to int) *Task {
-	pick := -1
-	for i := from; i < to; i++ {
+// takeLocked removes and returns the best task for addr among the first
+// maxScan tasks of st's jobs in queue[from:], and says how many of those
+// it looked at.
+func (s *scheduler) takeLocked(sess *session, st *seat, addr, ip string, from int) (*Task, int) {
+	pick, seen := -1, 0
+	for i := from; i < len(s.queue) && seen < maxScan; i++ {
 		t := s.queue[i]
+		if !st.works(t.Job) {
+			continue
+		}
+		seen++
 		if t.exclude == addr || !sess.runs(t.Op) || t.group.heldElsewhere(t.ID, addr) || s.shouldAvoid(t, addr) {
 			continue
 		}
-		if t.excludeIP != "" && t.excludeIP == ip && len(s.ips) > 1 {
+		if t.excludeIP != "" && t.excludeIP == ip && s.otherNetworkLocked(ip, t.Job) {
 			continue // a replica avoids its primary's network where it can
 		}
 		g, gated := t.Source.(Gate)
@@ -391,16 +424,16 @@ func (s *scheduler) takeLocked(sess *session, addr, ip string, from, to int) *Ta
 		}
 	}
 	if pick < 0 {
-		return nil
+		return nil, seen
 	}
 	t := s.queue[pick]
 	if !s.grantLocked(addr, t) {
-		return nil
+		return nil, seen
 	}
 	copy(s.queue[pick:], s.queue[pick+1:])
 	s.queue[len(s.queue)-1] = nil
 	s.queue = s.queue[:len(s.queue)-1]
-	return t
+	return t, seen
 }
 
 // maybeReplicateLocked decides, the first time t is leased, whether it is
@@ -428,16 +461,20 @@ func (s *scheduler) maybeReplicateLocked(t *Task, holder *session) {
 }
 
 // replicaPlaceableLocked reports whether a replica of t could go to a
-// connected contributor other than holder without revealing anything new
-// to it: replication must never widen a model's exposure, so a gated task
-// is replicated only to someone who already holds what it carries.
+// connected contributor other than holder who works for t's job, without
+// revealing anything new to it: replication must never widen a model's
+// exposure, so a gated task is replicated only to someone who already
+// holds what it carries.
 func (s *scheduler) replicaPlaceableLocked(t *Task, holder string) bool {
 	g, gated := t.Source.(Gate)
-	if !gated {
+	if !gated && s.choosers == 0 {
 		return true
 	}
-	for sess := range s.sessions {
-		if a := sess.address(); a != holder {
+	for sess, st := range s.sessions {
+		if a := sess.address(); a != holder && st.works(t.Job) {
+			if !gated {
+				return true
+			}
 			if allowed, reveals := g.Check(a, t); allowed && !reveals {
 				return true
 			}
@@ -474,10 +511,12 @@ func (s *scheduler) shouldAvoid(t *Task, addr string) bool {
 			othersFailedConnected++
 		}
 	}
+	if !failedHere {
+		return false
+	}
 	// Connected addresses other than addr that have not failed the task
 	// and may take it at all: not the replica's primary holder, not the
-	// holder of the task's other execution.
-	fresh := len(s.addrs) - 1 - othersFailedConnected
+	// holder of the task's other execution, and working for its job.
 	barred := make([]string, 0, 2) // at most the primary's holder and the other member's
 	if t.exclude != "" {
 		barred = append(barred, t.exclude)
@@ -489,12 +528,16 @@ func (s *scheduler) shouldAvoid(t *Task, addr string) bool {
 			}
 		}
 	}
+	if s.choosers > 0 {
+		return s.freshTakerLocked(t.Job, addr, bad, barred)
+	}
+	fresh := len(s.addrs) - 1 - othersFailedConnected
 	for _, a := range barred {
 		if a != addr && s.addrs[a] > 0 && !slices.Contains(bad, a) {
 			fresh--
 		}
 	}
-	return failedHere && fresh > 0
+	return fresh > 0
 }
 
 // removeSource stops taking tasks from src and drops its queued tasks.

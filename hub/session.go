@@ -151,7 +151,7 @@ func (s *session) run() {
 	s.h.metrics.HandshakeAccepted()
 	slots := min(int(hello.Slots), s.h.cfg.MaxSlots)
 	s.h.log.Info("contributor connected", "address", s.who.address, "remote", s.remote,
-		"backend", hello.Device.Backend, "adapter", hello.Device.Adapter, "slots", slots)
+		"backend", hello.Device.Backend, "adapter", hello.Device.Adapter, "slots", slots, "jobs", jobsAttr(hello.Jobs))
 	welcome := &protocol.Welcome{Address: hello.Address, LeaseMillis: s.lease, MaxSlots: uint16(s.h.cfg.MaxSlots)}
 	if !s.writeNow(welcome) {
 		return
@@ -159,10 +159,48 @@ func (s *session) run() {
 	if !s.shipModule() {
 		return
 	}
+	// Only a contributor that chose jobs hears about its choice: one
+	// that did not may predate the Chosen message.
+	var ch choice
+	if len(hello.Jobs) > 0 {
+		dir := s.h.jobDirectory()
+		ch = resolveChoice(hello.Jobs, dir)
+		s.reportChoice(ch)
+		if !s.writeNow(chosenMessage(ch, dir)) {
+			return
+		}
+	}
 	s.writing.Store(true)
 	go s.writeLoop()
-	s.h.sched.join(s, slots)
+	s.h.sched.joinChoosing(s, slots, ch)
 	s.readLoop()
+}
+
+// jobsAttr is a choice of jobs for the log.
+func jobsAttr(jobs []string) any {
+	if len(jobs) == 0 {
+		return "all"
+	}
+	return jobs
+}
+
+// reportChoice logs the names of a contributor's choice that name no job.
+func (s *session) reportChoice(ch choice) {
+	if len(ch.unknown) > 0 {
+		s.h.log.Info("contributor chose unknown jobs", "address", s.who.address, "remote", s.remote,
+			"unknown", ch.unknown, "known", ch.known)
+	}
+}
+
+// choose handles a contributor's new choice of jobs: the answer goes out
+// before any task of the new choice.
+func (s *session) choose(jobs []string) {
+	dir := s.h.jobDirectory()
+	ch := resolveChoice(jobs, dir)
+	s.reportChoice(ch)
+	s.who.chose(jobs)
+	s.queue(outFrame{frame: protocol.Encode(nil, chosenMessage(ch, dir))})
+	s.h.sched.choose(s, ch)
 }
 
 // shipModule sends the hub's kernel module to a contributor lacking some
@@ -283,6 +321,13 @@ func (s *session) readLoop() {
 				return
 			}
 			s.h.sched.setCapacity(s, min(int(c.Slots), s.h.cfg.MaxSlots))
+		case protocol.KindChoose:
+			var c protocol.Choose
+			if err := protocol.DecodeInto(frame, &c); err != nil {
+				s.closeWith(asProtoErr(err))
+				return
+			}
+			s.choose(c.Jobs)
 		default:
 			s.closeWith(protocol.Errorf(protocol.CodeOrder, "a contributor may not send %v messages after the handshake", kind))
 			return

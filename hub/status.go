@@ -1,7 +1,9 @@
 package hub
 
 import (
+	"maps"
 	"net/http"
+	"slices"
 	"sort"
 	"sync"
 	"time"
@@ -28,6 +30,26 @@ type contributor struct {
 	nRefused    uint64 // results refused for any reason
 	flops       float64
 	lastRefusal string
+	jobs        []string          // the latest connection's choice; nil: every job
+	leased      map[string]uint64 // tasks leased, by job
+}
+
+// leasedJob counts a task of job leased to the contributor. The scheduler
+// calls it with its lock held; c.mu is taken under no other lock.
+func (c *contributor) leasedJob(job string) {
+	c.mu.Lock()
+	if c.leased == nil {
+		c.leased = make(map[string]uint64)
+	}
+	c.leased[job]++
+	c.mu.Unlock()
+}
+
+// chose records the jobs the contributor's latest connection works for.
+func (c *contributor) chose(jobs []string) {
+	c.mu.Lock()
+	c.jobs = slices.Clone(jobs)
+	c.mu.Unlock()
 }
 
 func (c *contributor) completed(flops float64) {
@@ -67,6 +89,7 @@ func (h *Hub) attach(s *session, hello *protocol.Hello) *contributor {
 	c.mu.Lock()
 	c.connections++
 	c.agent, c.device, c.remote, c.lastSeen = hello.Agent, hello.Device, s.remote, time.Now()
+	c.jobs = slices.Clone(hello.Jobs)
 	c.mu.Unlock()
 	return c
 }
@@ -100,6 +123,9 @@ type Status struct {
 	Contributors          []ContributorStatus `json:"contributors"`
 	// Jobs is the training jobs' summary (see hub/train), when any run.
 	Jobs any `json:"jobs,omitempty"`
+	// BuiltinJobs are the jobs the hub runs itself (the matmul benchmark),
+	// which contributors may choose like the training jobs.
+	BuiltinJobs []JobRef `json:"builtin_jobs,omitempty"`
 }
 
 // ContributorStatus is one contributor's row in Status.
@@ -120,6 +146,11 @@ type ContributorStatus struct {
 	ResultsRefused uint64    `json:"results_refused"`
 	GFLOP          float64   `json:"gflop"`
 	LastRefusal    string    `json:"last_refusal,omitempty"`
+	// Jobs are the jobs its latest connection chose, as it named them;
+	// absent when it works for every job.
+	Jobs []string `json:"jobs,omitempty"`
+	// LeasedByJob counts the tasks leased to it, by job ID.
+	LeasedByJob map[string]uint64 `json:"leased_by_job,omitempty"`
 }
 
 // Status returns a snapshot of the hub's progress.
@@ -158,6 +189,7 @@ func (h *Hub) Status() Status {
 			FirstSeen: c.firstSeen, LastSeen: c.lastSeen,
 			TasksCompleted: c.nCompleted, TasksRejected: c.nRejected, ResultsRefused: c.nRefused,
 			GFLOP: c.flops / 1e9, LastRefusal: c.lastRefusal,
+			Jobs: slices.Clone(c.jobs), LeasedByJob: maps.Clone(c.leased),
 		}
 		c.mu.Unlock()
 		if row.Connected {
@@ -168,6 +200,9 @@ func (h *Hub) Status() Status {
 	sort.Slice(st.Contributors, func(i, j int) bool { return st.Contributors[i].Address < st.Contributors[j].Address })
 	if jobs != nil {
 		st.Jobs = jobs()
+	}
+	if h.matmul != nil {
+		st.BuiltinJobs = []JobRef{matmulRef(h.matmul)}
 	}
 	return st
 }

@@ -16,7 +16,10 @@ type Task struct {
 	Op    kernel.Op
 	Shape kernel.Shape
 	A, B  []float32
-	// Job names the source that produced the task.
+	// Job names the job that produced the task: its Source's Name, which
+	// the scheduler fills in when a source leaves it empty. Contributors
+	// choose jobs by it (or by the job's name) and credit is recorded
+	// per Job.
 	Job string
 	// Source receives the task's verified result.
 	Source Source
@@ -55,7 +58,8 @@ func (t *Task) replica(id uint64, holder, holderIP string) *Task {
 // scheduler's lock held, so it must be quick and must not call into the
 // hub; Done is called with no lock held, from any session's goroutine.
 type Source interface {
-	// Name identifies the source in status and logs.
+	// Name identifies the source in status and logs, and is the Job of
+	// its tasks: contributors choose the jobs they work for by it.
 	Name() string
 	// Next returns up to n new tasks, or none if the source has nothing to
 	// hand out right now. IDs are assigned by the hub.
