@@ -36,6 +36,7 @@ func BenchmarkLanguageModel(b *testing.B) {
 	b.Logf("training split's bigram entropy %.3f bits per byte", data.TrainBigramEntropy())
 	local := spec
 	local.MaxSteps, local.EvalEvery, local.CheckpointEvery, local.EvalWindows = 20, 1000, 1000, 1
+	local.Optimizer.WarmupSteps = 5
 	t0 := time.Now()
 	job, _, err := train.TrainLocal(context.Background(), local, data, train.LocalOptions{Dir: b.TempDir()})
 	if err != nil {
@@ -61,6 +62,7 @@ func BenchmarkLanguageModel(b *testing.B) {
 	// Calibrate: the pace of 30 steps through the edges.
 	cal := spec
 	cal.Name, cal.MaxSteps, cal.EvalEvery, cal.CheckpointEvery, cal.EvalWindows = "calibration", 30, 1000, 1000, 1
+	cal.Optimizer.WarmupSteps = 5
 	calID := createJob(b, base, dir, cal)
 	calJob := waitDone(b, base, calID, 30*time.Minute)
 	steps := int(minutes * 60e3 / calJob.StepMillis)
