@@ -153,17 +153,12 @@ func (m *Manager) serveHFConfig(w http.ResponseWriter, r *http.Request) {
 		httpjson.Errorf(w, http.StatusNotFound, "%v", err)
 		return
 	}
-	model, err := buildModel(run.job.Spec, nil)
-	if err != nil {
-		httpjson.Errorf(w, http.StatusInternalServerError, "cannot build the model")
+	spec := run.job.Spec
+	if spec.Model.Type != "gpt2" {
+		httpjson.Errorf(w, http.StatusNotFound, "a %s model has no Hugging Face config; its weights export as layers.N.weight (in×out) and layers.N.bias", spec.Model.Type)
 		return
 	}
-	cfg := model.HFConfig()
-	if cfg == nil {
-		httpjson.Errorf(w, http.StatusNotFound, "a %s model has no Hugging Face config; its weights export as layers.N.weight (in×out) and layers.N.bias", run.job.Spec.Model.Type)
-		return
-	}
-	httpjson.Write(w, http.StatusOK, cfg)
+	httpjson.Write(w, http.StatusOK, spec.lmConfig().HFConfig())
 }
 
 // ParseSpec decodes a JSON job spec strictly (unknown fields are errors),

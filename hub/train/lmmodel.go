@@ -91,8 +91,6 @@ func (m *lmModel) Evaluate(ctx context.Context, exec tile.Executor, full bool) (
 
 func (m *lmModel) StepTokens() int { return m.spec.BatchSize * m.Config().Context }
 
-func (m *lmModel) HFConfig() map[string]any { return m.Config().HFConfig() }
-
 // Sample is a short text the language model wrote from its weights at a
 // step, shown on the dashboard.
 type Sample struct {

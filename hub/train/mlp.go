@@ -65,8 +65,6 @@ func (m *mlpModel) StepTokens() int { return m.spec.BatchSize }
 
 func (m *mlpModel) SetStepTimer(f func(time.Duration)) { m.stepTime = f }
 
-func (m *mlpModel) HFConfig() map[string]any { return nil }
-
 // Tensors exports layer l's weights as "layers.l.weight" (in×out,
 // row-major: y = x·W + b) and its biases as "layers.l.bias" (out).
 func (m *mlpModel) Tensors() ([]safetensors.Tensor, map[string]string) {

@@ -33,9 +33,6 @@ type Model interface {
 	// Tensors returns the current weights under their export names, in a
 	// fixed order, and the safetensors metadata.
 	Tensors() ([]safetensors.Tensor, map[string]string)
-	// HFConfig returns the model's Hugging Face config.json, or nil when
-	// the model has no Hugging Face counterpart.
-	HFConfig() map[string]any
 	// SetStepTimer makes every completed step report its duration.
 	SetStepTimer(func(time.Duration))
 }
