@@ -8,10 +8,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/tessera-ai/tessera/hub/lm"
 	"github.com/tessera-ai/tessera/hub/train"
+	"github.com/tessera-ai/tessera/hub/train/tile"
 )
 
 // BenchmarkLanguageModel is `make lm`: the default gocode-lm job through
@@ -34,17 +37,31 @@ func BenchmarkLanguageModel(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Logf("training split's bigram entropy %.3f bits per byte", data.TrainBigramEntropy())
-	local := spec
-	local.MaxSteps, local.EvalEvery, local.CheckpointEvery, local.EvalWindows = 20, 1000, 1000, 1
-	local.Optimizer.WarmupSteps = 5
-	t0 := time.Now()
-	job, _, err := train.TrainLocal(context.Background(), local, data, train.LocalOptions{Dir: b.TempDir()})
+	// Steps driven directly: TrainLocal would end with an evaluation of
+	// the whole validation split.
+	tr, err := lm.NewTrainer(lm.Config{Layers: spec.Model.NLayer, Embd: spec.Model.NEmbd, Heads: spec.Model.NHead,
+		Context: spec.Model.NPositions, TileCols: spec.TileCols, AttnBatch: spec.Model.AttnBatch},
+		lm.OptConfig{LR: 1e-3, Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, MaxSteps: 20}, spec.BatchSize, spec.Seed)
 	if err != nil {
 		b.Fatal(err)
 	}
-	ls := job.Status(nil)
-	b.Logf("local reference: %.0f ms/step (hub %.0f ms, tiles %.0f ms), %.0f tokens/s (%d steps in %v incl. one evaluation)",
-		ls.StepMillis, ls.HubMillis, ls.WaitMillis, ls.TokensPerSecond, local.MaxSteps, time.Since(t0).Round(time.Second))
+	var blocked atomic.Int64
+	exec := tile.Timed(tile.NewLocal(0), &blocked)
+	t0 := time.Now()
+	const paceSteps = 10
+	for step := range paceSteps {
+		w, err := data.Text.TrainWindows(spec.Seed, step, spec.BatchSize, spec.Model.NPositions)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := tr.Step(context.Background(), exec, w); err != nil {
+			b.Fatal(err)
+		}
+	}
+	took := time.Since(t0) / paceSteps
+	tiles := time.Duration(blocked.Load()) / paceSteps
+	b.Logf("local reference: %.0f ms/step (hub %.0f ms, waiting for its tiles %.0f ms), %.0f tokens/s",
+		ms(took), ms(took-tiles), ms(tiles), float64(spec.BatchSize*spec.Model.NPositions)/took.Seconds())
 
 	bins := edgeBinaries(b)
 	keys, dir := b.TempDir(), b.TempDir()
@@ -59,15 +76,18 @@ func BenchmarkLanguageModel(b *testing.B) {
 			"--key", filepath.Join(keys, fmt.Sprintf("edge%d.key", i)), "--backend", "webgpu", "--progress", "0"}, nil)
 	}
 
-	// Calibrate: the pace of 30 steps through the edges.
+	// Calibrate: the pace through the edges, from a job's steps 10 to 30
+	// (removed before it ends: its end would evaluate the whole split).
 	cal := spec
-	cal.Name, cal.MaxSteps, cal.EvalEvery, cal.CheckpointEvery, cal.EvalWindows = "calibration", 30, 1000, 1000, 1
-	cal.Optimizer.WarmupSteps = 5
+	cal.Name, cal.EvalEvery, cal.CheckpointEvery, cal.EvalWindows = "calibration", 1000, 1000, 1
 	calID := createJob(b, base, dir, cal)
-	calJob := waitDone(b, base, calID, 30*time.Minute)
-	steps := int(minutes * 60e3 / calJob.StepMillis)
-	b.Logf("calibration through two lavapipe edges: %.0f ms/step: %d steps fit in %.0f minutes", calJob.StepMillis, steps, minutes)
+	waitStep(b, base, 10, 30*time.Minute)
+	t1 := time.Now()
+	waitStep(b, base, 30, 30*time.Minute)
+	pace := time.Since(t1) / 20
 	adminDelete(b, base, dir, calID)
+	steps := int(minutes * 60 * float64(time.Second) / float64(pace))
+	b.Logf("calibration through two lavapipe edges: %.0f ms/step: %d steps fit in %.0f minutes", ms(pace), steps, minutes)
 
 	spec.MaxSteps = max(steps, spec.Optimizer.WarmupSteps+1)
 	spec.EvalEvery = max(spec.MaxSteps/10, 1)
