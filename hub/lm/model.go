@@ -2,7 +2,9 @@ package lm
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"math"
 	"slices"
 	"strconv"
 	"time"
@@ -116,6 +118,9 @@ func (m *Model) Loss(ctx context.Context, exec tile.Executor, windows []byte, n,
 	return nll, count, nil
 }
 
+// ErrDiverged is returned by Step when training has diverged.
+var ErrDiverged = errors.New("training diverged")
+
 // Trainer is a Model with AdamW's state, stepping on batches of windows.
 type Trainer struct {
 	*Model
@@ -193,6 +198,11 @@ func (t *Trainer) Step(ctx context.Context, exec tile.Executor, windows []byte) 
 		return 0, err
 	}
 	t.GradNorm = t.opt.clip(grad)
+	// A non-finite loss or gradient would turn every weight into NaN, and
+	// every later tile's result with it; stop here instead, unchanged.
+	if math.IsNaN(loss) || math.IsInf(loss, 0) || math.IsNaN(t.GradNorm) || math.IsInf(t.GradNorm, 0) {
+		return 0, fmt.Errorf("%w at step %d (loss %v, gradient norm %v): lower the learning rate or clip gradients", ErrDiverged, t.step, loss, t.GradNorm)
+	}
 	next := make([]float32, len(t.params))
 	t.opt.update(t.params, grad, next, t.step)
 	t.params = next

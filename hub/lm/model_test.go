@@ -2,6 +2,7 @@ package lm
 
 import (
 	"context"
+	"errors"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -200,5 +201,29 @@ func TestTransformerLearnsCopyTask(t *testing.T) {
 	}
 	if loss := nll / float64(n); loss > 0.1 {
 		t.Fatalf("copy task loss %.3f nats after 800 steps, want < 0.1 (chance: %.2f)", loss, math.Log(20))
+	}
+}
+
+// TestTransformerStopsOnDivergence: a step whose gradient is not finite
+// fails with ErrDiverged and leaves the weights as they were.
+func TestTransformerStopsOnDivergence(t *testing.T) {
+	tr, err := NewTrainer(tinyConfig(5, 3), tinyOpt(), 2, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr.params[tr.l.wpe] = float32(math.Inf(1))
+	before := append([]float32(nil), tr.params...)
+	w := randomWindows(rand.New(rand.NewPCG(4, 4)), 2, 8)
+	_, err = tr.Step(context.Background(), tile.NewLocal(1), w)
+	if !errors.Is(err, ErrDiverged) {
+		t.Fatalf("step with an infinite weight: %v", err)
+	}
+	if tr.StepsDone() != 0 {
+		t.Errorf("the failed step counted")
+	}
+	for i := range before {
+		if before[i] != tr.params[i] && !(math.IsNaN(float64(before[i])) && math.IsNaN(float64(tr.params[i]))) {
+			t.Fatalf("parameter %d changed from %v to %v", i, before[i], tr.params[i])
+		}
 	}
 }
