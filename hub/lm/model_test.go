@@ -227,3 +227,33 @@ func TestTransformerStopsOnDivergence(t *testing.T) {
 		}
 	}
 }
+
+// TestTransformerLossMatchesStep: scoring windows with Loss gives the
+// loss a training step on the same windows reports, whatever the number
+// of windows per pass.
+func TestTransformerLossMatchesStep(t *testing.T) {
+	tr, err := NewTrainer(tinyConfig(5, 3), tinyOpt(), 4, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	randomize(tr.Model, 3)
+	w := randomWindows(rand.New(rand.NewPCG(6, 6)), 4, 8)
+	exec := tile.NewLocal(2)
+	var nll float64
+	var n int
+	for _, part := range [][2]int{{0, 1}, {1, 4}} { // one window, then three
+		l, c, err := tr.Loss(context.Background(), exec, w[part[0]*9:part[1]*9], part[1]-part[0], 8, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nll += l
+		n += c
+	}
+	loss, err := tr.Step(context.Background(), exec, w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != 32 || math.Abs(nll/float64(n)-loss) > 1e-6*loss {
+		t.Fatalf("Loss scored %d bytes at %v nats each; the step's loss was %v", n, nll/float64(n), loss)
+	}
+}
