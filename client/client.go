@@ -40,6 +40,10 @@ type Config struct {
 	// Kernels lists the ops the client runs natively; nil means all. The
 	// hub ships a sandboxed module for the others.
 	Kernels []kernel.Op
+	// Jobs names the jobs (models) the client works for, each by the
+	// job's ID or name (see CheckJobs); nil means every job the hub runs.
+	// SetJobs changes the choice while the client runs.
+	Jobs []string
 	// MinBackoff and MaxBackoff bound the reconnect delay, which doubles
 	// after each failed attempt and is jittered by ±50%.
 	MinBackoff, MaxBackoff time.Duration
@@ -101,6 +105,14 @@ type Stats struct {
 	LastRefusal string
 	// LastError describes the latest connection or device error.
 	LastError string
+	// Jobs are the jobs the client works for (nil: every job).
+	Jobs []string
+	// JobsUnknown are chosen names the hub knows no job by, and HubJobs
+	// the names of the jobs it runs, from its answer to the choice.
+	JobsUnknown []string
+	HubJobs     []string
+	// JobsNote explains unknown names to a person; "" when there are none.
+	JobsNote string
 	// Since is when Run started.
 	Since time.Time
 }
@@ -116,6 +128,9 @@ type Client struct {
 
 	drain     chan struct{} // closed by Drain
 	drainOnce sync.Once
+	// chooseJobs is poked by SetJobs; the session's writer then sends
+	// the current choice.
+	chooseJobs chan struct{}
 
 	mu    sync.Mutex
 	stats Stats
@@ -163,7 +178,13 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Kernels == nil {
 		cfg.Kernels = kernel.Ops
 	}
-	c := &Client{cfg: cfg, log: log, host: u.Host, builtin: map[kernel.Op]bool{}, drain: make(chan struct{})}
+	jobs, err := CheckJobs(cfg.Jobs)
+	if err != nil {
+		return nil, fmt.Errorf("client: %w", err)
+	}
+	c := &Client{cfg: cfg, log: log, host: u.Host, builtin: map[kernel.Op]bool{}, drain: make(chan struct{}),
+		chooseJobs: make(chan struct{}, 1)}
+	c.stats.Jobs = jobs
 	for _, op := range cfg.Kernels {
 		if !op.Valid() {
 			return nil, fmt.Errorf("client: unknown kernel %v", op)

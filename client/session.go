@@ -30,6 +30,10 @@ func (c *Client) session(ctx context.Context) error {
 	stop := context.AfterFunc(sctx, func() { conn.Close() })
 	defer stop()
 
+	select {
+	case <-c.chooseJobs: // the hello carries the current choice
+	default:
+	}
 	welcome, err := c.handshake(conn)
 	if err != nil {
 		conn.Close()
@@ -94,6 +98,7 @@ func (c *Client) handshake(conn Conn) (*protocol.Welcome, error) {
 		Agent:     c.cfg.Agent,
 		Device:    protocol.DeviceInfo{Backend: info.Backend, Adapter: info.Adapter, AdapterType: info.AdapterType, Variant: info.Variant},
 		Kernels:   c.cfg.Kernels,
+		Jobs:      c.jobs(),
 	}
 	if err := conn.WriteFrame(protocol.Encode(nil, hello)); err != nil {
 		return nil, fmt.Errorf("send hello: %w", err)
@@ -168,6 +173,13 @@ func (c *Client) read(ctx context.Context, conn Conn, ls *leases, tasks chan<- *
 				return
 			}
 			c.verdict(&v, ls.verdict(v.TaskID))
+		case protocol.KindChosen:
+			var m protocol.Chosen
+			if err := protocol.DecodeInto(frame, &m); err != nil {
+				fail(fmt.Errorf("decode chosen jobs: %w", err))
+				return
+			}
+			c.chosen(&m)
 		case protocol.KindError:
 			m, err := protocol.Decode(frame)
 			if err != nil {
@@ -252,6 +264,11 @@ func (c *Client) write(ctx context.Context, conn Conn, ls *leases, results <-cha
 			ls.capacityZero(time.Now())
 			c.update(func(s *Stats) { s.State = StateDraining })
 			c.log.Info("draining: the hub leases nothing more; finishing the tasks held", "held", c.Stats().Held)
+		case <-c.chooseJobs:
+			if err := conn.WriteFrame(protocol.Encode(nil, &protocol.Choose{Jobs: c.jobs()})); err != nil {
+				fail(fmt.Errorf("send the choice of jobs: %w", err))
+				return
+			}
 		case w := <-results:
 			ls.sending(w.task.ID)
 			if err := conn.WriteFrame(w.frame); err != nil {

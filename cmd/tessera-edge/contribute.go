@@ -37,6 +37,7 @@ func runContribute(args []string, stdout, stderr io.Writer, signals <-chan os.Si
 	grace := fs.Duration("grace", 30*time.Second, "on SIGINT/SIGTERM, how long to finish the tasks held before stopping anyway")
 	printAddr := fs.Bool("print-address", false, "print the key's address (creating the key if needed) and exit")
 	kernelList := fs.String("kernels", "all", "kernels to run natively, e.g. matmul_nn,matmul_nt (the hub ships a sandboxed module for the rest)")
+	jobList := fs.String("jobs", "all", "jobs (models) to work for, by name or ID, e.g. mnist-mlp,gocode-lm; \"all\" is every job the hub runs, its matmul benchmark included (credit is kept per model either way)")
 	jsonLogs := fs.Bool("log-json", false, "log in JSON (progress lines included)")
 	caCert := fs.String("ca-cert", "", tlsca.Usage)
 	if code := parseFlags(fs, args); code >= 0 {
@@ -45,6 +46,11 @@ func runContribute(args []string, stdout, stderr io.Writer, signals <-chan os.Si
 	kernels, err := parseKernels(*kernelList)
 	if err != nil {
 		fmt.Fprintf(stderr, "tessera-edge: --kernels: %v\n", err)
+		return exitUsage
+	}
+	jobs, err := parseJobs(*jobList)
+	if err != nil {
+		fmt.Fprintf(stderr, "tessera-edge: --jobs: %v\n", err)
 		return exitUsage
 	}
 	if *grace < 0 {
@@ -92,6 +98,7 @@ func runContribute(args []string, stdout, stderr io.Writer, signals <-chan os.Si
 	cfg.HubURL, cfg.Key, cfg.Device, cfg.Slots, cfg.Logger = *hub, key, dev, *slots, log
 	cfg.Agent = "tessera-edge/0.1"
 	cfg.Kernels = kernels
+	cfg.Jobs = jobs
 	if tlsCfg != nil {
 		cfg.Dial = client.DialTLS(tlsCfg)
 	}
@@ -101,7 +108,7 @@ func runContribute(args []string, stdout, stderr io.Writer, signals <-chan os.Si
 		log.Error("bad configuration", "err", err)
 		return exitUsage
 	}
-	log.Info("contributing", "hub", *hub, "address", key.Address().Hex(), "slots", *slots)
+	log.Info("contributing", "hub", *hub, "address", key.Address().Hex(), "slots", *slots, "jobs", jobsText(jobs))
 	go stopOnSignals(ctx, cancel, c, signals, *grace, log)
 	if *progress > 0 {
 		p := &progressReporter{c: c, api: api, address: key.Address().Hex(), log: log, human: isTerminal(stderr) && !*jsonLogs, out: stderr}
@@ -178,6 +185,34 @@ func parseKernels(list string) ([]kernel.Op, error) {
 		ops = append(ops, op)
 	}
 	return ops, nil
+}
+
+// parseJobs reads --jobs: "all" (nil) or a comma-separated list of job
+// names or IDs.
+func parseJobs(list string) ([]string, error) {
+	if strings.TrimSpace(list) == "all" {
+		return nil, nil
+	}
+	var jobs []string
+	for _, name := range strings.Split(list, ",") {
+		name = strings.TrimSpace(name)
+		if name == "" {
+			return nil, fmt.Errorf("%q names an empty job: give job names or IDs separated by commas, or \"all\"", list)
+		}
+		if name == "all" {
+			return nil, fmt.Errorf("%q: \"all\" cannot be combined with job names", list)
+		}
+		jobs = append(jobs, name)
+	}
+	return client.CheckJobs(jobs)
+}
+
+// jobsText is a choice of jobs for people: "all" or the names.
+func jobsText(jobs []string) string {
+	if len(jobs) == 0 {
+		return "all"
+	}
+	return strings.Join(jobs, ",")
 }
 
 func newLogger(w io.Writer, json bool) *slog.Logger {

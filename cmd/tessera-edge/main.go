@@ -2,11 +2,12 @@
 // shard tasks on the local GPU through wgpu-native (or on the CPU when no
 // adapter works) and earns its key's address a share of the model.
 //
-//	tessera-edge --hub ws://127.0.0.1:8080/ws --key ~/.config/tessera/edge.key
+//	tessera-edge --hub ws://127.0.0.1:8080/ws --key ~/.config/tessera/edge.key [--jobs mnist-mlp,gocode-lm]
 //	tessera-edge bench [--backend cpu|webgpu|all] [--json]
 //	tessera-edge proof [--model ID] [--rpc URL]
 //
-// Without a subcommand it contributes until stopped: the first SIGINT or
+// Without a subcommand it contributes, to the jobs (models) --jobs names or
+// to every job the hub runs, until stopped: the first SIGINT or
 // SIGTERM finishes the tasks it holds (bounded by --grace), a second one
 // stops at once. bench measures the device's kernels; proof fetches the
 // key's credit proofs from the hub and checks them against the contract.
@@ -56,7 +57,8 @@ func doMain(args []string, stdout, stderr io.Writer, signals <-chan os.Signal) i
 
 func usage(w io.Writer) {
 	fmt.Fprint(w, `Usage:
-  tessera-edge [flags]            contribute to a hub (tessera-edge --help for the flags)
+  tessera-edge [flags]            contribute to a hub (tessera-edge --help for the flags);
+                                  --jobs mnist-mlp,gocode-lm works for those models only
   tessera-edge bench [flags]      measure GFLOP/s of each kernel on this machine's devices
   tessera-edge proof [flags]      print this key's credit proofs and check them on-chain
 

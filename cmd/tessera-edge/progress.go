@@ -18,8 +18,10 @@ import (
 const creditEvery = 30 * time.Second
 
 // progressReporter writes a progress line every interval: tasks per
-// second over the interval and since the start, GFLOP/s, verdicts, and the
-// credit the hub's ledger holds for the address.
+// second over the interval and since the start, GFLOP/s, verdicts, the
+// credit the hub's ledger holds for the address (summed over the models)
+// and the jobs chosen; it warns when the hub knows some chosen job by no
+// name.
 type progressReporter struct {
 	c       *client.Client
 	api     *hubapi.API
@@ -48,6 +50,9 @@ func (p *progressReporter) run(ctx context.Context, every time.Duration) {
 			p.line(s, prev, now.Sub(prevAt), now)
 			if s.LastRefusal != prev.LastRefusal && s.LastRefusal != "" {
 				p.log.Warn("last refusal", "reason", s.LastRefusal)
+			}
+			if s.JobsNote != prev.JobsNote && s.JobsNote != "" {
+				p.log.Warn("chosen jobs", "note", s.JobsNote)
 			}
 			prev, prevAt = s, now
 		}
@@ -102,14 +107,14 @@ func (p *progressReporter) line(s, prev client.Stats, dt time.Duration, now time
 		if p.creditOK {
 			credit += fmt.Sprintf("; ledger %s verified, %s pending", flops(p.credit.Verified.Float64()), flops(p.credit.Pending.Float64()))
 		}
-		fmt.Fprintf(p.out, "%s  %-9s %6.1f tasks/s (%.1f avg)  %6.2f GFLOP/s  %d done, %d accepted, %d refused, %d held  %s\n",
-			now.Format("15:04:05"), s.State, rate, avg, gflops, s.TasksDone, s.Accepted, s.Refused, s.Held, credit)
+		fmt.Fprintf(p.out, "%s  %-9s %6.1f tasks/s (%.1f avg)  %6.2f GFLOP/s  %d done, %d accepted, %d refused, %d held  %s  jobs: %s\n",
+			now.Format("15:04:05"), s.State, rate, avg, gflops, s.TasksDone, s.Accepted, s.Refused, s.Held, credit, jobsText(s.Jobs))
 		return
 	}
 	attrs := []any{"state", string(s.State),
 		"tasks_per_s", round(rate), "tasks_per_s_avg", round(avg), "gflops", round(gflops),
 		"done", s.TasksDone, "accepted", s.Accepted, "refused", s.Refused, "held", s.Held,
-		"accepted_gflop", round(s.AcceptedFLOPs / 1e9)}
+		"accepted_gflop", round(s.AcceptedFLOPs / 1e9), "jobs", jobsText(s.Jobs)}
 	if p.creditOK {
 		attrs = append(attrs, "credit_verified_gflop", round(p.credit.Verified.Float64()/1e9),
 			"credit_pending_gflop", round(p.credit.Pending.Float64()/1e9))
