@@ -30,9 +30,30 @@ const (
 // page's throttle and pause, which outlive runs.
 type bridge struct {
 	mu     sync.Mutex
-	cur    *run    // the current or last run; nil before the first start
-	share  float64 // the share of time the device may compute, (0, 1]
-	paused bool    // the page asked to take no new tasks
+	cur    *run     // the current or last run; nil before the first start
+	share  float64  // the share of time the device may compute, (0, 1]
+	paused bool     // the page asked to take no new tasks
+	jobs   []string // the jobs to work for; nil: every job
+}
+
+// jobsOf reads a JavaScript array of job IDs or names (undefined or null
+// meaning every job) and checks it as the client would.
+func jobsOf(v js.Value) ([]string, error) {
+	if v.IsUndefined() || v.IsNull() {
+		return nil, nil
+	}
+	if !js.Global().Get("Array").Call("isArray", v).Bool() {
+		return nil, errors.New("jobs must be an array of job IDs or names (empty: every job)")
+	}
+	jobs := make([]string, v.Length())
+	for i := range jobs {
+		e := v.Index(i)
+		if e.Type() != js.TypeString {
+			return nil, fmt.Errorf("jobs[%d] is a %s, not a job ID or name", i, e.Type())
+		}
+		jobs[i] = e.String()
+	}
+	return client.CheckJobs(jobs)
 }
 
 // run is one start..stop cycle.
@@ -90,6 +111,19 @@ func (b *bridge) object() js.Value {
 		paused := args[0].Bool()
 		return promise(func() (any, error) { return b.setPaused(paused) })
 	}))
+	obj.Set("setJobs", js.FuncOf(func(_ js.Value, args []js.Value) any {
+		var arg js.Value
+		if len(args) > 0 {
+			arg = args[0]
+		}
+		jobs, err := jobsOf(arg)
+		return promise(func() (any, error) {
+			if err != nil {
+				return nil, err
+			}
+			return b.setJobs(jobs)
+		})
+	}))
 	obj.Set("identity", js.FuncOf(func(js.Value, []js.Value) any {
 		return promise(identityInfo)
 	}))
@@ -144,6 +178,24 @@ func (b *bridge) setPaused(paused bool) (any, error) {
 	return b.stats(), nil
 }
 
+// setJobs sets the jobs to work for (nil: every job), for this run (the
+// client tells the hub without reconnecting) and the next ones.
+func (b *bridge) setJobs(jobs []string) (any, error) {
+	b.mu.Lock()
+	b.jobs = jobs
+	var c *client.Client
+	if b.cur != nil && b.cur.stopped.IsZero() {
+		c = b.cur.client
+	}
+	b.mu.Unlock()
+	if c != nil {
+		if err := c.SetJobs(jobs); err != nil {
+			return nil, err
+		}
+	}
+	return b.stats(), nil
+}
+
 // identityInfo returns the contributor's address, creating the key on
 // first use, and whether the key is kept across visits.
 func identityInfo() (any, error) {
@@ -184,13 +236,15 @@ type options struct {
 	hub     string
 	slots   int
 	backend string
+	jobs    []string // nil: the choice setJobs made, or every job
+	hasJobs bool     // the options named jobs
 }
 
 // parseOptions reads start's argument object.
 func parseOptions(args []js.Value) (options, error) {
 	o := options{slots: client.DefaultConfig().Slots, backend: backendAuto}
 	if len(args) == 0 || args[0].Type() != js.TypeObject {
-		return o, errors.New("start needs an options object: {hub, slots, backend}")
+		return o, errors.New("start needs an options object: {hub, slots, backend, jobs}")
 	}
 	a := args[0]
 	if v := a.Get("hub"); v.Type() == js.TypeString {
@@ -204,6 +258,13 @@ func parseOptions(args []js.Value) (options, error) {
 	}
 	if v := a.Get("backend"); v.Type() == js.TypeString && v.String() != "" {
 		o.backend = v.String()
+	}
+	if v := a.Get("jobs"); !v.IsUndefined() {
+		jobs, err := jobsOf(v)
+		if err != nil {
+			return o, fmt.Errorf("start: %w", err)
+		}
+		o.jobs, o.hasJobs = jobs, true
 	}
 	return o, nil
 }
@@ -269,7 +330,11 @@ func (b *bridge) prepare(ctx context.Context, r *run, o options) (*client.Client
 	var c *client.Client
 	if err == nil {
 		cfg := client.DefaultConfig()
+		if o.hasJobs {
+			b.jobs = o.jobs
+		}
 		cfg.HubURL, cfg.Key, cfg.Device, cfg.Slots, cfg.Agent = o.hub, key, pacer, o.slots, agent
+		cfg.Jobs = b.jobs
 		cfg.Dial = gate.Dial(client.Dial)
 		cfg.Logger = slog.Default().With("hub", o.hub)
 		c, err = client.New(cfg)
@@ -282,7 +347,7 @@ func (b *bridge) prepare(ctx context.Context, r *run, o options) (*client.Client
 	r.client, r.pacer, r.gate, r.device, r.fallback, r.keyNote, r.starting = c, pacer, gate, dev.Info(), fallback, keyNote, false
 	b.mu.Unlock()
 	slog.Info("contributing", "hub", o.hub, "backend", r.device.Backend, "adapter", r.device.Adapter,
-		"variant", r.device.Variant, "address", key.Address().Hex(), "fallback", fallback)
+		"variant", r.device.Variant, "address", key.Address().Hex(), "fallback", fallback, "jobs", c.Stats().Jobs)
 	return c, dev, nil
 }
 
@@ -329,13 +394,16 @@ func (b *bridge) stop() (any, error) {
 //	throttle     the share of time the device may compute, (0, 1]
 //	dutyCycle    the share of the last 10 s it did compute
 //	paused       whether the page paused taking new tasks
+//	jobs         the jobs chosen (an empty array: every job)
+//	jobsUnknown  chosen names the hub knows no job by; hubJobs its jobs
+//	jobsNote     a sentence about unknown names, or ""
 func (b *bridge) stats() any {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	r := b.cur
 	if r == nil {
 		return js.ValueOf(map[string]any{"state": string(client.StateStopped), "running": false,
-			"throttle": b.share, "paused": b.paused})
+			"throttle": b.share, "paused": b.paused, "jobs": anyList(b.jobs)})
 	}
 	m := map[string]any{
 		"running":  r.stopped.IsZero(),
@@ -392,5 +460,18 @@ func (b *bridge) stats() any {
 	}
 	m["lastError"] = lastErr
 	m["lastRefusal"] = s.LastRefusal
+	m["jobs"] = anyList(b.jobs)
+	m["jobsUnknown"] = anyList(s.JobsUnknown)
+	m["hubJobs"] = anyList(s.HubJobs)
+	m["jobsNote"] = s.JobsNote
 	return js.ValueOf(m)
+}
+
+// anyList converts a list for js.ValueOf, which takes []any, not []string.
+func anyList(list []string) []any {
+	out := make([]any, len(list))
+	for i, s := range list {
+		out[i] = s
+	}
+	return out
 }

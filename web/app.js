@@ -1,15 +1,16 @@
 // Tessera contributor page: loads the browser client (Go compiled to
 // WebAssembly, see ../wasm) and shows its progress. The client exposes
-// globalThis.tessera (start, stop, stats, setThrottle, setPaused,
+// globalThis.tessera (start, stop, stats, setThrottle, setPaused, setJobs,
 // identity, exportKey, importKey; all return promises). Query parameters
 // override the defaults: ?hub=wss://host/ws (this page's own host only:
 // the hub's Content-Security-Policy allows no other), ?slots=N,
 // ?backend=auto|webgpu|cpu.
 //
 // The page also shows training progress (training.js) and the visitor's
-// credit, proofs, checks and key (account.js).
+// credit, proofs, checks and key (account.js), and lets the visitor choose
+// the models (jobs) the device works for.
 
-import { $, setText, percent } from "./api.js";
+import { $, el, setText, percent, getJSON } from "./api.js";
 import { startTraining } from "./training.js";
 import { startAccount, setClient, setJobs } from "./account.js";
 
@@ -74,7 +75,10 @@ function loadSettings() {
     // unreadable or no storage: the defaults
   }
   const share = [0.25, 0.5, 0.75, 1].includes(s.throttle) ? s.throttle : 1;
-  return { throttle: share, pauseHidden: s.pauseHidden !== false };
+  // The unchecked jobs are kept, not the checked ones, so that jobs the
+  // hub adds later start checked.
+  const excluded = Array.isArray(s.excludedJobs) ? s.excludedJobs.filter((id) => typeof id === "string") : [];
+  return { throttle: share, pauseHidden: s.pauseHidden !== false, excludedJobs: excluded };
 }
 
 function saveSettings() {
@@ -87,14 +91,16 @@ function saveSettings() {
 
 const settings = loadSettings();
 
-// hiddenPause reports whether the page wants the client paused now.
+// hiddenPause reports whether the page wants the client paused because
+// the tab is hidden; wantPaused whether it wants it paused at all.
 const hiddenPause = () => settings.pauseHidden && document.hidden;
+const wantPaused = () => hiddenPause() || jobChoice() === null;
 
 async function applySettings() {
   if (!tessera) return;
   try {
     await tessera.setThrottle(settings.throttle);
-    render(await tessera.setPaused(hiddenPause()));
+    render(await tessera.setPaused(wantPaused()));
   } catch (err) {
     showError(`Could not apply the setting: ${err.message || err}`);
   }
@@ -121,8 +127,106 @@ function initSettings() {
   document.addEventListener("visibilitychange", applySettings);
 }
 
+// Models to train: a checkbox per job the hub runs (its training jobs
+// from api/v1/jobs, which training.js polls, and its built-in jobs from
+// api/v1/status). The choice goes to the client, which sends it to the
+// hub in its hello, or at once while contributing (no reconnect).
+
+const modelWords = { mlp: "MLP", gpt2: "language model", benchmark: "benchmark tasks" };
+let trainingJobs = []; // {id, name, model} from api/v1/jobs
+let builtinJobs = []; // the same, from api/v1/status
+let hubJobs = []; // both: the checkboxes, in this order
+let appliedChoice; // the choice last given to the client, as JSON
+let lastStats = null; // the client's latest stats, for the hub's note
+
+// jobChoice returns the IDs of the checked jobs, [] when every job is
+// checked (the hub then also leases jobs it adds later), or null when
+// none is.
+function jobChoice() {
+  const ids = hubJobs.map((j) => j.id);
+  const chosen = ids.filter((id) => !settings.excludedJobs.includes(id));
+  if (ids.length > 0 && chosen.length === 0) return null;
+  return chosen.length === ids.length ? [] : chosen;
+}
+
+const jobLabel = (job) => {
+  const model = modelWords[job.model] || job.model;
+  return model ? `${job.name || job.id} (${model})` : job.name || job.id;
+};
+
+function jobChoiceText(s) {
+  const choice = jobChoice();
+  if (hubJobs.length === 0) return "The hub lists no model yet; your device works for any it runs.";
+  if (choice === null) return "No model is checked: the client takes no new tasks until you check one.";
+  if (choice.length === 0) return "Working for every model on this hub.";
+  const names = hubJobs.filter((j) => choice.includes(j.id)).map((j) => j.name || j.id);
+  const note = s && s.jobsNote ? ` The hub says: ${s.jobsNote}.` : "";
+  return `Working for ${names.join(", ")} only.${note}`;
+}
+
+function renderJobChoice() {
+  const box = $("job-choices");
+  const labels = new Map([...box.querySelectorAll("label")].map((l) => [l.dataset.jobId, l]));
+  hubJobs.forEach((job, i) => {
+    let label = labels.get(job.id);
+    if (!label) {
+      const input = el("input", { type: "checkbox", name: "job", value: job.id });
+      input.addEventListener("change", () => {
+        const rest = settings.excludedJobs.filter((id) => id !== job.id);
+        settings.excludedJobs = input.checked ? rest : [...rest, job.id];
+        saveSettings();
+        applyJobs();
+      });
+      label = el("label");
+      label.dataset.jobId = job.id;
+      label.append(input, el("span"));
+    }
+    labels.delete(job.id);
+    setText(label.querySelector("span"), jobLabel(job));
+    label.querySelector("input").checked = !settings.excludedJobs.includes(job.id);
+    if (box.children[i] !== label) box.insertBefore(label, box.children[i] || null);
+  });
+  for (const gone of labels.values()) gone.remove();
+  setText($("job-choice-status"), jobChoiceText(lastStats));
+}
+
+function setHubJobs() {
+  const ref = (j) => ({ id: String(j.id), name: String(j.name || ""), model: String(j.model || "") });
+  hubJobs = [...trainingJobs, ...builtinJobs].filter((j) => j && j.id).map(ref);
+  renderJobChoice();
+  applyJobs();
+}
+
+// applyJobs gives the client the current choice when it changed, and
+// pauses it while no job is checked.
+async function applyJobs() {
+  if (!tessera) return;
+  const choice = jobChoice();
+  const key = JSON.stringify(choice);
+  if (key === appliedChoice) return;
+  appliedChoice = key;
+  try {
+    if (choice !== null) await tessera.setJobs(choice);
+    render(await tessera.setPaused(wantPaused()));
+  } catch (err) {
+    appliedChoice = undefined;
+    showError(`Could not apply the choice of models: ${err.message || err}`);
+  }
+}
+
+async function loadBuiltinJobs() {
+  try {
+    const st = await getJSON("api/v1/status");
+    builtinJobs = Array.isArray(st.builtin_jobs) ? st.builtin_jobs : [];
+    setHubJobs();
+  } catch {
+    // the training jobs are still shown; built-in ones stay chosen
+  }
+}
+
 function stateText(s) {
   const words = stateWords[s.state] || s.state || "Stopped";
+  if (s.paused && s.running && s.state === "working" && jobChoice() === null) return "Paused: no model is checked";
   if (s.paused && s.running && s.state === "working") return "Paused while this tab is hidden (held tasks finish first)";
   return words;
 }
@@ -156,6 +260,8 @@ function render(s) {
     setText($("verdicts"), `${s.accepted || 0} accepted · ${s.refused || 0} refused`);
   }
   if (s.address) setText($("address"), s.address);
+  lastStats = s;
+  if (hubJobs.length > 0) setText($("job-choice-status"), jobChoiceText(s));
   const problems = [s.lastError, s.lastRefusal && `Last refused result: ${s.lastRefusal}`, s.keyNote]
     .filter(Boolean);
   showError(problems.join(" — "));
@@ -184,8 +290,10 @@ async function toggle() {
       render(await tessera.stop());
     } else {
       await tessera.setThrottle(settings.throttle);
-      await tessera.setPaused(hiddenPause());
-      render(await tessera.start(options));
+      await tessera.setPaused(wantPaused());
+      const choice = jobChoice();
+      appliedChoice = JSON.stringify(choice);
+      render(await tessera.start({ ...options, jobs: choice || [] }));
     }
     running = !running;
   } catch (err) {
@@ -225,13 +333,19 @@ async function load() {
   return ready;
 }
 
-startTraining(setJobs);
+startTraining((jobs) => {
+  setJobs(jobs);
+  trainingJobs = jobs;
+  setHubJobs();
+});
+loadBuiltinJobs();
 initSettings();
 button.addEventListener("click", toggle);
 load().then(async (bridge) => {
   tessera = bridge;
   setText($("state-line"), "Ready. Press Contribute to start.");
   setButton();
+  applyJobs();
   setInterval(pollStats, pollMillis);
   startAccount(bridge);
 }, (err) => {
