@@ -56,7 +56,7 @@ web/dist/vendor.js: web/package.json web/package-lock.json web/build.mjs $(wildc
 	touch $@
 
 test: wasm web kernels vet ## run all tests (lavapipe and headless Chromium included), race detector on the concurrent parts
-	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -timeout 45m ./...
 	$(GO) test -count=1 -race -short ./hub/... ./client/ ./internal/protocol/
 	$(MAKE) --no-print-directory fuzz FUZZTIME=10s
 
