@@ -43,6 +43,9 @@ type Config struct {
 	EnsureJobs bool
 	// MNISTDir overrides where the MNIST files are ("" locates them).
 	MNISTDir string
+	// GoRoot overrides the Go tree whose source is the default text
+	// corpus ("" asks the go command).
+	GoRoot string
 	// Chain chooses where credit is committed (embedded chain by default).
 	Chain ChainConfig
 	// TLS, when enabled, serves HTTPS and WSS on the listener (tls.go).
@@ -107,7 +110,7 @@ func Run(ctx context.Context, ln net.Listener, cfg Config) error {
 		return err
 	}
 	mgr := train.NewManager(h, db, train.ManagerConfig{
-		DataDir: cfg.Hub.DataDir, OwnWorkers: cfg.OwnWorkers, Data: &train.DataLoader{Dir: cfg.MNISTDir}, Logger: log,
+		DataDir: cfg.Hub.DataDir, OwnWorkers: cfg.OwnWorkers, Data: &train.DataLoader{Dir: cfg.MNISTDir, GoRoot: cfg.GoRoot}, Logger: log,
 		Metrics: cfg.Hub.Metrics,
 	})
 	mgr.Routes(h.Handle, token)
@@ -147,7 +150,7 @@ func Run(ctx context.Context, ln net.Listener, cfg Config) error {
 
 // createDefaultJobs creates the default jobs of cfg.Jobs on a hub's first
 // start (no job in the database) or, with EnsureJobs, those of them that
-// no existing job is named after.
+// no existing job is named after. One that fails is logged and skipped.
 func createDefaultJobs(ctx context.Context, cfg Config, db *store.DB, mgr *train.Manager) error {
 	if !cfg.DefaultJob && !cfg.EnsureJobs {
 		return nil
@@ -171,8 +174,13 @@ func createDefaultJobs(ctx context.Context, cfg Config, db *store.DB, mgr *train
 		if !ok {
 			return fmt.Errorf("no default job is named %q (there are %s)", name, strings.Join(train.DefaultSpecNames(), ", "))
 		}
+		// A default job that cannot run here (a machine without Go's
+		// source tree for gocode-lm) must not keep the hub and its other
+		// jobs from serving: it is recorded as failed, with the reason, in
+		// the job list.
 		if _, err := mgr.Create(ctx, spec); err != nil {
-			return fmt.Errorf("create the default job %s: %w", name, err)
+			log := cmp.Or(cfg.Hub.Logger, slog.Default())
+			log.Error("cannot create a default job; the hub serves without it", "job", name, "err", err)
 		}
 		have[name] = true
 	}
