@@ -113,9 +113,9 @@ func EpochsHandler(store EpochStore, contract common.Address, chainID *big.Int) 
 		httpjson.Write(w, http.StatusOK, map[string]any{"contract": addr, "chainId": chainIDs, "epochs": out})
 	})
 	one = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		n, err := strconv.ParseUint(r.PathValue("epoch"), 10, 64)
+		n, err := strconv.ParseUint(r.PathValue("epoch"), 10, 63) // SQLite integers: at most 2^63-1
 		if err != nil || n == 0 {
-			httpjson.Errorf(w, http.StatusBadRequest, "epoch must be a positive integer, got %q", r.PathValue("epoch"))
+			httpjson.Errorf(w, http.StatusBadRequest, "epoch must be a positive integer below 2^63, got %q", r.PathValue("epoch"))
 			return
 		}
 		e, err := store.EpochAt(r.Context(), r.PathValue("model"), n)

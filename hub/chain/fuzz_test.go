@@ -110,6 +110,7 @@ func FuzzProofRequest(f *testing.F) {
 	f.Add("model=m&address=" + strings.ToUpper(contributor(2)))
 	f.Add("model=m&address=" + contributor(2) + "&address=0x00")
 	f.Add("model=m&address=" + contributor(0) + "&epoch=1")
+	f.Add("model=m&address=" + contributor(0) + "&epoch=10000000000000000000") // past int64: refused, not a ledger error
 	f.Add("model=m&address=" + contributor(0) + "&epoch=2")
 	f.Add("model=m&address=" + contributor(0) + "&epoch=3")
 	f.Add("model=m&address=" + contributor(0) + "&epoch=99")

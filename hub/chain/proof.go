@@ -119,8 +119,9 @@ func proofQuery(q url.Values) (model string, account ethaddr.Address, epoch uint
 		return "", account, 0, err
 	}
 	if s, ok := q["epoch"]; ok {
-		if epoch, err = strconv.ParseUint(s[0], 10, 64); err != nil || epoch == 0 {
-			return "", account, 0, fmt.Errorf("epoch must be a positive integer, got %q", truncate(s[0]))
+		// Epochs are SQLite integers: at most 2^63-1.
+		if epoch, err = strconv.ParseUint(s[0], 10, 63); err != nil || epoch == 0 {
+			return "", account, 0, fmt.Errorf("epoch must be a positive integer below 2^63, got %q", truncate(s[0]))
 		}
 	}
 	return model, account, epoch, nil
