@@ -17,21 +17,24 @@ import (
 // d = heads·hd wide) into the per-head layout.
 func splitHeads(qkv []float32, b, t, heads, hd int) (q, k, v []float32) {
 	d := heads * hd
-	q = make([]float32, b*t*d)
-	k = make([]float32, b*t*d)
-	v = make([]float32, b*t*d)
+	return gatherHeads(qkv, 3*d, 0, b, t, heads, hd), gatherHeads(qkv, 3*d, d, b, t, heads, hd),
+		gatherHeads(qkv, 3*d, 2*d, b, t, heads, hd)
+}
+
+// gatherHeads copies columns [col0, col0+heads·hd) of x (b·t rows of
+// width) into the per-head layout [b·heads][t][hd].
+func gatherHeads(x []float32, width, col0, b, t, heads, hd int) []float32 {
+	out := make([]float32, b*t*heads*hd)
 	for s := range b {
 		for i := range t {
-			row := qkv[(s*t+i)*3*d:]
+			row := x[(s*t+i)*width+col0:]
 			for h := range heads {
 				dst := ((s*heads+h)*t + i) * hd
-				copy(q[dst:dst+hd], row[h*hd:(h+1)*hd])
-				copy(k[dst:dst+hd], row[d+h*hd:d+(h+1)*hd])
-				copy(v[dst:dst+hd], row[2*d+h*hd:2*d+(h+1)*hd])
+				copy(out[dst:dst+hd], row[h*hd:(h+1)*hd])
 			}
 		}
 	}
-	return q, k, v
+	return out
 }
 
 // mergeHeads writes the per-head matrices xs (each [b·heads][t][hd]) side

@@ -188,7 +188,7 @@ func (ps *pass) backward(dlogits []float32) ([]float32, error) {
 		if err != nil {
 			return nil, err
 		}
-		do := splitHeadsOne(da, ps.b, t, H, hd)
+		do := gatherHeads(da, d, 0, ps.b, t, H, hd)
 		dp, wp := batched(ps.ctx, ps.exec, kernel.MatMulNT, n, c.AttnBatch, t, hd, t, do, bc.v)
 		dv, wv := batched(ps.ctx, ps.exec, kernel.MatMulTN, n, c.AttnBatch, t, t, hd, bc.probs, do)
 		if err := wp.Wait(ps.ctx); err != nil {
@@ -224,20 +224,4 @@ func (ps *pass) backward(dlogits []float32) ([]float32, error) {
 		pg.apply()
 	}
 	return grad, nil
-}
-
-// splitHeadsOne is splitHeads for one d-wide tensor (b·t rows of d).
-func splitHeadsOne(x []float32, b, t, heads, hd int) []float32 {
-	d := heads * hd
-	out := make([]float32, b*t*d)
-	for s := range b {
-		for i := range t {
-			row := x[(s*t+i)*d:]
-			for h := range heads {
-				dst := ((s*heads+h)*t + i) * hd
-				copy(out[dst:dst+hd], row[h*hd:(h+1)*hd])
-			}
-		}
-	}
-	return out
 }
