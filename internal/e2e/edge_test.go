@@ -152,10 +152,13 @@ func startHubOn(tb testing.TB, bins, addr string, args []string) (*proc, string)
 			urls <- m[1]
 		}
 	})
+	// Start-up opens SQLite, compiles the arbitration sandbox and deploys the
+	// contract on the embedded chain: on a CI machine busy with other
+	// packages' tests it once took over 20 s.
 	select {
 	case u := <-urls:
 		return p, u
-	case <-time.After(20 * time.Second):
+	case <-time.After(90 * time.Second):
 		tb.Fatalf("the hub printed no URL:\n%s", p.output())
 		return nil, ""
 	}
