@@ -109,6 +109,7 @@ type Hub struct {
 	trusted  map[string]bool
 	module   *protocol.Module // shipped to contributors lacking ops; nil if none
 	metrics  *metrics.Metrics
+	wire     wireBook
 
 	arbitrations atomic.Uint64
 	web          fs.FS
@@ -202,7 +203,11 @@ func New(cfg Config) (*Hub, error) {
 			return h.rep.probability(addr)
 		}
 	}
-	cfg.Metrics.WatchTasks(h.sched.metricsSnapshot)
+	cfg.Metrics.WatchTasks(func() metrics.Tasks {
+		t := h.sched.metricsSnapshot()
+		t.Wire = h.wire.snapshot()
+		return t
+	})
 	h.mux = http.NewServeMux()
 	h.mux.HandleFunc("GET /ws", h.serveWS)
 	h.mux.HandleFunc("GET /api/v1/status", h.serveStatus)

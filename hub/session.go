@@ -313,7 +313,7 @@ func (s *session) readLoop() {
 				s.closeWith(asProtoErr(err))
 				return
 			}
-			s.h.judge(s, res, &scratch, rng)
+			s.h.judge(s, res, len(frame), &scratch, rng)
 		case protocol.KindCapacity:
 			var c protocol.Capacity
 			if err := protocol.DecodeInto(frame, &c); err != nil {
@@ -335,9 +335,15 @@ func (s *session) readLoop() {
 	}
 }
 
-func (s *session) verdict(id uint64, code protocol.Code, msg string) {
+// verdict tells the contributor how its result for task id of job (""
+// when unknown) was judged.
+func (s *session) verdict(job string, id uint64, code protocol.Code, msg string) {
 	v := &protocol.Verdict{TaskID: id, Accepted: code == protocol.CodeOK, Code: code, Message: msg}
-	s.queue(outFrame{frame: protocol.Encode(nil, v)})
+	frame := protocol.Encode(nil, v)
+	if job != "" {
+		s.h.wire.sent(job, len(frame))
+	}
+	s.queue(outFrame{frame: frame})
 }
 
 func resize(v []float32, n int) []float32 {
@@ -433,6 +439,7 @@ func (s *session) writeLoop() {
 				}
 				buf = protocol.Encode(buf[:0], &msg)
 				frame = buf
+				s.h.wire.sent(t.Job, len(frame))
 			}
 			s.conn.SetWriteDeadline(time.Now().Add(writeWait))
 			err := s.conn.WriteMessage(websocket.BinaryMessage, frame)

@@ -112,7 +112,8 @@ func (h *Hub) exact(t *Task) ([]float64, []float64, error) {
 }
 
 // judge verifies one result from s and acts on the outcome.
-func (h *Hub) judge(s *session, res *protocol.Result, scratch *verify.Scratch, rng *rand.Rand) {
+// size is the result frame's length, for the job's wire totals.
+func (h *Hub) judge(s *session, res *protocol.Result, size int, scratch *verify.Scratch, rng *rand.Rand) {
 	if h.rep.banned(s.who.address) {
 		return // a result that arrived after its sender was banned
 	}
@@ -120,10 +121,11 @@ func (h *Hub) judge(s *session, res *protocol.Result, scratch *verify.Scratch, r
 	if err != nil {
 		h.metrics.TaskRefused(metrics.UnknownTask)
 		s.who.refused(err.Error())
-		s.verdict(res.TaskID, protocol.CodeUnknownTask, err.Error())
+		s.verdict("", res.TaskID, protocol.CodeUnknownTask, err.Error())
 		return
 	}
 	t := l.task
+	h.wire.received(t.Job, size)
 	if int(res.Rows) != t.Shape.M || int(res.Cols) != t.Shape.N || max(int(res.Batch), 1) != t.Shape.Count() {
 		h.refuse(s, t, metrics.WrongShape, fmt.Sprintf("result is %d×%dx%d, the task's output is %d×%dx%d",
 			max(res.Batch, 1), res.Rows, res.Cols, t.Shape.Count(), t.Shape.M, t.Shape.N))
@@ -155,7 +157,7 @@ func (h *Hub) judge(s *session, res *protocol.Result, scratch *verify.Scratch, r
 		// Not the contributor's fault: give the task to someone else.
 		h.metrics.TaskRefused(metrics.Unverifiable)
 		h.sched.finish(s, t, false)
-		s.verdict(t.ID, protocol.CodeInternal, "the hub could not verify this result; the task was reassigned")
+		s.verdict(t.Job, t.ID, protocol.CodeInternal, "the hub could not verify this result; the task was reassigned")
 	case err != nil:
 		h.refuse(s, t, metrics.WrongResult, err.Error())
 	default:
@@ -173,25 +175,27 @@ func (h *Hub) accept(s *session, t *Task, c []float32) {
 		// contributor hears "accepted" only once the credit is durable.
 		durable := h.creditAsync(CreditOp{Kind: CreditVerified, Task: t.key, Model: t.Job, Address: addr, Amount: t.FLOPs()})
 		h.rep.good(addr)
+		h.wire.delivered(t.Job, t.FLOPs())
 		t.Source.Done(t, c)
 		h.sched.finish(s, t, true)
 		if err := h.awaitCredit(durable); err != nil {
-			s.verdict(t.ID, protocol.CodeInternal, "the result was correct but the hub could not record its credit: "+err.Error())
+			s.verdict(t.Job, t.ID, protocol.CodeInternal, "the result was correct but the hub could not record its credit: "+err.Error())
 			return
 		}
-		s.verdict(t.ID, protocol.CodeOK, "")
+		s.verdict(t.Job, t.ID, protocol.CodeOK, "")
 		return
 	}
 	durable := h.creditAsync(CreditOp{Kind: CreditPending, Task: t.key, Model: t.Job, Address: addr, Amount: t.FLOPs()})
 	first, pair := g.add(execution{addr: addr, sess: s, taskID: t.ID, c: c})
 	if first {
+		h.wire.delivered(t.Job, t.FLOPs())
 		t.Source.Done(t, c)
 	}
 	h.sched.finish(s, t, true)
 	if err := h.awaitCredit(durable); err != nil {
-		s.verdict(t.ID, protocol.CodeInternal, "the result was correct but the hub could not record its credit: "+err.Error())
+		s.verdict(t.Job, t.ID, protocol.CodeInternal, "the result was correct but the hub could not record its credit: "+err.Error())
 	} else {
-		s.verdict(t.ID, protocol.CodeOK, "accepted; credit pending a second execution")
+		s.verdict(t.Job, t.ID, protocol.CodeOK, "accepted; credit pending a second execution")
 	}
 	if pair != nil {
 		h.settle(g.task, pair)
@@ -224,7 +228,7 @@ func (h *Hub) settle(t *Task, pair []execution) {
 			h.credit(CreditOp{Kind: CreditReject, Task: t.key, Address: e.addr, Reason: reason})
 			h.penalize(e.addr, t.key, reason)
 			e.sess.who.rejected(reason)
-			e.sess.verdict(e.taskID, protocol.CodeWrongResult, reason)
+			e.sess.verdict(t.Job, e.taskID, protocol.CodeWrongResult, reason)
 		} else {
 			h.credit(CreditOp{Kind: CreditVerify, Task: t.key, Address: e.addr, Reason: "confirmed by the exact product"})
 			h.rep.good(e.addr)
@@ -239,7 +243,7 @@ func (h *Hub) refuse(s *session, t *Task, class metrics.Refusal, reason string) 
 	h.sched.finish(s, t, false)
 	s.who.rejected(reason)
 	h.log.Info("result refused", "address", s.who.address, "task", t.ID, "reason", reason)
-	s.verdict(t.ID, protocol.CodeWrongResult, reason) // before a ban closes the session
+	s.verdict(t.Job, t.ID, protocol.CodeWrongResult, reason) // before a ban closes the session
 	h.penalize(s.who.address, t.key, reason)
 }
 

@@ -75,6 +75,7 @@ function jobCard(job) {
     speed: field("Time per step"),
     split: field("Of which the hub computing / waiting for contributors", true),
     throughput: field(lm ? "Tokens per second" : "Examples per second"),
+    wire: field("Network: bytes per useful GFLOP (tasks, results and verdicts on contributors' websockets)", true),
     exposure: field("Exposure (largest share of the weights held by one contributor)", true),
     error: el("p", { className: "error", hidden: true }),
   };
@@ -124,6 +125,14 @@ function jobCard(job) {
   return card;
 }
 
+// wireSummary is a job's bytes per useful GFLOP and the totals behind it.
+function wireSummary(job) {
+  const w = job.wire;
+  if (!(job.wire_bytes_per_gflop > 0) || !w) return "–";
+  const mb = (b) => (b / 1e6).toFixed(1);
+  return `${mb(job.wire_bytes_per_gflop)} MB per GFLOP (${mb(w.bytes_down)} MB down, ${mb(w.bytes_up)} MB up for ${Number((w.useful_flops / 1e9).toPrecision(3))} GFLOP)`;
+}
+
 async function renderJob(job) {
   const card = jobCard(job);
   const { f } = card;
@@ -139,6 +148,7 @@ async function renderJob(job) {
     ? `${Number(job.hub_ms || 0).toFixed(1)} ms / ${Number(job.contributors_ms || 0).toFixed(1)} ms (hub ${percent((job.hub_ms || 0) / job.step_ms)})`
     : "–");
   setText(f.throughput, job.tokens_per_second > 0 ? count(Math.round(job.tokens_per_second)) : "–");
+  setText(f.wire, wireSummary(job));
   setText(f.exposure, `${s.exposure}; ${percent(job.max_exposure)} counting the operator's own workers`);
   if (card.lm && job.sample) {
     const smp = job.sample;

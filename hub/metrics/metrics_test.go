@@ -77,7 +77,8 @@ func TestMetricsExposition(t *testing.T) {
 	m.ForgetJob("job-b")
 	at := time.Unix(1_700_000_000, 0)
 	m.WatchTasks(func() metrics.Tasks {
-		return metrics.Tasks{Connections: 3, Leased: 10, Completed: 7, Expired: 1, Requeued: 2, Queued: 4, InFlight: 3}
+		return metrics.Tasks{Connections: 3, Leased: 10, Completed: 7, Expired: 1, Requeued: 2, Queued: 4, InFlight: 3,
+			Wire: map[string]metrics.Wire{"job-a": {Down: 3000, Up: 1000, UsefulFLOPs: 2e9}, "job-c": {Down: 10}}}
 	})
 	m.WatchCommits(func() metrics.Commits {
 		return metrics.Commits{
@@ -114,10 +115,18 @@ func TestMetricsExposition(t *testing.T) {
 		{"tessera_chain_last_commit_timestamp_seconds", []string{"model", "matmul"}, 1_700_000_000},
 		{"tessera_chain_commit_failures_total", nil, 1},
 		{"tessera_chain_epochs_pending", nil, 1},
+		{"tessera_wire_bytes_total", []string{"job", "job-a", "direction", "down"}, 3000},
+		{"tessera_wire_bytes_total", []string{"job", "job-a", "direction", "up"}, 1000},
+		{"tessera_useful_flops_total", []string{"job", "job-a"}, 2e9},
+		{"tessera_wire_bytes_per_gflop", []string{"job", "job-a"}, 2000},
+		{"tessera_wire_bytes_total", []string{"job", "job-c", "direction", "down"}, 10},
 	} {
 		if got, ok := sample(fams, c.name, c.labels...); !ok || got != c.want {
 			t.Errorf("%s%v = %v (present %v), want %v", c.name, c.labels, got, ok, c.want)
 		}
+	}
+	if _, ok := sample(fams, "tessera_wire_bytes_per_gflop", "job", "job-c"); ok {
+		t.Error("bytes per GFLOP is reported for a job with no useful FLOP")
 	}
 	if _, ok := sample(fams, "tessera_train_step_seconds", "job", "job-b"); ok {
 		t.Error("a forgotten job's step times are still reported")

@@ -15,6 +15,15 @@ type Tasks struct {
 	Leased, Completed, Expired, Requeued, Dropped, Replicated, GrantErrors uint64
 	// Queued tasks wait for a contributor; InFlight ones are leased.
 	Queued, InFlight int
+	// Wire holds each job's bytes on contributors' websockets and its
+	// useful arithmetic (hub.WireStats), by job.
+	Wire map[string]Wire
+}
+
+// Wire is one job's wire totals since the hub started.
+type Wire struct {
+	Down, Up    int64
+	UsefulFLOPs uint64
 }
 
 // Commits is the epoch committer's state, read at each scrape.
@@ -56,6 +65,7 @@ type watcher struct {
 	connections, queued, inFlight                                          *prometheus.Desc
 	leased, completed, expired, requeued, dropped, replicated, grantErrors *prometheus.Desc
 	epoch, committedAt, failures, pending                                  *prometheus.Desc
+	wireBytes, usefulFLOPs, bytesPerGFLOP                                  *prometheus.Desc
 }
 
 func newWatcher() *watcher {
@@ -77,6 +87,11 @@ func newWatcher() *watcher {
 		committedAt: d("tessera_chain_last_commit_timestamp_seconds", "Unix time the model's latest epoch was recorded as committed.", "model"),
 		failures:    d("tessera_chain_commit_failures_total", "Commit rounds that failed; the committer retries with backoff and loses no credit."),
 		pending:     d("tessera_chain_epochs_pending", "Epochs prepared or sent but not yet committed on-chain."),
+		wireBytes: d("tessera_wire_bytes_total",
+			"Bytes of a job's task, result and verdict frames on contributors' websockets (frame headers included), by direction (down: to contributors).", "job", "direction"),
+		usefulFLOPs: d("tessera_useful_flops_total", "Arithmetic of a job's tasks whose results it received, each task once (replicas excluded).", "job"),
+		bytesPerGFLOP: d("tessera_wire_bytes_per_gflop",
+			"Since the hub started: tessera_wire_bytes_total (both directions) per useful GFLOP; for a window use the rates of the two counters.", "job"),
 	}
 }
 
@@ -84,7 +99,7 @@ func newWatcher() *watcher {
 func (w *watcher) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		w.connections, w.queued, w.inFlight, w.leased, w.completed, w.expired, w.requeued, w.dropped, w.replicated, w.grantErrors,
-		w.epoch, w.committedAt, w.failures, w.pending,
+		w.epoch, w.committedAt, w.failures, w.pending, w.wireBytes, w.usefulFLOPs, w.bytesPerGFLOP,
 	} {
 		ch <- d
 	}
@@ -110,6 +125,14 @@ func (w *watcher) Collect(ch chan<- prometheus.Metric) {
 		counter(w.dropped, t.Dropped)
 		counter(w.replicated, t.Replicated)
 		counter(w.grantErrors, t.GrantErrors)
+		for job, b := range t.Wire {
+			ch <- prometheus.MustNewConstMetric(w.wireBytes, prometheus.CounterValue, float64(b.Down), job, "down")
+			ch <- prometheus.MustNewConstMetric(w.wireBytes, prometheus.CounterValue, float64(b.Up), job, "up")
+			ch <- prometheus.MustNewConstMetric(w.usefulFLOPs, prometheus.CounterValue, float64(b.UsefulFLOPs), job)
+			if b.UsefulFLOPs > 0 {
+				gauge(w.bytesPerGFLOP, float64(b.Down+b.Up)/(float64(b.UsefulFLOPs)/1e9), job)
+			}
+		}
 	}
 	if f := w.commits.Load(); f != nil {
 		c := (*f)()

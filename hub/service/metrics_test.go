@@ -150,6 +150,10 @@ func TestMetricsMove(t *testing.T) {
 		// Newcomers' results are all executed twice.
 		{"tessera_verifications_total", []string{"outcome", "replica_agree"}, 1},
 		{"tessera_train_step_seconds", []string{"job", job.ID}, 3},
+		{"tessera_wire_bytes_total", []string{"job", job.ID, "direction", "down"}, 1},
+		{"tessera_wire_bytes_total", []string{"job", job.ID, "direction", "up"}, 1},
+		{"tessera_useful_flops_total", []string{"job", job.ID}, 1},
+		{"tessera_wire_bytes_per_gflop", []string{"job", job.ID}, 1},
 	}
 	waitFor(t, 90*time.Second, func() string {
 		after = scrapeHub(t, base)

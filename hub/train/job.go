@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tessera-ai/tessera/hub"
 	"github.com/tessera-ai/tessera/hub/metrics"
 	"github.com/tessera-ai/tessera/hub/store"
 	"github.com/tessera-ai/tessera/hub/train/tile"
@@ -286,6 +287,12 @@ type JobStatus struct {
 	// hub computing, and the hub waiting for contributors' tiles.
 	HubMillis  float64 `json:"hub_ms"`
 	WaitMillis float64 `json:"contributors_ms"`
+	// WireBytesPerGFLOP is the bytes of the job's tasks on contributors'
+	// websockets per useful GFLOP since the hub started (hub.WireStats;
+	// RATIONALE.md defines useful FLOP); Wire holds the totals. The
+	// manager fills both in.
+	WireBytesPerGFLOP float64        `json:"wire_bytes_per_gflop"`
+	Wire              *hub.WireStats `json:"wire,omitempty"`
 }
 
 // Status returns the job's summary; exposure may be nil for local jobs.

@@ -52,6 +52,13 @@ func TestLanguageModelThroughHubMatchesLocal(t *testing.T) {
 		t.Errorf("status lacks the language model's figures: %+v", st)
 	}
 	t.Logf("step %.1f ms: hub %.1f ms, waiting for contributors %.1f ms; %.0f tokens/s", st.StepMillis, st.HubMillis, st.WaitMillis, st.TokensPerSecond)
+	// Every step's tiles went over websockets: the wire totals cover at
+	// least each task's operands once, for at least the steps' arithmetic.
+	if w := st.Wire; w == nil || w.UsefulFLOPs == 0 || w.BytesDown <= 0 || w.BytesUp <= 0 || st.WireBytesPerGFLOP != w.BytesPerGFLOP() || st.WireBytesPerGFLOP <= 0 {
+		t.Errorf("wire figures: %v bytes per GFLOP, totals %+v", st.WireBytesPerGFLOP, w)
+	} else {
+		t.Logf("wire: %.1f MB per useful GFLOP (%d bytes down, %d up, %.3f GFLOP)", st.WireBytesPerGFLOP/1e6, w.BytesDown, w.BytesUp, float64(w.UsefulFLOPs)/1e9)
+	}
 	code, body := call(t, "GET", srv.URL+"/api/v1/jobs/"+id, "", "")
 	if code != 200 {
 		t.Fatalf("job detail: %d %v", code, body)

@@ -259,6 +259,7 @@ func (m *Manager) Remove(ctx context.Context, id string) error {
 		return err
 	}
 	m.cfg.Metrics.ForgetJob(id)
+	m.hub.ForgetWire(id)
 	return removeAll(r.job.dir)
 }
 
@@ -272,7 +273,10 @@ func (m *Manager) Statuses() []JobStatus {
 	m.mu.Unlock()
 	out := make([]JobStatus, 0, len(runs))
 	for _, r := range runs {
-		out = append(out, r.job.Status(r.exposure))
+		st := r.job.Status(r.exposure)
+		w := m.hub.Wire(r.job.ID)
+		st.Wire, st.WireBytesPerGFLOP = &w, w.BytesPerGFLOP()
+		out = append(out, st)
 	}
 	sortStatuses(out)
 	return out

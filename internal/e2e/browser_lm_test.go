@@ -41,8 +41,8 @@ func TestBrowserDashboardLanguageModel(t *testing.T) {
 	p.do("open the dashboard", 20*time.Second, chromedp.Navigate(h.base+"/dashboard.html"))
 	card := fmt.Sprintf(`#dash-jobs article[data-job-id=%q]`, job.ID)
 	var got struct {
-		Model, Quality, Split, Sample, Weights, Config string
-		Points                                         []int
+		Model, Quality, Split, Wire, Sample, Weights, Config string
+		Points                                               []int
 	}
 	waitFor(t, 90*time.Second, "the dashboard shows the language model with a sample and charted evaluations", func() error {
 		p.eval("read the language model's card", `(() => {
@@ -50,7 +50,7 @@ func TestBrowserDashboardLanguageModel(t *testing.T) {
 			if (!a) return {};
 			const dd = [...a.querySelectorAll("dl.stats dd")].map((d) => d.textContent);
 			const link = (s) => { const l = [...a.querySelectorAll(".sample a")].find((x) => x.textContent.includes(s)); return l ? l.href : ""; };
-			return {model: a.dataset.model, quality: dd[2] || "", split: dd[5] || "",
+			return {model: a.dataset.model, quality: dd[2] || "", split: dd[5] || "", wire: dd[7] || "",
 				sample: (a.querySelector(".sample-text") || {}).textContent || "",
 				weights: link("safetensors"), config: link("config.json"),
 				points: [...a.querySelectorAll(".chart")].map((c) => Number(c.dataset.points))};
@@ -58,12 +58,15 @@ func TestBrowserDashboardLanguageModel(t *testing.T) {
 		if got.Model != "gpt2" || !strings.Contains(got.Quality, "bits per byte") || strings.HasPrefix(got.Sample, "No sample") || got.Sample == "" {
 			return fmt.Errorf("card %+v", got)
 		}
+		if !strings.Contains(got.Wire, "MB per GFLOP") {
+			return fmt.Errorf("network figure %q", got.Wire)
+		}
 		if len(got.Points) != 3 || got.Points[1] < 2 || got.Points[2] < 2 {
 			return fmt.Errorf("charts hold %v points (loss, bits per byte, tokens/s)", got.Points)
 		}
 		return nil
 	})
-	t.Logf("dashboard: %q; step split %q; sample %q", got.Quality, got.Split, got.Sample)
+	t.Logf("dashboard: %q; step split %q; network %q; sample %q", got.Quality, got.Split, got.Wire, got.Sample)
 	if !strings.Contains(got.Split, "ms /") {
 		t.Errorf("step split %q", got.Split)
 	}
