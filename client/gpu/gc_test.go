@@ -14,8 +14,11 @@ import (
 // TestReadbackSurvivesGC runs readbacks while another goroutine churns the
 // heap, so that automatic collections keep happening. The binding's
 // MapAsync hands wgpu-native a pointer to Go memory it does not keep
-// alive; without the collector hold in startMap this crashed within a
-// second ("misuse of an invalid Handle").
+// alive; a collection before the callback ran made the callback panic
+// ("misuse of an invalid Handle"), also while startMap turned the
+// collector off around each map (a cycle already starting still ran). startMap now calls
+// wgpuBufferMapAsync itself with an integer id as the callback's userdata
+// (mapread_native.go), so wgpu-native holds no Go memory.
 func TestReadbackSurvivesGC(t *testing.T) {
 	d := openDevice(t, 0)
 	stop := make(chan struct{})

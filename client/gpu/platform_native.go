@@ -5,9 +5,7 @@ package gpu
 import (
 	"context"
 	"fmt"
-	"runtime/debug"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/cogentcore/webgpu/wgpu"
@@ -100,66 +98,6 @@ func pollAfter(d time.Duration) <-chan time.Time { return time.After(d) }
 // upload writes data to the start of buf through the queue.
 func (d *Device) upload(buf *wgpu.Buffer, data []byte) error {
 	return d.queue.WriteBuffer(buf, 0, data)
-}
-
-// gcHold keeps the garbage collector off while wgpu-native holds a pointer
-// into Go memory. The binding's Buffer.MapAsync (cogentcore/webgpu v0.23.0)
-// passes C the address of a heap variable holding the callback's
-// cgo.Handle and keeps no Go reference to it; wgpu-native reads it only
-// when a later Poll runs the callback. A collection in between may free
-// and reuse that memory, and the callback then dies with "misuse of an
-// invalid Handle". Without a collection no memory is freed, so each map
-// holds the collector off until its callback has run. Maps are short (one
-// task's readback), so the heap grows by at most what is allocated in the
-// meantime.
-var gcHold struct {
-	mu   sync.Mutex
-	n    int
-	prev int
-}
-
-func holdGC() (release func()) {
-	gcHold.mu.Lock()
-	if gcHold.n == 0 {
-		gcHold.prev = debug.SetGCPercent(-1)
-	}
-	gcHold.n++
-	gcHold.mu.Unlock()
-	var once sync.Once
-	return func() {
-		once.Do(func() {
-			gcHold.mu.Lock()
-			if gcHold.n--; gcHold.n == 0 {
-				debug.SetGCPercent(gcHold.prev)
-			}
-			gcHold.mu.Unlock()
-		})
-	}
-}
-
-// startMap starts mapping size bytes of buf for reading; the returned
-// channel receives the outcome once a Device.Poll runs the callback.
-func startMap(buf *wgpu.Buffer, size uint64) <-chan error {
-	done := make(chan error, 1)
-	release := holdGC()
-	send := func(err error) {
-		release()
-		select {
-		case done <- err:
-		default: // outcome already reported
-		}
-	}
-	err := buf.MapAsync(wgpu.MapModeRead, 0, size, func(status wgpu.BufferMapAsyncStatus) {
-		if status != wgpu.BufferMapAsyncStatusSuccess {
-			send(fmt.Errorf("map status %v", status))
-			return
-		}
-		send(nil)
-	})
-	if err != nil {
-		send(err)
-	}
-	return done
 }
 
 // mappedRange returns the mapped bytes (valid until Unmap).

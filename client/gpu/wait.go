@@ -11,10 +11,12 @@ import (
 const firstPoll = 50 * time.Microsecond
 
 // waitMapped waits until done delivers the outcome of a buffer map, or ctx
-// ends. Natively it drives wgpu-native with non-blocking polls and short
-// sleeps: a blocking Device.Poll gives up after 5 s on lavapipe, after
-// which the process crashes. In the browser, Poll does nothing and the
-// map's promise completes on its own (pollAfter returns nil there).
+// ends. Natively the map's callback runs inside Device.Poll
+// (mapread_native.go), so waitMapped drives wgpu-native with non-blocking
+// polls and short sleeps: a blocking Device.Poll gives up after 5 s on
+// lavapipe, after which the process crashes. In the browser, Poll does
+// nothing and the map's promise completes on its own (pollAfter returns
+// nil there).
 func (d *Device) waitMapped(ctx context.Context, done <-chan error) error {
 	sleep := firstPoll
 	for {
