@@ -15,7 +15,7 @@ LVP_ICD     := /usr/share/vulkan/icd.d/lvp_icd.x86_64.json
 export VK_ICD_FILENAMES ?= $(if $(wildcard $(LVP_ICD)),$(LVP_ICD),)
 
 .DEFAULT_GOAL := help
-.PHONY: help run build wasm web kernels contracts adversary load lm test test-short bench fuzz vet fmt check clean
+.PHONY: help run build wasm web kernels contracts adversary load lm bench-wire test test-short bench fuzz vet fmt check clean
 
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -67,6 +67,9 @@ bench: wasm kernels ## run the benchmarks (hub vs echo, wire, kernels, Freivalds
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./hub/chain/merkle/ ./internal/sandbox/
 	$(GO) test -run '^$$' -bench CommitGas -benchtime 20x ./contracts/
 	$(GO) test -run '^$$' -bench 'Training|Accuracy' -benchtime 1x -v -timeout 30m ./internal/e2e/
+
+bench-wire: kernels ## shaped-link benchmark: 8 contributors each behind 20/5 Mbit/s and 40 ms, then on loopback, training MNIST and gocode-lm; bytes per useful GFLOP, steps/s, device busy
+	$(GO) test -run '^$$' -bench ShapedLinks -benchtime 1x -v -timeout 60m ./internal/e2e/
 
 contracts: ## compile the Solidity contract and regenerate ABI, bytecode and Go bindings (needs node, npm)
 	cd contracts && npm ci --no-audit --no-fund

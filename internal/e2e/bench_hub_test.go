@@ -97,6 +97,13 @@ type benchHub struct {
 // Its goroutines carry the pprof label role=hub.
 func startBenchHub(tb testing.TB, own []string) *benchHub {
 	tb.Helper()
+	return startBenchHubOn(tb, own, nil)
+}
+
+// startBenchHubOn is startBenchHub serving on wrap(a loopback listener),
+// e.g. one that shapes every connection; nil serves on it as it is.
+func startBenchHubOn(tb testing.TB, own []string, wrap func(net.Listener) net.Listener) *benchHub {
+	tb.Helper()
 	dir := tb.TempDir()
 	cfg := hub.DefaultConfig()
 	cfg.Name = "bench-hub"
@@ -122,7 +129,11 @@ func startBenchHub(tb testing.TB, own []string) *benchHub {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	wire := &wireCounter{Listener: inner}
+	var ln net.Listener = inner
+	if wrap != nil {
+		ln = wrap(inner)
+	}
+	wire := &wireCounter{Listener: ln}
 	served := make(chan struct{})
 	go pprof.Do(ctx, pprof.Labels("role", "hub"), func(ctx context.Context) {
 		defer close(served)

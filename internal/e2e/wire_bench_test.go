@@ -1,0 +1,158 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tessera-ai/tessera/client"
+	"github.com/tessera-ai/tessera/hub"
+	"github.com/tessera-ai/tessera/hub/store"
+	"github.com/tessera-ai/tessera/hub/train"
+)
+
+// The shaped-link benchmark: a real hub and wireContributors in-process
+// contributors (CPU backend, tessera-edge's default two slots, ordinary
+// contributors: exposure caps and replication apply), each behind its own
+// home link (homeLink: 20 Mbit/s down, 5 Mbit/s up, 40 ms round trip,
+// shaped on the hub's side of each connection), train the default MNIST
+// model and then the default language model, each for a fixed number of
+// steps after a warm-up; then the same on unshaped loopback, in the same
+// run. Per job and link it reports:
+//
+//   - MB per useful GFLOP as the hub counts it (wire_bytes_per_gflop) and
+//     as the sockets saw it (all websocket bytes, handshakes included);
+//   - steps per second, and the shaped/unshaped ratio (goal ≥ 0.5 for the
+//     language model);
+//   - the contributors' device time as a fraction of wall time (their
+//     summed task time over contributors × wall: 1 means every contributor
+//     always had a task running).
+//
+// Run it with make bench-wire (-benchtime 1x; b.N is ignored).
+const wireContributors = 8
+
+// wireJob is one job of the benchmark: its spec, the steps not measured
+// (start-up, first replicas) and the steps measured after them.
+type wireJob struct {
+	name        string
+	spec        train.Spec
+	warm, steps int
+}
+
+func wireJobs() []wireJob {
+	mnist := train.MNISTSpec()
+	mnist.Name, mnist.TargetAccuracy, mnist.EvalEvery = "wire-mnist", 0, 1_000_000
+	lm, _ := train.DefaultSpec("gocode-lm")
+	lm.Name, lm.TargetBitsPerByte, lm.EvalEvery = "wire-lm", 0, 1_000_000
+	return []wireJob{{"mnist", mnist, 5, 20}, {"gocode-lm", lm, 2, 5}}
+}
+
+// wireRun is what one job did over its measured steps.
+type wireRun struct {
+	took          time.Duration
+	steps         int
+	hubBytes      int64 // the job's frames, as the hub counts them
+	socketBytes   int64 // every websocket byte, both ways
+	usefulFLOPs   uint64
+	busy          time.Duration // the contributors' summed device time
+	contributors  int
+	sinceStartMBG float64 // the job's wire_bytes_per_gflop when measured
+}
+
+func (r wireRun) stepsPerSecond() float64 { return float64(r.steps) / r.took.Seconds() }
+func (r wireRun) gflop() float64          { return float64(r.usefulFLOPs) / 1e9 }
+func (r wireRun) hubMBPerGFLOP() float64  { return float64(r.hubBytes) / 1e6 / r.gflop() }
+func (r wireRun) sockMBPerGFLOP() float64 { return float64(r.socketBytes) / 1e6 / r.gflop() }
+func (r wireRun) busyFraction() float64 {
+	return r.busy.Seconds() / (float64(r.contributors) * r.took.Seconds())
+}
+
+func BenchmarkShapedLinks(b *testing.B) {
+	jobs := wireJobs()
+	runs := map[string]map[string]wireRun{}
+	for _, name := range []string{"unshaped", "shaped"} {
+		wrap := func(l net.Listener) net.Listener { return l }
+		if name == "shaped" {
+			wrap = func(l net.Listener) net.Listener { return shapedListener{Listener: l, l: homeLink} }
+		}
+		keys, _ := benchKeys(b, wireContributors)
+		bh := startBenchHubOn(b, nil, wrap)
+		cs := startBenchClients(b, bh, keys, "cpu", benchSlots)
+		for _, j := range jobs {
+			r := measureWire(b, bh, cs, j)
+			if runs[j.name] == nil {
+				runs[j.name] = map[string]wireRun{}
+			}
+			runs[j.name][name] = r
+			b.Logf("%-9s %-8s %5.2f steps/s  %7.1f MB/GFLOP (hub; since start %.1f)  %7.1f MB/GFLOP (sockets)  devices busy %3.0f%%  (%d steps, %.1f GFLOP, %v)",
+				j.name, name, r.stepsPerSecond(), r.hubMBPerGFLOP(), r.sinceStartMBG, r.sockMBPerGFLOP(), 100*r.busyFraction(), r.steps, r.gflop(), r.took.Round(time.Millisecond))
+		}
+	}
+	var table strings.Builder
+	fmt.Fprintf(&table, "\n%-10s %-9s %10s %14s %16s %8s\n", "job", "link", "steps/s", "MB/GFLOP hub", "MB/GFLOP socket", "busy")
+	for _, j := range jobs {
+		for _, name := range []string{"unshaped", "shaped"} {
+			r := runs[j.name][name]
+			fmt.Fprintf(&table, "%-10s %-9s %10.3f %14.1f %16.1f %7.0f%%\n", j.name, name, r.stepsPerSecond(), r.hubMBPerGFLOP(), r.sockMBPerGFLOP(), 100*r.busyFraction())
+			unit := func(s string) string { return j.name + "_" + name + "_" + s }
+			b.ReportMetric(r.stepsPerSecond(), unit("steps/s"))
+			b.ReportMetric(r.hubMBPerGFLOP(), unit("MB/GFLOP"))
+			b.ReportMetric(r.busyFraction(), unit("busy"))
+		}
+		ratio := runs[j.name]["shaped"].stepsPerSecond() / runs[j.name]["unshaped"].stepsPerSecond()
+		fmt.Fprintf(&table, "%-10s shaped/unshaped step rate %.2f\n", j.name, ratio)
+		b.ReportMetric(ratio, j.name+"_shaped/unshaped")
+	}
+	b.Log(table.String())
+}
+
+// measureWire trains j on the swarm for j.warm+j.steps steps, measures
+// the last j.steps, and removes the job (so that no final evaluation runs).
+func measureWire(tb testing.TB, bh *benchHub, cs []*client.Client, j wireJob) wireRun {
+	tb.Helper()
+	ctx := context.Background()
+	j.spec.MaxSteps = j.warm + j.steps + 1_000
+	id, err := bh.mgr.Create(ctx, j.spec)
+	if err != nil {
+		tb.Fatalf("create %s: %v", j.name, err)
+	}
+	type mark struct {
+		at     time.Time
+		wire   hub.WireStats
+		socket int64
+		busy   time.Duration
+	}
+	take := func() mark {
+		_, busy := clientTotals(cs)
+		return mark{at: time.Now(), wire: bh.h.Wire(id), socket: bh.wire.bytes.Load(), busy: busy}
+	}
+	waitStep := func(step int) mark {
+		deadline := time.Now().Add(30 * time.Minute)
+		for {
+			st := jobStatus(tb, bh.mgr, id)
+			if st.Step >= step {
+				return take()
+			}
+			if st.State == store.StateFailed {
+				tb.Fatalf("%s failed at step %d: %s", j.name, st.Step, st.Error)
+			}
+			if time.Now().After(deadline) {
+				tb.Fatalf("%s stuck at step %d", j.name, st.Step)
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+	a := waitStep(j.warm)
+	z := waitStep(j.warm + j.steps)
+	since := jobStatus(tb, bh.mgr, id).WireBytesPerGFLOP / 1e6
+	if err := bh.mgr.Remove(ctx, id); err != nil {
+		tb.Fatalf("remove %s: %v", j.name, err)
+	}
+	return wireRun{took: z.at.Sub(a.at), steps: j.steps,
+		hubBytes:    z.wire.BytesDown + z.wire.BytesUp - a.wire.BytesDown - a.wire.BytesUp,
+		socketBytes: z.socket - a.socket, usefulFLOPs: z.wire.UsefulFLOPs - a.wire.UsefulFLOPs,
+		busy: z.busy - a.busy, contributors: len(cs), sinceStartMBG: since}
+}
