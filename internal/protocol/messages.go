@@ -78,6 +78,9 @@ type Hello struct {
 	Agent     string // client name and version, e.g. "tessera-edge/0.1"
 	Device    DeviceInfo
 	Kernels   []kernel.Op
+	// CacheMiB is the operand cache the contributor offers, in MiB (0:
+	// none; at most MaxCacheMiB). See OperandCache.
+	CacheMiB uint16
 	// Jobs names the jobs (models) the contributor works for, each by ID
 	// or by name, at most MaxJobs; empty means every job. It is encoded
 	// after the kernels only when not empty (a hello without it is
@@ -104,6 +107,7 @@ func (m *Hello) appendBody(dst []byte) []byte {
 	for _, k := range ks {
 		dst = append(dst, byte(k))
 	}
+	dst = appendU16(dst, min(m.CacheMiB, MaxCacheMiB))
 	if jobs := cleanJobs(m.Jobs, MaxJobs); len(jobs) > 0 {
 		dst = appendJobs(dst, jobs, MaxJobs)
 	}
@@ -129,6 +133,10 @@ func (m *Hello) decodeBody(r *reader) error {
 	for _, b := range raw {
 		m.Kernels = append(m.Kernels, kernel.Op(b))
 	}
+	m.CacheMiB = r.u16("cache size")
+	if r.err == nil && m.CacheMiB > MaxCacheMiB {
+		r.fail("an operand cache of %d MiB exceeds %d", m.CacheMiB, MaxCacheMiB)
+	}
 	m.Jobs = nil
 	if r.err == nil && len(r.b) > 0 {
 		m.Jobs = r.jobs("jobs", 1, MaxJobs)
@@ -144,6 +152,9 @@ type Welcome struct {
 	LeaseMillis uint32
 	// MaxSlots is the most tasks the hub will lease at once to this peer.
 	MaxSlots uint16
+	// CacheMiB is the operand cache the hub will use (at most the
+	// Hello's; 0: none), in MiB.
+	CacheMiB uint16
 }
 
 // Kind implements Message.
@@ -152,13 +163,15 @@ func (*Welcome) Kind() Kind { return KindWelcome }
 func (m *Welcome) appendBody(dst []byte) []byte {
 	dst = append(dst, m.Address[:]...)
 	dst = appendU32(dst, m.LeaseMillis)
-	return appendU16(dst, m.MaxSlots)
+	dst = appendU16(dst, m.MaxSlots)
+	return appendU16(dst, m.CacheMiB)
 }
 
 func (m *Welcome) decodeBody(r *reader) error {
 	copy(m.Address[:], r.take(AddressSize, "address"))
 	m.LeaseMillis = r.u32("lease")
 	m.MaxSlots = r.u16("max slots")
+	m.CacheMiB = r.u16("cache size")
 	return nil
 }
 
@@ -178,23 +191,34 @@ func (m *Capacity) decodeBody(r *reader) error {
 	return nil
 }
 
-const taskFixed = 8 + 1 + 4*4 + 4 // id, op, batch M K N, lease
+const taskFixed = 8 + 1 + 4*4 + 4 + 2 // id, op, batch M K N, lease, drop count
+
+// taskOperand is an operand's mode and id on the wire (its tensor apart).
+const taskOperand = 1 + 4
 
 // Task is one leased unit of work: C = op(A)·op(B), or Shape.Batch such
-// products stacked in A, B and C.
+// products stacked in A, B and C. ACache and BCache say which operands
+// the contributor keeps or already holds (see OperandCache): a decoded
+// task's referenced operands are empty until OperandCache.Resolve fills
+// them in.
 type Task struct {
-	ID          uint64
-	Op          kernel.Op
-	Shape       kernel.Shape
-	LeaseMillis uint32
-	A, B        []float32
+	ID             uint64
+	Op             kernel.Op
+	Shape          kernel.Shape
+	LeaseMillis    uint32
+	A, B           []float32
+	ACache, BCache Cached
+	// Drop lists kept operands to forget before this task's are kept.
+	Drop []uint32
+
+	aShared, bShared bool // A or B belongs to the cache: not reused by the next decode
 }
 
 // Kind implements Message.
 func (*Task) Kind() Kind { return KindTask }
 
 func (m *Task) appendBody(dst []byte) []byte {
-	dst = grow(dst, taskFixed+2*tensorHeader+4*(len(m.A)+len(m.B)))
+	dst = grow(dst, taskFixed+4*len(m.Drop)+2*(taskOperand+tensorHeader)+4*(len(m.A)+len(m.B)))
 	dst = appendU64(dst, m.ID)
 	dst = append(dst, byte(m.Op))
 	dst = appendU32(dst, uint32(m.Shape.Batch))
@@ -202,10 +226,15 @@ func (m *Task) appendBody(dst []byte) []byte {
 	dst = appendU32(dst, uint32(m.Shape.K))
 	dst = appendU32(dst, uint32(m.Shape.N))
 	dst = appendU32(dst, m.LeaseMillis)
+	drop := m.Drop[:min(len(m.Drop), MaxDrop)]
+	dst = appendU16(dst, uint16(len(drop)))
+	for _, id := range drop {
+		dst = appendU32(dst, id)
+	}
 	ar, ac := m.Op.ADims(m.Shape)
-	dst = appendTensor(dst, m.Shape.Batch, ar, ac, m.A)
+	dst = appendOperand(dst, m.ACache, m.Shape.Batch, ar, ac, m.A)
 	br, bc := m.Op.BDims(m.Shape)
-	return appendTensor(dst, m.Shape.Batch, br, bc, m.B)
+	return appendOperand(dst, m.BCache, m.Shape.Batch, br, bc, m.B)
 }
 
 func (m *Task) decodeBody(r *reader) error {
@@ -224,10 +253,28 @@ func (m *Task) decodeBody(r *reader) error {
 	if err := m.Shape.Validate(); err != nil {
 		return Errorf(CodeBadMessage, "task: %v", err)
 	}
+	nd := int(r.u16("drop count"))
+	if r.err == nil && nd > MaxDrop {
+		return Errorf(CodeBadMessage, "task: drops %d operands, more than %d", nd, MaxDrop)
+	}
+	m.Drop = m.Drop[:0]
+	for range nd {
+		id := r.u32("dropped id")
+		if r.err == nil && id == 0 {
+			r.fail("dropped operand id 0")
+		}
+		m.Drop = append(m.Drop, id)
+	}
+	if nd == 0 {
+		m.Drop = nil
+	}
 	ar, ac := m.Op.ADims(m.Shape)
-	m.A = r.tensor("A", m.A, m.Shape.Batch, ar, ac)
+	m.A, m.ACache = r.operand("A", m.A, &m.aShared, m.Shape.Batch, ar, ac)
 	br, bc := m.Op.BDims(m.Shape)
-	m.B = r.tensor("B", m.B, m.Shape.Batch, br, bc)
+	m.B, m.BCache = r.operand("B", m.B, &m.bShared, m.Shape.Batch, br, bc)
+	if r.err == nil && m.ACache.Keep != 0 && m.ACache.Keep == m.BCache.Keep {
+		r.fail("A and B are both to be kept under id %d", m.ACache.Keep)
+	}
 	return nil
 }
 

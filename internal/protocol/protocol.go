@@ -28,10 +28,13 @@ import (
 
 // Version is the protocol version this package speaks. A peer that sends
 // another version is refused with CodeVersion. Version 2 added batched
-// tasks: a batch count in the task and in every tensor header; then,
-// compatibly (see RATIONALE.md), the jobs a contributor chooses: an
-// optional list at the end of Hello, and the Choose and Chosen kinds,
-// which a hub sends or expects only from a contributor that chose.
+// tasks: a batch count in the task and in every tensor header; the jobs
+// a contributor chooses (an optional list at the end of Hello, and the
+// Choose and Chosen kinds, which a hub sends or expects only from a
+// contributor that chose); and operand caching (cache.go): a cache size
+// in Hello and Welcome, and in every task a drop list and each operand's
+// mode. Version 2 has not been released outside this tree, so each of
+// these went into it (RATIONALE.md).
 const Version = 2
 
 // HeaderSize is the size of the frame header (version, kind).
@@ -94,7 +97,7 @@ const (
 	maxHello  = 4 << 10
 	maxChoose = 4 << 10
 	maxChosen = 16 << 10
-	maxTask   = HeaderSize + taskFixed + 2*(tensorHeader+MaxTensorBytes)
+	maxTask   = HeaderSize + taskFixed + 4*MaxDrop + 2*(taskOperand+tensorHeader+MaxTensorBytes)
 	maxResult = HeaderSize + resultFixed + tensorHeader + MaxTensorBytes
 )
 

@@ -29,7 +29,7 @@ const (
 	taskOpOff    = protocol.HeaderSize + 8         // after the id
 	taskBatchOff = taskOpOff + 1                   // batch, then M, K, N
 	taskMOff     = taskBatchOff + 4                // M, K, N follow
-	taskAOff     = taskMOff + 3*4 + 4              // A's tensor header (batch, rows, cols), after M K N and lease
+	taskAOff     = taskMOff + 3*4 + 4 + 2 + 1      // A's tensor header (batch, rows, cols), after M K N, lease, no drops and A's mode
 	resultCOff   = protocol.HeaderSize + 8 + 4 + 4 // C's tensor header (batch, rows, cols)
 	tensorHeader = 12
 )
@@ -348,7 +348,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"ErrTaskBatchElems", frameWith(&protocol.Task{Op: kernel.MatMulNN, Shape: kernel.Shape{M: 64, K: 64, N: 64}, A: fill(64 * 64), B: fill(64 * 64)},
 			putU32(taskBatchOff, kernel.MaxBatch)), protocol.CodeBadMessage},
 		{"ErrTaskBatchedABatch", frameWith(btask, putU32(taskAOff, 2)), protocol.CodeBadMessage},
-		{"ErrTaskBatchedBBatch", frameWith(btask, putU32(taskAOff+tensorHeader+4*bs.ALen(), 4)), protocol.CodeBadMessage},
+		{"ErrTaskBatchedBBatch", frameWith(btask, putU32(taskAOff+tensorHeader+4*bs.ALen()+1, 4)), protocol.CodeBadMessage},
 		{"ErrTaskBatchedShort", frameWith(btask, putU32(taskBatchOff, 2)), protocol.CodeBadMessage},
 		{"ErrTaskBatchedTruncated", frameWith(btask, func(f []byte) []byte { return f[:len(f)-4] }), protocol.CodeBadMessage},
 		{"ErrTaskShapeNotDims", frameWith(task, putU32(taskMOff, 3)), protocol.CodeBadMessage},
