@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"net"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -75,18 +76,25 @@ type shapedConn struct {
 	down, up lane
 	out      chan chunk // hub writes waiting to arrive
 	in       chan chunk // contributor bytes waiting to arrive
-	rest     []byte     // an arrived chunk not yet read whole
+	next     chunk      // taken off in, not yet arrived (pending)
+	pending  bool
+	rest     []byte // an arrived chunk not yet read whole
 	done     chan struct{}
 	once     sync.Once
 
-	mu       sync.Mutex
-	writeErr error
+	mu           sync.Mutex
+	writeErr     error
+	readDeadline time.Time
+	deadline     *time.Timer   // pokes at the read deadline
+	wake         chan struct{} // a Read should look at its deadline
 }
 
 func newShapedConn(c net.Conn, l link) *shapedConn {
 	s := &shapedConn{Conn: c,
 		down: lane{rate: l.down / 8, delay: l.rtt / 2}, up: lane{rate: l.up / 8, delay: l.rtt / 2},
-		out: make(chan chunk, linkBuffer), in: make(chan chunk, linkBuffer), done: make(chan struct{})}
+		out: make(chan chunk, linkBuffer), in: make(chan chunk, linkBuffer), done: make(chan struct{}), wake: make(chan struct{}, 1)}
+	s.deadline = time.AfterFunc(time.Hour, s.poke)
+	s.deadline.Stop()
 	go s.send()
 	go s.receive()
 	return s
@@ -166,23 +174,76 @@ func (s *shapedConn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// Read returns the contributor's bytes once they have arrived. Read
+// deadlines are kept here, not passed to the socket: the pump reads the
+// socket whatever the deadline (net/http sets one in the past to stop a
+// background read when the websocket takes the connection over).
 func (s *shapedConn) Read(p []byte) (int, error) {
-	if len(s.rest) == 0 {
-		var c chunk
-		var ok bool
-		select {
-		case c, ok = <-s.in:
-		case <-s.done:
+	for len(s.rest) == 0 {
+		if s.expired() {
+			return 0, os.ErrDeadlineExceeded
 		}
-		if !ok {
+		if !s.pending {
+			select {
+			case c, ok := <-s.in:
+				if !ok {
+					return 0, net.ErrClosed
+				}
+				s.next, s.pending = c, true
+			case <-s.wake:
+				continue
+			case <-s.done:
+				return 0, net.ErrClosed
+			}
+		}
+		arrive := time.NewTimer(time.Until(s.next.at))
+		select {
+		case <-arrive.C:
+			s.rest, s.pending = s.next.b, false
+		case <-s.wake:
+			arrive.Stop()
+		case <-s.done:
+			arrive.Stop()
 			return 0, net.ErrClosed
 		}
-		time.Sleep(time.Until(c.at))
-		s.rest = c.b
 	}
 	n := copy(p, s.rest)
 	s.rest = s.rest[n:]
 	return n, nil
+}
+
+// poke wakes a waiting Read to look at its deadline again.
+func (s *shapedConn) poke() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// expired reports whether the read deadline has passed.
+func (s *shapedConn) expired() bool {
+	s.mu.Lock()
+	dl := s.readDeadline
+	s.mu.Unlock()
+	return !dl.IsZero() && !time.Now().Before(dl)
+}
+
+func (s *shapedConn) SetReadDeadline(t time.Time) error {
+	s.mu.Lock()
+	s.readDeadline = t
+	if t.IsZero() {
+		s.deadline.Stop()
+	} else {
+		s.deadline.Reset(time.Until(t))
+	}
+	s.mu.Unlock()
+	s.poke()
+	return nil
+}
+
+func (s *shapedConn) SetDeadline(t time.Time) error {
+	s.SetReadDeadline(t)
+	return s.Conn.SetWriteDeadline(t)
 }
 
 // Close stops reads and writes at once; the connection itself closes
