@@ -44,6 +44,11 @@ type Config struct {
 	// job's ID or name (see CheckJobs); nil means every job the hub runs.
 	// SetJobs changes the choice while the client runs.
 	Jobs []string
+	// CacheMiB is the operand cache the client offers the hub, so that an
+	// operand sent for several tasks (a layer's activations) crosses the
+	// network once (protocol.OperandCache); 0 means DefaultCacheMiB, a
+	// negative value none.
+	CacheMiB int
 	// MinBackoff and MaxBackoff bound the reconnect delay, which doubles
 	// after each failed attempt and is jittered by ±50%.
 	MinBackoff, MaxBackoff time.Duration
@@ -57,9 +62,15 @@ type Config struct {
 }
 
 // DefaultConfig returns a Config with the default slots, agent and backoff.
+// DefaultCacheMiB is the operand cache a client offers by default: 64
+// MiB holds a step's activations for the default language model many
+// times over and costs a browser tab little.
+const DefaultCacheMiB = 64
+
 func DefaultConfig() Config {
 	return Config{
 		Slots:      2,
+		CacheMiB:   DefaultCacheMiB,
 		Agent:      "tessera-client/0.1",
 		MinBackoff: 500 * time.Millisecond,
 		MaxBackoff: 30 * time.Second,
@@ -161,6 +172,14 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.Agent == "" {
 		cfg.Agent = def.Agent
+	}
+	switch {
+	case cfg.CacheMiB == 0:
+		cfg.CacheMiB = DefaultCacheMiB
+	case cfg.CacheMiB < 0:
+		cfg.CacheMiB = 0
+	case cfg.CacheMiB > protocol.MaxCacheMiB:
+		return nil, fmt.Errorf("client: an operand cache of %d MiB is more than the %d allowed", cfg.CacheMiB, protocol.MaxCacheMiB)
 	}
 	if cfg.MinBackoff <= 0 {
 		cfg.MinBackoff = def.MinBackoff

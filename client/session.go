@@ -39,6 +39,14 @@ func (c *Client) session(ctx context.Context) error {
 		conn.Close()
 		return err
 	}
+	var cache *protocol.OperandCache // what the hub has us keep, for this connection
+	if welcome.CacheMiB > 0 {
+		if int(welcome.CacheMiB) > c.cfg.CacheMiB {
+			conn.Close()
+			return protocol.Errorf(protocol.CodeBadMessage, "the hub would use a %d MiB operand cache; this client offered %d", welcome.CacheMiB, c.cfg.CacheMiB)
+		}
+		cache = protocol.NewOperandCache(int64(welcome.CacheMiB) << 20)
+	}
 	c.log.Info("connected to hub", "hub", c.cfg.HubURL, "address", c.stats.Address,
 		"lease", time.Duration(welcome.LeaseMillis)*time.Millisecond)
 	c.update(func(s *Stats) { s.State, s.Connected, s.LastError, s.Held = StateWorking, true, "", 0 })
@@ -62,7 +70,7 @@ func (c *Client) session(ctx context.Context) error {
 	go func() { defer wg.Done(); c.execute(sctx, tasks, results, fail) }()
 	go func() { defer wg.Done(); c.write(sctx, conn, ls, results, free, fail) }()
 	go func() { defer wg.Done(); c.watchDrain(sctx, ls, fail) }()
-	c.read(sctx, conn, ls, tasks, free, fail)
+	c.read(sctx, conn, ls, cache, tasks, free, fail)
 	cancel()
 	wg.Wait()
 	if firstErr == nil {
@@ -98,6 +106,7 @@ func (c *Client) handshake(conn Conn) (*protocol.Welcome, error) {
 		Agent:     c.cfg.Agent,
 		Device:    protocol.DeviceInfo{Backend: info.Backend, Adapter: info.Adapter, AdapterType: info.AdapterType, Variant: info.Variant},
 		Kernels:   c.cfg.Kernels,
+		CacheMiB:  uint16(c.cfg.CacheMiB),
 		Jobs:      c.jobs(),
 	}
 	if err := conn.WriteFrame(protocol.Encode(nil, hello)); err != nil {
@@ -126,8 +135,9 @@ func unexpected(want string, m protocol.Message) error {
 	return protocol.Errorf(protocol.CodeOrder, "hub sent %v, expected %s", m.Kind(), want)
 }
 
-// read receives tasks and verdicts until the connection fails.
-func (c *Client) read(ctx context.Context, conn Conn, ls *leases, tasks chan<- *work, free chan *work, fail func(error)) {
+// read receives tasks and verdicts until the connection fails. Tasks'
+// operands are resolved against cache in the order the hub sent them.
+func (c *Client) read(ctx context.Context, conn Conn, ls *leases, cache *protocol.OperandCache, tasks chan<- *work, free chan *work, fail func(error)) {
 	var buf []byte
 	for {
 		frame, err := conn.ReadFrame(buf)
@@ -151,6 +161,10 @@ func (c *Client) read(ctx context.Context, conn Conn, ls *leases, tasks chan<- *
 			}
 			if err := protocol.DecodeInto(frame, &w.task); err != nil {
 				fail(fmt.Errorf("decode task: %w", err))
+				return
+			}
+			if err := cache.Resolve(&w.task); err != nil {
+				fail(fmt.Errorf("task operands: %w", err))
 				return
 			}
 			ls.received(w.task.ID, w.task.Shape.FLOPs())

@@ -42,6 +42,10 @@ type Config struct {
 	LeaseTimeout time.Duration
 	// MaxSlots caps how many tasks one contributor may hold at once.
 	MaxSlots int
+	// OperandCacheMiB is the most operand cache the hub uses per
+	// contributor (it uses what the contributor offers, up to this; 0:
+	// no caching). See hub/opcache.go.
+	OperandCacheMiB int
 	// ChallengeTTL is how long a login challenge stays valid.
 	ChallengeTTL time.Duration
 	// Matmul configures the built-in random matmul job; a zero Shape
@@ -82,14 +86,15 @@ type Config struct {
 // DefaultConfig returns the configuration `make run` uses.
 func DefaultConfig() Config {
 	return Config{
-		Name:         "tessera-hub",
-		DataDir:      "data",
-		LeaseTimeout: 60 * time.Second,
-		MaxSlots:     8,
-		ChallengeTTL: 30 * time.Second,
-		Matmul:       MatmulConfig{Shape: kernel.Shape{M: 128, K: 128, N: 128}},
-		Verification: DefaultVerification(),
-		Limits:       DefaultLimits(),
+		Name:            "tessera-hub",
+		DataDir:         "data",
+		LeaseTimeout:    60 * time.Second,
+		MaxSlots:        8,
+		OperandCacheMiB: 1024,
+		ChallengeTTL:    30 * time.Second,
+		Matmul:          MatmulConfig{Shape: kernel.Shape{M: 128, K: 128, N: 128}},
+		Verification:    DefaultVerification(),
+		Limits:          DefaultLimits(),
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/tessera-ai/tessera/hub/metrics"
@@ -72,7 +73,8 @@ type scheduler struct {
 // lease is a task held by one session until its deadline.
 type lease struct {
 	task     *Task
-	blind    *verify.Blinding // nil when assignments are not blinded
+	blinded  bool                            // the assignment is to be blinded
+	blind    atomic.Pointer[verify.Blinding] // its blinding, set by the session's write loop; nil when not blinded
 	sess     *session
 	deadline time.Time
 	leasedAt time.Time
@@ -300,10 +302,7 @@ func (s *scheduler) fill() {
 				continue
 			}
 			now := s.now()
-			l := &lease{task: t, sess: sess, leasedAt: now, deadline: now.Add(s.leaseTimeout)}
-			if s.blind {
-				l.blind = verify.NewBlinding(t.Shape, s.rng)
-			}
+			l := &lease{task: t, sess: sess, leasedAt: now, deadline: now.Add(s.leaseTimeout), blinded: s.blind}
 			if !sess.sendTask(l) {
 				// Slow peer: its reader will call leave; keep the task.
 				s.requeueLocked(t)

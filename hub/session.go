@@ -53,6 +53,7 @@ type session struct {
 	quota  *ipState // its IP's connection count and message budget
 	send   chan outFrame
 	done   chan struct{}
+	kept   *opCache // operands the contributor keeps; nil if it offered no cache. The write loop's alone.
 
 	closeOnce sync.Once
 	closeErr  *protocol.Error // sent to the peer before closing, if any
@@ -153,6 +154,10 @@ func (s *session) run() {
 	s.h.log.Info("contributor connected", "address", s.who.address, "remote", s.remote,
 		"backend", hello.Device.Backend, "adapter", hello.Device.Adapter, "slots", slots, "jobs", jobsAttr(hello.Jobs))
 	welcome := &protocol.Welcome{Address: hello.Address, LeaseMillis: s.lease, MaxSlots: uint16(s.h.cfg.MaxSlots)}
+	if mib := min(int(hello.CacheMiB), s.h.cfg.OperandCacheMiB); mib > 0 {
+		welcome.CacheMiB = uint16(mib)
+		s.kept = newOpCache(int64(mib)<<20, newRand())
+	}
 	if !s.writeNow(welcome) {
 		return
 	}
@@ -284,9 +289,7 @@ func (s *session) handshake() (*protocol.Hello, *protocol.Error) {
 func (s *session) readLoop() {
 	var buf []byte
 	var scratch verify.Scratch
-	var seed [16]byte
-	crand.Read(seed[:])
-	rng := rand.New(rand.NewPCG(binary.LittleEndian.Uint64(seed[:8]), binary.LittleEndian.Uint64(seed[8:])))
+	rng := newRand()
 	s.conn.SetPongHandler(func(string) error {
 		s.conn.SetReadDeadline(time.Now().Add(pongWait))
 		return nil
@@ -344,6 +347,13 @@ func (s *session) verdict(job string, id uint64, code protocol.Code, msg string)
 		s.h.wire.sent(job, len(frame))
 	}
 	s.queue(outFrame{frame: frame})
+}
+
+// newRand returns a generator seeded from the system's randomness.
+func newRand() *rand.Rand {
+	var seed [16]byte
+	crand.Read(seed[:])
+	return rand.New(rand.NewPCG(binary.LittleEndian.Uint64(seed[:8]), binary.LittleEndian.Uint64(seed[8:])))
 }
 
 func resize(v []float32, n int) []float32 {
@@ -425,18 +435,24 @@ func (s *session) writeLoop() {
 	var buf []byte
 	var msg protocol.Task
 	var a2, b2 []float32 // blinded operands, reused
+	rng := newRand()
 	for {
 		select {
 		case f := <-s.send:
 			frame := f.frame
 			if l := f.lease; l != nil {
 				t := l.task
-				msg = protocol.Task{ID: t.ID, Op: t.Op, Shape: t.Shape, LeaseMillis: s.lease, A: t.A, B: t.B}
-				if l.blind != nil {
+				msg = protocol.Task{ID: t.ID, Op: t.Op, Shape: t.Shape, LeaseMillis: s.lease, A: t.A, B: t.B, Drop: msg.Drop[:0]}
+				var bl *verify.Blinding
+				if s.kept != nil {
+					bl, a2, b2 = s.kept.plan(&msg, t, l.blinded, a2, b2)
+				} else if l.blinded {
+					bl = verify.NewBlinding(t.Shape, rng)
 					a2, b2 = resize(a2, len(t.A)), resize(b2, len(t.B))
-					l.blind.Apply(t.Op, t.Shape, t.A, t.B, a2, b2)
+					bl.Apply(t.Op, t.Shape, t.A, t.B, a2, b2)
 					msg.A, msg.B = a2, b2
 				}
+				l.blind.Store(bl) // before the frame goes: the result comes after it
 				buf = protocol.Encode(buf[:0], &msg)
 				frame = buf
 				s.h.wire.sent(t.Job, len(frame))

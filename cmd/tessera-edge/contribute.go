@@ -15,6 +15,7 @@ import (
 	"github.com/tessera-ai/tessera/client/hubapi"
 	"github.com/tessera-ai/tessera/internal/identity"
 	"github.com/tessera-ai/tessera/internal/kernel"
+	"github.com/tessera-ai/tessera/internal/protocol"
 	"github.com/tessera-ai/tessera/internal/tlsca"
 )
 
@@ -32,6 +33,7 @@ func runContribute(args []string, stdout, stderr io.Writer, signals <-chan os.Si
 	hub := fs.String("hub", "ws://127.0.0.1:8080/ws", "hub websocket URL")
 	keyPath := fs.String("key", defaultKeyPath(), "key file (created with mode 0600 on first run); its address earns the credit")
 	slots := fs.Int("slots", 2, "tasks held at once (one running, the rest prefetched)")
+	cacheMiB := fs.Int("operand-cache", client.DefaultCacheMiB, "MiB of memory for operands the hub sends once and refers to in later tasks (0: none; fewer bytes on the network with it)")
 	backendName := fs.String("backend", "auto", "compute backend: auto, webgpu or cpu")
 	progress := fs.Duration("progress", 10*time.Second, "interval between progress lines (0 disables)")
 	grace := fs.Duration("grace", 30*time.Second, "on SIGINT/SIGTERM, how long to finish the tasks held before stopping anyway")
@@ -55,6 +57,10 @@ func runContribute(args []string, stdout, stderr io.Writer, signals <-chan os.Si
 	}
 	if *grace < 0 {
 		fmt.Fprintf(stderr, "tessera-edge: --grace %v is negative\n", *grace)
+		return exitUsage
+	}
+	if *cacheMiB < 0 || *cacheMiB > protocol.MaxCacheMiB {
+		fmt.Fprintf(stderr, "tessera-edge: --operand-cache %d is not between 0 and %d MiB\n", *cacheMiB, protocol.MaxCacheMiB)
 		return exitUsage
 	}
 	api, err := hubapi.New(*hub)
@@ -96,6 +102,10 @@ func runContribute(args []string, stdout, stderr io.Writer, signals <-chan os.Si
 
 	cfg := client.DefaultConfig()
 	cfg.HubURL, cfg.Key, cfg.Device, cfg.Slots, cfg.Logger = *hub, key, dev, *slots, log
+	cfg.CacheMiB = *cacheMiB
+	if *cacheMiB == 0 {
+		cfg.CacheMiB = -1 // none
+	}
 	cfg.Agent = "tessera-edge/0.1"
 	cfg.Kernels = kernels
 	cfg.Jobs = jobs

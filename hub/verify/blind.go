@@ -128,3 +128,31 @@ func (bl *Blinding) Unblind(sh kernel.Shape, c []float32) {
 		}
 	}
 }
+
+// Parts returns the blinding's inner permutations (K per product) and the
+// scale exponents of C's rows (M per product) and columns (N per
+// product). A blinded operand kept by a contributor was sent under the
+// permutation and one of the two; BlindingWith builds a blinding for a
+// later task that uses it as it is. The slices are the blinding's own.
+func (bl *Blinding) Parts() (perm []int32, rowExp, colExp []int8) {
+	return bl.perm, bl.rowExp, bl.colExp
+}
+
+// BlindingWith draws a blinding for a task of shape sh that keeps the
+// parts given (as Parts returns them) and draws the others: perm with
+// rowExp for an A the contributor keeps, perm with colExp for a B. Parts
+// of the wrong length are drawn too.
+func BlindingWith(sh kernel.Shape, rng *rand.Rand, perm []int32, rowExp, colExp []int8) *Blinding {
+	b := NewBlinding(sh, rng)
+	n := sh.Count()
+	if len(perm) == n*sh.K {
+		b.perm = perm
+	}
+	if len(rowExp) == n*sh.M {
+		b.rowExp = rowExp
+	}
+	if len(colExp) == n*sh.N {
+		b.colExp = colExp
+	}
+	return b
+}

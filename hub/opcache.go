@@ -1,0 +1,197 @@
+package hub
+
+import (
+	"hash/maphash"
+	"math/rand/v2"
+	"slices"
+	"unsafe"
+
+	"github.com/tessera-ai/tessera/hub/verify"
+	"github.com/tessera-ai/tessera/internal/kernel"
+	"github.com/tessera-ai/tessera/internal/protocol"
+)
+
+// Operand caching, the hub's side (protocol.OperandCache is the
+// contributor's). A session whose contributor offered a cache keeps an
+// opCache: the operands it told the contributor to keep, by content, with
+// the blinding each was sent under. Planning a task's frame looks both
+// operands up: one the contributor holds is sent as a reference, and the
+// task's blinding is built around it (the same inner permutation and the
+// same scales on that operand's outer axis, fresh scales on the other);
+// an operand sent in full is kept for later tasks when it is large enough
+// to be worth it. So a layer's activations cross a contributor's link
+// once per step, not once per weight tile, while each assignment stays
+// blinded and no two contributors see the same inputs.
+//
+// Only the session's write loop touches its opCache, in the order frames
+// go out, which is the order the contributor applies them in.
+
+// minCachedBytes is the smallest operand worth keeping: below it the
+// id and bookkeeping cost about what a re-send would.
+const minCachedBytes = 4 << 10
+
+// hashSeeds key operand contents for every session of this process; two
+// independent 64-bit hashes make a collision (which would hand an honest
+// contributor the wrong operand) practically impossible.
+var hashSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
+
+// opRole is how a task uses an operand: which side, and whether op
+// transposes it. A blinded operand's bytes depend on it.
+type opRole uint8
+
+const (
+	roleA  opRole = iota // A of NN or NT: op(A) = A
+	roleAT               // A of TN: op(A) = Aᵀ
+	roleB                // B of NN or TN: op(B) = B
+	roleBT               // B of NT: op(B) = Bᵀ
+)
+
+// opKey identifies an operand by content and use.
+type opKey struct {
+	h1, h2 uint64
+	shape  kernel.Shape // the task's: fixes the operand's dimensions
+	role   opRole
+}
+
+// keyOf returns v's key for a task of shape sh.
+func keyOf(v []float32, sh kernel.Shape, role opRole) opKey {
+	b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), 4*len(v))
+	return opKey{h1: maphash.Bytes(hashSeeds[0], b), h2: maphash.Bytes(hashSeeds[1], b), shape: sh, role: role}
+}
+
+// opEntry is one operand the contributor keeps.
+type opEntry struct {
+	key   opKey
+	id    uint32
+	bytes int64
+	perm  []int32 // the blinding's inner permutations it was sent under (nil unblinded)
+	exp   []int8  // and the scales of its outer axis
+	last  uint64  // the plan that last used it, for eviction
+}
+
+// opCache is what one contributor keeps.
+type opCache struct {
+	limit, used int64
+	byKey       map[opKey]*opEntry
+	lastID      uint32
+	plans       uint64
+	rng         *rand.Rand
+}
+
+func newOpCache(limit int64, rng *rand.Rand) *opCache {
+	return &opCache{limit: limit, byKey: map[opKey]*opEntry{}, rng: rng}
+}
+
+// plan fills in msg (whose ID, Op, Shape and lease are set) for task t:
+// the operands to send, blinded when blind, or the ids the contributor
+// holds them under, what it keeps and forgets. a2 and b2 are scratch for
+// blinded operands (grown as needed and returned). It returns the
+// blinding, nil when not blind.
+func (c *opCache) plan(msg *protocol.Task, t *Task, blind bool, a2, b2 []float32) (*verify.Blinding, []float32, []float32) {
+	c.plans++
+	sh := t.Shape
+	ra, rb := roleA, roleB
+	if t.Op == kernel.MatMulTN {
+		ra = roleAT
+	}
+	if t.Op == kernel.MatMulNT {
+		rb = roleBT
+	}
+	var ka, kb opKey
+	var ea, eb *opEntry
+	cacheA, cacheB := 4*len(t.A) >= minCachedBytes, 4*len(t.B) >= minCachedBytes
+	if cacheA {
+		ka = keyOf(t.A, sh, ra)
+		ea = c.byKey[ka]
+	}
+	if cacheB {
+		kb = keyOf(t.B, sh, rb)
+		eb = c.byKey[kb]
+	}
+	msg.Drop = msg.Drop[:0]
+	// Both held, but under blindings that disagree on the inner
+	// permutation: keep the larger, send the other again.
+	if ea != nil && eb != nil && !slices.Equal(ea.perm, eb.perm) {
+		if ea.bytes >= eb.bytes {
+			c.evict(msg, eb)
+			eb = nil
+		} else {
+			c.evict(msg, ea)
+			ea = nil
+		}
+	}
+	var bl *verify.Blinding
+	if blind {
+		var perm []int32
+		var rowExp, colExp []int8
+		if ea != nil {
+			perm, rowExp = ea.perm, ea.exp
+		}
+		if eb != nil {
+			perm, colExp = eb.perm, eb.exp
+		}
+		bl = verify.BlindingWith(sh, c.rng, perm, rowExp, colExp)
+	}
+	msg.A, msg.B, msg.ACache, msg.BCache = t.A, t.B, protocol.Cached{}, protocol.Cached{}
+	if bl != nil {
+		a2, b2 = resize(a2, len(t.A)), resize(b2, len(t.B))
+		bl.Apply(t.Op, sh, t.A, t.B, a2, b2)
+		msg.A, msg.B = a2, b2
+	}
+	for _, e := range []*opEntry{ea, eb} {
+		if e != nil {
+			e.last = c.plans
+		}
+	}
+	perm, rowExp, colExp := []int32(nil), []int8(nil), []int8(nil)
+	if bl != nil {
+		perm, rowExp, colExp = bl.Parts()
+	}
+	if ea != nil {
+		msg.A, msg.ACache.Ref = nil, ea.id
+	} else if cacheA {
+		msg.ACache.Keep = c.keep(msg, ka, 4*int64(len(t.A)), perm, rowExp)
+	}
+	if eb != nil {
+		msg.B, msg.BCache.Ref = nil, eb.id
+	} else if cacheB {
+		msg.BCache.Keep = c.keep(msg, kb, 4*int64(len(t.B)), perm, colExp)
+	}
+	return bl, a2, b2
+}
+
+// keep records a new operand and returns its id, making room by
+// forgetting the least recently used ones that this plan does not use;
+// 0 when it does not fit.
+func (c *opCache) keep(msg *protocol.Task, k opKey, size int64, perm []int32, exp []int8) uint32 {
+	if size > c.limit {
+		return 0
+	}
+	for c.used+size > c.limit {
+		var oldest *opEntry
+		for _, e := range c.byKey {
+			if e.last < c.plans && (oldest == nil || e.last < oldest.last) {
+				oldest = e
+			}
+		}
+		if oldest == nil || len(msg.Drop) >= protocol.MaxDrop {
+			return 0
+		}
+		c.evict(msg, oldest)
+	}
+	c.lastID++
+	if c.lastID == 0 {
+		c.lastID = 1
+	}
+	e := &opEntry{key: k, id: c.lastID, bytes: size, perm: perm, exp: exp, last: c.plans}
+	c.byKey[k] = e
+	c.used += size
+	return e.id
+}
+
+// evict forgets e, telling the contributor through msg.
+func (c *opCache) evict(msg *protocol.Task, e *opEntry) {
+	delete(c.byKey, e.key)
+	c.used -= e.bytes
+	msg.Drop = append(msg.Drop, e.id)
+}

@@ -1,0 +1,112 @@
+package hub
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/tessera-ai/tessera/internal/kernel"
+	"github.com/tessera-ai/tessera/internal/protocol"
+)
+
+// TestOperandCachePlans plans a long run of tasks through one session's
+// opCache and plays every frame through the encoder, the decoder and a
+// contributor's protocol.OperandCache, as the real peers do. Tasks draw
+// their operands from a small pool (so that references, blindings built
+// around kept operands, conflicts and evictions all happen), with every
+// op and batched shapes, and a cache too small to hold the pool. Each
+// task, computed on what the contributor resolved and unblinded, must be
+// the product of the task's own operands; and the caching must pay.
+func TestOperandCachePlans(t *testing.T) {
+	for _, blind := range []bool{true, false} {
+		name := "blinded"
+		if !blind {
+			name = "plain"
+		}
+		t.Run(name, func(t *testing.T) { playPlans(t, blind) })
+	}
+}
+
+func playPlans(t *testing.T, blind bool) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	shapes := []kernel.Shape{{M: 32, K: 48, N: 40}, {Batch: 3, M: 16, K: 24, N: 32}}
+	ops := []kernel.Op{kernel.MatMulNN, kernel.MatMulNT, kernel.MatMulTN}
+	// A pool of operands per (shape, op, side).
+	type slot struct {
+		sh kernel.Shape
+		op kernel.Op
+	}
+	poolA, poolB := map[slot][][]float32{}, map[slot][][]float32{}
+	vec := func(n int) []float32 {
+		v := make([]float32, n)
+		for i := range v {
+			v[i] = float32(rng.NormFloat64())
+		}
+		return v
+	}
+	for _, sh := range shapes {
+		for _, op := range ops {
+			for range 3 {
+				poolA[slot{sh, op}] = append(poolA[slot{sh, op}], vec(sh.ALen()))
+				poolB[slot{sh, op}] = append(poolB[slot{sh, op}], vec(sh.BLen()))
+			}
+		}
+	}
+	const limit = 160 << 10 // two thirds of the pool: evictions
+	hub := newOpCache(limit, rand.New(rand.NewPCG(3, 4)))
+	peer := protocol.NewOperandCache(limit)
+	var msg protocol.Task
+	var got protocol.Task
+	var a2, b2 []float32
+	var sent, full, drops, refs int
+	for i := range 400 {
+		sh := shapes[rng.IntN(len(shapes))]
+		op := ops[rng.IntN(len(ops))]
+		s := slot{sh, op}
+		task := &Task{ID: uint64(i + 1), Op: op, Shape: sh, A: poolA[s][rng.IntN(3)], B: poolB[s][rng.IntN(3)]}
+		msg = protocol.Task{ID: task.ID, Op: op, Shape: sh, Drop: msg.Drop[:0]}
+		bl, na, nb := hub.plan(&msg, task, blind, a2, b2)
+		a2, b2 = na, nb
+		if (bl != nil) != blind {
+			t.Fatalf("task %d: blinding %v with blind %v", i, bl != nil, blind)
+		}
+		drops += len(msg.Drop)
+		if msg.ACache.Ref != 0 {
+			refs++
+		}
+		if msg.BCache.Ref != 0 {
+			refs++
+		}
+		frame := protocol.Encode(nil, &msg)
+		sent += len(frame)
+		full += len(protocol.Encode(nil, &protocol.Task{ID: task.ID, Op: op, Shape: sh, A: task.A, B: task.B}))
+		if err := protocol.DecodeInto(frame, &got); err != nil {
+			t.Fatalf("task %d: decode: %v", i, err)
+		}
+		if err := peer.Resolve(&got); err != nil {
+			t.Fatalf("task %d (%v %v): the contributor disagrees: %v", i, op, sh, err)
+		}
+		if hub.used != peer.Bytes() || hub.used > limit {
+			t.Fatalf("task %d: hub counts %d bytes kept, the contributor %d (limit %d)", i, hub.used, peer.Bytes(), limit)
+		}
+		c := make([]float32, sh.CLen())
+		kernel.Reference(op, sh, got.A, got.B, c)
+		if bl != nil {
+			bl.Unblind(sh, c)
+		}
+		want := make([]float32, sh.CLen())
+		kernel.Reference(op, sh, task.A, task.B, want)
+		for j := range c {
+			if d := math.Abs(float64(c[j] - want[j])); d > 1e-4*(1+math.Abs(float64(want[j]))) {
+				t.Fatalf("task %d (%v %v): element %d is %v, want %v", i, op, sh, j, c[j], want[j])
+			}
+		}
+	}
+	if drops == 0 || refs == 0 {
+		t.Errorf("%d references and %d drops: the run did not exercise the cache", refs, drops)
+	}
+	if sent >= full*3/4 {
+		t.Errorf("sent %d bytes where uncached frames are %d: caching did not pay", sent, full)
+	}
+	t.Logf("%d bytes sent for %d bytes of uncached frames (%.0f%%); %d references, %d drops", sent, full, 100*float64(sent)/float64(full), refs, drops)
+}
