@@ -36,27 +36,30 @@ const minCachedBytes = 4 << 10
 var hashSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
 
 // opRole is how a task uses an operand: which side, and whether op
-// transposes it. A blinded operand's bytes depend on it.
+// transposes it. A blinded operand's bytes depend on it; an unblinded
+// one's do not (roleAny), so that, say, a layer's input sent for the
+// forward product serves the weight gradient's too.
 type opRole uint8
 
 const (
-	roleA  opRole = iota // A of NN or NT: op(A) = A
-	roleAT               // A of TN: op(A) = Aᵀ
-	roleB                // B of NN or TN: op(B) = B
-	roleBT               // B of NT: op(B) = Bᵀ
+	roleAny opRole = iota // unblinded: any use
+	roleA                 // A of NN or NT: op(A) = A
+	roleAT                // A of TN: op(A) = Aᵀ
+	roleB                 // B of NN or TN: op(B) = B
+	roleBT                // B of NT: op(B) = Bᵀ
 )
 
-// opKey identifies an operand by content and use.
+// opKey identifies an operand by content, dimensions and use.
 type opKey struct {
-	h1, h2 uint64
-	shape  kernel.Shape // the task's: fixes the operand's dimensions
-	role   opRole
+	h1, h2            uint64
+	batch, rows, cols int
+	role              opRole
 }
 
-// keyOf returns v's key for a task of shape sh.
-func keyOf(v []float32, sh kernel.Shape, role opRole) opKey {
+// keyOf returns the key of v, a batch of rows×cols matrices.
+func keyOf(v []float32, batch, rows, cols int, role opRole) opKey {
 	b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), 4*len(v))
-	return opKey{h1: maphash.Bytes(hashSeeds[0], b), h2: maphash.Bytes(hashSeeds[1], b), shape: sh, role: role}
+	return opKey{h1: maphash.Bytes(hashSeeds[0], b), h2: maphash.Bytes(hashSeeds[1], b), batch: batch, rows: rows, cols: cols, role: role}
 }
 
 // opEntry is one operand the contributor keeps.
@@ -97,16 +100,24 @@ func (c *opCache) plan(msg *protocol.Task, t *Task, blind bool, a2, b2 []float32
 	if t.Op == kernel.MatMulNT {
 		rb = roleBT
 	}
+	if !blind {
+		ra, rb = roleAny, roleAny
+	}
+	ar, ac := t.Op.ADims(sh)
+	br, bc := t.Op.BDims(sh)
 	var ka, kb opKey
 	var ea, eb *opEntry
 	cacheA, cacheB := 4*len(t.A) >= minCachedBytes, 4*len(t.B) >= minCachedBytes
 	if cacheA {
-		ka = keyOf(t.A, sh, ra)
+		ka = keyOf(t.A, sh.Count(), ar, ac, ra)
 		ea = c.byKey[ka]
 	}
 	if cacheB {
-		kb = keyOf(t.B, sh, rb)
+		kb = keyOf(t.B, sh.Count(), br, bc, rb)
 		eb = c.byKey[kb]
+	}
+	if cacheA && cacheB && ka == kb && ea == nil {
+		cacheB = false // one operand twice (unblinded): keep it once, as A
 	}
 	msg.Drop = msg.Drop[:0]
 	// Both held, but under blindings that disagree on the inner

@@ -302,7 +302,7 @@ func (s *scheduler) fill() {
 				continue
 			}
 			now := s.now()
-			l := &lease{task: t, sess: sess, leasedAt: now, deadline: now.Add(s.leaseTimeout), blinded: s.blind}
+			l := &lease{task: t, sess: sess, leasedAt: now, deadline: now.Add(s.leaseTimeout), blinded: s.blind && !sess.trusted}
 			if !sess.sendTask(l) {
 				// Slow peer: its reader will call leave; keep the task.
 				s.requeueLocked(t)

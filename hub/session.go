@@ -54,6 +54,10 @@ type session struct {
 	send   chan outFrame
 	done   chan struct{}
 	kept   *opCache // operands the contributor keeps; nil if it offered no cache. The write loop's alone.
+	// trusted marks the operator's own worker (Config.Trusted): exempt
+	// from replication, hence from blinding, whose purpose is to keep
+	// two replica holders from copying each other.
+	trusted bool
 
 	closeOnce sync.Once
 	closeErr  *protocol.Error // sent to the peer before closing, if any
@@ -149,6 +153,7 @@ func (s *session) run() {
 		return // the peer left during the handshake
 	}
 	s.h.attach(s, hello)
+	s.trusted = s.h.trusted[s.who.address]
 	s.h.metrics.HandshakeAccepted()
 	slots := min(int(hello.Slots), s.h.cfg.MaxSlots)
 	s.h.log.Info("contributor connected", "address", s.who.address, "remote", s.remote,

@@ -3,6 +3,7 @@ package hub_test
 import (
 	"context"
 	"net"
+	"slices"
 	"sync/atomic"
 	"testing"
 
@@ -149,5 +150,48 @@ func TestWireBytesPerJob(t *testing.T) {
 	}
 	if other := th.Wire("no-such-job"); other != (hub.WireStats{}) {
 		t.Errorf("a job with no tasks has totals %+v", other)
+	}
+}
+
+// TestOwnWorkersUnblinded checks that the operator's own workers get
+// tasks as the source made them, while other contributors get them
+// blinded: own workers are never replicated, so blinding (which keeps
+// replica holders from copying each other) would only cost them.
+func TestOwnWorkersUnblinded(t *testing.T) {
+	own, err := identity.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	th := startHub(t, func(c *hub.Config) {
+		c.Verification.Replicate = false
+		c.Matmul = hub.MatmulConfig{}
+		c.Trusted = []string{own.Address().Hex()}
+	})
+	src := &gatedSource{shape: kernel.Shape{M: 17, K: 33, N: 9}}
+	src.open.Store(true)
+	th.AddSource(src)
+	want := src.Next(1) // every task of the source has these operands
+	for _, tc := range []struct {
+		name    string
+		key     *identity.Key
+		blinded bool
+	}{{"own", own, false}, {"other", nil, true}} {
+		p := dialRaw(t, th)
+		if tc.key != nil {
+			p.key = tc.key
+		}
+		p.login(1)
+		var task *protocol.Task
+		for task == nil {
+			m, err := p.recv()
+			if err != nil {
+				t.Fatal(err)
+			}
+			task, _ = m.(*protocol.Task)
+		}
+		same := slices.Equal(task.A, want[0].A) && slices.Equal(task.B, want[0].B)
+		if same == tc.blinded {
+			t.Errorf("%s worker: operands as the source made them: %v, want %v", tc.name, same, !tc.blinded)
+		}
 	}
 }
