@@ -447,7 +447,7 @@ func (s *session) writeLoop() {
 			frame := f.frame
 			if l := f.lease; l != nil {
 				t := l.task
-				msg = protocol.Task{ID: t.ID, Op: t.Op, Shape: t.Shape, LeaseMillis: s.lease, A: t.A, B: t.B, Drop: msg.Drop[:0]}
+				msg = protocol.Task{ID: t.ID, Op: t.Op, Shape: t.Shape, LeaseMillis: s.lease, A: t.A, B: t.B, Drop: msg.Drop[:0], Wire: t.Wire}
 				var bl *verify.Blinding
 				if s.kept != nil {
 					bl, a2, b2 = s.kept.plan(&msg, t, l.blinded, a2, b2)

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/tessera-ai/tessera/internal/kernel"
+	"github.com/tessera-ai/tessera/internal/protocol"
 )
 
 // Task is one unit of work on the hub's queue: C = op(A)·op(B), or
@@ -16,6 +17,10 @@ type Task struct {
 	Op    kernel.Op
 	Shape kernel.Shape
 	A, B  []float32
+	// Wire is the encoding the operands travel in. With bfloat16 the
+	// source gives A and B already rounded to it (kernel.RoundBF16): the
+	// hub verifies results against A and B as they are.
+	Wire protocol.Encoding
 	// Job names the job that produced the task: its Source's Name, which
 	// the scheduler fills in when a source leaves it empty. Contributors
 	// choose jobs by it (or by the job's name) and credit is recorded

@@ -152,6 +152,7 @@ func (m *Manager) load(ctx context.Context, row store.Job) error {
 			return m.db.RecordExposure(context.Background(), row.ID, addr, tile)
 		})
 	r.remote = NewRemote(row.ID, m.hub, r.exposure)
+	r.remote.SendIn(spec.wire())
 	r.job, err = newJob(ctx, spec, row, jobConfig{id: row.ID, root: m.cfg.DataDir, exec: r.remote, db: m.db, data: data, log: m.log})
 	if err != nil {
 		return err

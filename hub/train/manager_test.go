@@ -132,9 +132,10 @@ func TestAdminAPI(t *testing.T) {
 		for body, want := range map[string]string{
 			`{"model":{"type":"mlp","layers":[784,10]},"batch_size":0}`: "batch_size",
 			`{"optimizer":{"type":"rmsprop","lr":0.1}}`:                 "optimizer.type",
-			`{"exposure_cap":2}`: "exposure_cap",
-			`{"nonsense":1}`:     "unknown field",
-			`not json`:           "invalid job spec",
+			`{"exposure_cap":2}`:       "exposure_cap",
+			`{"wire_dtype":"float16"}`: "wire_dtype",
+			`{"nonsense":1}`:           "unknown field",
+			`not json`:                 "invalid job spec",
 			`{"model":{"type":"mlp","layers":[784,784,10]},"tile_cols":784,"exposure_cap":0.3}`: "exposure cap",
 		} {
 			code, out := call(t, "POST", srv.URL+"/api/v1/admin/jobs", testToken, body)

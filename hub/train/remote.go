@@ -2,11 +2,14 @@ package train
 
 import (
 	"context"
-	"github.com/tessera-ai/tessera/hub/train/tile"
+	"slices"
 	"sync"
 	"time"
 
 	"github.com/tessera-ai/tessera/hub"
+	"github.com/tessera-ai/tessera/hub/train/tile"
+	"github.com/tessera-ai/tessera/internal/kernel"
+	"github.com/tessera-ai/tessera/internal/protocol"
 )
 
 // Remote is the Executor that sends tiles to contributors: it is a
@@ -19,6 +22,7 @@ type Remote struct {
 
 	mu      sync.Mutex
 	pending []*hub.Task
+	wire    protocol.Encoding // of the operands (SendIn)
 }
 
 // remoteRef links a hub task back to its tile and batch.
@@ -34,14 +38,43 @@ func NewRemote(name string, h *hub.Hub, exposure *Exposure) *Remote {
 	return &Remote{name: name, hub: h, exposure: exposure}
 }
 
+// SendIn makes the tiles' operands travel in enc from now on: with
+// bfloat16 each operand is rounded (a copy; an operand shared by several
+// tiles of one Start is rounded once and stays shared), and the rounded
+// values are what the tiles compute with and what results are checked
+// against.
+func (r *Remote) SendIn(enc protocol.Encoding) {
+	r.mu.Lock()
+	r.wire = enc
+	r.mu.Unlock()
+}
+
 // Start implements tile.Executor.
 func (r *Remote) Start(ctx context.Context, tiles []*tile.Tile) *tile.Batch {
 	b := tile.NewBatch(len(tiles))
 	now := time.Now()
 	r.mu.Lock()
+	wire := r.wire
+	var rounded map[*float32][]float32 // by operand, to round a shared one once
+	round := func(v []float32) []float32 {
+		if wire != protocol.BFloat16 || len(v) == 0 {
+			return v
+		}
+		if rounded == nil {
+			rounded = map[*float32][]float32{}
+		}
+		key := &v[0]
+		if c, ok := rounded[key]; ok && len(c) == len(v) {
+			return c
+		}
+		c := slices.Clone(v)
+		kernel.RoundBF16(c)
+		rounded[key] = c
+		return c
+	}
 	for _, t := range tiles {
 		r.pending = append(r.pending, &hub.Task{
-			Op: t.Op, Shape: t.Shape, A: t.A, B: t.B, Job: r.name, Source: r,
+			Op: t.Op, Shape: t.Shape, A: round(t.A), B: round(t.B), Wire: wire, Job: r.name, Source: r,
 			Ref: &remoteRef{work: t, batch: b}, Ready: now,
 		})
 	}

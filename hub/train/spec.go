@@ -12,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/tessera-ai/tessera/internal/protocol"
 )
 
 // Spec is a training job's specification, as an operator writes it in a
@@ -58,6 +60,20 @@ type Spec struct {
 	ExposureCap float64 `json:"exposure_cap"`
 	// Seed makes initialization and data order reproducible.
 	Seed uint64 `json:"seed"`
+	// WireDType is how tile operands travel to contributors: "float32"
+	// (the default when empty) or "bfloat16", half the bytes. With
+	// bfloat16 the hub rounds every operand before sending and verifies
+	// against the rounded values, so checks stay exact; results come back
+	// in float32 either way.
+	WireDType string `json:"wire_dtype,omitempty"`
+}
+
+// wire returns the protocol encoding of s.WireDType.
+func (s *Spec) wire() protocol.Encoding {
+	if s.WireDType == protocol.BFloat16.String() {
+		return protocol.BFloat16
+	}
+	return protocol.Float32
 }
 
 // ModelSpec describes the model.
@@ -183,6 +199,11 @@ func (s *Spec) Validate() error {
 	}
 	if !(s.ExposureCap > 0 && s.ExposureCap <= 1) {
 		bad("exposure_cap must be in (0, 1]")
+	}
+	switch s.WireDType {
+	case "", protocol.Float32.String(), protocol.BFloat16.String():
+	default:
+		bad("wire_dtype %q must be %q or %q", s.WireDType, protocol.Float32, protocol.BFloat16)
 	}
 	if len(errs) > 0 {
 		return errors.New("invalid job spec: " + strings.Join(errs, "; "))

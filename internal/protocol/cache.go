@@ -40,7 +40,7 @@ const (
 
 // appendOperand appends one operand of a task: its mode, its id, and its
 // tensor unless it is a reference.
-func appendOperand(dst []byte, c Cached, batch, rows, cols int, v []float32) []byte {
+func appendOperand(dst []byte, c Cached, enc Encoding, batch, rows, cols int, v []float32) []byte {
 	switch {
 	case c.Ref != 0:
 		dst = append(dst, operandRef)
@@ -51,14 +51,14 @@ func appendOperand(dst []byte, c Cached, batch, rows, cols int, v []float32) []b
 	default:
 		dst = append(dst, operandInline)
 	}
-	return appendTensor(dst, batch, rows, cols, v)
+	return appendTensor(dst, enc, batch, rows, cols, v)
 }
 
 // operand reads one operand of a task into dst. A kept operand is decoded
 // into new memory (the cache owns it from then on), and a reference
 // leaves the operand empty for OperandCache.Resolve to fill; shared
 // records that dst must not be reused by the next decode.
-func (r *reader) operand(what string, dst []float32, shared *bool, batch, rows, cols int) ([]float32, Cached) {
+func (r *reader) operand(what string, enc Encoding, dst []float32, shared *bool, batch, rows, cols int) ([]float32, Cached) {
 	if *shared {
 		dst, *shared = nil, false
 	}
@@ -79,7 +79,7 @@ func (r *reader) operand(what string, dst []float32, shared *bool, batch, rows, 
 		r.fail("%s: unknown operand mode %d", what, mode)
 		return dst[:0], c
 	}
-	return r.tensor(what, dst, batch, rows, cols), c
+	return r.tensor(what, enc, dst, batch, rows, cols), c
 }
 
 // OperandCache is a contributor's side of operand caching: the operands

@@ -139,7 +139,7 @@ func TestOperandDecodeErrors(t *testing.T) {
 			return append(f[:modeOff+1], 0, 0, 0, 0)
 		})},
 		{"TooManyDrops", frameWith(tooMany, func(f []byte) []byte {
-			dropOff := taskMOff + 3*4 + 4 // the drop count, after M K N and lease
+			dropOff := taskMOff + 3*4 + 4 + 1     // the drop count, after M K N, lease and encoding
 			f[dropOff], f[dropOff+1] = 0x01, 0x04 // 1025
 			return f
 		})},

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+
+	"github.com/tessera-ai/tessera/internal/kernel"
 )
 
 const tensorHeader = 12 // batch, rows, cols uint32
@@ -201,7 +203,7 @@ func (r *reader) str(what string, max int) string {
 // tensor reads a tensor header and data into dst (reused when large
 // enough) and checks its dimensions against want (batch exactly as
 // given: 0 and 1 are both one matrix but encode differently).
-func (r *reader) tensor(what string, dst []float32, wantBatch, wantRows, wantCols int) []float32 {
+func (r *reader) tensor(what string, enc Encoding, dst []float32, wantBatch, wantRows, wantCols int) []float32 {
 	// Constant labels: building them per call would allocate on every task.
 	batch := int(r.u32("tensor batch"))
 	rows, cols := int(r.u32("tensor rows")), int(r.u32("tensor cols"))
@@ -213,7 +215,7 @@ func (r *reader) tensor(what string, dst []float32, wantBatch, wantRows, wantCol
 		return dst[:0]
 	}
 	n := max(batch, 1) * rows * cols
-	raw := r.take(4*n, what)
+	raw := r.take(enc.Size()*n, what)
 	if raw == nil {
 		return dst[:0]
 	}
@@ -221,6 +223,12 @@ func (r *reader) tensor(what string, dst []float32, wantBatch, wantRows, wantCol
 		dst = make([]float32, n)
 	}
 	dst = dst[:n]
+	if enc == BFloat16 {
+		for i := range dst {
+			dst[i] = kernel.FromBF16(binary.LittleEndian.Uint16(raw[2*i:]))
+		}
+		return dst
+	}
 	for i := range dst {
 		dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
 	}
@@ -241,10 +249,17 @@ func appendStr(dst []byte, s string, max int) []byte {
 }
 
 // appendTensor appends the tensor header and raw little-endian data.
-func appendTensor(dst []byte, batch, rows, cols int, data []float32) []byte {
+func appendTensor(dst []byte, enc Encoding, batch, rows, cols int, data []float32) []byte {
 	dst = appendU32(dst, uint32(batch))
 	dst = appendU32(dst, uint32(rows))
 	dst = appendU32(dst, uint32(cols))
+	if enc == BFloat16 {
+		dst = grow(dst, 2*len(data))
+		for _, v := range data {
+			dst = binary.LittleEndian.AppendUint16(dst, kernel.ToBF16(v))
+		}
+		return dst
+	}
 	dst = grow(dst, 4*len(data))
 	for _, v := range data {
 		dst = binary.LittleEndian.AppendUint32(dst, math.Float32bits(v))
@@ -262,3 +277,34 @@ func grow(dst []byte, n int) []byte {
 }
 
 func leU32(b []byte) uint32 { return binary.LittleEndian.Uint32(b) }
+
+// Encoding is how a tensor's elements travel.
+type Encoding uint8
+
+// Encodings.
+const (
+	Float32  Encoding = 0 // 4 bytes, little-endian IEEE 754
+	BFloat16 Encoding = 1 // 2 bytes: a float32's upper half, rounded to nearest even
+)
+
+// Valid reports whether e is a known encoding.
+func (e Encoding) Valid() bool { return e <= BFloat16 }
+
+// Size is the bytes per element.
+func (e Encoding) Size() int {
+	if e == BFloat16 {
+		return 2
+	}
+	return 4
+}
+
+// String names the encoding as job specs do.
+func (e Encoding) String() string {
+	switch e {
+	case Float32:
+		return "float32"
+	case BFloat16:
+		return "bfloat16"
+	}
+	return fmt.Sprintf("encoding(%d)", uint8(e))
+}

@@ -191,7 +191,7 @@ func (m *Capacity) decodeBody(r *reader) error {
 	return nil
 }
 
-const taskFixed = 8 + 1 + 4*4 + 4 + 2 // id, op, batch M K N, lease, drop count
+const taskFixed = 8 + 1 + 4*4 + 4 + 1 + 2 // id, op, batch M K N, lease, encoding, drop count
 
 // taskOperand is an operand's mode and id on the wire (its tensor apart).
 const taskOperand = 1 + 4
@@ -210,6 +210,11 @@ type Task struct {
 	ACache, BCache Cached
 	// Drop lists kept operands to forget before this task's are kept.
 	Drop []uint32
+	// Wire is the encoding of the operands the task carries. Operands
+	// sent in bfloat16 are exactly what the hub verifies against: it
+	// rounds them before sending. Results always travel in float32, so
+	// that the check stays as strict as it is (RATIONALE.md).
+	Wire Encoding
 
 	aShared, bShared bool // A or B belongs to the cache: not reused by the next decode
 }
@@ -226,15 +231,16 @@ func (m *Task) appendBody(dst []byte) []byte {
 	dst = appendU32(dst, uint32(m.Shape.K))
 	dst = appendU32(dst, uint32(m.Shape.N))
 	dst = appendU32(dst, m.LeaseMillis)
+	dst = append(dst, byte(m.Wire))
 	drop := m.Drop[:min(len(m.Drop), MaxDrop)]
 	dst = appendU16(dst, uint16(len(drop)))
 	for _, id := range drop {
 		dst = appendU32(dst, id)
 	}
 	ar, ac := m.Op.ADims(m.Shape)
-	dst = appendOperand(dst, m.ACache, m.Shape.Batch, ar, ac, m.A)
+	dst = appendOperand(dst, m.ACache, m.Wire, m.Shape.Batch, ar, ac, m.A)
 	br, bc := m.Op.BDims(m.Shape)
-	return appendOperand(dst, m.BCache, m.Shape.Batch, br, bc, m.B)
+	return appendOperand(dst, m.BCache, m.Wire, m.Shape.Batch, br, bc, m.B)
 }
 
 func (m *Task) decodeBody(r *reader) error {
@@ -253,6 +259,10 @@ func (m *Task) decodeBody(r *reader) error {
 	if err := m.Shape.Validate(); err != nil {
 		return Errorf(CodeBadMessage, "task: %v", err)
 	}
+	m.Wire = Encoding(r.u8("encoding"))
+	if r.err == nil && !m.Wire.Valid() {
+		return Errorf(CodeBadMessage, "task: unknown encoding %d", uint8(m.Wire))
+	}
 	nd := int(r.u16("drop count"))
 	if r.err == nil && nd > MaxDrop {
 		return Errorf(CodeBadMessage, "task: drops %d operands, more than %d", nd, MaxDrop)
@@ -269,9 +279,9 @@ func (m *Task) decodeBody(r *reader) error {
 		m.Drop = nil
 	}
 	ar, ac := m.Op.ADims(m.Shape)
-	m.A, m.ACache = r.operand("A", m.A, &m.aShared, m.Shape.Batch, ar, ac)
+	m.A, m.ACache = r.operand("A", m.Wire, m.A, &m.aShared, m.Shape.Batch, ar, ac)
 	br, bc := m.Op.BDims(m.Shape)
-	m.B, m.BCache = r.operand("B", m.B, &m.bShared, m.Shape.Batch, br, bc)
+	m.B, m.BCache = r.operand("B", m.Wire, m.B, &m.bShared, m.Shape.Batch, br, bc)
 	if r.err == nil && m.ACache.Keep != 0 && m.ACache.Keep == m.BCache.Keep {
 		r.fail("A and B are both to be kept under id %d", m.ACache.Keep)
 	}
@@ -300,7 +310,7 @@ func (m *Result) appendBody(dst []byte) []byte {
 	dst = appendU64(dst, m.TaskID)
 	dst = appendU32(dst, m.Micros)
 	dst = appendU32(dst, 0) // reserved flags
-	return appendTensor(dst, int(m.Batch), int(m.Rows), int(m.Cols), m.C)
+	return appendTensor(dst, Float32, int(m.Batch), int(m.Rows), int(m.Cols), m.C)
 }
 
 func (m *Result) decodeBody(r *reader) error {
@@ -320,7 +330,7 @@ func (m *Result) decodeBody(r *reader) error {
 		return Errorf(CodeBadMessage, "result: %dx%dx%d exceeds the size limits", batch, rows, cols)
 	}
 	m.Batch, m.Rows, m.Cols = uint32(batch), uint32(rows), uint32(cols)
-	m.C = r.tensor("C", m.C, batch, rows, cols)
+	m.C = r.tensor("C", Float32, m.C, batch, rows, cols)
 	return nil
 }
 

@@ -29,7 +29,7 @@ const (
 	taskOpOff    = protocol.HeaderSize + 8         // after the id
 	taskBatchOff = taskOpOff + 1                   // batch, then M, K, N
 	taskMOff     = taskBatchOff + 4                // M, K, N follow
-	taskAOff     = taskMOff + 3*4 + 4 + 2 + 1      // A's tensor header (batch, rows, cols), after M K N, lease, no drops and A's mode
+	taskAOff     = taskMOff + 3*4 + 4 + 1 + 2 + 1  // A's tensor header (batch, rows, cols), after M K N, lease, encoding, no drops and A's mode
 	resultCOff   = protocol.HeaderSize + 8 + 4 + 4 // C's tensor header (batch, rows, cols)
 	tensorHeader = 12
 )
