@@ -111,6 +111,7 @@ func startBenchHubOn(tb testing.TB, own []string, wrap func(net.Listener) net.Li
 	cfg.DataDir = dir
 	cfg.Matmul = hub.MatmulConfig{}
 	cfg.Logger = benchLog
+	cfg.Trusted = own // as hub/service does with its own workers
 	h, err := hub.New(cfg)
 	if err != nil {
 		tb.Fatal(err)

@@ -58,8 +58,15 @@ func benchSpec(steps, evalEvery int) train.Spec {
 			s.TileCols = n
 		}
 	}
+	if v := os.Getenv(wireEnv); v != "" {
+		s.WireDType = v
+	}
 	return s
 }
+
+// wireEnv, when set, overrides the spec's wire_dtype ("float32" or
+// "bfloat16"), to compare accuracy and bytes both ways.
+const wireEnv = "TESSERA_BENCH_WIRE_DTYPE"
 
 // tileColsEnv, when set, overrides the spec's tile width, to measure the
 // effect of wider or narrower tiles.

@@ -54,8 +54,11 @@ func wireJobs() []wireJob {
 type wireRun struct {
 	took          time.Duration
 	steps         int
-	hubBytes      int64 // the job's frames, as the hub counts them
-	socketBytes   int64 // every websocket byte, both ways
+	hubBytes      int64  // the job's frames, as the hub counts them
+	down, up      int64  // of which to and from contributors
+	leased        uint64 // leases granted, replicas and re-leases included
+	replicated    uint64 // tasks sampled for a second execution
+	socketBytes   int64  // every websocket byte, both ways
 	usefulFLOPs   uint64
 	busy          time.Duration // the contributors' summed device time
 	contributors  int
@@ -73,6 +76,20 @@ func (r wireRun) busyFraction() float64 {
 func BenchmarkShapedLinks(b *testing.B) {
 	jobs := wireJobs()
 	runs := map[string]map[string]wireRun{}
+
+	// First as make run trains: one own worker (no replication, no
+	// blinding, no exposure cap) on loopback; the first goal is
+	// for this one, measured by its socket's bytes.
+	{
+		keys, addrs := benchKeys(b, 1)
+		bh := startBenchHubOn(b, addrs, nil)
+		cs := startBenchClients(b, bh, keys, "cpu", benchSlots)
+		r := measureWire(b, bh, cs, jobs[0])
+		b.Logf("mnist, one own worker (as make run): %.1f MB/GFLOP (sockets; hub %.1f, %.0f%% up), %.2f steps/s, device busy %.0f%%",
+			r.sockMBPerGFLOP(), r.hubMBPerGFLOP(), 100*float64(r.up)/float64(r.hubBytes), r.stepsPerSecond(), 100*r.busyFraction())
+		b.ReportMetric(r.sockMBPerGFLOP(), "mnist_own1_MB/GFLOP")
+	}
+
 	for _, name := range []string{"unshaped", "shaped"} {
 		wrap := func(l net.Listener) net.Listener { return l }
 		if name == "shaped" {
@@ -87,8 +104,9 @@ func BenchmarkShapedLinks(b *testing.B) {
 				runs[j.name] = map[string]wireRun{}
 			}
 			runs[j.name][name] = r
-			b.Logf("%-9s %-8s %5.2f steps/s  %7.1f MB/GFLOP (hub; since start %.1f)  %7.1f MB/GFLOP (sockets)  devices busy %3.0f%%  (%d steps, %.1f GFLOP, %v)",
-				j.name, name, r.stepsPerSecond(), r.hubMBPerGFLOP(), r.sinceStartMBG, r.sockMBPerGFLOP(), 100*r.busyFraction(), r.steps, r.gflop(), r.took.Round(time.Millisecond))
+			b.Logf("%-9s %-8s %5.2f steps/s  %7.1f MB/GFLOP (hub; %.0f%% up; since start %.1f)  %7.1f MB/GFLOP (sockets)  devices busy %3.0f%%  (%d steps, %.1f GFLOP, %v; %d leases, %d replicated)",
+				j.name, name, r.stepsPerSecond(), r.hubMBPerGFLOP(), 100*float64(r.up)/float64(r.hubBytes), r.sinceStartMBG, r.sockMBPerGFLOP(),
+				100*r.busyFraction(), r.steps, r.gflop(), r.took.Round(time.Millisecond), r.leased, r.replicated)
 		}
 	}
 	var table strings.Builder
@@ -120,14 +138,16 @@ func measureWire(tb testing.TB, bh *benchHub, cs []*client.Client, j wireJob) wi
 		tb.Fatalf("create %s: %v", j.name, err)
 	}
 	type mark struct {
-		at     time.Time
-		wire   hub.WireStats
-		socket int64
-		busy   time.Duration
+		at                 time.Time
+		wire               hub.WireStats
+		socket             int64
+		busy               time.Duration
+		leased, replicated uint64
 	}
 	take := func() mark {
 		_, busy := clientTotals(cs)
-		return mark{at: time.Now(), wire: bh.h.Wire(id), socket: bh.wire.bytes.Load(), busy: busy}
+		st := bh.h.Status()
+		return mark{at: time.Now(), wire: bh.h.Wire(id), socket: bh.wire.bytes.Load(), busy: busy, leased: st.TasksLeased, replicated: st.TasksReplicated}
 	}
 	waitStep := func(step int) mark {
 		deadline := time.Now().Add(30 * time.Minute)
@@ -152,7 +172,9 @@ func measureWire(tb testing.TB, bh *benchHub, cs []*client.Client, j wireJob) wi
 		tb.Fatalf("remove %s: %v", j.name, err)
 	}
 	return wireRun{took: z.at.Sub(a.at), steps: j.steps,
-		hubBytes:    z.wire.BytesDown + z.wire.BytesUp - a.wire.BytesDown - a.wire.BytesUp,
+		hubBytes: z.wire.BytesDown + z.wire.BytesUp - a.wire.BytesDown - a.wire.BytesUp,
+		down:     z.wire.BytesDown - a.wire.BytesDown, up: z.wire.BytesUp - a.wire.BytesUp,
+		leased: z.leased - a.leased, replicated: z.replicated - a.replicated,
 		socketBytes: z.socket - a.socket, usefulFLOPs: z.wire.UsefulFLOPs - a.wire.UsefulFLOPs,
 		busy: z.busy - a.busy, contributors: len(cs), sinceStartMBG: since}
 }
