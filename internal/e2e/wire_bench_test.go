@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -177,4 +179,64 @@ func measureWire(tb testing.TB, bh *benchHub, cs []*client.Client, j wireJob) wi
 		leased: z.leased - a.leased, replicated: z.replicated - a.replicated,
 		socketBytes: z.socket - a.socket, usefulFLOPs: z.wire.UsefulFLOPs - a.wire.UsefulFLOPs,
 		busy: z.busy - a.busy, contributors: len(cs), sinceStartMBG: since}
+}
+
+// BenchmarkBFloat16LanguageModel trains the default language model twice
+// on one swarm of own CPU workers, its operands sent in float32 and in
+// bfloat16, for TESSERA_BENCH_LM_STEPS steps (default 100) each, and
+// compares their validation bits per byte on the same 64 windows at the
+// last step (goal: within 1%) and their bytes per useful GFLOP.
+func BenchmarkBFloat16LanguageModel(b *testing.B) {
+	steps := 100
+	if v, err := strconv.Atoi(os.Getenv("TESSERA_BENCH_LM_STEPS")); err == nil && v > 0 {
+		steps = v
+	}
+	keys, addrs := benchKeys(b, benchContributors)
+	bh := startBenchHubOn(b, addrs, nil)
+	startBenchClients(b, bh, keys, "cpu", benchSlots)
+	got := map[string]float64{}
+	for _, dtype := range []string{"float32", "bfloat16"} {
+		spec, _ := train.DefaultSpec("gocode-lm")
+		spec.Name, spec.WireDType = "lm-"+dtype, dtype
+		spec.MaxSteps, spec.EvalEvery, spec.TargetBitsPerByte = steps+1000, steps, 0
+		ctx := context.Background()
+		id, err := bh.mgr.Create(ctx, spec)
+		if err != nil {
+			b.Fatal(err)
+		}
+		began := time.Now()
+		var at *store.Point
+		for at == nil {
+			hist, err := bh.db.History(ctx, id)
+			if err != nil {
+				b.Fatal(err)
+			}
+			for i := range hist {
+				if hist[i].Step == steps {
+					at = &hist[i]
+				}
+			}
+			if st := jobStatus(b, bh.mgr, id); st.State == store.StateFailed {
+				b.Fatalf("%s failed: %s", dtype, st.Error)
+			}
+			if time.Since(began) > 2*time.Hour {
+				b.Fatalf("%s: no evaluation at step %d", dtype, steps)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		st := jobStatus(b, bh.mgr, id)
+		if err := bh.mgr.Remove(ctx, id); err != nil {
+			b.Fatal(err)
+		}
+		got[dtype] = at.BitsPerByte
+		w := st.Wire
+		b.Logf("%-8s validation %.4f bits/byte at step %d; %.1f MB/GFLOP (%.1f down, %.1f up), %v",
+			dtype, at.BitsPerByte, steps, st.WireBytesPerGFLOP/1e6, float64(w.BytesDown)/1e6/(float64(w.UsefulFLOPs)/1e9),
+			float64(w.BytesUp)/1e6/(float64(w.UsefulFLOPs)/1e9), time.Since(began).Round(time.Second))
+		b.ReportMetric(at.BitsPerByte, dtype+"_bpb")
+		b.ReportMetric(st.WireBytesPerGFLOP/1e6, dtype+"_MB/GFLOP")
+	}
+	f, h := got["float32"], got["bfloat16"]
+	b.Logf("bfloat16/float32 bits per byte: %.4f (goal: within 1%%)", h/f)
+	b.ReportMetric(h/f, "bpb_ratio")
 }
