@@ -74,7 +74,7 @@ func newJob(ctx context.Context, spec Spec, row store.Job, c jobConfig) (*Job, e
 		return nil, err
 	}
 	rel := filepath.Join("jobs", c.id)
-	j := &Job{ID: c.id, Spec: spec, model: tr, exec: c.exec, evalX: tile.NewLocal(0),
+	j := &Job{ID: c.id, Spec: spec, model: tr, exec: roundOperands(c.exec, spec.wire()), evalX: tile.NewLocal(0),
 		db: c.db, dir: filepath.Join(c.root, rel), rel: rel, root: c.root, log: c.log.With("job", c.id), state: row.State}
 	if err := os.MkdirAll(j.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("job %s: %w", c.id, err)

@@ -2,13 +2,11 @@ package train
 
 import (
 	"context"
-	"slices"
 	"sync"
 	"time"
 
 	"github.com/tessera-ai/tessera/hub"
 	"github.com/tessera-ai/tessera/hub/train/tile"
-	"github.com/tessera-ai/tessera/internal/kernel"
 	"github.com/tessera-ai/tessera/internal/protocol"
 )
 
@@ -38,11 +36,10 @@ func NewRemote(name string, h *hub.Hub, exposure *Exposure) *Remote {
 	return &Remote{name: name, hub: h, exposure: exposure}
 }
 
-// SendIn makes the tiles' operands travel in enc from now on: with
-// bfloat16 each operand is rounded (a copy; an operand shared by several
-// tiles of one Start is rounded once and stays shared), and the rounded
-// values are what the tiles compute with and what results are checked
-// against.
+// SendIn makes the tiles' operands travel in enc from now on. With
+// bfloat16 the tiles must come already rounded to it (newJob wraps the
+// job's executor in roundOperands): the hub checks results against the
+// operands as they are.
 func (r *Remote) SendIn(enc protocol.Encoding) {
 	r.mu.Lock()
 	r.wire = enc
@@ -54,27 +51,9 @@ func (r *Remote) Start(ctx context.Context, tiles []*tile.Tile) *tile.Batch {
 	b := tile.NewBatch(len(tiles))
 	now := time.Now()
 	r.mu.Lock()
-	wire := r.wire
-	var rounded map[*float32][]float32 // by operand, to round a shared one once
-	round := func(v []float32) []float32 {
-		if wire != protocol.BFloat16 || len(v) == 0 {
-			return v
-		}
-		if rounded == nil {
-			rounded = map[*float32][]float32{}
-		}
-		key := &v[0]
-		if c, ok := rounded[key]; ok && len(c) == len(v) {
-			return c
-		}
-		c := slices.Clone(v)
-		kernel.RoundBF16(c)
-		rounded[key] = c
-		return c
-	}
 	for _, t := range tiles {
 		r.pending = append(r.pending, &hub.Task{
-			Op: t.Op, Shape: t.Shape, A: round(t.A), B: round(t.B), Wire: wire, Job: r.name, Source: r,
+			Op: t.Op, Shape: t.Shape, A: t.A, B: t.B, Wire: r.wire, Job: r.name, Source: r,
 			Ref: &remoteRef{work: t, batch: b}, Ready: now,
 		})
 	}

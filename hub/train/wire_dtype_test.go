@@ -16,8 +16,9 @@ import (
 // the bytes down, and its validation bits per byte end close to the
 // float32 job's.
 func TestBFloat16Wire(t *testing.T) {
-	mgr, _ := startManager(t)
+	mgr, srv := startManager(t)
 	ids := map[string]string{}
+	specs := map[string]train.Spec{}
 	for _, dtype := range []string{"float32", "bfloat16"} {
 		spec := tinyLMSpec(t, 60)
 		spec.Name = "wire-" + dtype
@@ -29,7 +30,7 @@ func TestBFloat16Wire(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		ids[dtype] = id
+		ids[dtype], specs[dtype] = id, spec
 	}
 	final := map[string]train.JobStatus{}
 	deadline := time.Now().Add(4 * time.Minute)
@@ -61,4 +62,32 @@ func TestBFloat16Wire(t *testing.T) {
 	}
 	t.Logf("float32: %.4f bits/byte, %.1f MB/GFLOP down; bfloat16: %.4f bits/byte, %.1f MB/GFLOP down",
 		f32.BitsPerByte, down(f32)/1e6, bf16.BitsPerByte, down(bf16)/1e6)
+
+	// The local reference takes the same code path (roundOperands, tested
+	// on its own): the same figures up to the order of float32 sums
+	// (contributors add blinded, permuted terms), which in bfloat16 can
+	// move an operand by a rounding step.
+	spec := specs["bfloat16"]
+	data, err := (&train.DataLoader{}).ForSpec(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, local, err := train.TrainLocal(context.Background(), spec, data, train.LocalOptions{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, body := call(t, "GET", srv.URL+"/api/v1/jobs/"+ids["bfloat16"], "", "")
+	if code != 200 {
+		t.Fatalf("job detail: %d %v", code, body)
+	}
+	hist := body["history"].([]any)
+	if len(hist) != len(local) || len(local) == 0 {
+		t.Fatalf("%d evaluations through the hub, %d locally", len(hist), len(local))
+	}
+	for i, p := range local {
+		got := hist[i].(map[string]any)["bits_per_byte"].(float64)
+		if math.Abs(got-p.BitsPerByte) > 1e-3*p.BitsPerByte {
+			t.Errorf("evaluation %d: hub %.6f bits per byte, local %.6f", i, got, p.BitsPerByte)
+		}
+	}
 }
