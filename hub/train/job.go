@@ -120,11 +120,17 @@ func (j *Job) Run(ctx context.Context) error {
 			j.onStep(done, loss)
 		}
 		if done%j.Spec.EvalEvery == 0 || done == j.Spec.MaxSteps {
-			if err := j.evaluate(ctx, done == j.Spec.MaxSteps); errors.Is(err, errTargetReached) {
+			err := j.evaluate(ctx, done == j.Spec.MaxSteps)
+			if errors.Is(err, errTargetReached) && !j.lastEvalFull() {
+				// A sample met the target: the whole split decides, and
+				// is the figure the job ends with.
+				err = j.evaluate(ctx, true)
+			}
+			if errors.Is(err, errTargetReached) {
 				if err := j.checkpoint(ctx); err != nil {
 					return err
 				}
-				return j.finish(ctx, "reached the target accuracy")
+				return j.finish(ctx, "reached the target")
 			} else if err != nil {
 				return err
 			}
@@ -195,6 +201,11 @@ func (j *Job) evaluate(ctx context.Context, full bool) error {
 	if j.stepBusy > 0 {
 		tps = float64(j.tokens) / j.stepBusy.Seconds()
 	}
+	if j.lossN == 0 && j.lastPoint != nil && j.lastPoint.Step == j.model.StepsDone() {
+		// A second evaluation of the same step (the whole split after a
+		// sample met the target) keeps the step's training figures.
+		train, tps = j.lastPoint.TrainLoss, j.lastPoint.TokensPerSecond
+	}
 	j.lossSum, j.lossN, j.tokens, j.stepBusy = 0, 0, 0, 0
 	p := store.Point{Step: j.model.StepsDone(), At: time.Now(), TrainLoss: train, TestLoss: ev.Loss, TestAccuracy: ev.Accuracy,
 		BitsPerByte: ev.BitsPerByte, TokensPerSecond: tps, Full: ev.Full}
@@ -228,6 +239,14 @@ func (j *Job) evalExecutor() tile.Executor {
 		return j.exec
 	}
 	return j.evalX
+}
+
+// lastEvalFull reports whether the latest evaluation scored the whole
+// held-out split.
+func (j *Job) lastEvalFull() bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	return j.lastPoint != nil && j.lastPoint.Full
 }
 
 // targetMet reports whether the evaluation p meets the spec's target.

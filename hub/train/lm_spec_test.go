@@ -98,3 +98,27 @@ func TestLanguageModelBadCorpora(t *testing.T) {
 		}
 	}
 }
+
+// TestTargetEndsOnWholeSplit sets a target the first sampled evaluation
+// meets: the job must score the whole validation split before it ends,
+// and end on that figure, at that step.
+func TestTargetEndsOnWholeSplit(t *testing.T) {
+	spec := tinyLMSpec(t, 100)
+	spec.Model.NEmbd, spec.Model.NPositions = 16, 16
+	spec.EvalEvery, spec.EvalWindows, spec.CheckpointEvery = 5, 4, 5
+	spec.TargetBitsPerByte = 8 // any model meets it
+	data, err := (&train.DataLoader{}).ForSpec(context.Background(), spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, hist, err := train.TrainLocal(context.Background(), spec, data, train.LocalOptions{Dir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hist) != 1 {
+		t.Fatalf("history %+v, want one evaluation (replaced by the whole split's)", hist)
+	}
+	if p := hist[0]; p.Step != 5 || !p.Full || p.BitsPerByte <= 0 || p.TrainLoss <= 0 {
+		t.Errorf("the job ended on %+v, want the whole split's evaluation at step 5 with its training loss", p)
+	}
+}
