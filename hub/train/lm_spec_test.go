@@ -3,11 +3,13 @@ package train_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/tessera-ai/tessera/hub/store"
 	"github.com/tessera-ai/tessera/hub/train"
 )
 
@@ -120,5 +122,62 @@ func TestTargetEndsOnWholeSplit(t *testing.T) {
 	}
 	if p := hist[0]; p.Step != 5 || !p.Full || p.BitsPerByte <= 0 || p.TrainLoss <= 0 {
 		t.Errorf("the job ended on %+v, want the whole split's evaluation at step 5 with its training loss", p)
+	}
+}
+
+// TestBrokenJobIsListed restarts a manager whose language-model job lost
+// its corpus: the job is listed as failed with the reason (it used to
+// vanish from the list), and removing it deletes it.
+func TestBrokenJobIsListed(t *testing.T) {
+	h, _ := startNetwork(t, 1)
+	dir := t.TempDir()
+	db, err := store.Open(context.Background(), filepath.Join(dir, "hub.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	text := filepath.Join(t.TempDir(), "corpus")
+	if err := os.MkdirAll(text, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 4 {
+		os.WriteFile(filepath.Join(text, fmt.Sprintf("f%d.txt", i)), []byte(strings.Repeat("some text to learn from. ", 200)), 0o600)
+	}
+	spec := tinyLMSpec(t, 1_000_000)
+	spec.Corpus = &train.CorpusSpec{Path: text, ValidationPercent: 25}
+	spec.ExposureCap = 1
+
+	ctx, cancel := context.WithCancel(context.Background())
+	mgr := train.NewManager(h, db, train.ManagerConfig{DataDir: dir, Logger: quiet})
+	if err := mgr.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	id, err := mgr.Create(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	mgr.Wait()
+
+	os.RemoveAll(text)
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	mgr = train.NewManager(h, db, train.ManagerConfig{DataDir: dir, Logger: quiet})
+	if err := mgr.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer mgr.Wait()
+	sts := mgr.Statuses()
+	if len(sts) != 1 || sts[0].ID != id || sts[0].State != store.StateFailed || !strings.Contains(sts[0].Error, "corpus") {
+		t.Fatalf("after restart: %+v, want job %s failed for its corpus", sts, id)
+	}
+	if err := mgr.Remove(ctx, id); err != nil {
+		t.Fatalf("remove the broken job: %v", err)
+	}
+	if sts := mgr.Statuses(); len(sts) != 0 {
+		t.Errorf("after remove: %+v", sts)
+	}
+	if rows, _ := db.Jobs(ctx); len(rows) != 0 {
+		t.Errorf("the database still holds %d jobs", len(rows))
 	}
 }

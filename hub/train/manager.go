@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"slices"
 	"sync"
 
@@ -43,7 +44,11 @@ type Manager struct {
 	mu   sync.Mutex
 	ctx  context.Context
 	runs map[string]*run
-	wg   sync.WaitGroup
+	// broken holds the jobs that could not be restored on start (a
+	// corpus gone, a bad checkpoint): listed as failed with the reason,
+	// so that an operator sees them and can remove them.
+	broken map[string]JobStatus
+	wg     sync.WaitGroup
 }
 
 // run is a job and the goroutine training it.
@@ -82,6 +87,12 @@ func (m *Manager) Start(ctx context.Context) error {
 		if err := m.load(ctx, row); err != nil {
 			m.log.Error("cannot restore job", "job", row.ID, "err", err)
 			m.db.SetState(ctx, row.ID, store.StateFailed, err.Error())
+			m.mu.Lock()
+			if m.broken == nil {
+				m.broken = map[string]JobStatus{}
+			}
+			m.broken[row.ID] = JobStatus{ID: row.ID, Name: row.Name, State: store.StateFailed, Step: row.Step, Error: err.Error()}
+			m.mu.Unlock()
 		}
 	}
 	return nil
@@ -248,6 +259,18 @@ func (m *Manager) Resume(ctx context.Context, id string) error {
 
 // Remove stops a job and deletes it with its history and checkpoints.
 func (m *Manager) Remove(ctx context.Context, id string) error {
+	m.mu.Lock()
+	_, broken := m.broken[id]
+	m.mu.Unlock()
+	if broken {
+		if err := m.db.DeleteJob(ctx, id); err != nil {
+			return err
+		}
+		m.mu.Lock()
+		delete(m.broken, id)
+		m.mu.Unlock()
+		return removeAll(filepath.Join(m.cfg.DataDir, "jobs", id))
+	}
 	r, err := m.get(id)
 	if err != nil {
 		return err
@@ -271,8 +294,11 @@ func (m *Manager) Statuses() []JobStatus {
 	for _, r := range m.runs {
 		runs = append(runs, r)
 	}
+	out := make([]JobStatus, 0, len(runs)+len(m.broken))
+	for _, st := range m.broken {
+		out = append(out, st)
+	}
 	m.mu.Unlock()
-	out := make([]JobStatus, 0, len(runs))
 	for _, r := range runs {
 		st := r.job.Status(r.exposure)
 		w := m.hub.Wire(r.job.ID)
