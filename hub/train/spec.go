@@ -149,6 +149,9 @@ func MNISTSpec() Spec {
 		TileCols:        32,
 		ExposureCap:     0.3,
 		Seed:            1,
+		// Measured: 97% test accuracy at step 800 with bfloat16 operands
+		// as with float32 (issue #12's notes).
+		WireDType: "bfloat16",
 	}
 }
 

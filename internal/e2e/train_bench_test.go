@@ -285,7 +285,11 @@ func BenchmarkTrainingOverhead(b *testing.B) {
 //
 // Metrics: local_acc and dist_acc, the final test accuracies.
 func BenchmarkAccuracyVsSteps(b *testing.B) {
-	spec := benchSpec(accuracySteps, accuracyEvery)
+	steps, every := accuracySteps, accuracyEvery
+	if v, err := strconv.Atoi(os.Getenv("TESSERA_BENCH_ACC_STEPS")); err == nil && v > 0 {
+		steps, every = v, max(v/20, 1) // e.g. to see when 97% is reached
+	}
+	spec := benchSpec(steps, every)
 	name := "webgpu"
 	if dev, err := openDeviceErr(name); err != nil {
 		b.Logf("no WebGPU adapter (%v): distributed run on the CPU backend", err)
