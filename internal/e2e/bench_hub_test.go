@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"path/filepath"
 	"runtime/pprof"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -180,6 +182,10 @@ func openDeviceErr(name string) (device.Device, error) {
 	return backend.Open(context.Background(), name, benchLog)
 }
 
+// cacheEnv, when set, is the operand cache (MiB) the benchmarks' clients
+// offer; -1 offers none, to measure without caching.
+const cacheEnv = "TESSERA_BENCH_CACHE_MIB"
+
 // startBenchClients runs one in-process client.Client per key on its own
 // device of the named backend, like `tessera-edge --backend name --slots
 // slots`, and waits until the hub has them all. Their goroutines carry the
@@ -195,6 +201,9 @@ func startBenchClients(tb testing.TB, bh *benchHub, keys []*identity.Key, name s
 		devs = append(devs, dev)
 		cfg := client.DefaultConfig()
 		cfg.HubURL, cfg.Key, cfg.Device, cfg.Slots, cfg.Logger = bh.url, k, dev, slots, benchLog
+		if v, err := strconv.Atoi(os.Getenv(cacheEnv)); err == nil {
+			cfg.CacheMiB = v // negative: none
+		}
 		c, err := client.New(cfg)
 		if err != nil {
 			tb.Fatal(err)
