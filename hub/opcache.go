@@ -145,9 +145,17 @@ func (c *opCache) plan(msg *protocol.Task, t *Task, blind bool, a2, b2 []float32
 	}
 	msg.A, msg.B, msg.ACache, msg.BCache = t.A, t.B, protocol.Cached{}, protocol.Cached{}
 	if bl != nil {
-		a2, b2 = resize(a2, len(t.A)), resize(b2, len(t.B))
-		bl.Apply(t.Op, sh, t.A, t.B, a2, b2)
-		msg.A, msg.B = a2, b2
+		// Only what is sent is blinded: a held operand already is.
+		var da, db []float32
+		if ea == nil {
+			a2 = resize(a2, len(t.A))
+			da, msg.A = a2, a2
+		}
+		if eb == nil {
+			b2 = resize(b2, len(t.B))
+			db, msg.B = b2, b2
+		}
+		bl.Apply(t.Op, sh, t.A, t.B, da, db)
 	}
 	for _, e := range []*opEntry{ea, eb} {
 		if e != nil {

@@ -113,3 +113,41 @@ func playPlans(t *testing.T, blind bool) {
 	}
 	t.Logf("%d bytes sent for %d bytes of uncached frames (%.0f%%); %d references, %d drops", sent, full, 100*float64(sent)/float64(full), refs, drops)
 }
+
+// BenchmarkOperandPlan times planning one blinded frame of a language
+// model's column tile (A: 2048×128 activations, B: 128×64 weights) on a
+// session that already holds A, as every tile after a layer's first is;
+// "fresh" plans the same tile on an empty cache (both operands sent).
+func BenchmarkOperandPlan(b *testing.B) {
+	sh := kernel.Shape{M: 2048, K: 128, N: 64}
+	rng := rand.New(rand.NewPCG(1, 2))
+	x, w := make([]float32, sh.ALen()), make([]float32, sh.BLen())
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	for i := range w {
+		w[i] = float32(rng.NormFloat64())
+	}
+	task := &Task{Op: kernel.MatMulNN, Shape: sh, A: x, B: w}
+	for _, held := range []bool{true, false} {
+		name := "held"
+		if !held {
+			name = "fresh"
+		}
+		b.Run(name, func(b *testing.B) {
+			c := newOpCache(1<<30, rand.New(rand.NewPCG(3, 4)))
+			var msg protocol.Task
+			var a2, b2 []float32
+			_, a2, b2 = c.plan(&msg, task, true, a2, b2)
+			b.SetBytes(int64(4 * (len(x) + len(w))))
+			b.ResetTimer()
+			for range b.N {
+				if !held {
+					c = newOpCache(1<<30, c.rng)
+				}
+				msg.Drop = msg.Drop[:0]
+				_, a2, b2 = c.plan(&msg, task, true, a2, b2)
+			}
+		})
+	}
+}

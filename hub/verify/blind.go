@@ -37,33 +37,48 @@ const maxExp = 4
 
 // NewBlinding draws a blinding for a task of shape sh.
 func NewBlinding(sh kernel.Shape, rng *rand.Rand) *Blinding {
-	n := sh.Count()
-	b := &Blinding{perm: make([]int32, n*sh.K), rowExp: make([]int8, n*sh.M), colExp: make([]int8, n*sh.N)}
+	return BlindingWith(sh, rng, nil, nil, nil)
+}
+
+// drawPerms returns n random permutations of k, one after the other.
+func drawPerms(n, k int, rng *rand.Rand) []int32 {
+	perms := make([]int32, n*k)
 	for z := range n {
-		perm := b.perm[z*sh.K : (z+1)*sh.K]
+		perm := perms[z*k : (z+1)*k]
 		for i := range perm {
 			perm[i] = int32(i)
 		}
 		rng.Shuffle(len(perm), func(i, j int) { perm[i], perm[j] = perm[j], perm[i] })
 	}
-	for i := range b.rowExp {
-		b.rowExp[i] = int8(rng.IntN(2*maxExp+1) - maxExp)
-	}
-	for j := range b.colExp {
-		b.colExp[j] = int8(rng.IntN(2*maxExp+1) - maxExp)
-	}
-	return b
+	return perms
 }
 
-func pow2(e int8) float32 { return float32(math.Ldexp(1, int(e))) }
+// drawExps returns n random scale exponents in [-maxExp, maxExp].
+func drawExps(n int, rng *rand.Rand) []int8 {
+	exps := make([]int8, n)
+	for i := range exps {
+		exps[i] = int8(rng.IntN(2*maxExp+1) - maxExp)
+	}
+	return exps
+}
+
+// pow2 is 2^e, built from its bits (|e| ≤ maxExp keeps it normal).
+func pow2(e int8) float32 { return math.Float32frombits(uint32(127+int32(e)) << 23) }
 
 // Apply writes the blinded operands of (a, b) into a2 and b2, which have
-// the lengths of a and b.
+// the lengths of a and b; a nil a2 or b2 skips that operand (one the
+// contributor already holds blinded).
 func (bl *Blinding) Apply(op kernel.Op, sh kernel.Shape, a, b, a2, b2 []float32) {
 	one := sh.Single()
 	na, nb := one.ALen(), one.BLen()
 	for z := range sh.Count() {
-		bl.product(z, one).apply(op, one, a[z*na:(z+1)*na], b[z*nb:(z+1)*nb], a2[z*na:(z+1)*na], b2[z*nb:(z+1)*nb])
+		p := bl.product(z, one)
+		if a2 != nil {
+			p.applyA(op, one, a[z*na:(z+1)*na], a2[z*na:(z+1)*na])
+		}
+		if b2 != nil {
+			p.applyB(op, one, b[z*nb:(z+1)*nb], b2[z*nb:(z+1)*nb])
+		}
 	}
 }
 
@@ -74,9 +89,9 @@ func (bl *Blinding) product(z int, one kernel.Shape) Blinding {
 	return Blinding{perm: bl.perm[z*K : (z+1)*K], rowExp: bl.rowExp[z*M : (z+1)*M], colExp: bl.colExp[z*N : (z+1)*N]}
 }
 
-// apply is Apply for one product.
-func (bl Blinding) apply(op kernel.Op, sh kernel.Shape, a, b, a2, b2 []float32) {
-	M, K, N := sh.M, sh.K, sh.N
+// applyA blinds A of one product into a2.
+func (bl Blinding) applyA(op kernel.Op, sh kernel.Shape, a, a2 []float32) {
+	M, K := sh.M, sh.K
 	switch op {
 	case kernel.MatMulTN: // A is K×M: row k of A' is row perm[k] of A, columns scaled
 		for k, src := range bl.perm {
@@ -94,6 +109,11 @@ func (bl Blinding) apply(op kernel.Op, sh kernel.Shape, a, b, a2, b2 []float32) 
 			}
 		}
 	}
+}
+
+// applyB blinds B of one product into b2.
+func (bl Blinding) applyB(op kernel.Op, sh kernel.Shape, b, b2 []float32) {
+	K, N := sh.K, sh.N
 	switch op {
 	case kernel.MatMulNT: // B is N×K: columns permuted, rows (C's columns) scaled
 		for j := 0; j < N; j++ {
@@ -143,16 +163,15 @@ func (bl *Blinding) Parts() (perm []int32, rowExp, colExp []int8) {
 // rowExp for an A the contributor keeps, perm with colExp for a B. Parts
 // of the wrong length are drawn too.
 func BlindingWith(sh kernel.Shape, rng *rand.Rand, perm []int32, rowExp, colExp []int8) *Blinding {
-	b := NewBlinding(sh, rng)
 	n := sh.Count()
-	if len(perm) == n*sh.K {
-		b.perm = perm
+	if len(perm) != n*sh.K {
+		perm = drawPerms(n, sh.K, rng)
 	}
-	if len(rowExp) == n*sh.M {
-		b.rowExp = rowExp
+	if len(rowExp) != n*sh.M {
+		rowExp = drawExps(n*sh.M, rng)
 	}
-	if len(colExp) == n*sh.N {
-		b.colExp = colExp
+	if len(colExp) != n*sh.N {
+		colExp = drawExps(n*sh.N, rng)
 	}
-	return b
+	return &Blinding{perm: perm, rowExp: rowExp, colExp: colExp}
 }
