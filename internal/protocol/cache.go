@@ -1,7 +1,5 @@
 package protocol
 
-import "fmt"
-
 // Operand caching. Training sends the same operand in many tasks: a
 // layer's activations go with every column tile of its weights, and again
 // (transposed) with every tile of the weight gradient. A contributor that
@@ -167,9 +165,4 @@ func (c *OperandCache) keep(task uint64, id uint32, v []float32) error {
 	c.used += size
 	c.ops[id] = v
 	return nil
-}
-
-// String describes the cache for logs.
-func (c *OperandCache) String() string {
-	return fmt.Sprintf("%d operands, %d of %d bytes", len(c.ops), c.used, c.limit)
 }
