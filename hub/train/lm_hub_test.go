@@ -69,24 +69,11 @@ func TestLanguageModelThroughHubMatchesLocal(t *testing.T) {
 	}
 	hub := body["history"].([]any)
 
-	data, err := (&train.DataLoader{}).ForSpec(context.Background(), spec)
-	if err != nil {
-		t.Fatal(err)
+	local := trainLocal(t, spec)
+	if len(local) != 3 {
+		t.Fatalf("%d evaluations locally, want 3", len(local))
 	}
-	_, local, err := train.TrainLocal(context.Background(), spec, data, train.LocalOptions{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(local) != len(hub) || len(local) != 3 {
-		t.Fatalf("%d evaluations through the hub, %d locally, want 3", len(hub), len(local))
-	}
-	for i, p := range local {
-		h := hub[i].(map[string]any)
-		got := h["bits_per_byte"].(float64)
-		if int(h["step"].(float64)) != p.Step || math.Abs(got-p.BitsPerByte) > 1e-4*p.BitsPerByte {
-			t.Errorf("evaluation %d: hub step %v %.6f bits per byte, local step %d %.6f", i, h["step"], got, p.Step, p.BitsPerByte)
-		}
-	}
+	sameHistory(t, hub, local, 1e-4)
 	t.Logf("bits per byte, hub vs local: %v / %v", hub, bpb(local))
 
 	// Export.

@@ -109,14 +109,7 @@ func TestTargetEndsOnWholeSplit(t *testing.T) {
 	spec.Model.NEmbd, spec.Model.NPositions = 16, 16
 	spec.EvalEvery, spec.EvalWindows, spec.CheckpointEvery = 5, 4, 5
 	spec.TargetBitsPerByte = 8 // any model meets it
-	data, err := (&train.DataLoader{}).ForSpec(context.Background(), spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, hist, err := train.TrainLocal(context.Background(), spec, data, train.LocalOptions{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	hist := trainLocal(t, spec)
 	if len(hist) != 1 {
 		t.Fatalf("history %+v, want one evaluation (replaced by the whole split's)", hist)
 	}

@@ -3,6 +3,7 @@ package train_test
 import (
 	"context"
 	"fmt"
+	"math"
 	"path/filepath"
 	"testing"
 
@@ -38,4 +39,35 @@ func bpb(h []store.Point) []string {
 		out = append(out, fmt.Sprintf("%d:%.3f", p.Step, p.BitsPerByte))
 	}
 	return out
+}
+
+// trainLocal trains spec with the local reference and returns its
+// evaluation history.
+func trainLocal(tb testing.TB, spec train.Spec) []store.Point {
+	tb.Helper()
+	data, err := (&train.DataLoader{}).ForSpec(context.Background(), spec)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	_, hist, err := train.TrainLocal(context.Background(), spec, data, train.LocalOptions{Dir: tb.TempDir()})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return hist
+}
+
+// sameHistory checks a job's history as the API returns it against the
+// local reference's: the same steps, bits per byte within rel.
+func sameHistory(tb testing.TB, hub []any, local []store.Point, rel float64) {
+	tb.Helper()
+	if len(hub) != len(local) || len(local) == 0 {
+		tb.Fatalf("%d evaluations through the hub, %d locally", len(hub), len(local))
+	}
+	for i, p := range local {
+		h := hub[i].(map[string]any)
+		got := h["bits_per_byte"].(float64)
+		if int(h["step"].(float64)) != p.Step || math.Abs(got-p.BitsPerByte) > rel*p.BitsPerByte {
+			tb.Errorf("evaluation %d: hub step %v %.6f bits per byte, local step %d %.6f", i, h["step"], got, p.Step, p.BitsPerByte)
+		}
+	}
 }

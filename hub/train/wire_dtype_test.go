@@ -67,27 +67,10 @@ func TestBFloat16Wire(t *testing.T) {
 	// on its own): the same figures up to the order of float32 sums
 	// (contributors add blinded, permuted terms), which in bfloat16 can
 	// move an operand by a rounding step.
-	spec := specs["bfloat16"]
-	data, err := (&train.DataLoader{}).ForSpec(context.Background(), spec)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, local, err := train.TrainLocal(context.Background(), spec, data, train.LocalOptions{Dir: t.TempDir()})
-	if err != nil {
-		t.Fatal(err)
-	}
+	local := trainLocal(t, specs["bfloat16"])
 	code, body := call(t, "GET", srv.URL+"/api/v1/jobs/"+ids["bfloat16"], "", "")
 	if code != 200 {
 		t.Fatalf("job detail: %d %v", code, body)
 	}
-	hist := body["history"].([]any)
-	if len(hist) != len(local) || len(local) == 0 {
-		t.Fatalf("%d evaluations through the hub, %d locally", len(hist), len(local))
-	}
-	for i, p := range local {
-		got := hist[i].(map[string]any)["bits_per_byte"].(float64)
-		if math.Abs(got-p.BitsPerByte) > 1e-3*p.BitsPerByte {
-			t.Errorf("evaluation %d: hub %.6f bits per byte, local %.6f", i, got, p.BitsPerByte)
-		}
-	}
+	sameHistory(t, body["history"].([]any), local, 1e-3)
 }
