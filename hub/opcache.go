@@ -72,7 +72,9 @@ type opEntry struct {
 	last  uint64  // the plan that last used it, for eviction
 }
 
-// opCache is what one contributor keeps.
+// opCache is what one contributor keeps. A contributor that offered no
+// cache has one of limit 0: its tasks are planned (blinded) the same way,
+// every operand sent.
 type opCache struct {
 	limit, used int64
 	byKey       map[opKey]*opEntry
@@ -107,7 +109,7 @@ func (c *opCache) plan(msg *protocol.Task, t *Task, blind bool, a2, b2 []float32
 	br, bc := t.Op.BDims(sh)
 	var ka, kb opKey
 	var ea, eb *opEntry
-	cacheA, cacheB := 4*len(t.A) >= minCachedBytes, 4*len(t.B) >= minCachedBytes
+	cacheA, cacheB := c.limit > 0 && 4*len(t.A) >= minCachedBytes, c.limit > 0 && 4*len(t.B) >= minCachedBytes
 	if cacheA {
 		ka = keyOf(t.A, sh.Count(), ar, ac, ra)
 		ea = c.byKey[ka]

@@ -53,7 +53,7 @@ type session struct {
 	quota  *ipState // its IP's connection count and message budget
 	send   chan outFrame
 	done   chan struct{}
-	kept   *opCache // operands the contributor keeps; nil if it offered no cache. The write loop's alone.
+	kept   *opCache // operands the contributor keeps (limit 0 if it offered no cache); plans every task frame. The write loop's alone.
 	// trusted marks the operator's own worker (Config.Trusted): exempt
 	// from replication, hence from blinding, whose purpose is to keep
 	// two replica holders from copying each other.
@@ -159,10 +159,9 @@ func (s *session) run() {
 	s.h.log.Info("contributor connected", "address", s.who.address, "remote", s.remote,
 		"backend", hello.Device.Backend, "adapter", hello.Device.Adapter, "slots", slots, "jobs", jobsAttr(hello.Jobs))
 	welcome := &protocol.Welcome{Address: hello.Address, LeaseMillis: s.lease, MaxSlots: uint16(s.h.cfg.MaxSlots)}
-	if mib := min(int(hello.CacheMiB), s.h.cfg.OperandCacheMiB); mib > 0 {
-		welcome.CacheMiB = uint16(mib)
-		s.kept = newOpCache(int64(mib)<<20, newRand())
-	}
+	mib := max(min(int(hello.CacheMiB), s.h.cfg.OperandCacheMiB), 0)
+	welcome.CacheMiB = uint16(mib)
+	s.kept = newOpCache(int64(mib)<<20, newRand())
 	if !s.writeNow(welcome) {
 		return
 	}
@@ -440,7 +439,6 @@ func (s *session) writeLoop() {
 	var buf []byte
 	var msg protocol.Task
 	var a2, b2 []float32 // blinded operands, reused
-	rng := newRand()
 	for {
 		select {
 		case f := <-s.send:
@@ -449,14 +447,7 @@ func (s *session) writeLoop() {
 				t := l.task
 				msg = protocol.Task{ID: t.ID, Op: t.Op, Shape: t.Shape, LeaseMillis: s.lease, A: t.A, B: t.B, Drop: msg.Drop[:0], Wire: t.Wire}
 				var bl *verify.Blinding
-				if s.kept != nil {
-					bl, a2, b2 = s.kept.plan(&msg, t, l.blinded, a2, b2)
-				} else if l.blinded {
-					bl = verify.NewBlinding(t.Shape, rng)
-					a2, b2 = resize(a2, len(t.A)), resize(b2, len(t.B))
-					bl.Apply(t.Op, t.Shape, t.A, t.B, a2, b2)
-					msg.A, msg.B = a2, b2
-				}
+				bl, a2, b2 = s.kept.plan(&msg, t, l.blinded, a2, b2)
 				l.blind.Store(bl) // before the frame goes: the result comes after it
 				buf = protocol.Encode(buf[:0], &msg)
 				frame = buf
