@@ -5,6 +5,9 @@ package gpu_test
 import (
 	"context"
 	"fmt"
+	"os"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/tessera-ai/tessera/client/device"
@@ -28,7 +31,7 @@ func BenchmarkMatMul(b *testing.B) {
 			open func(testing.TB) device.Device
 		}{"webgpu-" + f.String(), func(tb testing.TB) device.Device { return openDevice(tb, f) }})
 	}
-	for _, n := range []int{256, 1024} {
+	for _, n := range benchSizes(b) {
 		s := kernel.Shape{M: n, K: n, N: n}
 		for _, op := range []kernel.Op{kernel.MatMulNN} {
 			a, bb, c := operands(op, s, 1)
@@ -40,6 +43,25 @@ func BenchmarkMatMul(b *testing.B) {
 			}
 		}
 	}
+}
+
+// benchSizes returns the square sizes BenchmarkMatMul runs: 256 and 1024,
+// or the comma-separated list in TESSERA_BENCH_SIZES (a real GPU wants
+// 4096 to approach its peak; lavapipe would take minutes).
+func benchSizes(b *testing.B) []int {
+	env := os.Getenv("TESSERA_BENCH_SIZES")
+	if env == "" {
+		return []int{256, 1024}
+	}
+	var out []int
+	for _, f := range strings.Split(env, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 || n > 8192 {
+			b.Fatalf("TESSERA_BENCH_SIZES: %q is not a size in 1..8192", f)
+		}
+		out = append(out, n)
+	}
+	return out
 }
 
 // BenchmarkBatched compares a batch of attention-shaped products (64 heads
