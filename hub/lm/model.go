@@ -20,6 +20,9 @@ type Model struct {
 	cfg    Config
 	l      *layout
 	params []float32
+	// frozen, set by Frozen, caches the tile weights of a model whose
+	// weights never change.
+	frozen *frozenTiles
 }
 
 // NewModel returns a model of cfg initialized from seed as GPT-2 is.

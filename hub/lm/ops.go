@@ -87,25 +87,29 @@ func causalSoftmax(s []float32, n, t int, scale float32) []float32 {
 	p := make([]float32, len(s))
 	for z := range n {
 		for i := range t {
-			row := s[(z*t+i)*t : (z*t+i+1)*t]
-			out := p[(z*t+i)*t : (z*t+i+1)*t]
-			mx := float32(math.Inf(-1))
-			for j := 0; j <= i; j++ {
-				mx = max(mx, row[j]*scale)
-			}
-			var sum float64
-			for j := 0; j <= i; j++ {
-				e := math.Exp(float64(row[j]*scale - mx))
-				out[j] = float32(e)
-				sum += e
-			}
-			inv := float32(1 / sum)
-			for j := 0; j <= i; j++ {
-				out[j] *= inv
-			}
+			softmaxPrefix(s[(z*t+i)*t:(z*t+i+1)*t], p[(z*t+i)*t:(z*t+i+1)*t], i+1, scale)
 		}
 	}
 	return p
+}
+
+// softmaxPrefix writes into out the softmax of the first n entries of row
+// (scaled by scale); the rest of out stays 0.
+func softmaxPrefix(row, out []float32, n int, scale float32) {
+	mx := float32(math.Inf(-1))
+	for j := range n {
+		mx = max(mx, row[j]*scale)
+	}
+	var sum float64
+	for j := range n {
+		e := math.Exp(float64(row[j]*scale - mx))
+		out[j] = float32(e)
+		sum += e
+	}
+	inv := float32(1 / sum)
+	for j := range n {
+		out[j] *= inv
+	}
 }
 
 // causalSoftmaxBackward returns the gradient of the (unscaled) scores

@@ -1,0 +1,296 @@
+package lm
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/tessera-ai/tessera/hub/train/tile"
+	"github.com/tessera-ai/tessera/internal/kernel"
+)
+
+// Inference through an Executor: Advance feeds new tokens to many
+// sequences at once, each keeping its own keys and values (a KV cache),
+// so that a token costs one row of work instead of a whole prefix's, and
+// the rows of every sequence share the same tiles (continuous batching):
+//
+//   - the linear layers run once over the rows of all sequences together;
+//   - attention runs per group of sequences fed the same number of tokens
+//     (decoding sequences, one token each, form one group), as batched
+//     tiles over (sequence, head) with every sequence's keys padded to the
+//     group's longest; padded keys are masked out of the softmax;
+//   - the LM head runs on each sequence's last row only.
+//
+// Every matmul is a tile, as in training, so contributors compute them
+// under the same verification and exposure rules.
+
+// Sequence is one text being decoded: the keys and values of every layer
+// for the positions fed so far.
+type Sequence struct {
+	k, v [][]float32 // per layer: [Heads][Context][headDim]
+	n    int
+}
+
+// NewSequence returns an empty sequence for m.
+func (m *Model) NewSequence() *Sequence {
+	c := m.cfg
+	s := &Sequence{k: make([][]float32, c.Layers), v: make([][]float32, c.Layers)}
+	for i := range c.Layers {
+		s.k[i] = make([]float32, c.Context*c.Embd)
+		s.v[i] = make([]float32, c.Context*c.Embd)
+	}
+	return s
+}
+
+// Len returns the number of positions fed.
+func (s *Sequence) Len() int { return s.n }
+
+// Reset empties the sequence, keeping its memory.
+func (s *Sequence) Reset() { s.n = 0 }
+
+// Frozen returns a copy of m whose weights never change, so that the
+// column tiles of its linear layers are cut once and reused by every
+// Advance (and a contributor's operand cache recognizes them).
+func (m *Model) Frozen() *Model {
+	return &Model{cfg: m.cfg, l: m.l, params: append([]float32(nil), m.params...), frozen: &frozenTiles{w: map[int][][]float32{}}}
+}
+
+// frozenTiles caches a frozen model's tile weights by layer.
+type frozenTiles struct {
+	mu sync.Mutex
+	w  map[int][][]float32
+}
+
+func (m *Model) tileWeights(ln *linear) [][]float32 {
+	if m.frozen == nil {
+		return ln.tileWeights(m.params)
+	}
+	m.frozen.mu.Lock()
+	defer m.frozen.mu.Unlock()
+	w, ok := m.frozen.w[ln.w]
+	if !ok {
+		w = ln.tileWeights(m.params)
+		m.frozen.w[ln.w] = w
+	}
+	return w
+}
+
+// Advance feeds chunks[i] to seqs[i] and returns, for each sequence, the
+// logits (Vocab) of the token following its chunk. Every chunk must be
+// non-empty and fit: seqs[i].Len()+len(chunks[i]) ≤ the context. A
+// sequence is updated only if Advance succeeds; on error every sequence
+// is as it was. Unless m is Frozen, it must not be trained meanwhile.
+func (m *Model) Advance(ctx context.Context, exec tile.Executor, seqs []*Sequence, chunks [][]byte) ([][]float32, error) {
+	c, l, p := m.cfg, m.l, m.params
+	d, H, hd := c.Embd, c.Heads, c.headDim()
+	if len(seqs) == 0 || len(seqs) != len(chunks) {
+		return nil, fmt.Errorf("lm: %d sequences and %d chunks", len(seqs), len(chunks))
+	}
+	// Rows: every sequence's new tokens, one after the other.
+	first := make([]int, len(seqs)+1) // row of each sequence's first token
+	for i, s := range seqs {
+		if len(chunks[i]) == 0 || s.n+len(chunks[i]) > c.Context {
+			return nil, fmt.Errorf("lm: %d tokens after %d do not fit a context of %d", len(chunks[i]), s.n, c.Context)
+		}
+		first[i+1] = first[i] + len(chunks[i])
+	}
+	rows := first[len(seqs)]
+	x := make([]float32, rows*d)
+	for i, s := range seqs {
+		for j, tok := range chunks[i] {
+			row := x[(first[i]+j)*d : (first[i]+j+1)*d]
+			copy(row, p[l.wte+int(tok)*d:l.wte+(int(tok)+1)*d])
+			addInPlace(row, p[l.wpe+(s.n+j)*d:l.wpe+(s.n+j+1)*d])
+		}
+	}
+	groups := groupByLength(chunks)
+	// New keys and values go to scratch copies first, so that a failed
+	// Advance leaves every sequence untouched.
+	newK := make([][][]float32, len(seqs)) // [seq][layer]: rows×d
+	newV := make([][][]float32, len(seqs))
+	for i := range seqs {
+		newK[i] = make([][]float32, c.Layers)
+		newV[i] = make([][]float32, c.Layers)
+	}
+	scale := float32(1 / math.Sqrt(float64(hd)))
+	for li := range l.blocks {
+		bl := &l.blocks[li]
+		h, _, _ := layerNorm(x, rows, d, p[bl.ln1g:bl.ln1g+d], p[bl.ln1b:bl.ln1b+d])
+		qkv, err := bl.attn.forward(ctx, exec, h, rows, m.tileWeights(&bl.attn), p)
+		if err != nil {
+			return nil, fmt.Errorf("block %d c_attn: %w", li, err)
+		}
+		for i := range seqs {
+			n := len(chunks[i])
+			newK[i][li] = make([]float32, n*d)
+			newV[i][li] = make([]float32, n*d)
+			for j := range n {
+				r := qkv[(first[i]+j)*3*d:]
+				copy(newK[i][li][j*d:(j+1)*d], r[d:2*d])
+				copy(newV[i][li][j*d:(j+1)*d], r[2*d:3*d])
+			}
+		}
+		a, err := m.attend(ctx, exec, groups, seqs, chunks, first, li, qkv, newK, newV, scale)
+		if err != nil {
+			return nil, fmt.Errorf("block %d attention: %w", li, err)
+		}
+		y, err := bl.proj.forward(ctx, exec, a, rows, m.tileWeights(&bl.proj), p)
+		if err != nil {
+			return nil, fmt.Errorf("block %d attn.c_proj: %w", li, err)
+		}
+		addInPlace(y, x)
+		x2 := y
+		h2, _, _ := layerNorm(x2, rows, d, p[bl.ln2g:bl.ln2g+d], p[bl.ln2b:bl.ln2b+d])
+		f, err := bl.fc.forward(ctx, exec, h2, rows, m.tileWeights(&bl.fc), p)
+		if err != nil {
+			return nil, fmt.Errorf("block %d mlp.c_fc: %w", li, err)
+		}
+		for k, v := range f {
+			f[k] = gelu(v)
+		}
+		y, err = bl.mproj.forward(ctx, exec, f, rows, m.tileWeights(&bl.mproj), p)
+		if err != nil {
+			return nil, fmt.Errorf("block %d mlp.c_proj: %w", li, err)
+		}
+		addInPlace(y, x2)
+		x = y
+	}
+	// The LM head on each sequence's last row.
+	last := make([]float32, len(seqs)*d)
+	for i := range seqs {
+		copy(last[i*d:(i+1)*d], x[(first[i+1]-1)*d:first[i+1]*d])
+	}
+	hf, _, _ := layerNorm(last, len(seqs), d, p[l.lnfg:l.lnfg+d], p[l.lnfb:l.lnfb+d])
+	tiles := make([]*tile.Tile, len(l.head))
+	for j, ht := range l.head {
+		tiles[j] = &tile.Tile{Op: kernel.MatMulNT, Shape: kernel.Shape{M: len(seqs), K: d, N: ht.rows},
+			A: hf, B: p[l.wte+ht.row0*d : l.wte+(ht.row0+ht.rows)*d], C: make([]float32, len(seqs)*ht.rows), Weight: ht.index}
+	}
+	if err := exec.Start(ctx, tiles).Wait(ctx); err != nil {
+		return nil, fmt.Errorf("lm head: %w", err)
+	}
+	out := make([][]float32, len(seqs))
+	for i := range seqs {
+		out[i] = make([]float32, Vocab)
+		for j, ht := range l.head {
+			copy(out[i][ht.row0:ht.row0+ht.rows], tiles[j].C[i*ht.rows:(i+1)*ht.rows])
+		}
+	}
+	// Success: the new keys and values join the caches.
+	for i, s := range seqs {
+		for li := range l.blocks {
+			storeHeads(s.k[li], newK[i][li], s.n, len(chunks[i]), c.Context, H, hd)
+			storeHeads(s.v[li], newV[i][li], s.n, len(chunks[i]), c.Context, H, hd)
+		}
+		s.n += len(chunks[i])
+	}
+	return out, nil
+}
+
+// groupByLength lists the indices of the chunks of each length, in order
+// of first appearance.
+func groupByLength(chunks [][]byte) [][]int {
+	at := map[int]int{}
+	var groups [][]int
+	for i, ch := range chunks {
+		g, ok := at[len(ch)]
+		if !ok {
+			g = len(groups)
+			at[len(ch)] = g
+			groups = append(groups, nil)
+		}
+		groups[g] = append(groups[g], i)
+	}
+	return groups
+}
+
+// storeHeads writes n rows of keys or values (n×d, heads side by side)
+// into a cache laid out [heads][ctx][hd] from position pos.
+func storeHeads(cache, rows []float32, pos, n, ctx, heads, hd int) {
+	d := heads * hd
+	for j := range n {
+		for h := range heads {
+			copy(cache[(h*ctx+pos+j)*hd:(h*ctx+pos+j+1)*hd], rows[j*d+h*hd:j*d+(h+1)*hd])
+		}
+	}
+}
+
+// attend computes layer li's attention output (rows×d, heads side by
+// side) for every sequence: per group of equal chunk length n, the scores
+// Q·Kᵀ and the output P·V as batched tiles over (sequence, head) pairs,
+// keys and values padded to the group's longest sequence.
+func (m *Model) attend(ctx context.Context, exec tile.Executor, groups [][]int, seqs []*Sequence, chunks [][]byte,
+	first []int, li int, qkv []float32, newK, newV [][][]float32, scale float32) ([]float32, error) {
+	c := m.cfg
+	d, H, hd := c.Embd, c.Heads, c.headDim()
+	type work struct {
+		idx     []int
+		n, L    int
+		kp, vp  []float32
+		scores  []float32
+		waitS   *tile.Batch
+		out     []float32
+		waitOut *tile.Batch
+	}
+	ws := make([]*work, len(groups))
+	for g, idx := range groups {
+		w := &work{idx: idx, n: len(chunks[idx[0]])}
+		for _, i := range idx {
+			w.L = max(w.L, seqs[i].n+w.n)
+		}
+		count := len(idx) * H
+		q := make([]float32, count*w.n*hd)
+		w.kp = make([]float32, count*w.L*hd)
+		w.vp = make([]float32, count*w.L*hd)
+		for si, i := range idx {
+			s := seqs[i]
+			for h := range H {
+				z := si*H + h
+				for j := range w.n {
+					copy(q[(z*w.n+j)*hd:(z*w.n+j+1)*hd], qkv[(first[i]+j)*3*d+h*hd:(first[i]+j)*3*d+(h+1)*hd])
+				}
+				kz, vz := w.kp[z*w.L*hd:], w.vp[z*w.L*hd:]
+				copy(kz[:s.n*hd], s.k[li][h*c.Context*hd:(h*c.Context+s.n)*hd])
+				copy(vz[:s.n*hd], s.v[li][h*c.Context*hd:(h*c.Context+s.n)*hd])
+				for j := range w.n {
+					copy(kz[(s.n+j)*hd:(s.n+j+1)*hd], newK[i][li][j*d+h*hd:j*d+(h+1)*hd])
+					copy(vz[(s.n+j)*hd:(s.n+j+1)*hd], newV[i][li][j*d+h*hd:j*d+(h+1)*hd])
+				}
+			}
+		}
+		w.scores, w.waitS = batched(ctx, exec, kernel.MatMulNT, count, c.AttnBatch, w.n, hd, w.L, q, w.kp)
+		ws[g] = w
+	}
+	for _, w := range ws {
+		if err := w.waitS.Wait(ctx); err != nil {
+			return nil, fmt.Errorf("scores: %w", err)
+		}
+		probs := make([]float32, len(w.scores))
+		for si, i := range w.idx {
+			for h := range H {
+				z := si*H + h
+				for j := range w.n {
+					r := (z*w.n + j) * w.L
+					softmaxPrefix(w.scores[r:r+w.L], probs[r:r+w.L], seqs[i].n+j+1, scale)
+				}
+			}
+		}
+		w.out, w.waitOut = batched(ctx, exec, kernel.MatMulNN, len(w.idx)*H, c.AttnBatch, w.n, w.L, hd, probs, w.vp)
+	}
+	a := make([]float32, first[len(seqs)]*d)
+	for _, w := range ws {
+		if err := w.waitOut.Wait(ctx); err != nil {
+			return nil, fmt.Errorf("values: %w", err)
+		}
+		for si, i := range w.idx {
+			for h := range H {
+				z := si*H + h
+				for j := range w.n {
+					copy(a[(first[i]+j)*d+h*hd:(first[i]+j)*d+(h+1)*hd], w.out[(z*w.n+j)*hd:(z*w.n+j+1)*hd])
+				}
+			}
+		}
+	}
+	return a, nil
+}
