@@ -348,6 +348,7 @@ const maxScan = 64
 // before it is returned.
 func (s *scheduler) popLocked(sess *session, st *seat) *Task {
 	addr := sess.address()
+	s.pullUrgentLocked(st)
 	t, seen := s.takeLocked(sess, st, addr, sess.remote, 0)
 	if t != nil {
 		return t
@@ -364,21 +365,7 @@ func (s *scheduler) popLocked(sess *session, st *seat) *Task {
 		if len(ts) == 0 {
 			continue
 		}
-		now := s.now()
-		for _, t := range ts {
-			if t.Ready.IsZero() {
-				t.Ready = now
-			}
-			t.ID = s.nextID
-			t.key = s.runID + "-" + strconv.FormatUint(t.ID, 10)
-			s.nextID++
-			if t.Source == nil {
-				t.Source = src
-			}
-			if t.Job == "" {
-				t.Job = src.Name()
-			}
-		}
+		s.admitLocked(src, ts)
 		from := len(s.queue)
 		s.queue = append(s.queue, ts...)
 		if t, _ := s.takeLocked(sess, st, addr, sess.remote, from); t != nil {
@@ -386,6 +373,42 @@ func (s *scheduler) popLocked(sess *session, st *seat) *Task {
 		}
 	}
 	return nil
+}
+
+// admitLocked names new tasks of src and stamps them ready.
+func (s *scheduler) admitLocked(src Source, ts []*Task) {
+	now := s.now()
+	for _, t := range ts {
+		if t.Ready.IsZero() {
+			t.Ready = now
+		}
+		t.ID = s.nextID
+		t.key = s.runID + "-" + strconv.FormatUint(t.ID, 10)
+		s.nextID++
+		if t.Source == nil {
+			t.Source = src
+		}
+		if t.Job == "" {
+			t.Job = src.Name()
+		}
+	}
+}
+
+// pullUrgentLocked puts the new tasks of urgent sources (inference, whose
+// requests someone is waiting for) at the front of the queue, ahead of
+// every task queued, for the jobs st works for.
+func (s *scheduler) pullUrgentLocked(st *seat) {
+	for _, src := range s.sources {
+		if u, ok := src.(Urgent); !ok || !u.Urgent() || !st.works(src.Name()) {
+			continue
+		}
+		ts := src.Next(8)
+		if len(ts) == 0 {
+			continue
+		}
+		s.admitLocked(src, ts)
+		s.queue = append(ts, s.queue...)
+	}
 }
 
 // takeLocked removes and returns the best task for addr among the first

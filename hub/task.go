@@ -74,6 +74,13 @@ type Source interface {
 	Done(t *Task, c []float32)
 }
 
+// Urgent is implemented by sources whose tasks go before every other
+// task queued when Urgent returns true: inference, whose requests someone
+// is waiting for, before training.
+type Urgent interface {
+	Urgent() bool
+}
+
 // Gate is implemented by sources whose tasks reveal something that must
 // be rationed per contributor, such as a model's weights. The scheduler
 // calls it with its lock held, so both methods must be quick.
