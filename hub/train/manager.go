@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/tessera-ai/tessera/hub/lm"
 	"log/slog"
 	"path/filepath"
 	"slices"
@@ -58,6 +59,14 @@ type run struct {
 	exposure *Exposure
 	cancel   context.CancelFunc
 	done     chan struct{}
+
+	// infer is the executor of the job's inference tiles, a source of the
+	// hub for as long as the job exists (a paused or finished model is
+	// still served); served is its latest checkpoint, frozen (serve.go).
+	infer      *Remote
+	serveMu    sync.Mutex
+	served     *lm.Model
+	servedStep int
 }
 
 // NewManager returns a manager for the jobs in db, leasing tiles on h.
@@ -164,6 +173,7 @@ func (m *Manager) load(ctx context.Context, row store.Job) error {
 		})
 	r.remote = NewRemote(row.ID, m.hub, r.exposure)
 	r.remote.SendIn(spec.wire())
+	r.infer = NewInferenceRemote(row.ID, m.hub, r.exposure)
 	r.job, err = newJob(ctx, spec, row, jobConfig{id: row.ID, root: m.cfg.DataDir, exec: r.remote, db: m.db, data: data, log: m.log})
 	if err != nil {
 		return err
@@ -173,6 +183,7 @@ func (m *Manager) load(ctx context.Context, row store.Job) error {
 	m.mu.Lock()
 	m.runs[row.ID] = r
 	m.mu.Unlock()
+	m.hub.AddSource(r.infer)
 	if row.State == store.StateRunning {
 		m.start(r)
 	}
@@ -254,6 +265,7 @@ func (m *Manager) Resume(ctx context.Context, id string) error {
 	m.mu.Lock()
 	delete(m.runs, id)
 	m.mu.Unlock()
+	m.hub.RemoveSource(r.infer)
 	return m.load(ctx, row)
 }
 
@@ -276,6 +288,7 @@ func (m *Manager) Remove(ctx context.Context, id string) error {
 		return err
 	}
 	r.stop()
+	m.hub.RemoveSource(r.infer)
 	m.mu.Lock()
 	delete(m.runs, id)
 	m.mu.Unlock()

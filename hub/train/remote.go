@@ -18,6 +18,9 @@ type Remote struct {
 	hub      *hub.Hub
 	exposure *Exposure
 
+	// urgent: the tiles are inference's, leased before training's.
+	urgent bool
+
 	mu      sync.Mutex
 	pending []*hub.Task
 	wire    protocol.Encoding // of the operands (SendIn)
@@ -25,6 +28,7 @@ type Remote struct {
 
 // remoteRef links a hub task back to its tile and batch.
 type remoteRef struct {
+	ctx   context.Context // the Start's: a task whose caller gave up is not handed out
 	work  *tile.Tile
 	batch *tile.Batch
 }
@@ -35,6 +39,17 @@ type remoteRef struct {
 func NewRemote(name string, h *hub.Hub, exposure *Exposure) *Remote {
 	return &Remote{name: name, hub: h, exposure: exposure}
 }
+
+// NewInferenceRemote returns the executor of a model's inference tiles:
+// queued on h under the job's name like its training tiles, rationed by
+// the same exposure record (one cap across training and inference), but
+// Urgent, so leased before training's. Operands travel as float32.
+func NewInferenceRemote(name string, h *hub.Hub, exposure *Exposure) *Remote {
+	return &Remote{name: name, hub: h, exposure: exposure, urgent: true}
+}
+
+// Urgent implements hub.Urgent.
+func (r *Remote) Urgent() bool { return r.urgent }
 
 // SendIn makes the tiles' operands travel in enc from now on. With
 // bfloat16 the tiles must come already rounded to it (newJob wraps the
@@ -54,7 +69,7 @@ func (r *Remote) Start(ctx context.Context, tiles []*tile.Tile) *tile.Batch {
 	for _, t := range tiles {
 		r.pending = append(r.pending, &hub.Task{
 			Op: t.Op, Shape: t.Shape, A: t.A, B: t.B, Wire: r.wire, Job: r.name, Source: r,
-			Ref: &remoteRef{work: t, batch: b}, Ready: now,
+			Ref: &remoteRef{ctx: ctx, work: t, batch: b}, Ready: now,
 		})
 	}
 	r.mu.Unlock()
@@ -69,11 +84,19 @@ func (r *Remote) Name() string { return r.name }
 func (r *Remote) Next(n int) []*hub.Task {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	n = min(n, len(r.pending))
-	out := make([]*hub.Task, n)
-	copy(out, r.pending)
-	clear(r.pending[:n])
-	r.pending = r.pending[n:]
+	var out []*hub.Task
+	for len(out) < n && len(r.pending) > 0 {
+		t := r.pending[0]
+		r.pending[0] = nil
+		r.pending = r.pending[1:]
+		if ref := t.Ref.(*remoteRef); ref.ctx.Err() != nil {
+			// Its caller gave up (an inference request timed out, a job
+			// stopped): nobody would read the result.
+			ref.batch.Complete(ref.ctx.Err())
+			continue
+		}
+		out = append(out, t)
+	}
 	return out
 }
 

@@ -1,0 +1,411 @@
+package infer
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/tessera-ai/tessera/hub/lm"
+	"github.com/tessera-ai/tessera/hub/train/tile"
+)
+
+// Source gives an Engine its model: the latest checkpoint of the language
+// model named name, frozen, with its step and the executor its tiles go
+// to. hub/train's Manager is one.
+type Source interface {
+	Checkpoint(ctx context.Context, name string) (*lm.Model, int, tile.Executor, error)
+}
+
+// Config tunes an Engine.
+type Config struct {
+	// MaxBatch bounds the requests decoded together in one step.
+	MaxBatch int
+	// MaxWaiting bounds the requests waiting to join; beyond it Submit
+	// returns ErrBusy.
+	MaxWaiting int
+	// StepTimeout bounds how long one step waits for contributors; the
+	// requests of a step that times out fail with ErrNoCompute.
+	StepTimeout time.Duration
+	// HubCompute makes the hub compute the tiles itself instead of
+	// contributors. Such work earns no one credit.
+	HubCompute bool
+	// MaxTokens bounds a request's max_tokens.
+	MaxTokens int
+}
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	return Config{MaxBatch: 32, MaxWaiting: 256, StepTimeout: 30 * time.Second, MaxTokens: 2048}
+}
+
+func (c Config) withDefaults() Config {
+	d := DefaultConfig()
+	if c.MaxBatch <= 0 {
+		c.MaxBatch = d.MaxBatch
+	}
+	if c.MaxWaiting <= 0 {
+		c.MaxWaiting = d.MaxWaiting
+	}
+	if c.StepTimeout <= 0 {
+		c.StepTimeout = d.StepTimeout
+	}
+	if c.MaxTokens <= 0 {
+		c.MaxTokens = d.MaxTokens
+	}
+	return c
+}
+
+// Errors of Submit and of completions.
+var (
+	// ErrBusy: too many requests are waiting.
+	ErrBusy = errors.New("too many requests are waiting for this model")
+	// ErrNoCompute: no contributor computed a step in time.
+	ErrNoCompute = errors.New("no contributor computed the request in time")
+	// ErrClosed: the engine is shut down.
+	ErrClosed = errors.New("the inference engine is shut down")
+	// ErrBadRequest wraps a request the model cannot take.
+	ErrBadRequest = errors.New("bad request")
+)
+
+// Request is one completion to compute.
+type Request struct {
+	// Prompt is the text to continue; empty starts from token 0.
+	Prompt []byte
+	// MaxTokens is the most tokens (bytes) to generate, at least 1.
+	MaxTokens int
+	// Sampler picks each token.
+	Sampler *lm.Sampler
+	// Stop ends the completion at the first of these strings; it is not
+	// part of the text.
+	Stop []string
+}
+
+// Completion is a request in progress. Read Text until it is closed; the
+// other fields are set then.
+type Completion struct {
+	// Text receives the generated text as it is decoded, in pieces of
+	// whole UTF-8 characters; text that may begin a stop string is held
+	// back until it does not. Closed when the completion ends.
+	Text <-chan string
+	text chan string
+
+	// Finish is "stop" (a stop string or the end-of-text token) or
+	// "length" (MaxTokens reached); empty with Err set.
+	Finish string
+	Err    error
+	// PromptTokens counts the prompt's tokens (bytes); CompletionTokens
+	// the tokens generated, a stop string's and the end-of-text token
+	// included (they were computed), whether or not the text shows them.
+	PromptTokens, CompletionTokens int
+	// Step is the training step of the checkpoint that answered.
+	Step int
+}
+
+// Stats counts an engine's work.
+type Stats struct {
+	Steps     uint64 // Advance calls
+	Sequences uint64 // sequences summed over steps: Sequences/Steps is the mean batch
+	MaxBatch  uint64 // the most sequences in one step
+	Tokens    uint64 // tokens generated
+}
+
+// Engine decodes the requests for one model together.
+type Engine struct {
+	name string
+	src  Source
+	cfg  Config
+	in   chan *active
+	ctx  context.Context
+	stop context.CancelFunc
+	done chan struct{}
+
+	steps, seqs, maxBatch, tokens atomic.Uint64
+}
+
+// active is a request being decoded.
+type active struct {
+	ctx     context.Context
+	req     Request
+	c       *Completion
+	model   *lm.Model
+	exec    tile.Executor
+	seq     *lm.Sequence
+	window  []byte // the tokens in seq, for sliding when the context fills
+	chunk   []byte // to feed at the next step
+	out     []byte
+	emitted int
+	sampled int // tokens generated, a stop string and the end-of-text token included
+}
+
+// NewEngine starts an engine for the model named name.
+func NewEngine(name string, src Source, cfg Config) *Engine {
+	cfg = cfg.withDefaults()
+	ctx, stop := context.WithCancel(context.Background())
+	e := &Engine{name: name, src: src, cfg: cfg, in: make(chan *active, cfg.MaxWaiting), ctx: ctx, stop: stop, done: make(chan struct{})}
+	go e.run()
+	return e
+}
+
+// Stats returns the engine's counters.
+func (e *Engine) Stats() Stats {
+	return Stats{Steps: e.steps.Load(), Sequences: e.seqs.Load(), MaxBatch: e.maxBatch.Load(), Tokens: e.tokens.Load()}
+}
+
+// Close stops the engine; requests in flight fail with ErrClosed.
+func (e *Engine) Close() {
+	e.stop()
+	<-e.done
+}
+
+// Submit checks req against the model and queues it. The completion ends
+// when it is done, fails, or ctx ends.
+func (e *Engine) Submit(ctx context.Context, req Request) (*Completion, error) {
+	if req.MaxTokens < 1 || req.MaxTokens > e.cfg.MaxTokens {
+		return nil, fmt.Errorf("%w: max_tokens %d is not in 1..%d", ErrBadRequest, req.MaxTokens, e.cfg.MaxTokens)
+	}
+	if req.Sampler == nil {
+		return nil, fmt.Errorf("%w: no sampler", ErrBadRequest)
+	}
+	for _, s := range req.Stop {
+		if s == "" {
+			return nil, fmt.Errorf("%w: an empty stop string", ErrBadRequest)
+		}
+	}
+	model, step, exec, err := e.src.Checkpoint(ctx, e.name)
+	if err != nil {
+		return nil, err
+	}
+	if e.cfg.HubCompute {
+		exec = tile.NewLocal(0)
+	}
+	if n := model.Config().Context; len(req.Prompt) > n {
+		return nil, fmt.Errorf("%w: this model's maximum context length is %d tokens, the prompt has %d", ErrBadRequest, n, len(req.Prompt))
+	}
+	text := make(chan string, req.MaxTokens+1)
+	c := &Completion{Text: text, text: text, PromptTokens: len(req.Prompt), Step: step}
+	a := &active{ctx: ctx, req: req, c: c, model: model, exec: exec, seq: model.NewSequence(), chunk: req.Prompt}
+	if len(a.chunk) == 0 {
+		a.chunk = []byte{0}
+	}
+	select {
+	case <-e.ctx.Done():
+		return nil, ErrClosed
+	default:
+	}
+	select {
+	case e.in <- a:
+		return c, nil
+	default:
+		return nil, ErrBusy
+	}
+}
+
+// run is the engine's loop: admit waiting requests, step, repeat.
+func (e *Engine) run() {
+	defer close(e.done)
+	var batch []*active
+	for {
+		if len(batch) == 0 {
+			select {
+			case a := <-e.in:
+				batch = append(batch, a)
+			case <-e.ctx.Done():
+				e.drain(batch)
+				return
+			}
+		}
+	admit:
+		for len(batch) < e.cfg.MaxBatch {
+			select {
+			case a := <-e.in:
+				batch = append(batch, a)
+			default:
+				break admit
+			}
+		}
+		if e.ctx.Err() != nil {
+			e.drain(batch)
+			return
+		}
+		batch = e.step(batch)
+	}
+}
+
+// drain fails every request left when the engine stops.
+func (e *Engine) drain(batch []*active) {
+	for _, a := range batch {
+		a.fail(ErrClosed)
+	}
+	for {
+		select {
+		case a := <-e.in:
+			a.fail(ErrClosed)
+		default:
+			return
+		}
+	}
+}
+
+// step feeds every request its chunk, one Advance per model version
+// (requests keep the checkpoint they started with), samples each one's
+// next token, and returns the requests still going.
+func (e *Engine) step(batch []*active) []*active {
+	live := batch[:0]
+	for _, a := range batch {
+		if err := a.ctx.Err(); err != nil {
+			a.fail(err)
+			continue
+		}
+		live = append(live, a)
+	}
+	batch = live
+	if len(batch) == 0 {
+		return batch
+	}
+	var order []*lm.Model
+	groups := map[*lm.Model][]*active{}
+	for _, a := range batch {
+		if _, ok := groups[a.model]; !ok {
+			order = append(order, a.model)
+		}
+		groups[a.model] = append(groups[a.model], a)
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, len(order))
+	logits := make([][][]float32, len(order))
+	for g, m := range order {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			as := groups[m]
+			seqs := make([]*lm.Sequence, len(as))
+			chunks := make([][]byte, len(as))
+			for i, a := range as {
+				seqs[i], chunks[i] = a.seq, a.chunk
+			}
+			ctx, cancel := context.WithTimeout(e.ctx, e.cfg.StepTimeout)
+			defer cancel()
+			logits[g], errs[g] = m.Advance(ctx, as[0].exec, seqs, chunks)
+			if errors.Is(errs[g], context.DeadlineExceeded) {
+				errs[g] = fmt.Errorf("%w: no result within %v (are any contributors working for %s?)", ErrNoCompute, e.cfg.StepTimeout, e.name)
+			}
+		}()
+	}
+	wg.Wait()
+	e.steps.Add(uint64(len(order)))
+	e.seqs.Add(uint64(len(batch)))
+	for {
+		cur := e.maxBatch.Load()
+		if uint64(len(batch)) <= cur || e.maxBatch.CompareAndSwap(cur, uint64(len(batch))) {
+			break
+		}
+	}
+	live = batch[:0]
+	for g, m := range order {
+		for i, a := range groups[m] {
+			if errs[g] != nil {
+				if e.ctx.Err() != nil {
+					a.fail(ErrClosed)
+				} else {
+					a.fail(errs[g])
+				}
+				continue
+			}
+			e.tokens.Add(1)
+			if a.advance(logits[g][i]) {
+				live = append(live, a)
+			}
+		}
+	}
+	return live
+}
+
+// advance takes the token chosen from logits and reports whether the
+// request goes on; if so, it sets the next chunk.
+func (a *active) advance(logits []float32) bool {
+	a.window = append(a.window, a.chunk...)
+	tok := a.req.Sampler.Next(logits)
+	a.sampled++
+	if tok == 0 { // end of text (GPT-2's eos_token_id is 0 in this vocabulary)
+		a.finish("stop")
+		return false
+	}
+	a.out = append(a.out, tok)
+	for _, s := range a.req.Stop {
+		if bytes.HasSuffix(a.out, []byte(s)) {
+			a.out = a.out[:len(a.out)-len(s)]
+			a.finish("stop")
+			return false
+		}
+	}
+	if len(a.out) >= a.req.MaxTokens {
+		a.finish("length")
+		return false
+	}
+	a.emit(false)
+	a.chunk = []byte{tok}
+	if n := a.model.Config().Context; a.seq.Len()+1 > n {
+		// The context is full: slide to its last half, as lm's Decoder does.
+		keep := append(append([]byte(nil), a.window[len(a.window)-n/2:]...), tok)
+		a.seq.Reset()
+		a.window, a.chunk = a.window[:0], keep
+	}
+	return true
+}
+
+// emit sends the text decoded since the last emit: everything when the
+// request is done, otherwise all but a tail that may begin a stop string
+// or is an incomplete UTF-8 character.
+func (a *active) emit(final bool) {
+	end := len(a.out)
+	if !final {
+		end -= holdBack(a.out[a.emitted:], a.req.Stop)
+	}
+	if end > a.emitted {
+		a.c.text <- string(a.out[a.emitted:end])
+		a.emitted = end
+	}
+}
+
+// holdBack returns how many trailing bytes of b to keep back: the longest
+// suffix that is a proper prefix of a stop string, or an incomplete UTF-8
+// character.
+func holdBack(b []byte, stops []string) int {
+	hold := 0
+	for _, s := range stops {
+		for k := min(len(s)-1, len(b)); k > hold; k-- {
+			if bytes.HasSuffix(b, []byte(s[:k])) {
+				hold = k
+				break
+			}
+		}
+	}
+	// An incomplete character at the end: up to 3 bytes of a started rune.
+	for k := 1; k <= 3 && k <= len(b); k++ {
+		if utf8.RuneStart(b[len(b)-k]) {
+			if !utf8.FullRune(b[len(b)-k:]) {
+				hold = max(hold, k)
+			}
+			break
+		}
+	}
+	return hold
+}
+
+func (a *active) finish(reason string) {
+	a.emit(true)
+	a.c.Finish = reason
+	a.c.CompletionTokens = a.sampled
+	close(a.c.text)
+}
+
+func (a *active) fail(err error) {
+	a.c.Err = err
+	a.c.CompletionTokens = a.sampled
+	close(a.c.text)
+}

@@ -1,0 +1,199 @@
+package infer
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tessera-ai/tessera/hub/lm"
+	"github.com/tessera-ai/tessera/hub/train/tile"
+)
+
+// trainedModel returns a small model trained for a few steps on Go-like
+// text, so that its greedy choices are clear-cut rather than near ties.
+func trainedModel(t testing.TB) *lm.Model {
+	t.Helper()
+	cfg := lm.Config{Layers: 1, Embd: 32, Heads: 2, Context: 32, TileCols: 16, AttnBatch: 4}
+	opt := lm.OptConfig{LR: 1e-2, MinLR: 1e-3, Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, WarmupSteps: 5, MaxSteps: 80, GradClip: 1}
+	tr, err := lm.NewTrainer(cfg, opt, 4, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Repeat("func main() {\n\tfmt.Println(\"hello, world\")\n}\n", 20)
+	exec := tile.NewLocal(0)
+	for s := range 80 {
+		var w []byte
+		for b := range 4 {
+			o := (s*4 + b) * 7 % (len(text) - cfg.Context - 1)
+			w = append(w, text[o:o+cfg.Context+1]...)
+		}
+		if _, err := tr.Step(context.Background(), exec, w); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return tr.Model.Frozen()
+}
+
+// source serves one model under one name with a given executor.
+type source struct {
+	name  string
+	model *lm.Model
+	exec  tile.Executor
+}
+
+func (s source) Checkpoint(_ context.Context, name string) (*lm.Model, int, tile.Executor, error) {
+	if name != s.name {
+		return nil, 0, nil, errors.New("unknown model " + name)
+	}
+	return s.model, 7, s.exec, nil
+}
+
+// collect reads a completion to its end.
+func collect(c *Completion) (string, []string) {
+	var pieces []string
+	for p := range c.Text {
+		pieces = append(pieces, p)
+	}
+	return strings.Join(pieces, ""), pieces
+}
+
+func greedy(t testing.TB) *lm.Sampler {
+	s, err := lm.NewSampler(0, 1, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// TestInferenceEngineMatchesDecoder: concurrent requests decoded together
+// (prefills beside decoding, contexts sliding past their length) give
+// each exactly the greedy text of lm's one-at-a-time Decoder, and are
+// batched into shared steps.
+func TestInferenceEngineMatchesDecoder(t *testing.T) {
+	m := trainedModel(t)
+	e := NewEngine("go", source{"go", m, tile.NewLocal(2)}, Config{})
+	defer e.Close()
+	prompts := []string{"func main", "fmt.Pri", "", "}\n\nfunc ", "hello"}
+	const n = 70 // more than two contexts of 32
+	var wg sync.WaitGroup
+	got := make([]string, len(prompts))
+	comps := make([]*Completion, len(prompts))
+	for i, p := range prompts {
+		c, err := e.Submit(context.Background(), Request{Prompt: []byte(p), MaxTokens: n, Sampler: greedy(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		comps[i] = c
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got[i], _ = collect(c)
+		}()
+	}
+	wg.Wait()
+	for i, p := range prompts {
+		c := comps[i]
+		if c.Err != nil {
+			t.Fatalf("request %d: %v", i, c.Err)
+		}
+		want := m.Generate([]byte(p), n, greedy(t))
+		if k := strings.IndexByte(string(want), 0); k >= 0 {
+			want = want[:k] // the engine stops at the end-of-text token
+		}
+		if got[i] != string(want) {
+			t.Errorf("prompt %q:\n got %q\nwant %q", p, got[i], want)
+		}
+		if c.PromptTokens != len(p) || c.Step != 7 {
+			t.Errorf("prompt %q: %d prompt tokens, step %d", p, c.PromptTokens, c.Step)
+		}
+		if c.Finish == "length" && c.CompletionTokens != n {
+			t.Errorf("prompt %q: finished by length with %d tokens", p, c.CompletionTokens)
+		}
+	}
+	if st := e.Stats(); st.MaxBatch < 2 || st.Sequences <= st.Steps {
+		t.Errorf("requests were not batched: %+v", st)
+	}
+}
+
+// TestInferenceEngineStops: a stop string ends the completion before it,
+// is never streamed, and the pieces add up to the text.
+func TestInferenceEngineStops(t *testing.T) {
+	m := trainedModel(t)
+	e := NewEngine("go", source{"go", m, tile.NewLocal(1)}, Config{})
+	defer e.Close()
+	ref := string(m.Generate([]byte("func"), 40, greedy(t)))
+	stop := ref[12:15]
+	at := strings.Index(ref, stop)
+	c, err := e.Submit(context.Background(), Request{Prompt: []byte("func"), MaxTokens: 40, Sampler: greedy(t), Stop: []string{"\x01never", stop}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, pieces := collect(c)
+	if c.Err != nil || c.Finish != "stop" || text != ref[:at] {
+		t.Fatalf("stop %q: text %q finish %q err %v; want %q", stop, text, c.Finish, c.Err, ref[:at])
+	}
+	if c.CompletionTokens != at+len(stop) {
+		t.Errorf("%d completion tokens, want %d (the stop string was generated)", c.CompletionTokens, at+len(stop))
+	}
+	for _, p := range pieces {
+		if strings.Contains(p, stop) {
+			t.Errorf("piece %q holds the stop string", p)
+		}
+	}
+}
+
+// stall never completes a tile, as a hub with no contributor.
+type stall struct{}
+
+func (stall) Start(ctx context.Context, tiles []*tile.Tile) *tile.Batch {
+	return tile.NewBatch(len(tiles))
+}
+
+// TestInferenceEngineTimesOut: with nobody computing, a request fails
+// with ErrNoCompute after the step timeout; bad requests are refused at
+// once; a closed engine refuses work.
+func TestInferenceEngineTimesOut(t *testing.T) {
+	m := trainedModel(t)
+	e := NewEngine("go", source{"go", m, stall{}}, Config{StepTimeout: 50 * time.Millisecond})
+	c, err := e.Submit(context.Background(), Request{Prompt: []byte("x"), MaxTokens: 5, Sampler: greedy(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	collect(c)
+	if !errors.Is(c.Err, ErrNoCompute) {
+		t.Fatalf("err %v, want ErrNoCompute", c.Err)
+	}
+	for _, req := range []Request{
+		{Prompt: make([]byte, 33), MaxTokens: 1, Sampler: greedy(t)},
+		{Prompt: []byte("x"), MaxTokens: 0, Sampler: greedy(t)},
+		{Prompt: []byte("x"), MaxTokens: 1},
+		{Prompt: []byte("x"), MaxTokens: 1, Sampler: greedy(t), Stop: []string{""}},
+	} {
+		if _, err := e.Submit(context.Background(), req); !errors.Is(err, ErrBadRequest) {
+			t.Errorf("%d-byte prompt, %d tokens: err %v, want ErrBadRequest", len(req.Prompt), req.MaxTokens, err)
+		}
+	}
+	e.Close()
+	if _, err := e.Submit(context.Background(), Request{Prompt: []byte("x"), MaxTokens: 1, Sampler: greedy(t)}); !errors.Is(err, ErrClosed) {
+		t.Errorf("after Close: %v", err)
+	}
+}
+
+// TestInferenceEngineHubCompute: with HubCompute the hub answers by itself
+// even when the model's executor never would.
+func TestInferenceEngineHubCompute(t *testing.T) {
+	m := trainedModel(t)
+	e := NewEngine("go", source{"go", m, stall{}}, Config{StepTimeout: 50 * time.Millisecond, HubCompute: true})
+	defer e.Close()
+	c, err := e.Submit(context.Background(), Request{Prompt: []byte("func"), MaxTokens: 10, Sampler: greedy(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, _ := collect(c)
+	if want := string(m.Generate([]byte("func"), 10, greedy(t))); c.Err != nil || text != want {
+		t.Fatalf("got %q (%v), want %q", text, c.Err, want)
+	}
+}

@@ -1,0 +1,114 @@
+package train
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/tessera-ai/tessera/hub/lm"
+	"github.com/tessera-ai/tessera/hub/train/tile"
+)
+
+// Serving: what hub/infer needs of the jobs to answer completions. A
+// model is served from its job's latest checkpoint, loaded into a frozen
+// copy (never the weights the job is training), and its tiles go to
+// contributors through the job's inference Remote: Urgent, and under the
+// job's one exposure record.
+
+// ServedModel describes a language model that can be served.
+type ServedModel struct {
+	// Name is the model's id in the API: the job's name, or its ID when
+	// an older job already has that name.
+	Name    string
+	JobID   string
+	Created time.Time
+	Step    int // of the latest checkpoint
+}
+
+// ErrNotServable is returned for a model that is not a language model
+// with a checkpoint.
+var ErrNotServable = errors.New("no such language model with a checkpoint")
+
+// ServedModels lists the language models with a checkpoint, oldest job
+// first.
+func (m *Manager) ServedModels(ctx context.Context) ([]ServedModel, error) {
+	rows, err := m.db.Jobs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []ServedModel
+	seen := map[string]bool{}
+	for _, row := range rows {
+		r, ok := m.runs[row.ID]
+		if !ok || r.job.Spec.Model.Type != "gpt2" || row.Checkpoint == "" {
+			continue
+		}
+		name := row.Name
+		if seen[name] {
+			name = row.ID
+		}
+		seen[name] = true
+		out = append(out, ServedModel{Name: name, JobID: row.ID, Created: row.CreatedAt, Step: row.Step})
+	}
+	sort.SliceStable(out, func(a, b int) bool { return out[a].Created.Before(out[b].Created) })
+	return out, nil
+}
+
+// Checkpoint returns the latest checkpoint of the language model named
+// name (as ServedModels names it), frozen, with its step and the executor
+// its inference tiles go to. A checkpoint is loaded once: later calls
+// return the same model until the job writes a newer one.
+func (m *Manager) Checkpoint(ctx context.Context, name string) (*lm.Model, int, tile.Executor, error) {
+	models, err := m.ServedModels(ctx)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	var sm *ServedModel
+	for i := range models {
+		if models[i].Name == name {
+			sm = &models[i]
+			break
+		}
+	}
+	if sm == nil {
+		return nil, 0, nil, fmt.Errorf("%w: %q", ErrNotServable, name)
+	}
+	r, err := m.get(sm.JobID)
+	if err != nil {
+		return nil, 0, nil, err
+	}
+	r.serveMu.Lock()
+	defer r.serveMu.Unlock()
+	if r.served != nil && r.servedStep == sm.Step {
+		return r.served, r.servedStep, r.infer, nil
+	}
+	// The job deletes an old checkpoint once it has written the next: on
+	// a miss, read the row again and retry once.
+	for try := 0; ; try++ {
+		row, err := m.db.Job(ctx, sm.JobID)
+		if err != nil {
+			return nil, 0, nil, err
+		}
+		model, err := buildModel(r.job.Spec, nil)
+		if err == nil {
+			err = model.LoadCheckpoint(filepath.Join(m.cfg.DataDir, row.Checkpoint))
+		}
+		if err != nil {
+			if try == 0 {
+				continue
+			}
+			return nil, 0, nil, fmt.Errorf("load %s's checkpoint: %w", name, err)
+		}
+		lmm, ok := model.(*lmModel)
+		if !ok {
+			return nil, 0, nil, fmt.Errorf("%w: %q is not a language model", ErrNotServable, name)
+		}
+		r.served, r.servedStep = lmm.Model.Frozen(), row.Step
+		return r.served, r.servedStep, r.infer, nil
+	}
+}
