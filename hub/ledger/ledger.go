@@ -93,8 +93,9 @@ type Ledger struct {
 }
 
 type request struct {
-	ops  []Op
-	done chan error // buffered; receives the commit's outcome
+	ops   []Op
+	usage *Usage     // a metered inference request (usage.go), or nil
+	done  chan error // buffered; receives the commit's outcome
 }
 
 // Open opens the ledger database at path and starts its writer.
@@ -275,6 +276,11 @@ func (l *Ledger) commit(batch []request) error {
 		for _, op := range r.ops {
 			if err := st.apply(op, now); err != nil {
 				return fmt.Errorf("%s %s/%s: %w", kindName(op.Kind), op.Task, op.Address, err)
+			}
+		}
+		if r.usage != nil {
+			if err := insertUsage(tx, r.usage); err != nil {
+				return fmt.Errorf("usage of %s: %w", r.usage.Request, err)
 			}
 		}
 	}
