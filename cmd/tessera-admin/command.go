@@ -100,6 +100,7 @@ first start. Prints tables; --json prints JSON for scripts.`,
 			creditsCommand(),
 			epochsCommand(),
 			verifyProofCommand(),
+			keysCommand(),
 		},
 	}
 }

@@ -48,6 +48,8 @@ type Config struct {
 	GoRoot string
 	// Chain chooses where credit is committed (embedded chain by default).
 	Chain ChainConfig
+	// Inference configures the OpenAI-compatible API (inference.go).
+	Inference InferenceConfig
 	// TLS, when enabled, serves HTTPS and WSS on the listener (tls.go).
 	TLS TLSConfig
 	// Ready, if set, is called with the listener's address once the hub
@@ -115,6 +117,8 @@ func Run(ctx context.Context, ln net.Listener, cfg Config) error {
 	})
 	mgr.Routes(h.Handle, token)
 	routeAdmin(h.Handle, h, led, token)
+	stopInference := routeInference(h.Handle, mgr, led, cfg.Inference, token, cmp.Or(log, slog.Default()))
+	defer stopInference()
 	if !cfg.Chain.Off {
 		clog := log
 		if clog == nil {

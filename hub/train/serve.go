@@ -26,6 +26,7 @@ type ServedModel struct {
 	JobID   string
 	Created time.Time
 	Step    int // of the latest checkpoint
+	Context int // the model's context length in tokens
 }
 
 // ErrNotServable is returned for a model that is not a language model
@@ -53,7 +54,7 @@ func (m *Manager) ServedModels(ctx context.Context) ([]ServedModel, error) {
 			name = row.ID
 		}
 		seen[name] = true
-		out = append(out, ServedModel{Name: name, JobID: row.ID, Created: row.CreatedAt, Step: row.Step})
+		out = append(out, ServedModel{Name: name, JobID: row.ID, Created: row.CreatedAt, Step: row.Step, Context: r.job.Spec.Model.NPositions})
 	}
 	sort.SliceStable(out, func(a, b int) bool { return out[a].Created.Before(out[b].Created) })
 	return out, nil

@@ -1,0 +1,183 @@
+package service
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"math/big"
+	"net/http"
+	"time"
+
+	"github.com/tessera-ai/tessera/hub/infer"
+	"github.com/tessera-ai/tessera/hub/ledger"
+	"github.com/tessera-ai/tessera/hub/openai"
+	"github.com/tessera-ai/tessera/hub/train"
+	"github.com/tessera-ai/tessera/internal/httpjson"
+)
+
+// InferenceConfig configures the OpenAI-compatible API (hub/openai) and
+// the engines behind it (hub/infer).
+type InferenceConfig struct {
+	// HubCompute lets the hub compute completions itself instead of
+	// contributors (no one earns credit for that work).
+	HubCompute bool
+	// StepTimeout bounds how long a decoding step waits for contributors
+	// before its requests fail; 0 means infer's default (30 s).
+	StepTimeout time.Duration
+}
+
+// inferenceBackend joins the jobs, the engines and the ledger into what
+// the API serves from.
+type inferenceBackend struct {
+	mgr  *train.Manager
+	pool *infer.Pool
+	led  *ledger.Ledger
+}
+
+func (b *inferenceBackend) Models(ctx context.Context) ([]openai.Model, error) {
+	ms, err := b.mgr.ServedModels(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]openai.Model, len(ms))
+	for i, m := range ms {
+		out[i] = openai.Model{ID: m.Name, Created: m.Created, Context: m.Context}
+	}
+	return out, nil
+}
+
+func (b *inferenceBackend) Submit(ctx context.Context, model string, req infer.Request) (*infer.Completion, error) {
+	return b.pool.Submit(ctx, model, req)
+}
+
+func (b *inferenceBackend) KeyByToken(ctx context.Context, token string) (ledger.APIKey, error) {
+	return b.led.KeyByToken(ctx, token)
+}
+
+func (b *inferenceBackend) RecordUsage(u ledger.Usage) <-chan error { return b.led.RecordUsage(u) }
+
+// routeInference serves the OpenAI-compatible API under /v1, the usage
+// per model (public) and the admin endpoints of API keys. It returns what
+// stops the engines.
+func routeInference(handle func(string, http.Handler), mgr *train.Manager, led *ledger.Ledger, cfg InferenceConfig, token string, log *slog.Logger) func() {
+	pool := infer.NewPool(mgr, infer.Config{HubCompute: cfg.HubCompute, StepTimeout: cfg.StepTimeout})
+	openai.New(&inferenceBackend{mgr: mgr, pool: pool, led: led}, openai.Config{Logger: log}).Routes(handle)
+	keys := &keysAPI{led: led}
+	admin := func(pattern string, f http.HandlerFunc) { handle(pattern, train.RequireToken(token, f)) }
+	admin("GET /api/v1/admin/keys", keys.list)
+	admin("POST /api/v1/admin/keys", keys.create)
+	admin("POST /api/v1/admin/keys/{name}/revoke", keys.revoke)
+	handle("GET /api/v1/usage", http.HandlerFunc(keys.usage))
+	return pool.Close
+}
+
+// keysAPI is the admin side of API keys.
+type keysAPI struct{ led *ledger.Ledger }
+
+// KeyJSON is an API key in the admin API (never its token, which only
+// creation returns).
+type KeyJSON struct {
+	Name             string     `json:"name"`
+	PricePer1KWei    string     `json:"price_per_1k_tokens_wei"`
+	RateLimit        int        `json:"rate_limit_per_minute"`
+	CreatedAt        time.Time  `json:"created_at"`
+	RevokedAt        *time.Time `json:"revoked_at,omitempty"`
+	Requests         int64      `json:"requests"`
+	PromptTokens     int64      `json:"prompt_tokens"`
+	CompletionTokens int64      `json:"completion_tokens"`
+	Wei              string     `json:"wei"`
+	// Key is the bearer token, in the answer to its creation only.
+	Key string `json:"key,omitempty"`
+}
+
+func keyJSON(k ledger.APIKey) KeyJSON {
+	out := KeyJSON{Name: k.Name, PricePer1KWei: k.PriceWei.String(), RateLimit: k.RateLimit, CreatedAt: k.CreatedAt,
+		Requests: k.Requests, PromptTokens: k.PromptTokens, CompletionTokens: k.CompletionTokens, Wei: k.Wei.String()}
+	if !k.RevokedAt.IsZero() {
+		t := k.RevokedAt
+		out.RevokedAt = &t
+	}
+	return out
+}
+
+func (a *keysAPI) list(w http.ResponseWriter, r *http.Request) {
+	ks, err := a.led.Keys(r.Context())
+	if err != nil {
+		httpjson.Errorf(w, http.StatusInternalServerError, "list keys: %v", err)
+		return
+	}
+	out := make([]KeyJSON, len(ks))
+	for i, k := range ks {
+		out[i] = keyJSON(k)
+	}
+	httpjson.Write(w, http.StatusOK, map[string]any{"keys": out})
+}
+
+func (a *keysAPI) create(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Name          string `json:"name"`
+		PricePer1KWei string `json:"price_per_1k_tokens_wei"`
+		RateLimit     int    `json:"rate_limit_per_minute"`
+	}
+	dec := json.NewDecoder(io.LimitReader(r.Body, 64<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		httpjson.Errorf(w, http.StatusBadRequest, "bad key request: %v", err)
+		return
+	}
+	if body.PricePer1KWei == "" {
+		body.PricePer1KWei = "0"
+	}
+	price, ok := new(big.Int).SetString(body.PricePer1KWei, 10)
+	if !ok {
+		httpjson.Errorf(w, http.StatusBadRequest, "price_per_1k_tokens_wei %q is not a whole number of wei", body.PricePer1KWei)
+		return
+	}
+	tok, k, err := a.led.CreateKey(r.Context(), body.Name, price, body.RateLimit)
+	switch {
+	case errors.Is(err, ledger.ErrKeyExists):
+		httpjson.Errorf(w, http.StatusConflict, "%v", err)
+		return
+	case err != nil:
+		httpjson.Errorf(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	out := keyJSON(k)
+	out.Key = tok
+	httpjson.Write(w, http.StatusCreated, out)
+}
+
+func (a *keysAPI) revoke(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	if err := a.led.RevokeKey(r.Context(), name); errors.Is(err, ledger.ErrUnknownKey) {
+		httpjson.Errorf(w, http.StatusNotFound, "no API key named %q", name)
+		return
+	} else if err != nil {
+		httpjson.Errorf(w, http.StatusInternalServerError, "revoke key: %v", err)
+		return
+	}
+	httpjson.Write(w, http.StatusOK, map[string]any{"revoked": name})
+}
+
+// usage serves the metered usage and revenue per model.
+func (a *keysAPI) usage(w http.ResponseWriter, r *http.Request) {
+	us, err := a.led.UsageByModel(r.Context())
+	if err != nil {
+		httpjson.Errorf(w, http.StatusInternalServerError, "usage: %v", err)
+		return
+	}
+	type model struct {
+		Model            string `json:"model"`
+		Requests         int64  `json:"requests"`
+		PromptTokens     int64  `json:"prompt_tokens"`
+		CompletionTokens int64  `json:"completion_tokens"`
+		Wei              string `json:"revenue_wei"`
+	}
+	out := make([]model, len(us))
+	for i, u := range us {
+		out[i] = model{u.Model, u.Requests, u.PromptTokens, u.CompletionTokens, u.Wei.String()}
+	}
+	httpjson.Write(w, http.StatusOK, map[string]any{"models": out})
+}
