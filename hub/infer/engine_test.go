@@ -8,34 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tessera-ai/tessera/hub/infer/infertest"
 	"github.com/tessera-ai/tessera/hub/lm"
 	"github.com/tessera-ai/tessera/hub/train/tile"
 )
-
-// trainedModel returns a small model trained for a few steps on Go-like
-// text, so that its greedy choices are clear-cut rather than near ties.
-func trainedModel(t testing.TB) *lm.Model {
-	t.Helper()
-	cfg := lm.Config{Layers: 1, Embd: 32, Heads: 2, Context: 32, TileCols: 16, AttnBatch: 4}
-	opt := lm.OptConfig{LR: 1e-2, MinLR: 1e-3, Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, WarmupSteps: 5, MaxSteps: 80, GradClip: 1}
-	tr, err := lm.NewTrainer(cfg, opt, 4, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := strings.Repeat("func main() {\n\tfmt.Println(\"hello, world\")\n}\n", 20)
-	exec := tile.NewLocal(0)
-	for s := range 80 {
-		var w []byte
-		for b := range 4 {
-			o := (s*4 + b) * 7 % (len(text) - cfg.Context - 1)
-			w = append(w, text[o:o+cfg.Context+1]...)
-		}
-		if _, err := tr.Step(context.Background(), exec, w); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return tr.Model.Frozen()
-}
 
 // source serves one model under one name with a given executor.
 type source struct {
@@ -60,20 +36,12 @@ func collect(c *Completion) (string, []string) {
 	return strings.Join(pieces, ""), pieces
 }
 
-func greedy(t testing.TB) *lm.Sampler {
-	s, err := lm.NewSampler(0, 1, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
-
 // TestInferenceEngineMatchesDecoder: concurrent requests decoded together
 // (prefills beside decoding, contexts sliding past their length) give
 // each exactly the greedy text of lm's one-at-a-time Decoder, and are
 // batched into shared steps.
 func TestInferenceEngineMatchesDecoder(t *testing.T) {
-	m := trainedModel(t)
+	m := infertest.Model(t)
 	e := NewEngine("go", source{"go", m, tile.NewLocal(2)}, Config{})
 	defer e.Close()
 	prompts := []string{"func main", "fmt.Pri", "", "}\n\nfunc ", "hello"}
@@ -82,7 +50,7 @@ func TestInferenceEngineMatchesDecoder(t *testing.T) {
 	got := make([]string, len(prompts))
 	comps := make([]*Completion, len(prompts))
 	for i, p := range prompts {
-		c, err := e.Submit(context.Background(), Request{Prompt: []byte(p), MaxTokens: n, Sampler: greedy(t)})
+		c, err := e.Submit(context.Background(), Request{Prompt: []byte(p), MaxTokens: n, Sampler: infertest.Greedy(t)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -99,7 +67,7 @@ func TestInferenceEngineMatchesDecoder(t *testing.T) {
 		if c.Err != nil {
 			t.Fatalf("request %d: %v", i, c.Err)
 		}
-		want := m.Generate([]byte(p), n, greedy(t))
+		want := m.Generate([]byte(p), n, infertest.Greedy(t))
 		if k := strings.IndexByte(string(want), 0); k >= 0 {
 			want = want[:k] // the engine stops at the end-of-text token
 		}
@@ -121,13 +89,13 @@ func TestInferenceEngineMatchesDecoder(t *testing.T) {
 // TestInferenceEngineStops: a stop string ends the completion before it,
 // is never streamed, and the pieces add up to the text.
 func TestInferenceEngineStops(t *testing.T) {
-	m := trainedModel(t)
+	m := infertest.Model(t)
 	e := NewEngine("go", source{"go", m, tile.NewLocal(1)}, Config{})
 	defer e.Close()
-	ref := string(m.Generate([]byte("func"), 40, greedy(t)))
+	ref := string(m.Generate([]byte("func"), 40, infertest.Greedy(t)))
 	stop := ref[12:15]
 	at := strings.Index(ref, stop)
-	c, err := e.Submit(context.Background(), Request{Prompt: []byte("func"), MaxTokens: 40, Sampler: greedy(t), Stop: []string{"\x01never", stop}})
+	c, err := e.Submit(context.Background(), Request{Prompt: []byte("func"), MaxTokens: 40, Sampler: infertest.Greedy(t), Stop: []string{"\x01never", stop}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -156,9 +124,9 @@ func (stall) Start(ctx context.Context, tiles []*tile.Tile) *tile.Batch {
 // with ErrNoCompute after the step timeout; bad requests are refused at
 // once; a closed engine refuses work.
 func TestInferenceEngineTimesOut(t *testing.T) {
-	m := trainedModel(t)
+	m := infertest.Model(t)
 	e := NewEngine("go", source{"go", m, stall{}}, Config{StepTimeout: 50 * time.Millisecond})
-	c, err := e.Submit(context.Background(), Request{Prompt: []byte("x"), MaxTokens: 5, Sampler: greedy(t)})
+	c, err := e.Submit(context.Background(), Request{Prompt: []byte("x"), MaxTokens: 5, Sampler: infertest.Greedy(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -167,17 +135,17 @@ func TestInferenceEngineTimesOut(t *testing.T) {
 		t.Fatalf("err %v, want ErrNoCompute", c.Err)
 	}
 	for _, req := range []Request{
-		{Prompt: make([]byte, 33), MaxTokens: 1, Sampler: greedy(t)},
-		{Prompt: []byte("x"), MaxTokens: 0, Sampler: greedy(t)},
+		{Prompt: make([]byte, 33), MaxTokens: 1, Sampler: infertest.Greedy(t)},
+		{Prompt: []byte("x"), MaxTokens: 0, Sampler: infertest.Greedy(t)},
 		{Prompt: []byte("x"), MaxTokens: 1},
-		{Prompt: []byte("x"), MaxTokens: 1, Sampler: greedy(t), Stop: []string{""}},
+		{Prompt: []byte("x"), MaxTokens: 1, Sampler: infertest.Greedy(t), Stop: []string{""}},
 	} {
 		if _, err := e.Submit(context.Background(), req); !errors.Is(err, ErrBadRequest) {
 			t.Errorf("%d-byte prompt, %d tokens: err %v, want ErrBadRequest", len(req.Prompt), req.MaxTokens, err)
 		}
 	}
 	e.Close()
-	if _, err := e.Submit(context.Background(), Request{Prompt: []byte("x"), MaxTokens: 1, Sampler: greedy(t)}); !errors.Is(err, ErrClosed) {
+	if _, err := e.Submit(context.Background(), Request{Prompt: []byte("x"), MaxTokens: 1, Sampler: infertest.Greedy(t)}); !errors.Is(err, ErrClosed) {
 		t.Errorf("after Close: %v", err)
 	}
 }
@@ -185,15 +153,15 @@ func TestInferenceEngineTimesOut(t *testing.T) {
 // TestInferenceEngineHubCompute: with HubCompute the hub answers by itself
 // even when the model's executor never would.
 func TestInferenceEngineHubCompute(t *testing.T) {
-	m := trainedModel(t)
+	m := infertest.Model(t)
 	e := NewEngine("go", source{"go", m, stall{}}, Config{StepTimeout: 50 * time.Millisecond, HubCompute: true})
 	defer e.Close()
-	c, err := e.Submit(context.Background(), Request{Prompt: []byte("func"), MaxTokens: 10, Sampler: greedy(t)})
+	c, err := e.Submit(context.Background(), Request{Prompt: []byte("func"), MaxTokens: 10, Sampler: infertest.Greedy(t)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	text, _ := collect(c)
-	if want := string(m.Generate([]byte("func"), 10, greedy(t))); c.Err != nil || text != want {
+	if want := string(m.Generate([]byte("func"), 10, infertest.Greedy(t))); c.Err != nil || text != want {
 		t.Fatalf("got %q (%v), want %q", text, c.Err, want)
 	}
 }

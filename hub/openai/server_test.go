@@ -18,6 +18,7 @@ import (
 
 	"github.com/tessera-ai/tessera/hub"
 	"github.com/tessera-ai/tessera/hub/infer"
+	"github.com/tessera-ai/tessera/hub/infer/infertest"
 	"github.com/tessera-ai/tessera/hub/ledger"
 	"github.com/tessera-ai/tessera/hub/lm"
 	"github.com/tessera-ai/tessera/hub/train"
@@ -50,29 +51,6 @@ func (s source) Checkpoint(_ context.Context, name string) (*lm.Model, int, tile
 		return nil, 0, nil, errors.New("unknown model")
 	}
 	return s.model, 3, s.exec, nil
-}
-
-// trained returns a small model trained for a few steps on Go-like text.
-func trained(t testing.TB) *lm.Model {
-	t.Helper()
-	cfg := lm.Config{Layers: 1, Embd: 32, Heads: 2, Context: 32, TileCols: 16, AttnBatch: 4}
-	opt := lm.OptConfig{LR: 1e-2, MinLR: 1e-3, Beta1: 0.9, Beta2: 0.95, Eps: 1e-8, WarmupSteps: 5, MaxSteps: 80, GradClip: 1}
-	tr, err := lm.NewTrainer(cfg, opt, 4, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := strings.Repeat("func main() {\n\tfmt.Println(\"hello, world\")\n}\n", 20)
-	for s := range 80 {
-		var w []byte
-		for b := range 4 {
-			o := (s*4 + b) * 7 % (len(text) - cfg.Context - 1)
-			w = append(w, text[o:o+cfg.Context+1]...)
-		}
-		if _, err := tr.Step(context.Background(), tile.NewLocal(0), w); err != nil {
-			t.Fatal(err)
-		}
-	}
-	return tr.Model.Frozen()
 }
 
 // serve starts the API over a model whose tiles exec computes, with a
@@ -121,7 +99,7 @@ func call(t *testing.T, srv *httptest.Server, key, method, path, body string) (i
 // a streamed completion have OpenAI's shapes, greedy text equals the local
 // decoder's, and every request is metered at the key's price.
 func TestCompletionAPIShapes(t *testing.T) {
-	m := trained(t)
+	m := infertest.Model(t)
 	srv, key, led := serve(t, m, tile.NewLocal(1), infer.Config{}, 0)
 	code, models := call(t, srv, key, "GET", "/v1/models", "")
 	if data, _ := models["data"].([]any); code != 200 || models["object"] != "list" || len(data) != 1 || data[0].(map[string]any)["id"] != "go" || data[0].(map[string]any)["object"] != "model" {
@@ -220,7 +198,7 @@ func apiErr(t *testing.T, what string, code int, out map[string]any, wantCode in
 // a key over its rate limit, and a hub without contributors each give
 // OpenAI's error object and status.
 func TestCompletionAPIErrors(t *testing.T) {
-	m := trained(t)
+	m := infertest.Model(t)
 	// A real hub with no contributor connected: the model's tiles wait in
 	// its queue until the step times out.
 	h, err := hub.New(hub.DefaultConfig())
