@@ -64,7 +64,7 @@ func (b *inferenceBackend) RecordUsage(u ledger.Usage) <-chan error { return b.l
 func routeInference(handle func(string, http.Handler), mgr *train.Manager, led *ledger.Ledger, cfg InferenceConfig, token string, log *slog.Logger) func() {
 	pool := infer.NewPool(mgr, infer.Config{HubCompute: cfg.HubCompute, StepTimeout: cfg.StepTimeout})
 	openai.New(&inferenceBackend{mgr: mgr, pool: pool, led: led}, openai.Config{Logger: log}).Routes(handle)
-	keys := &keysAPI{led: led}
+	keys := &keysAPI{led: led, pool: pool}
 	admin := func(pattern string, f http.HandlerFunc) { handle(pattern, train.RequireToken(token, f)) }
 	admin("GET /api/v1/admin/keys", keys.list)
 	admin("POST /api/v1/admin/keys", keys.create)
@@ -74,7 +74,10 @@ func routeInference(handle func(string, http.Handler), mgr *train.Manager, led *
 }
 
 // keysAPI is the admin side of API keys.
-type keysAPI struct{ led *ledger.Ledger }
+type keysAPI struct {
+	led  *ledger.Ledger
+	pool *infer.Pool
+}
 
 // KeyJSON is an API key in the admin API (never its token, which only
 // creation returns).
@@ -161,7 +164,8 @@ func (a *keysAPI) revoke(w http.ResponseWriter, r *http.Request) {
 	httpjson.Write(w, http.StatusOK, map[string]any{"revoked": name})
 }
 
-// usage serves the metered usage and revenue per model.
+// usage serves the metered usage and revenue per model, and what each
+// model's inference engine has done since the hub started.
 func (a *keysAPI) usage(w http.ResponseWriter, r *http.Request) {
 	us, err := a.led.UsageByModel(r.Context())
 	if err != nil {
@@ -179,5 +183,20 @@ func (a *keysAPI) usage(w http.ResponseWriter, r *http.Request) {
 	for i, u := range us {
 		out[i] = model{u.Model, u.Requests, u.PromptTokens, u.CompletionTokens, u.Wei.String()}
 	}
-	httpjson.Write(w, http.StatusOK, map[string]any{"models": out})
+	type engine struct {
+		Steps     uint64  `json:"steps"`
+		Sequences uint64  `json:"sequences"`
+		MeanBatch float64 `json:"mean_batch"`
+		MaxBatch  uint64  `json:"max_batch"`
+		Tokens    uint64  `json:"tokens"`
+	}
+	engines := map[string]engine{}
+	for name, st := range a.pool.Stats() {
+		e := engine{Steps: st.Steps, Sequences: st.Sequences, MaxBatch: st.MaxBatch, Tokens: st.Tokens}
+		if st.Steps > 0 {
+			e.MeanBatch = float64(st.Sequences) / float64(st.Steps)
+		}
+		engines[name] = e
+	}
+	httpjson.Write(w, http.StatusOK, map[string]any{"models": out, "engines": engines})
 }

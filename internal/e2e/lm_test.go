@@ -45,7 +45,8 @@ func edgeLMSpec(tb testing.TB, steps int) train.Spec {
 // mid-training and restarts it, and checks that the job resumed from its
 // checkpoint, that its validation loss equals the local reference
 // trainer's at every evaluation, and that it ends below the byte-bigram
-// entropy of its training split.
+// entropy of its training split. Then it serves the trained model through
+// the same edges (inference_test.go).
 func TestLanguageModelWithEdges(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains a language model through lavapipe edges for minutes; runs in the full (non -short) pass")
@@ -148,6 +149,15 @@ func TestLanguageModelWithEdges(t *testing.T) {
 		last.BitsPerByte, local.hist[len(local.hist)-1].BitsPerByte, worst, bigram)
 	if !last.Full || last.BitsPerByte >= bigram {
 		t.Errorf("final validation %.3f bits per byte (whole split: %v) is not below the bigram entropy %.3f", last.BitsPerByte, last.Full, bigram)
+	}
+	// The trained model through the same edges: completions, then a
+	// SIGKILL of the hub while completions are being metered.
+	var key string
+	t.Run("InferenceCompletions", func(t *testing.T) { key = checkCompletionsThroughEdges(t, base, data, id, spec) })
+	if key != "" {
+		t.Run("CompletionMeteringSurvivesKill", func(t *testing.T) {
+			checkMeteringSurvivesKill(t, bins, hostPort, args, &hubProc, data, key, spec.Name)
+		})
 	}
 	st := edgeStatus(t, base)
 	if st.TasksRejected != 0 {
