@@ -66,7 +66,7 @@ bench: wasm kernels ## run the benchmarks (hub vs echo, wire, kernels, Freivalds
 	$(GO) test -run '^$$' -bench . -benchtime 200000x ./hub/ledger/
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./hub/chain/merkle/ ./internal/sandbox/
 	$(GO) test -run '^$$' -bench CommitGas -benchtime 20x ./contracts/
-	$(GO) test -run '^$$' -bench 'Training|Accuracy' -benchtime 1x -v -timeout 30m ./internal/e2e/
+	$(GO) test -run '^$$' -bench 'Training|Accuracy|Completions' -benchtime 1x -v -timeout 30m ./internal/e2e/
 
 bench-wire: kernels ## shaped-link benchmark: 8 contributors each behind 20/5 Mbit/s and 40 ms, then on loopback, training MNIST and gocode-lm; bytes per useful GFLOP, steps/s, device busy
 	$(GO) test -run '^$$' -bench ShapedLinks -benchtime 1x -v -timeout 60m ./internal/e2e/

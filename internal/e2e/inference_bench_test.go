@@ -1,0 +1,110 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/tessera-ai/tessera/hub/infer"
+	"github.com/tessera-ai/tessera/hub/lm"
+	"github.com/tessera-ai/tessera/hub/train"
+	"github.com/tessera-ai/tessera/hub/train/tile"
+)
+
+// benchServed is an infer.Source of one model through exec.
+type benchServed struct {
+	m    *lm.Model
+	exec tile.Executor
+}
+
+func (s benchServed) Checkpoint(context.Context, string) (*lm.Model, int, tile.Executor, error) {
+	return s.m, 0, s.exec, nil
+}
+
+// BenchmarkCompletions decodes completions of the default gocode-lm
+// shape through 4 loopback contributors (ordinary ones: replication and
+// blinding apply; CPU backend, 2 slots each) and by the hub alone in
+// this process (tile.Local), with 1 and 16 concurrent requests of 64
+// tokens each. It reports the mean time to first token and the aggregate
+// tokens per second; the ratio of contributors to hub alone at 16
+// requests is the figure the inference issue asks for.
+func BenchmarkCompletions(b *testing.B) {
+	spec := train.GoCodeLMSpec()
+	cfg := lm.Config{Layers: spec.Model.NLayer, Embd: spec.Model.NEmbd, Heads: spec.Model.NHead, Context: spec.Model.NPositions,
+		TileCols: spec.TileCols, AttnBatch: spec.Model.AttnBatch}
+	model, err := lm.NewModel(cfg, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	m := model.Frozen()
+	bh := startBenchHub(b, nil)
+	keys, _ := benchKeys(b, 4)
+	startBenchClients(b, bh, keys, "cpu", 2)
+	exposure := train.NewExposure(1, m.TileFractions(), nil, nil, func(string, int) error { return nil })
+	remote := train.NewInferenceRemote("bench-lm", bh.h, exposure)
+	bh.h.AddSource(remote)
+	defer bh.h.RemoveSource(remote)
+	const tokens = 64
+	rates := map[string]float64{}
+	for _, who := range []string{"contributors", "hub-alone"} {
+		var exec tile.Executor = remote
+		if who == "hub-alone" {
+			exec = tile.NewLocal(0)
+		}
+		for _, conc := range []int{1, 16} {
+			b.Run(fmt.Sprintf("%s/%d", who, conc), func(b *testing.B) {
+				e := infer.NewEngine("bench", benchServed{m, exec}, infer.Config{StepTimeout: 2 * time.Minute})
+				defer e.Close()
+				var ttft time.Duration
+				var total int
+				began := time.Now()
+				for range b.N {
+					var wg sync.WaitGroup
+					var mu sync.Mutex
+					for r := range conc {
+						s, _ := lm.NewSampler(0, 1, 0)
+						start := time.Now()
+						c, err := e.Submit(context.Background(), infer.Request{Prompt: []byte(fmt.Sprintf("func f%02d(x int) ", r)), MaxTokens: tokens, Sampler: s})
+						if err != nil {
+							b.Fatal(err)
+						}
+						wg.Add(1)
+						go func() {
+							defer wg.Done()
+							first := true
+							for range c.Text {
+								if first {
+									mu.Lock()
+									ttft += time.Since(start)
+									mu.Unlock()
+									first = false
+								}
+							}
+							if c.Err != nil {
+								b.Error(c.Err)
+							}
+							mu.Lock()
+							total += c.CompletionTokens
+							mu.Unlock()
+						}()
+					}
+					wg.Wait()
+				}
+				rate := float64(total) / time.Since(began).Seconds()
+				rates[fmt.Sprintf("%s/%d", who, conc)] = rate
+				b.ReportMetric(rate, "tokens/s")
+				b.ReportMetric(float64(ttft.Milliseconds())/float64(b.N*conc), "ttft_ms")
+				st := e.Stats()
+				if st.Steps > 0 {
+					b.ReportMetric(float64(st.Sequences)/float64(st.Steps), "mean_batch")
+				}
+			})
+		}
+	}
+	if h := rates["hub-alone/16"]; h > 0 {
+		b.Logf("16 concurrent requests: contributors %.0f tokens/s, hub alone %.0f tokens/s: ratio %.2f (goal ≥ 0.5)",
+			rates["contributors/16"], h, rates["contributors/16"]/h)
+	}
+}
