@@ -60,12 +60,12 @@ test: wasm web kernels vet ## run all tests (lavapipe and headless Chromium incl
 	$(GO) test -count=1 -race -short ./hub/... ./client/ ./internal/protocol/
 	$(MAKE) --no-print-directory fuzz FUZZTIME=10s
 
-bench: wasm kernels ## run the benchmarks (hub vs echo, wire, kernels, Freivalds, ledger, Merkle, sandbox, training overhead)
+bench: wasm kernels ## run the benchmarks (hub vs echo, wire, kernels, Freivalds, ledger, Merkle, commit and claim gas, sandbox, training overhead, completions)
 	$(GO) test -run '^$$' -bench . -benchtime 2s ./hub/ ./hub/verify/
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./client/gpu/
 	$(GO) test -run '^$$' -bench . -benchtime 200000x ./hub/ledger/
 	$(GO) test -run '^$$' -bench . -benchtime 3x ./hub/chain/merkle/ ./internal/sandbox/
-	$(GO) test -run '^$$' -bench CommitGas -benchtime 20x ./contracts/
+	$(GO) test -run '^$$' -bench 'CommitGas|ClaimGas' -benchtime 20x ./contracts/
 	$(GO) test -run '^$$' -bench 'Training|Accuracy|Completions' -benchtime 1x -v -timeout 30m ./internal/e2e/
 
 bench-wire: kernels ## shaped-link benchmark: 8 contributors each behind 20/5 Mbit/s and 40 ms, then on loopback, training MNIST and gocode-lm; bytes per useful GFLOP, steps/s, device busy

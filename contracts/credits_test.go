@@ -104,16 +104,27 @@ func (c *chain) mined(tx *types.Transaction) *types.Receipt {
 	return receipt
 }
 
-// commit sends a commit from opts; a revert comes back as the contract's
-// decoded custom error.
+// commit sends a commit from opts, with an earnings tree made up from
+// the credit tree (earnRootOf(root), total wei); a revert comes back as
+// the contract's decoded custom error.
 func (c *chain) commit(opts *bind.TransactOpts, model [32]byte, epoch uint64, root [32]byte, total *big.Int, contributors uint64) (*types.Receipt, error) {
 	c.tb.Helper()
-	tx, err := bind.Transact(c.instance, opts, c.credits.PackCommit(model, epoch, root, total, contributors))
+	return c.commitEarnings(opts, model, epoch, root, total, contributors, earnRootOf(root), total)
+}
+
+// commitEarnings sends a commit with the given earnings tree.
+func (c *chain) commitEarnings(opts *bind.TransactOpts, model [32]byte, epoch uint64, root [32]byte, total *big.Int, contributors uint64,
+	earnRoot [32]byte, earnTotal *big.Int) (*types.Receipt, error) {
+	c.tb.Helper()
+	tx, err := bind.Transact(c.instance, opts, c.credits.PackCommit(model, epoch, root, total, contributors, earnRoot, earnTotal))
 	if err != nil {
 		return nil, c.revert(err)
 	}
 	return c.mined(tx), nil
 }
+
+// earnRootOf is the made-up earnings root that commit sends with root.
+func earnRootOf(root [32]byte) [32]byte { return crypto.Keccak256Hash([]byte("earnings"), root[:]) }
 
 // revert turns a revert into the contract's custom error, as a Go error.
 func (c *chain) revert(err error) error {
@@ -187,8 +198,8 @@ func TestCommit(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(receipt.Logs) != 1 {
-			t.Fatalf("%d logs, want 1", len(receipt.Logs))
+		if len(receipt.Logs) != 2 {
+			t.Fatalf("%d logs, want 2", len(receipt.Logs))
 		}
 		ev, err := c.credits.UnpackEpochCommittedEvent(receipt.Logs[0])
 		if err != nil {
@@ -196,6 +207,17 @@ func TestCommit(t *testing.T) {
 		}
 		if ev.Model != model || ev.Epoch != 1 || ev.Root != tree.Root() || ev.Total.Cmp(tree.Total()) != 0 || ev.Contributors != 10 {
 			t.Fatalf("event %+v", ev)
+		}
+		eev, err := c.credits.UnpackEarningsCommittedEvent(receipt.Logs[1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if eev.Model != model || eev.Epoch != 1 || eev.EarningsRoot != earnRootOf(tree.Root()) || eev.EarningsTotal.Cmp(tree.Total()) != 0 {
+			t.Fatalf("earnings event %+v", eev)
+		}
+		er, err := bind.Call(c.instance, c.callOpts(), c.credits.PackEarningsRoot(model, 1), c.credits.UnpackEarningsRoot)
+		if err != nil || er != earnRootOf(tree.Root()) {
+			t.Fatalf("earningsRoot %x, %v", er, err)
 		}
 		latest, err := bind.Call(c.instance, c.callOpts(), c.credits.PackLatestEpoch(model), c.credits.UnpackLatestEpoch)
 		if err != nil || latest != 1 {

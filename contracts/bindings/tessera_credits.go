@@ -24,6 +24,12 @@ var (
 	_ = abi.ConvertType
 )
 
+// TesseraCreditsEarnings is an auto generated low-level Go binding around an user-defined struct.
+type TesseraCreditsEarnings struct {
+	Root  [32]byte
+	Total *big.Int
+}
+
 // TesseraCreditsEpoch is an auto generated low-level Go binding around an user-defined struct.
 type TesseraCreditsEpoch struct {
 	Root         [32]byte
@@ -34,9 +40,9 @@ type TesseraCreditsEpoch struct {
 
 // TesseraCreditsMetaData contains all meta data concerning the TesseraCredits contract.
 var TesseraCreditsMetaData = bind.MetaData{
-	ABI: "[{\"inputs\":[{\"internalType\":\"address\",\"name\":\"admin\",\"type\":\"address\"},{\"internalType\":\"address\",\"name\":\"committer\",\"type\":\"address\"}],\"stateMutability\":\"nonpayable\",\"type\":\"constructor\"},{\"inputs\":[],\"name\":\"AccessControlBadConfirmation\",\"type\":\"error\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"account\",\"type\":\"address\"},{\"internalType\":\"bytes32\",\"name\":\"neededRole\",\"type\":\"bytes32\"}],\"name\":\"AccessControlUnauthorizedAccount\",\"type\":\"error\"},{\"inputs\":[{\"internalType\":\"bytes32\",\"name\":\"model\",\"type\":\"bytes32\"},{\"internalType\":\"uint64\",\"name\":\"epoch\",\"type\":\"uint64\"},{\"internalType\":\"uint64\",\"name\":\"latest\",\"type\":\"uint64\"}],\"name\":\"EpochNotIncreasing\",\"type\":\"error\"},{\"inputs\":[],\"name\":\"ZeroAddress\",\"type\":\"error\"},{\"inputs\":[],\"name\":\"ZeroRoot\",\"type\":\"error\"},{\"anonymous\":false,\"inputs\":[{\"indexed\":true,\"internalType\":\"bytes32\",\"name\":\"model\",\"type\":\"bytes32\"},{\"indexed\":true,\"internalType\":\"uint64\",\"name\":\"epoch\",\"type\":\"uint64\"},{\"indexed\":false,\"internalType\":\"bytes32\",\"name\":\"root\",\"type\":\"bytes32\"},{\"indexed\":false,\"internalType\":\"uint256\",\"name\":\"total\",\"type\":\"uint256\"},{\"indexed\":false,\"internalType\":\"uint64\",\"name\":\"contributors\",\"type\":\"uint64\"}],\"name\":\"EpochCommitted\",\"type\":\"event\"},{\"anonymous\":false,\"inputs\":[{\"indexed\":true,\"internalType\":\"bytes32\",\"name\":\"role\",\"type\":\"bytes32\"},{\"indexed\":true,\"internalType\":\"bytes32\",\"name\":\"previousAdminRole\",\"type\":\"bytes32\"},{\"indexed\":true,\"internalType\":\"bytes32\",\"name\":\"newAdminRole\",\"type\":\"bytes32\"}],\"name\":\"RoleAdminChanged\",\"type\":\"event\"},{\"anonymous\":false,\"inputs\":[{\"indexed\":true,\"internalType\":\"bytes32\",\"name\":\"role\",\"type\":\"bytes32\"},{\"indexed\":true,\"internalType\":\"address\",\"name\":\"account\",\"type\":\"address\"},{\"indexed\":true,\"internalType\":\"address\",\"name\":\"sender\",\"type\":\"address\"}],\"name\":\"RoleGranted\",\"type\":\"event\"},{\"anonymous\":false,\"inputs\":[{\"indexed\":true,\"internalType\":\"bytes32\",\"name\":\"role\",\"type\":\"bytes32\"},{\"indexed\":true,\"internalType\":\"address\",\"name\":\"account\",\"type\":\"address\"},{\"indexed\":true,\"internalType\":\"address\",\"name\":\"sender\",\"type\":\"address\"}],\"name\":\"RoleRevoked\",\"type\":\"event\"},{\"inputs\":[],\"name\":\"COMMITTER_ROLE\",\"outputs\":[{\"internalType\":\"bytes32\",\"name\":\"\",\"type\":\"bytes32\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[],\"name\":\"DEFAULT_ADMIN_ROLE\",\"outputs\":[{\"internalType\":\"bytes32\",\"name\":\"\",\"type\":\"bytes32\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"bytes32\",\"name\":\"model\",\"type\":\"bytes32\"},{\"internalType\":\"uint64\",\"name\":\"epoch\",\"type\":\"uint64\"},{\"internalType\":\"bytes32\",\"name\":\"root\",\"type\":\"bytes32\"},{\"internalType\":\"uint256\",\"name\":\"total\",\"type\":\"uint256\"},{\"internalType\":\"uint64\",\"name\":\"contributors\",\"type\":\"uint64\"}],\"name\":\"commit\",\"outputs\":[],\"stateMutability\":\"nonpayable\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"bytes32\",\"name\":\"model\",\"type\":\"bytes32\"},{\"internalType\":\"uint64\",\"name\":\"epoch\",\"type\":\"uint64\"}],\"name\":\"epochInfo\",\"outputs\":[{\"components\":[{\"internalType\":\"bytes32\",\"name\":\"root\",\"type\":\"bytes32\"},{\"internalType\":\"uint256\",\"name\":\"total\",\"type\":\"uint256\"},{\"internalType\":\"uint64\",\"name\":\"contributors\",\"type\":\"uint64\"},{\"internalType\":\"uint64\",\"name\":\"committedAt\",\"type\":\"uint64\"}],\"internalType\":\"structTesseraCredits.Epoch\",\"name\":\"\",\"type\":\"tuple\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"bytes32\",\"name\":\"role\",\"type\":\"bytes32\"}],\"name\":\"getRoleAdmin\",\"outputs\":[{\"internalType\":\"bytes32\",\"name\":\"\",\"type\":\"bytes32\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"bytes32\",\"name\":\"role\",\"type\":\"bytes32\"},{\"internalType\":\"address\",\"name\":\"account\",\"type\":\"address\"}],\"name\":\"grantRole\",\"outputs\":[],\"stateMutability\":\"nonpayable\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"bytes32\",\"name\":\"role\",\"type\":\"bytes32\"},{\"internalType\":\"address\",\"name\":\"account\",\"type\":\"address\"}],\"name\":\"hasRole\",\"outputs\":[{\"internalType\":\"bool\",\"name\":\"\",\"type\":\"bool\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"bytes32\",\"name\":\"model\",\"type\":\"bytes32\"}],\"name\":\"latestEpoch\",\"outputs\":[{\"internalType\":\"uint64\",\"name\":\"\",\"type\":\"uint64\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"bytes32\",\"name\":\"role\",\"type\":\"bytes32\"},{\"internalType\":\"address\",\"name\":\"callerConfirmation\",\"type\":\"address\"}],\"name\":\"renounceRole\",\"outputs\":[],\"stateMutability\":\"nonpayable\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"bytes32\",\"name\":\"role\",\"type\":\"bytes32\"},{\"internalType\":\"address\",\"name\":\"account\",\"type\":\"address\"}],\"name\":\"revokeRole\",\"outputs\":[],\"stateMutability\":\"nonpayable\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"bytes4\",\"name\":\"interfaceId\",\"type\":\"bytes4\"}],\"name\":\"supportsInterface\",\"outputs\":[{\"internalType\":\"bool\",\"name\":\"\",\"type\":\"bool\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"bytes32\",\"name\":\"model\",\"type\":\"bytes32\"},{\"internalType\":\"uint64\",\"name\":\"epoch\",\"type\":\"uint64\"},{\"internalType\":\"address\",\"name\":\"account\",\"type\":\"address\"},{\"internalType\":\"uint256\",\"name\":\"amount\",\"type\":\"uint256\"},{\"internalType\":\"bytes32[]\",\"name\":\"proof\",\"type\":\"bytes32[]\"}],\"name\":\"verify\",\"outputs\":[{\"internalType\":\"bool\",\"name\":\"\",\"type\":\"bool\"}],\"stateMutability\":\"view\",\"type\":\"function\"}]",
+	ABI: "[{\"inputs\":[{\"internalType\":\"address\",\"name\":\"admin\",\"type\":\"address\"},{\"internalType\":\"address\",\"name\":\"committer\",\"type\":\"address\"}],\"stateMutability\":\"nonpayable\",\"type\":\"constructor\"},{\"inputs\":[],\"name\":\"AccessControlBadConfirmation\",\"type\":\"error\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"account\",\"type\":\"address\"},{\"internalType\":\"bytes32\",\"name\":\"neededRole\",\"type\":\"bytes32\"}],\"name\":\"AccessControlUnauthorizedAccount\",\"type\":\"error\"},{\"inputs\":[{\"internalType\":\"bytes32\",\"name\":\"model\",\"type\":\"bytes32\"},{\"internalType\":\"uint64\",\"name\":\"epoch\",\"type\":\"uint64\"},{\"internalType\":\"uint64\",\"name\":\"latest\",\"type\":\"uint64\"}],\"name\":\"EpochNotIncreasing\",\"type\":\"error\"},{\"inputs\":[{\"internalType\":\"bytes32\",\"name\":\"model\",\"type\":\"bytes32\"},{\"internalType\":\"address\",\"name\":\"account\",\"type\":\"address\"}],\"name\":\"InvalidProof\",\"type\":\"error\"},{\"inputs\":[{\"internalType\":\"bytes32\",\"name\":\"model\",\"type\":\"bytes32\"},{\"internalType\":\"address\",\"name\":\"account\",\"type\":\"address\"},{\"internalType\":\"uint256\",\"name\":\"cumulativeEarnings\",\"type\":\"uint256\"},{\"internalType\":\"uint256\",\"name\":\"alreadyClaimed\",\"type\":\"uint256\"}],\"name\":\"NothingToClaim\",\"type\":\"error\"},{\"inputs\":[{\"internalType\":\"address\",\"name\":\"account\",\"type\":\"address\"},{\"internalType\":\"uint256\",\"name\":\"amount\",\"type\":\"uint256\"}],\"name\":\"PaymentFailed\",\"type\":\"error\"},{\"inputs\":[],\"name\":\"ReentrancyGuardReentrantCall\",\"type\":\"error\"},{\"inputs\":[{\"internalType\":\"bytes32\",\"name\":\"model\",\"type\":\"bytes32\"},{\"internalType\":\"uint256\",\"name\":\"owed\",\"type\":\"uint256\"},{\"internalType\":\"uint256\",\"name\":\"available\",\"type\":\"uint256\"}],\"name\":\"VaultShort\",\"type\":\"error\"},{\"inputs\":[],\"name\":\"ZeroAddress\",\"type\":\"error\"},{\"inputs\":[],\"name\":\"ZeroDeposit\",\"type\":\"error\"},{\"inputs\":[],\"name\":\"ZeroRoot\",\"type\":\"error\"},{\"anonymous\":false,\"inputs\":[{\"indexed\":true,\"internalType\":\"bytes32\",\"name\":\"model\",\"type\":\"bytes32\"},{\"indexed\":true,\"internalType\":\"address\",\"name\":\"account\",\"type\":\"address\"},{\"indexed\":false,\"internalType\":\"uint256\",\"name\":\"amount\",\"type\":\"uint256\"},{\"indexed\":false,\"internalType\":\"uint256\",\"name\":\"cumulative\",\"type\":\"uint256\"}],\"name\":\"Claimed\",\"type\":\"event\"},{\"anonymous\":false,\"inputs\":[{\"indexed\":true,\"internalType\":\"bytes32\",\"name\":\"model\",\"type\":\"bytes32\"},{\"indexed\":true,\"internalType\":\"address\",\"name\":\"from\",\"type\":\"address\"},{\"indexed\":false,\"internalType\":\"uint256\",\"name\":\"amount\",\"type\":\"uint256\"}],\"name\":\"Deposited\",\"type\":\"event\"},{\"anonymous\":false,\"inputs\":[{\"indexed\":true,\"internalType\":\"bytes32\",\"name\":\"model\",\"type\":\"bytes32\"},{\"indexed\":true,\"internalType\":\"uint64\",\"name\":\"epoch\",\"type\":\"uint64\"},{\"indexed\":false,\"internalType\":\"bytes32\",\"name\":\"earningsRoot\",\"type\":\"bytes32\"},{\"indexed\":false,\"internalType\":\"uint256\",\"name\":\"earningsTotal\",\"type\":\"uint256\"}],\"name\":\"EarningsCommitted\",\"type\":\"event\"},{\"anonymous\":false,\"inputs\":[{\"indexed\":true,\"internalType\":\"bytes32\",\"name\":\"model\",\"type\":\"bytes32\"},{\"indexed\":true,\"internalType\":\"uint64\",\"name\":\"epoch\",\"type\":\"uint64\"},{\"indexed\":false,\"internalType\":\"bytes32\",\"name\":\"root\",\"type\":\"bytes32\"},{\"indexed\":false,\"internalType\":\"uint256\",\"name\":\"total\",\"type\":\"uint256\"},{\"indexed\":false,\"internalType\":\"uint64\",\"name\":\"contributors\",\"type\":\"uint64\"}],\"name\":\"EpochCommitted\",\"type\":\"event\"},{\"anonymous\":false,\"inputs\":[{\"indexed\":true,\"internalType\":\"bytes32\",\"name\":\"role\",\"type\":\"bytes32\"},{\"indexed\":true,\"internalType\":\"bytes32\",\"name\":\"previousAdminRole\",\"type\":\"bytes32\"},{\"indexed\":true,\"internalType\":\"bytes32\",\"name\":\"newAdminRole\",\"type\":\"bytes32\"}],\"name\":\"RoleAdminChanged\",\"type\":\"event\"},{\"anonymous\":false,\"inputs\":[{\"indexed\":true,\"internalType\":\"bytes32\",\"name\":\"role\",\"type\":\"bytes32\"},{\"indexed\":true,\"internalType\":\"address\",\"name\":\"account\",\"type\":\"address\"},{\"indexed\":true,\"internalType\":\"address\",\"name\":\"sender\",\"type\":\"address\"}],\"name\":\"RoleGranted\",\"type\":\"event\"},{\"anonymous\":false,\"inputs\":[{\"indexed\":true,\"internalType\":\"bytes32\",\"name\":\"role\",\"type\":\"bytes32\"},{\"indexed\":true,\"internalType\":\"address\",\"name\":\"account\",\"type\":\"address\"},{\"indexed\":true,\"internalType\":\"address\",\"name\":\"sender\",\"type\":\"address\"}],\"name\":\"RoleRevoked\",\"type\":\"event\"},{\"inputs\":[],\"name\":\"COMMITTER_ROLE\",\"outputs\":[{\"internalType\":\"bytes32\",\"name\":\"\",\"type\":\"bytes32\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[],\"name\":\"DEFAULT_ADMIN_ROLE\",\"outputs\":[{\"internalType\":\"bytes32\",\"name\":\"\",\"type\":\"bytes32\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"bytes32\",\"name\":\"model\",\"type\":\"bytes32\"},{\"internalType\":\"address\",\"name\":\"account\",\"type\":\"address\"},{\"internalType\":\"uint256\",\"name\":\"cumulativeEarnings\",\"type\":\"uint256\"},{\"internalType\":\"bytes32[]\",\"name\":\"proof\",\"type\":\"bytes32[]\"}],\"name\":\"claim\",\"outputs\":[],\"stateMutability\":\"nonpayable\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"bytes32\",\"name\":\"model\",\"type\":\"bytes32\"},{\"internalType\":\"address\",\"name\":\"account\",\"type\":\"address\"}],\"name\":\"claimed\",\"outputs\":[{\"internalType\":\"uint256\",\"name\":\"\",\"type\":\"uint256\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"bytes32\",\"name\":\"model\",\"type\":\"bytes32\"},{\"internalType\":\"uint64\",\"name\":\"epoch\",\"type\":\"uint64\"},{\"internalType\":\"bytes32\",\"name\":\"root\",\"type\":\"bytes32\"},{\"internalType\":\"uint256\",\"name\":\"total\",\"type\":\"uint256\"},{\"internalType\":\"uint64\",\"name\":\"contributors\",\"type\":\"uint64\"},{\"internalType\":\"bytes32\",\"name\":\"earnRoot\",\"type\":\"bytes32\"},{\"internalType\":\"uint256\",\"name\":\"earnTotal\",\"type\":\"uint256\"}],\"name\":\"commit\",\"outputs\":[],\"stateMutability\":\"nonpayable\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"bytes32\",\"name\":\"model\",\"type\":\"bytes32\"}],\"name\":\"deposit\",\"outputs\":[],\"stateMutability\":\"payable\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"bytes32\",\"name\":\"model\",\"type\":\"bytes32\"}],\"name\":\"deposited\",\"outputs\":[{\"internalType\":\"uint256\",\"name\":\"\",\"type\":\"uint256\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"bytes32\",\"name\":\"model\",\"type\":\"bytes32\"},{\"internalType\":\"uint64\",\"name\":\"epoch\",\"type\":\"uint64\"}],\"name\":\"earningsInfo\",\"outputs\":[{\"components\":[{\"internalType\":\"bytes32\",\"name\":\"root\",\"type\":\"bytes32\"},{\"internalType\":\"uint256\",\"name\":\"total\",\"type\":\"uint256\"}],\"internalType\":\"structTesseraCredits.Earnings\",\"name\":\"\",\"type\":\"tuple\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"bytes32\",\"name\":\"model\",\"type\":\"bytes32\"},{\"internalType\":\"uint64\",\"name\":\"epoch\",\"type\":\"uint64\"}],\"name\":\"earningsRoot\",\"outputs\":[{\"internalType\":\"bytes32\",\"name\":\"\",\"type\":\"bytes32\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"bytes32\",\"name\":\"model\",\"type\":\"bytes32\"},{\"internalType\":\"uint64\",\"name\":\"epoch\",\"type\":\"uint64\"}],\"name\":\"epochInfo\",\"outputs\":[{\"components\":[{\"internalType\":\"bytes32\",\"name\":\"root\",\"type\":\"bytes32\"},{\"internalType\":\"uint256\",\"name\":\"total\",\"type\":\"uint256\"},{\"internalType\":\"uint64\",\"name\":\"contributors\",\"type\":\"uint64\"},{\"internalType\":\"uint64\",\"name\":\"committedAt\",\"type\":\"uint64\"}],\"internalType\":\"structTesseraCredits.Epoch\",\"name\":\"\",\"type\":\"tuple\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"bytes32\",\"name\":\"role\",\"type\":\"bytes32\"}],\"name\":\"getRoleAdmin\",\"outputs\":[{\"internalType\":\"bytes32\",\"name\":\"\",\"type\":\"bytes32\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"bytes32\",\"name\":\"role\",\"type\":\"bytes32\"},{\"internalType\":\"address\",\"name\":\"account\",\"type\":\"address\"}],\"name\":\"grantRole\",\"outputs\":[],\"stateMutability\":\"nonpayable\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"bytes32\",\"name\":\"role\",\"type\":\"bytes32\"},{\"internalType\":\"address\",\"name\":\"account\",\"type\":\"address\"}],\"name\":\"hasRole\",\"outputs\":[{\"internalType\":\"bool\",\"name\":\"\",\"type\":\"bool\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"bytes32\",\"name\":\"model\",\"type\":\"bytes32\"}],\"name\":\"latestEpoch\",\"outputs\":[{\"internalType\":\"uint64\",\"name\":\"\",\"type\":\"uint64\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"bytes32\",\"name\":\"role\",\"type\":\"bytes32\"},{\"internalType\":\"address\",\"name\":\"callerConfirmation\",\"type\":\"address\"}],\"name\":\"renounceRole\",\"outputs\":[],\"stateMutability\":\"nonpayable\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"bytes32\",\"name\":\"role\",\"type\":\"bytes32\"},{\"internalType\":\"address\",\"name\":\"account\",\"type\":\"address\"}],\"name\":\"revokeRole\",\"outputs\":[],\"stateMutability\":\"nonpayable\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"bytes4\",\"name\":\"interfaceId\",\"type\":\"bytes4\"}],\"name\":\"supportsInterface\",\"outputs\":[{\"internalType\":\"bool\",\"name\":\"\",\"type\":\"bool\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"bytes32\",\"name\":\"model\",\"type\":\"bytes32\"}],\"name\":\"totalClaimed\",\"outputs\":[{\"internalType\":\"uint256\",\"name\":\"\",\"type\":\"uint256\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"bytes32\",\"name\":\"model\",\"type\":\"bytes32\"},{\"internalType\":\"uint64\",\"name\":\"epoch\",\"type\":\"uint64\"},{\"internalType\":\"address\",\"name\":\"account\",\"type\":\"address\"},{\"internalType\":\"uint256\",\"name\":\"amount\",\"type\":\"uint256\"},{\"internalType\":\"bytes32[]\",\"name\":\"proof\",\"type\":\"bytes32[]\"}],\"name\":\"verify\",\"outputs\":[{\"internalType\":\"bool\",\"name\":\"\",\"type\":\"bool\"}],\"stateMutability\":\"view\",\"type\":\"function\"},{\"inputs\":[{\"internalType\":\"bytes32\",\"name\":\"model\",\"type\":\"bytes32\"},{\"internalType\":\"uint64\",\"name\":\"epoch\",\"type\":\"uint64\"},{\"internalType\":\"address\",\"name\":\"account\",\"type\":\"address\"},{\"internalType\":\"uint256\",\"name\":\"cumulativeEarnings\",\"type\":\"uint256\"},{\"internalType\":\"bytes32[]\",\"name\":\"proof\",\"type\":\"bytes32[]\"}],\"name\":\"verifyEarnings\",\"outputs\":[{\"internalType\":\"bool\",\"name\":\"\",\"type\":\"bool\"}],\"stateMutability\":\"view\",\"type\":\"function\"}]",
 	ID:  "TesseraCredits",
-	Bin: "0x608060405234801561000f575f5ffd5b50604051610bbe380380610bbe83398101604081905261002e9161016a565b6001600160a01b038216158061004b57506001600160a01b038116155b156100695760405163d92e233d60e01b815260040160405180910390fd5b6100735f836100a6565b5061009e7f0b60b5d7f7e737e4561eecda7c6a01e19e626c495c26e6f45e5b255f76a20106826100a6565b50505061019b565b5f828152602081815260408083206001600160a01b038516845290915281205460ff16610146575f838152602081815260408083206001600160a01b03861684529091529020805460ff191660011790556100fe3390565b6001600160a01b0316826001600160a01b0316847f2f8788117e7eff1d82e926ec794901d17c78024a50270940304540a733656f0d60405160405180910390a4506001610149565b505f5b92915050565b80516001600160a01b0381168114610165575f5ffd5b919050565b5f5f6040838503121561017b575f5ffd5b6101848361014f565b91506101926020840161014f565b90509250929050565b610a16806101a85f395ff3fe608060405234801561000f575f5ffd5b50600436106100b1575f3560e01c806336568abe1161006e57806336568abe1461023357806391d148541461024657806392b3be8914610259578063a217fddf1461026c578063c9ecaf6d14610273578063d547741f146102b3575f5ffd5b806301ffc9a7146100b55780631a7c3f73146100dd5780631a995651146101125780631cac435c14610127578063248a9ca3146101fe5780632f2ff15d14610220575b5f5ffd5b6100c86100c3366004610824565b6102c6565b60405190151581526020015b60405180910390f35b6101047f0b60b5d7f7e737e4561eecda7c6a01e19e626c495c26e6f45e5b255f76a2010681565b6040519081526020016100d4565b610125610120366004610866565b6102fc565b005b6101b56101353660046108b2565b60408051608080820183525f8083526020808401829052838501829052606093840182905295815260028087528482206001600160401b0396871683528752908490208451928301855280548352600181015496830196909652949094015480841692850192909252680100000000000000009091049091169082015290565b6040516100d491905f60808201905082518252602083015160208301526001600160401b0360408401511660408301526001600160401b03606084015116606083015292915050565b61010461020c3660046108dc565b5f9081526020819052604090206001015490565b61012561022e366004610909565b61050f565b610125610241366004610909565b610539565b6100c8610254366004610909565b610571565b6100c861026736600461092a565b610599565b6101045f81565b61029b6102813660046108dc565b5f908152600160205260409020546001600160401b031690565b6040516001600160401b0390911681526020016100d4565b6101256102c1366004610909565b610637565b5f6001600160e01b03198216637965db0b60e01b14806102f657506301ffc9a760e01b6001600160e01b03198316145b92915050565b7f0b60b5d7f7e737e4561eecda7c6a01e19e626c495c26e6f45e5b255f76a201066103268161065b565b5f868152600160205260409020546001600160401b039081169086168110610380576040516345c9f0b960e01b8152600481018890526001600160401b038088166024830152821660448201526064015b60405180910390fd5b8461039e5760405163b263ae7360e01b815260040160405180910390fd5b8560015f8981526020019081526020015f205f6101000a8154816001600160401b0302191690836001600160401b031602179055506040518060800160405280868152602001858152602001846001600160401b03168152602001426001600160401b031681525060025f8981526020019081526020015f205f886001600160401b03166001600160401b031681526020019081526020015f205f820151815f0155602082015181600101556040820151816002015f6101000a8154816001600160401b0302191690836001600160401b0316021790555060608201518160020160086101000a8154816001600160401b0302191690836001600160401b03160217905550905050856001600160401b0316877f39d4c51a94121c6b45307c3834c5af9c2367e9585800602243290684342ec1d88787876040516104fe9392919092835260208301919091526001600160401b0316604082015260600190565b60405180910390a350505050505050565b5f828152602081905260409020600101546105298161065b565b6105338383610668565b50505050565b6001600160a01b03811633146105625760405163334bd91960e11b815260040160405180910390fd5b61056c82826106f7565b505050565b5f918252602082815260408084206001600160a01b0393909316845291905290205460ff1690565b5f8681526002602090815260408083206001600160401b0389168452909152812054806105c9575f91505061062d565b604080516001600160a01b03881660208201529081018690525f9060600160408051601f198184030181528282528051602091820120908301520160405160208183030381529060405280519060200120905061062885858484610760565b925050505b9695505050505050565b5f828152602081905260409020600101546106518161065b565b61053383836106f7565b6106658133610777565b50565b5f6106738383610571565b6106f0575f838152602081815260408083206001600160a01b03861684529091529020805460ff191660011790556106a83390565b6001600160a01b0316826001600160a01b0316847f2f8788117e7eff1d82e926ec794901d17c78024a50270940304540a733656f0d60405160405180910390a45060016102f6565b505f6102f6565b5f6107028383610571565b156106f0575f838152602081815260408083206001600160a01b0386168085529252808320805460ff1916905551339286917ff6391f5c32d9c69d2a47ea670b442974b53935d1edc7fd64eb21e047a839171b9190a45060016102f6565b5f8261076d8686856107b4565b1495945050505050565b6107818282610571565b6107b05760405163e2517d3f60e01b81526001600160a01b038216600482015260248101839052604401610377565b5050565b5f81815b848110156107ec576107e2828787848181106107d6576107d66109cc565b905060200201356107f5565b91506001016107b8565b50949350505050565b5f81831061080f575f82815260208490526040902061081d565b5f8381526020839052604090205b9392505050565b5f60208284031215610834575f5ffd5b81356001600160e01b03198116811461081d575f5ffd5b80356001600160401b0381168114610861575f5ffd5b919050565b5f5f5f5f5f60a0868803121561087a575f5ffd5b8535945061088a6020870161084b565b935060408601359250606086013591506108a66080870161084b565b90509295509295909350565b5f5f604083850312156108c3575f5ffd5b823591506108d36020840161084b565b90509250929050565b5f602082840312156108ec575f5ffd5b5035919050565b80356001600160a01b0381168114610861575f5ffd5b5f5f6040838503121561091a575f5ffd5b823591506108d3602084016108f3565b5f5f5f5f5f5f60a0878903121561093f575f5ffd5b8635955061094f6020880161084b565b945061095d604088016108f3565b93506060870135925060808701356001600160401b0381111561097e575f5ffd5b8701601f8101891361098e575f5ffd5b80356001600160401b038111156109a3575f5ffd5b8960208260051b84010111156109b7575f5ffd5b60208201935080925050509295509295509295565b634e487b7160e01b5f52603260045260245ffdfea26469706673582212205a70a7401cd3bffe6fe9b608daf40859755235a481fad8b52b7bbe9bff45a48064736f6c63430008250033",
+	Bin: "0x608060405234801561000f575f5ffd5b5060405161139138038061139183398101604081905261002e9161016a565b6001600160a01b038216158061004b57506001600160a01b038116155b156100695760405163d92e233d60e01b815260040160405180910390fd5b6100735f836100a6565b5061009e7f0b60b5d7f7e737e4561eecda7c6a01e19e626c495c26e6f45e5b255f76a20106826100a6565b50505061019b565b5f828152602081815260408083206001600160a01b038516845290915281205460ff16610146575f838152602081815260408083206001600160a01b03861684529091529020805460ff191660011790556100fe3390565b6001600160a01b0316826001600160a01b0316847f2f8788117e7eff1d82e926ec794901d17c78024a50270940304540a733656f0d60405160405180910390a4506001610149565b505f5b92915050565b80516001600160a01b0381168114610165575f5ffd5b919050565b5f5f6040838503121561017b575f5ffd5b6101848361014f565b91506101926020840161014f565b90509250929050565b6111e9806101a85f395ff3fe60806040526004361061011b575f3560e01c80632f2ff15d1161009d578063a7ed1ea011610062578063a7ed1ea01461048e578063b214faa5146104ad578063c9ecaf6d146104c0578063d547741f1461050c578063dfcae6221461052b575f5ffd5b80632f2ff15d146103ff57806336568abe1461041e57806391d148541461043d57806392b3be891461045c578063a217fddf1461047b575f5ffd5b8063248a9ca3116100e3578063248a9ca3146102e6578063259c47b6146103145780632740c421146103945780632756d492146103b55780632dcd1f2a146103d4575f5ffd5b806301ffc9a71461011f5780631a7c3f73146101535780631be20863146101945780631cac435c146101d55780631f36edcd146102bb575b5f5ffd5b34801561012a575f5ffd5b5061013e610139366004610f31565b61056c565b60405190151581526020015b60405180910390f35b34801561015e575f5ffd5b506101867f0b60b5d7f7e737e4561eecda7c6a01e19e626c495c26e6f45e5b255f76a2010681565b60405190815260200161014a565b34801561019f575f5ffd5b506101866101ae366004610f73565b5f9182526003602090815260408084206001600160401b0393909316845291905290205490565b3480156101e0575f5ffd5b506102726101ef366004610f73565b604080516080810182525f808252602082018190529181018290526060810191909152505f9182526002602081815260408085206001600160401b03948516865282529384902084516080810186528154815260018201549281019290925290910154808316938201939093526801000000000000000090920416606082015290565b60405161014a91905f60808201905082518252602083015160208301526001600160401b0360408401511660408301526001600160401b03606084015116606083015292915050565b3480156102c6575f5ffd5b506101866102d5366004610f9d565b5f9081526004602052604090205490565b3480156102f1575f5ffd5b50610186610300366004610f9d565b5f9081526020819052604090206001015490565b34801561031f575f5ffd5b5061037961032e366004610f73565b6040805180820182525f8082526020918201819052938452600381528184206001600160401b0393909316845291825291829020825180840190935280548352600101549082015290565b6040805182518152602092830151928101929092520161014a565b34801561039f575f5ffd5b506103b36103ae366004610fb4565b6105a2565b005b3480156103c0575f5ffd5b5061013e6103cf366004611070565b610859565b3480156103df575f5ffd5b506101866103ee366004610f9d565b5f9081526005602052604090205490565b34801561040a575f5ffd5b506103b36104193660046110e2565b6108ac565b348015610429575f5ffd5b506103b36104383660046110e2565b6108d6565b348015610448575f5ffd5b5061013e6104573660046110e2565b61090e565b348015610467575f5ffd5b5061013e610476366004611070565b610936565b348015610486575f5ffd5b506101865f81565b348015610499575f5ffd5b506103b36104a8366004611103565b610966565b6103b36104bb366004610f9d565b610bc7565b3480156104cb575f5ffd5b506104f46104da366004610f9d565b5f908152600160205260409020546001600160401b031690565b6040516001600160401b03909116815260200161014a565b348015610517575f5ffd5b506103b36105263660046110e2565b610c43565b348015610536575f5ffd5b506101866105453660046110e2565b5f9182526006602090815260408084206001600160a01b0393909316845291905290205490565b5f6001600160e01b03198216637965db0b60e01b148061059c57506301ffc9a760e01b6001600160e01b03198316145b92915050565b7f0b60b5d7f7e737e4561eecda7c6a01e19e626c495c26e6f45e5b255f76a201066105cc81610c67565b5f888152600160205260409020546001600160401b039081169088168110610626576040516345c9f0b960e01b8152600481018a90526001600160401b03808a166024830152821660448201526064015b60405180910390fd5b866106445760405163b263ae7360e01b815260040160405180910390fd5b8760015f8b81526020019081526020015f205f6101000a8154816001600160401b0302191690836001600160401b031602179055506040518060800160405280888152602001878152602001866001600160401b03168152602001426001600160401b031681525060025f8b81526020019081526020015f205f8a6001600160401b03166001600160401b031681526020019081526020015f205f820151815f0155602082015181600101556040820151816002015f6101000a8154816001600160401b0302191690836001600160401b0316021790555060608201518160020160086101000a8154816001600160401b0302191690836001600160401b0316021790555090505060405180604001604052808581526020018481525060035f8b81526020019081526020015f205f8a6001600160401b03166001600160401b031681526020019081526020015f205f820151815f015560208201518160010155905050876001600160401b0316897f39d4c51a94121c6b45307c3834c5af9c2367e9585800602243290684342ec1d88989896040516108009392919092835260208301919091526001600160401b0316604082015260600190565b60405180910390a360408051858152602081018590526001600160401b038a16918b917f2c8a8c3e98529482bbd6fd94a9913aeb7abbec6f2f5a6782eb1ddab5206ccc04910160405180910390a3505050505050505050565b5f8681526003602090815260408083206001600160401b038916845290915281205480610889575f9150506108a2565b61089e8484836108998a8a610c74565b610ccd565b9150505b9695505050505050565b5f828152602081905260409020600101546108c681610c67565b6108d08383610ce4565b50505050565b6001600160a01b03811633146108ff5760405163334bd91960e11b815260040160405180910390fd5b6109098282610d73565b505050565b5f918252602082815260408084206001600160a01b0393909316845291905290205460ff1690565b5f8681526002602090815260408083206001600160401b038916845290915281205480610889575f9150506108a2565b61096e610ddc565b5f85815260036020908152604080832060018352818420546001600160401b031684529091529020548015806109b157506109af8383836108998989610c74565b155b156109e15760405163028128df60e61b8152600481018790526001600160a01b038616602482015260440161061d565b5f8681526006602090815260408083206001600160a01b0389168452909152902054808511610a43576040516315353bf960e21b8152600481018890526001600160a01b0387166024820152604481018690526064810182905260840161061d565b5f610a4e8287611179565b5f89815260056020908152604080832054600490925282205492935091610a76908390611179565b905080831115610aaa57604051635c6220cd60e11b8152600481018b9052602481018490526044810182905260640161061d565b5f8a81526006602090815260408083206001600160a01b038d1684529091529020889055610ad8838361118c565b5f8b8152600560209081526040918290209290925580518581529182018a90526001600160a01b038b16918c917f2500ada8ba581126c805692756f230258621bbe372c90d928a7284fab4a9c1ea910160405180910390a35f896001600160a01b0316846040515f6040518083038185875af1925050503d805f8114610b79576040519150601f19603f3d011682016040523d82523d5f602084013e610b7e565b606091505b5050905080610bb25760405163a09e616560e01b81526001600160a01b038b1660048201526024810185905260440161061d565b505050505050610bc0610e13565b5050505050565b345f03610be7576040516356316e8760e01b815260040160405180910390fd5b5f8181526004602052604081208054349290610c0490849061118c565b9091555050604051348152339082907f87d4c0b5e30d6808bc8a94ba1c4d839b29d664151551a31753387ee9ef48429b9060200160405180910390a350565b5f82815260208190526040902060010154610c5d81610c67565b6108d08383610d73565b610c718133610e3d565b50565b604080516001600160a01b03841660208201529081018290525f9060600160408051601f198184030181528282528051602091820120908301520160405160208183030381529060405280519060200120905092915050565b5f82610cda868685610e7a565b1495945050505050565b5f610cef838361090e565b610d6c575f838152602081815260408083206001600160a01b03861684529091529020805460ff19166001179055610d243390565b6001600160a01b0316826001600160a01b0316847f2f8788117e7eff1d82e926ec794901d17c78024a50270940304540a733656f0d60405160405180910390a450600161059c565b505f61059c565b5f610d7e838361090e565b15610d6c575f838152602081815260408083206001600160a01b0386168085529252808320805460ff1916905551339286917ff6391f5c32d9c69d2a47ea670b442974b53935d1edc7fd64eb21e047a839171b9190a450600161059c565b610de4610ebb565b610e1160017f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005b90610efb565b565b610e115f7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f00610e0b565b610e47828261090e565b610e765760405163e2517d3f60e01b81526001600160a01b03821660048201526024810183905260440161061d565b5050565b5f81815b84811015610eb257610ea882878784818110610e9c57610e9c61119f565b90506020020135610f02565b9150600101610e7e565b50949350505050565b7f9b779b17422d0df92223018b32b4d1fa46e071723d6817e2486d003becc55f005c15610e1157604051633ee5aeb560e01b815260040160405180910390fd5b80825d5050565b5f818310610f1c575f828152602084905260409020610f2a565b5f8381526020839052604090205b9392505050565b5f60208284031215610f41575f5ffd5b81356001600160e01b031981168114610f2a575f5ffd5b80356001600160401b0381168114610f6e575f5ffd5b919050565b5f5f60408385031215610f84575f5ffd5b82359150610f9460208401610f58565b90509250929050565b5f60208284031215610fad575f5ffd5b5035919050565b5f5f5f5f5f5f5f60e0888a031215610fca575f5ffd5b87359650610fda60208901610f58565b95506040880135945060608801359350610ff660808901610f58565b9699959850939692959460a0840135945060c09093013592915050565b80356001600160a01b0381168114610f6e575f5ffd5b5f5f83601f840112611039575f5ffd5b5081356001600160401b0381111561104f575f5ffd5b6020830191508360208260051b8501011115611069575f5ffd5b9250929050565b5f5f5f5f5f5f60a08789031215611085575f5ffd5b8635955061109560208801610f58565b94506110a360408801611013565b93506060870135925060808701356001600160401b038111156110c4575f5ffd5b6110d089828a01611029565b979a9699509497509295939492505050565b5f5f604083850312156110f3575f5ffd5b82359150610f9460208401611013565b5f5f5f5f5f60808688031215611117575f5ffd5b8535945061112760208701611013565b93506040860135925060608601356001600160401b03811115611148575f5ffd5b61115488828901611029565b969995985093965092949392505050565b634e487b7160e01b5f52601160045260245ffd5b8181038181111561059c5761059c611165565b8082018082111561059c5761059c611165565b634e487b7160e01b5f52603260045260245ffdfea2646970667358221220c194033fa9ad7c1ebfcfbd6b56ebd8997ce765460a1d5aedbfdc11351e93128764736f6c63430008250033",
 }
 
 // TesseraCredits is an auto generated Go binding around an Ethereum contract.
@@ -146,13 +152,70 @@ func (tesseraCredits *TesseraCredits) UnpackDEFAULTADMINROLE(data []byte) ([32]b
 	return out0, nil
 }
 
-// PackCommit is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x1a995651.  This method will panic if any
+// PackClaim is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xa7ed1ea0.  This method will panic if any
 // invalid/nil inputs are passed.
 //
-// Solidity: function commit(bytes32 model, uint64 epoch, bytes32 root, uint256 total, uint64 contributors) returns()
-func (tesseraCredits *TesseraCredits) PackCommit(model [32]byte, epoch uint64, root [32]byte, total *big.Int, contributors uint64) []byte {
-	enc, err := tesseraCredits.abi.Pack("commit", model, epoch, root, total, contributors)
+// Solidity: function claim(bytes32 model, address account, uint256 cumulativeEarnings, bytes32[] proof) returns()
+func (tesseraCredits *TesseraCredits) PackClaim(model [32]byte, account common.Address, cumulativeEarnings *big.Int, proof [][32]byte) []byte {
+	enc, err := tesseraCredits.abi.Pack("claim", model, account, cumulativeEarnings, proof)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackClaim is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xa7ed1ea0.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function claim(bytes32 model, address account, uint256 cumulativeEarnings, bytes32[] proof) returns()
+func (tesseraCredits *TesseraCredits) TryPackClaim(model [32]byte, account common.Address, cumulativeEarnings *big.Int, proof [][32]byte) ([]byte, error) {
+	return tesseraCredits.abi.Pack("claim", model, account, cumulativeEarnings, proof)
+}
+
+// PackClaimed is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xdfcae622.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function claimed(bytes32 model, address account) view returns(uint256)
+func (tesseraCredits *TesseraCredits) PackClaimed(model [32]byte, account common.Address) []byte {
+	enc, err := tesseraCredits.abi.Pack("claimed", model, account)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackClaimed is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xdfcae622.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function claimed(bytes32 model, address account) view returns(uint256)
+func (tesseraCredits *TesseraCredits) TryPackClaimed(model [32]byte, account common.Address) ([]byte, error) {
+	return tesseraCredits.abi.Pack("claimed", model, account)
+}
+
+// UnpackClaimed is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0xdfcae622.
+//
+// Solidity: function claimed(bytes32 model, address account) view returns(uint256)
+func (tesseraCredits *TesseraCredits) UnpackClaimed(data []byte) (*big.Int, error) {
+	out, err := tesseraCredits.abi.Unpack("claimed", data)
+	if err != nil {
+		return new(big.Int), err
+	}
+	out0 := abi.ConvertType(out[0], new(big.Int)).(*big.Int)
+	return out0, nil
+}
+
+// PackCommit is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x2740c421.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function commit(bytes32 model, uint64 epoch, bytes32 root, uint256 total, uint64 contributors, bytes32 earnRoot, uint256 earnTotal) returns()
+func (tesseraCredits *TesseraCredits) PackCommit(model [32]byte, epoch uint64, root [32]byte, total *big.Int, contributors uint64, earnRoot [32]byte, earnTotal *big.Int) []byte {
+	enc, err := tesseraCredits.abi.Pack("commit", model, epoch, root, total, contributors, earnRoot, earnTotal)
 	if err != nil {
 		panic(err)
 	}
@@ -160,12 +223,139 @@ func (tesseraCredits *TesseraCredits) PackCommit(model [32]byte, epoch uint64, r
 }
 
 // TryPackCommit is the Go binding used to pack the parameters required for calling
-// the contract method with ID 0x1a995651.  This method will return an error
+// the contract method with ID 0x2740c421.  This method will return an error
 // if any inputs are invalid/nil.
 //
-// Solidity: function commit(bytes32 model, uint64 epoch, bytes32 root, uint256 total, uint64 contributors) returns()
-func (tesseraCredits *TesseraCredits) TryPackCommit(model [32]byte, epoch uint64, root [32]byte, total *big.Int, contributors uint64) ([]byte, error) {
-	return tesseraCredits.abi.Pack("commit", model, epoch, root, total, contributors)
+// Solidity: function commit(bytes32 model, uint64 epoch, bytes32 root, uint256 total, uint64 contributors, bytes32 earnRoot, uint256 earnTotal) returns()
+func (tesseraCredits *TesseraCredits) TryPackCommit(model [32]byte, epoch uint64, root [32]byte, total *big.Int, contributors uint64, earnRoot [32]byte, earnTotal *big.Int) ([]byte, error) {
+	return tesseraCredits.abi.Pack("commit", model, epoch, root, total, contributors, earnRoot, earnTotal)
+}
+
+// PackDeposit is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xb214faa5.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function deposit(bytes32 model) payable returns()
+func (tesseraCredits *TesseraCredits) PackDeposit(model [32]byte) []byte {
+	enc, err := tesseraCredits.abi.Pack("deposit", model)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackDeposit is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0xb214faa5.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function deposit(bytes32 model) payable returns()
+func (tesseraCredits *TesseraCredits) TryPackDeposit(model [32]byte) ([]byte, error) {
+	return tesseraCredits.abi.Pack("deposit", model)
+}
+
+// PackDeposited is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x1f36edcd.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function deposited(bytes32 model) view returns(uint256)
+func (tesseraCredits *TesseraCredits) PackDeposited(model [32]byte) []byte {
+	enc, err := tesseraCredits.abi.Pack("deposited", model)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackDeposited is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x1f36edcd.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function deposited(bytes32 model) view returns(uint256)
+func (tesseraCredits *TesseraCredits) TryPackDeposited(model [32]byte) ([]byte, error) {
+	return tesseraCredits.abi.Pack("deposited", model)
+}
+
+// UnpackDeposited is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x1f36edcd.
+//
+// Solidity: function deposited(bytes32 model) view returns(uint256)
+func (tesseraCredits *TesseraCredits) UnpackDeposited(data []byte) (*big.Int, error) {
+	out, err := tesseraCredits.abi.Unpack("deposited", data)
+	if err != nil {
+		return new(big.Int), err
+	}
+	out0 := abi.ConvertType(out[0], new(big.Int)).(*big.Int)
+	return out0, nil
+}
+
+// PackEarningsInfo is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x259c47b6.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function earningsInfo(bytes32 model, uint64 epoch) view returns((bytes32,uint256))
+func (tesseraCredits *TesseraCredits) PackEarningsInfo(model [32]byte, epoch uint64) []byte {
+	enc, err := tesseraCredits.abi.Pack("earningsInfo", model, epoch)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackEarningsInfo is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x259c47b6.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function earningsInfo(bytes32 model, uint64 epoch) view returns((bytes32,uint256))
+func (tesseraCredits *TesseraCredits) TryPackEarningsInfo(model [32]byte, epoch uint64) ([]byte, error) {
+	return tesseraCredits.abi.Pack("earningsInfo", model, epoch)
+}
+
+// UnpackEarningsInfo is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x259c47b6.
+//
+// Solidity: function earningsInfo(bytes32 model, uint64 epoch) view returns((bytes32,uint256))
+func (tesseraCredits *TesseraCredits) UnpackEarningsInfo(data []byte) (TesseraCreditsEarnings, error) {
+	out, err := tesseraCredits.abi.Unpack("earningsInfo", data)
+	if err != nil {
+		return *new(TesseraCreditsEarnings), err
+	}
+	out0 := *abi.ConvertType(out[0], new(TesseraCreditsEarnings)).(*TesseraCreditsEarnings)
+	return out0, nil
+}
+
+// PackEarningsRoot is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x1be20863.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function earningsRoot(bytes32 model, uint64 epoch) view returns(bytes32)
+func (tesseraCredits *TesseraCredits) PackEarningsRoot(model [32]byte, epoch uint64) []byte {
+	enc, err := tesseraCredits.abi.Pack("earningsRoot", model, epoch)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackEarningsRoot is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x1be20863.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function earningsRoot(bytes32 model, uint64 epoch) view returns(bytes32)
+func (tesseraCredits *TesseraCredits) TryPackEarningsRoot(model [32]byte, epoch uint64) ([]byte, error) {
+	return tesseraCredits.abi.Pack("earningsRoot", model, epoch)
+}
+
+// UnpackEarningsRoot is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x1be20863.
+//
+// Solidity: function earningsRoot(bytes32 model, uint64 epoch) view returns(bytes32)
+func (tesseraCredits *TesseraCredits) UnpackEarningsRoot(data []byte) ([32]byte, error) {
+	out, err := tesseraCredits.abi.Unpack("earningsRoot", data)
+	if err != nil {
+		return *new([32]byte), err
+	}
+	out0 := *abi.ConvertType(out[0], new([32]byte)).(*[32]byte)
+	return out0, nil
 }
 
 // PackEpochInfo is the Go binding used to pack the parameters required for calling
@@ -409,6 +599,41 @@ func (tesseraCredits *TesseraCredits) UnpackSupportsInterface(data []byte) (bool
 	return out0, nil
 }
 
+// PackTotalClaimed is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x2dcd1f2a.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function totalClaimed(bytes32 model) view returns(uint256)
+func (tesseraCredits *TesseraCredits) PackTotalClaimed(model [32]byte) []byte {
+	enc, err := tesseraCredits.abi.Pack("totalClaimed", model)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackTotalClaimed is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x2dcd1f2a.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function totalClaimed(bytes32 model) view returns(uint256)
+func (tesseraCredits *TesseraCredits) TryPackTotalClaimed(model [32]byte) ([]byte, error) {
+	return tesseraCredits.abi.Pack("totalClaimed", model)
+}
+
+// UnpackTotalClaimed is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x2dcd1f2a.
+//
+// Solidity: function totalClaimed(bytes32 model) view returns(uint256)
+func (tesseraCredits *TesseraCredits) UnpackTotalClaimed(data []byte) (*big.Int, error) {
+	out, err := tesseraCredits.abi.Unpack("totalClaimed", data)
+	if err != nil {
+		return new(big.Int), err
+	}
+	out0 := abi.ConvertType(out[0], new(big.Int)).(*big.Int)
+	return out0, nil
+}
+
 // PackVerify is the Go binding used to pack the parameters required for calling
 // the contract method with ID 0x92b3be89.  This method will panic if any
 // invalid/nil inputs are passed.
@@ -442,6 +667,181 @@ func (tesseraCredits *TesseraCredits) UnpackVerify(data []byte) (bool, error) {
 	}
 	out0 := *abi.ConvertType(out[0], new(bool)).(*bool)
 	return out0, nil
+}
+
+// PackVerifyEarnings is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x2756d492.  This method will panic if any
+// invalid/nil inputs are passed.
+//
+// Solidity: function verifyEarnings(bytes32 model, uint64 epoch, address account, uint256 cumulativeEarnings, bytes32[] proof) view returns(bool)
+func (tesseraCredits *TesseraCredits) PackVerifyEarnings(model [32]byte, epoch uint64, account common.Address, cumulativeEarnings *big.Int, proof [][32]byte) []byte {
+	enc, err := tesseraCredits.abi.Pack("verifyEarnings", model, epoch, account, cumulativeEarnings, proof)
+	if err != nil {
+		panic(err)
+	}
+	return enc
+}
+
+// TryPackVerifyEarnings is the Go binding used to pack the parameters required for calling
+// the contract method with ID 0x2756d492.  This method will return an error
+// if any inputs are invalid/nil.
+//
+// Solidity: function verifyEarnings(bytes32 model, uint64 epoch, address account, uint256 cumulativeEarnings, bytes32[] proof) view returns(bool)
+func (tesseraCredits *TesseraCredits) TryPackVerifyEarnings(model [32]byte, epoch uint64, account common.Address, cumulativeEarnings *big.Int, proof [][32]byte) ([]byte, error) {
+	return tesseraCredits.abi.Pack("verifyEarnings", model, epoch, account, cumulativeEarnings, proof)
+}
+
+// UnpackVerifyEarnings is the Go binding that unpacks the parameters returned
+// from invoking the contract method with ID 0x2756d492.
+//
+// Solidity: function verifyEarnings(bytes32 model, uint64 epoch, address account, uint256 cumulativeEarnings, bytes32[] proof) view returns(bool)
+func (tesseraCredits *TesseraCredits) UnpackVerifyEarnings(data []byte) (bool, error) {
+	out, err := tesseraCredits.abi.Unpack("verifyEarnings", data)
+	if err != nil {
+		return *new(bool), err
+	}
+	out0 := *abi.ConvertType(out[0], new(bool)).(*bool)
+	return out0, nil
+}
+
+// TesseraCreditsClaimed represents a Claimed event raised by the TesseraCredits contract.
+type TesseraCreditsClaimed struct {
+	Model      [32]byte
+	Account    common.Address
+	Amount     *big.Int
+	Cumulative *big.Int
+	Raw        *types.Log // Blockchain specific contextual infos
+}
+
+const TesseraCreditsClaimedEventName = "Claimed"
+
+// ContractEventName returns the user-defined event name.
+func (TesseraCreditsClaimed) ContractEventName() string {
+	return TesseraCreditsClaimedEventName
+}
+
+// UnpackClaimedEvent is the Go binding that unpacks the event data emitted
+// by contract.
+//
+// Solidity: event Claimed(bytes32 indexed model, address indexed account, uint256 amount, uint256 cumulative)
+func (tesseraCredits *TesseraCredits) UnpackClaimedEvent(log *types.Log) (*TesseraCreditsClaimed, error) {
+	event := "Claimed"
+	if len(log.Topics) == 0 {
+		return nil, bind.ErrNoEventSignature
+	}
+	if log.Topics[0] != tesseraCredits.abi.Events[event].ID {
+		return nil, bind.ErrEventSignatureMismatch
+	}
+	out := new(TesseraCreditsClaimed)
+	if len(log.Data) > 0 {
+		if err := tesseraCredits.abi.UnpackIntoInterface(out, event, log.Data); err != nil {
+			return nil, err
+		}
+	}
+	var indexed abi.Arguments
+	for _, arg := range tesseraCredits.abi.Events[event].Inputs {
+		if arg.Indexed {
+			indexed = append(indexed, arg)
+		}
+	}
+	if err := abi.ParseTopics(out, indexed, log.Topics[1:]); err != nil {
+		return nil, err
+	}
+	out.Raw = log
+	return out, nil
+}
+
+// TesseraCreditsDeposited represents a Deposited event raised by the TesseraCredits contract.
+type TesseraCreditsDeposited struct {
+	Model  [32]byte
+	From   common.Address
+	Amount *big.Int
+	Raw    *types.Log // Blockchain specific contextual infos
+}
+
+const TesseraCreditsDepositedEventName = "Deposited"
+
+// ContractEventName returns the user-defined event name.
+func (TesseraCreditsDeposited) ContractEventName() string {
+	return TesseraCreditsDepositedEventName
+}
+
+// UnpackDepositedEvent is the Go binding that unpacks the event data emitted
+// by contract.
+//
+// Solidity: event Deposited(bytes32 indexed model, address indexed from, uint256 amount)
+func (tesseraCredits *TesseraCredits) UnpackDepositedEvent(log *types.Log) (*TesseraCreditsDeposited, error) {
+	event := "Deposited"
+	if len(log.Topics) == 0 {
+		return nil, bind.ErrNoEventSignature
+	}
+	if log.Topics[0] != tesseraCredits.abi.Events[event].ID {
+		return nil, bind.ErrEventSignatureMismatch
+	}
+	out := new(TesseraCreditsDeposited)
+	if len(log.Data) > 0 {
+		if err := tesseraCredits.abi.UnpackIntoInterface(out, event, log.Data); err != nil {
+			return nil, err
+		}
+	}
+	var indexed abi.Arguments
+	for _, arg := range tesseraCredits.abi.Events[event].Inputs {
+		if arg.Indexed {
+			indexed = append(indexed, arg)
+		}
+	}
+	if err := abi.ParseTopics(out, indexed, log.Topics[1:]); err != nil {
+		return nil, err
+	}
+	out.Raw = log
+	return out, nil
+}
+
+// TesseraCreditsEarningsCommitted represents a EarningsCommitted event raised by the TesseraCredits contract.
+type TesseraCreditsEarningsCommitted struct {
+	Model         [32]byte
+	Epoch         uint64
+	EarningsRoot  [32]byte
+	EarningsTotal *big.Int
+	Raw           *types.Log // Blockchain specific contextual infos
+}
+
+const TesseraCreditsEarningsCommittedEventName = "EarningsCommitted"
+
+// ContractEventName returns the user-defined event name.
+func (TesseraCreditsEarningsCommitted) ContractEventName() string {
+	return TesseraCreditsEarningsCommittedEventName
+}
+
+// UnpackEarningsCommittedEvent is the Go binding that unpacks the event data emitted
+// by contract.
+//
+// Solidity: event EarningsCommitted(bytes32 indexed model, uint64 indexed epoch, bytes32 earningsRoot, uint256 earningsTotal)
+func (tesseraCredits *TesseraCredits) UnpackEarningsCommittedEvent(log *types.Log) (*TesseraCreditsEarningsCommitted, error) {
+	event := "EarningsCommitted"
+	if len(log.Topics) == 0 {
+		return nil, bind.ErrNoEventSignature
+	}
+	if log.Topics[0] != tesseraCredits.abi.Events[event].ID {
+		return nil, bind.ErrEventSignatureMismatch
+	}
+	out := new(TesseraCreditsEarningsCommitted)
+	if len(log.Data) > 0 {
+		if err := tesseraCredits.abi.UnpackIntoInterface(out, event, log.Data); err != nil {
+			return nil, err
+		}
+	}
+	var indexed abi.Arguments
+	for _, arg := range tesseraCredits.abi.Events[event].Inputs {
+		if arg.Indexed {
+			indexed = append(indexed, arg)
+		}
+	}
+	if err := abi.ParseTopics(out, indexed, log.Topics[1:]); err != nil {
+		return nil, err
+	}
+	out.Raw = log
+	return out, nil
 }
 
 // TesseraCreditsEpochCommitted represents a EpochCommitted event raised by the TesseraCredits contract.
@@ -642,8 +1042,26 @@ func (tesseraCredits *TesseraCredits) UnpackError(raw []byte) (any, error) {
 	if bytes.Equal(raw[:4], tesseraCredits.abi.Errors["EpochNotIncreasing"].ID.Bytes()[:4]) {
 		return tesseraCredits.UnpackEpochNotIncreasingError(raw[4:])
 	}
+	if bytes.Equal(raw[:4], tesseraCredits.abi.Errors["InvalidProof"].ID.Bytes()[:4]) {
+		return tesseraCredits.UnpackInvalidProofError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], tesseraCredits.abi.Errors["NothingToClaim"].ID.Bytes()[:4]) {
+		return tesseraCredits.UnpackNothingToClaimError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], tesseraCredits.abi.Errors["PaymentFailed"].ID.Bytes()[:4]) {
+		return tesseraCredits.UnpackPaymentFailedError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], tesseraCredits.abi.Errors["ReentrancyGuardReentrantCall"].ID.Bytes()[:4]) {
+		return tesseraCredits.UnpackReentrancyGuardReentrantCallError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], tesseraCredits.abi.Errors["VaultShort"].ID.Bytes()[:4]) {
+		return tesseraCredits.UnpackVaultShortError(raw[4:])
+	}
 	if bytes.Equal(raw[:4], tesseraCredits.abi.Errors["ZeroAddress"].ID.Bytes()[:4]) {
 		return tesseraCredits.UnpackZeroAddressError(raw[4:])
+	}
+	if bytes.Equal(raw[:4], tesseraCredits.abi.Errors["ZeroDeposit"].ID.Bytes()[:4]) {
+		return tesseraCredits.UnpackZeroDepositError(raw[4:])
 	}
 	if bytes.Equal(raw[:4], tesseraCredits.abi.Errors["ZeroRoot"].ID.Bytes()[:4]) {
 		return tesseraCredits.UnpackZeroRootError(raw[4:])
@@ -725,6 +1143,132 @@ func (tesseraCredits *TesseraCredits) UnpackEpochNotIncreasingError(raw []byte) 
 	return out, nil
 }
 
+// TesseraCreditsInvalidProof represents a InvalidProof error raised by the TesseraCredits contract.
+type TesseraCreditsInvalidProof struct {
+	Model   [32]byte
+	Account common.Address
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error InvalidProof(bytes32 model, address account)
+func TesseraCreditsInvalidProofErrorID() common.Hash {
+	return common.HexToHash("0xa04a37c0f2b62b59049eaf1ee2dabfaf3c659722ec0731abb94a7cc1eb856b3b")
+}
+
+// UnpackInvalidProofError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error InvalidProof(bytes32 model, address account)
+func (tesseraCredits *TesseraCredits) UnpackInvalidProofError(raw []byte) (*TesseraCreditsInvalidProof, error) {
+	out := new(TesseraCreditsInvalidProof)
+	if err := tesseraCredits.abi.UnpackIntoInterface(out, "InvalidProof", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// TesseraCreditsNothingToClaim represents a NothingToClaim error raised by the TesseraCredits contract.
+type TesseraCreditsNothingToClaim struct {
+	Model              [32]byte
+	Account            common.Address
+	CumulativeEarnings *big.Int
+	AlreadyClaimed     *big.Int
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error NothingToClaim(bytes32 model, address account, uint256 cumulativeEarnings, uint256 alreadyClaimed)
+func TesseraCreditsNothingToClaimErrorID() common.Hash {
+	return common.HexToHash("0x54d4efe4bfcf7c00328c103ca09145f48d185839c4bb27956e0a0482b89ab5a9")
+}
+
+// UnpackNothingToClaimError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error NothingToClaim(bytes32 model, address account, uint256 cumulativeEarnings, uint256 alreadyClaimed)
+func (tesseraCredits *TesseraCredits) UnpackNothingToClaimError(raw []byte) (*TesseraCreditsNothingToClaim, error) {
+	out := new(TesseraCreditsNothingToClaim)
+	if err := tesseraCredits.abi.UnpackIntoInterface(out, "NothingToClaim", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// TesseraCreditsPaymentFailed represents a PaymentFailed error raised by the TesseraCredits contract.
+type TesseraCreditsPaymentFailed struct {
+	Account common.Address
+	Amount  *big.Int
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error PaymentFailed(address account, uint256 amount)
+func TesseraCreditsPaymentFailedErrorID() common.Hash {
+	return common.HexToHash("0xa09e6165f4dcdc4e418edf5d4543c54cdb7d7a2166ff3723d856102f4f4a3c4d")
+}
+
+// UnpackPaymentFailedError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error PaymentFailed(address account, uint256 amount)
+func (tesseraCredits *TesseraCredits) UnpackPaymentFailedError(raw []byte) (*TesseraCreditsPaymentFailed, error) {
+	out := new(TesseraCreditsPaymentFailed)
+	if err := tesseraCredits.abi.UnpackIntoInterface(out, "PaymentFailed", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// TesseraCreditsReentrancyGuardReentrantCall represents a ReentrancyGuardReentrantCall error raised by the TesseraCredits contract.
+type TesseraCreditsReentrancyGuardReentrantCall struct {
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error ReentrancyGuardReentrantCall()
+func TesseraCreditsReentrancyGuardReentrantCallErrorID() common.Hash {
+	return common.HexToHash("0x3ee5aeb571de7fc460830b4d0017439a1ca56fb0bc39062227ade4fe4a24c1ca")
+}
+
+// UnpackReentrancyGuardReentrantCallError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error ReentrancyGuardReentrantCall()
+func (tesseraCredits *TesseraCredits) UnpackReentrancyGuardReentrantCallError(raw []byte) (*TesseraCreditsReentrancyGuardReentrantCall, error) {
+	out := new(TesseraCreditsReentrancyGuardReentrantCall)
+	if err := tesseraCredits.abi.UnpackIntoInterface(out, "ReentrancyGuardReentrantCall", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// TesseraCreditsVaultShort represents a VaultShort error raised by the TesseraCredits contract.
+type TesseraCreditsVaultShort struct {
+	Model     [32]byte
+	Owed      *big.Int
+	Available *big.Int
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error VaultShort(bytes32 model, uint256 owed, uint256 available)
+func TesseraCreditsVaultShortErrorID() common.Hash {
+	return common.HexToHash("0xb8c4419aa95090ea1ba43a56527275b227ee2c9e39cf6712bab04a3818c04451")
+}
+
+// UnpackVaultShortError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error VaultShort(bytes32 model, uint256 owed, uint256 available)
+func (tesseraCredits *TesseraCredits) UnpackVaultShortError(raw []byte) (*TesseraCreditsVaultShort, error) {
+	out := new(TesseraCreditsVaultShort)
+	if err := tesseraCredits.abi.UnpackIntoInterface(out, "VaultShort", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // TesseraCreditsZeroAddress represents a ZeroAddress error raised by the TesseraCredits contract.
 type TesseraCreditsZeroAddress struct {
 }
@@ -743,6 +1287,29 @@ func TesseraCreditsZeroAddressErrorID() common.Hash {
 func (tesseraCredits *TesseraCredits) UnpackZeroAddressError(raw []byte) (*TesseraCreditsZeroAddress, error) {
 	out := new(TesseraCreditsZeroAddress)
 	if err := tesseraCredits.abi.UnpackIntoInterface(out, "ZeroAddress", raw); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// TesseraCreditsZeroDeposit represents a ZeroDeposit error raised by the TesseraCredits contract.
+type TesseraCreditsZeroDeposit struct {
+}
+
+// ErrorID returns the hash of canonical representation of the error's signature.
+//
+// Solidity: error ZeroDeposit()
+func TesseraCreditsZeroDepositErrorID() common.Hash {
+	return common.HexToHash("0x56316e877e9063fd05b03c347d61a4639470c3199f0bdddd28efee0a5f8b6b02")
+}
+
+// UnpackZeroDepositError is the Go binding used to decode the provided
+// error data into the corresponding Go error struct.
+//
+// Solidity: error ZeroDeposit()
+func (tesseraCredits *TesseraCredits) UnpackZeroDepositError(raw []byte) (*TesseraCreditsZeroDeposit, error) {
+	out := new(TesseraCreditsZeroDeposit)
+	if err := tesseraCredits.abi.UnpackIntoInterface(out, "ZeroDeposit", raw); err != nil {
 		return nil, err
 	}
 	return out, nil

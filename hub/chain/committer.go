@@ -37,7 +37,7 @@ type Store interface {
 	EpochModels(ctx context.Context) ([]string, error)
 	LatestEpoch(ctx context.Context, model string) (ledger.Epoch, bool, error)
 	Snapshot(ctx context.Context, model string) (ledger.Snapshot, error)
-	PrepareEpoch(ctx context.Context, s ledger.Snapshot, root [32]byte) error
+	PrepareEpoch(ctx context.Context, s ledger.Snapshot, root, earningsRoot [32]byte) error
 	MarkSent(ctx context.Context, model string, epoch uint64, txHash [32]byte) error
 	MarkCommitted(ctx context.Context, model string, epoch uint64, txHash [32]byte, block uint64) error
 }
@@ -268,7 +268,7 @@ func (c *Committer) record(ctx context.Context, models []string) {
 }
 
 // commitModel finishes model's open epoch if it has one, then commits a
-// new one if there is new credit.
+// new one if there is new credit or new revenue.
 func (c *Committer) commitModel(ctx context.Context, model string) error {
 	last, ok, err := c.store.LatestEpoch(ctx, model)
 	if err != nil {
@@ -296,39 +296,66 @@ func (c *Committer) commitModel(ctx context.Context, model string) error {
 	if err != nil {
 		return fmt.Errorf("epoch %d: %w", s.Epoch, err)
 	}
-	if err := c.store.PrepareEpoch(ctx, s, tree.Root()); err != nil {
+	earnings, err := EarningsTree(s.Leaves)
+	if err != nil {
+		return fmt.Errorf("epoch %d earnings: %w", s.Epoch, err)
+	}
+	if err := c.store.PrepareEpoch(ctx, s, tree.Root(), earnings.Root()); err != nil {
 		return err
 	}
-	c.log.Info("epoch prepared", "model", model, "epoch", s.Epoch, "contributors", len(s.Leaves), "total", s.Total)
+	c.log.Info("epoch prepared", "model", model, "epoch", s.Epoch, "contributors", len(s.Leaves), "total", s.Total,
+		"revenue", s.Revenue, "earnings", s.EarningsTotal, "dust", s.Dust)
 	return c.finish(ctx, ledger.Epoch{
 		Model: model, Epoch: s.Epoch, Root: tree.Root(), Total: s.Total, Contributors: len(s.Leaves), State: ledger.EpochPrepared,
+		Revenue: s.Revenue, Dust: s.Dust, EarningsRoot: earnings.Root(), EarningsTotal: s.EarningsTotal,
 	})
 }
 
-// Tree builds the Merkle tree of an epoch's leaves.
+// Tree builds the Merkle tree of an epoch's leaves: (address, cumulative
+// credit).
 func Tree(leaves []ledger.Leaf) (*merkle.Tree, error) {
+	return leafTree(leaves, func(l ledger.Leaf) *big.Int { return l.Amount.Big() })
+}
+
+// EarningsTree builds the earnings tree of an epoch's leaves: (address,
+// cumulative earnings in wei), in the same encoding as Tree.
+func EarningsTree(leaves []ledger.Leaf) (*merkle.Tree, error) {
+	return leafTree(leaves, func(l ledger.Leaf) *big.Int { return l.Earnings.Big() })
+}
+
+func leafTree(leaves []ledger.Leaf, amount func(ledger.Leaf) *big.Int) (*merkle.Tree, error) {
 	entries := make([]merkle.Entry, len(leaves))
 	for i, l := range leaves {
 		if !common.IsHexAddress(l.Address) {
 			return nil, fmt.Errorf("leaf %q is not an Ethereum address", l.Address)
 		}
-		entries[i] = merkle.Entry{Account: common.HexToAddress(l.Address), Amount: l.Amount.Big()}
+		entries[i] = merkle.Entry{Account: common.HexToAddress(l.Address), Amount: amount(l)}
 	}
 	return merkle.Build(entries)
 }
 
 // onChain reads what the contract holds for e's model: its latest epoch
-// and what was committed at e's epoch.
-func (c *Committer) onChain(ctx context.Context, e ledger.Epoch) (latest uint64, info bindings.TesseraCreditsEpoch, err error) {
+// and what was committed at e's epoch (its earnings root in
+// info.EarningsRoot).
+func (c *Committer) onChain(ctx context.Context, e ledger.Epoch) (latest uint64, info onChainEpoch, err error) {
 	opts := &bind.CallOpts{Context: ctx}
 	id := ModelID(e.Model)
 	if latest, err = bind.Call(c.instance, opts, c.credits.PackLatestEpoch(id), c.credits.UnpackLatestEpoch); err != nil {
 		return 0, info, fmt.Errorf("read latest epoch: %w", err)
 	}
-	if info, err = bind.Call(c.instance, opts, c.credits.PackEpochInfo(id, e.Epoch), c.credits.UnpackEpochInfo); err != nil {
+	if info.TesseraCreditsEpoch, err = bind.Call(c.instance, opts, c.credits.PackEpochInfo(id, e.Epoch), c.credits.UnpackEpochInfo); err != nil {
 		return 0, info, fmt.Errorf("read epoch %d: %w", e.Epoch, err)
 	}
+	if info.EarningsRoot, err = bind.Call(c.instance, opts, c.credits.PackEarningsRoot(id, e.Epoch), c.credits.UnpackEarningsRoot); err != nil {
+		return 0, info, fmt.Errorf("read epoch %d earnings root: %w", e.Epoch, err)
+	}
 	return latest, info, nil
+}
+
+// onChainEpoch is what the contract holds for one model and epoch.
+type onChainEpoch struct {
+	bindings.TesseraCreditsEpoch
+	EarningsRoot [32]byte
 }
 
 // checkCommitted checks, once per start, that the latest epoch the
@@ -338,9 +365,9 @@ func (c *Committer) checkCommitted(ctx context.Context, e ledger.Epoch) error {
 	if err != nil {
 		return err
 	}
-	if info.Root != e.Root {
-		return fmt.Errorf("epoch %d is recorded as committed in block %d, but the contract holds root %x, not %x: wrong contract or chain?",
-			e.Epoch, e.Block, info.Root, e.Root)
+	if info.Root != e.Root || info.EarningsRoot != e.EarningsRoot {
+		return fmt.Errorf("epoch %d is recorded as committed in block %d, but the contract holds roots %x and %x, not %x and %x: wrong contract or chain?",
+			e.Epoch, e.Block, info.Root, info.EarningsRoot, e.Root, e.EarningsRoot)
 	}
 	return nil
 }
@@ -357,10 +384,10 @@ func (c *Committer) finish(ctx context.Context, e ledger.Epoch) error {
 			return err
 		}
 		switch {
-		case info.Root == e.Root:
+		case info.Root == e.Root && info.EarningsRoot == e.EarningsRoot:
 			return c.landed(ctx, e)
 		case info.Root != [32]byte{}:
-			return fmt.Errorf("epoch %d on-chain has root %x, the ledger's is %x", e.Epoch, info.Root, e.Root)
+			return fmt.Errorf("epoch %d on-chain has roots %x and %x, the ledger's are %x and %x", e.Epoch, info.Root, info.EarningsRoot, e.Root, e.EarningsRoot)
 		case latest >= e.Epoch:
 			return fmt.Errorf("the contract is at epoch %d, past the ledger's open epoch %d: wrong contract?", latest, e.Epoch)
 		}
@@ -403,7 +430,7 @@ func (c *Committer) send(ctx context.Context, e ledger.Epoch) (*types.Transactio
 	opts := bind.NewKeyedTransactor(c.key, chainID)
 	opts.Context = ctx
 	opts.NoSend = true
-	data := c.credits.PackCommit(ModelID(e.Model), e.Epoch, e.Root, e.Total.Big(), uint64(e.Contributors))
+	data := c.credits.PackCommit(ModelID(e.Model), e.Epoch, e.Root, e.Total.Big(), uint64(e.Contributors), e.EarningsRoot, e.EarningsTotal.Big())
 	tx, err := bind.Transact(c.instance, opts, data)
 	if err != nil {
 		return nil, fmt.Errorf("sign epoch %d: %w", e.Epoch, err)

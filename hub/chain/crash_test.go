@@ -201,8 +201,15 @@ type childLines struct {
 
 func startChild(t *testing.T, dir, mode string, first int) *childLines {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashConsistency$", "-test.v")
-	cmd.Env = append(os.Environ(), fmt.Sprintf("%s=%s %s %d", crashChildEnv, dir, mode, first))
+	return startChildWith(t, "^TestCrashConsistency$", fmt.Sprintf("%s=%s %s %d", crashChildEnv, dir, mode, first))
+}
+
+// startChildWith runs the test binary's test named by the pattern run,
+// with env added to its environment.
+func startChildWith(t *testing.T, run, env string) *childLines {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run="+run, "-test.v")
+	cmd.Env = append(os.Environ(), env)
 	cmd.Stderr = os.Stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {

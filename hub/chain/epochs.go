@@ -38,6 +38,13 @@ type EpochJSON struct {
 	PreparedAt   *time.Time     `json:"preparedAt,omitempty"`
 	SentAt       *time.Time     `json:"sentAt,omitempty"`
 	CommittedAt  *time.Time     `json:"committedAt,omitempty"`
+	// Revenue stamped with the epoch, dust carried into the next, and
+	// the earnings tree (decimal wei); no earningsRoot for an epoch
+	// prepared before revenue was metered.
+	Revenue       ledger.Wei     `json:"revenue"`
+	Dust          ledger.Wei     `json:"dust"`
+	EarningsRoot  *hexutil.Bytes `json:"earningsRoot,omitempty"`
+	EarningsTotal ledger.Wei     `json:"earningsTotal"`
 }
 
 // NewEpochJSON converts a stored epoch for the API.
@@ -51,6 +58,11 @@ func NewEpochJSON(e ledger.Epoch) EpochJSON {
 	if e.TxHash != ([32]byte{}) {
 		h := hexutil.Bytes(e.TxHash[:])
 		out.TxHash = &h
+	}
+	out.Revenue, out.Dust, out.EarningsTotal = e.Revenue, e.Dust, e.EarningsTotal
+	if e.EarningsRoot != ([32]byte{}) {
+		h := hexutil.Bytes(e.EarningsRoot[:])
+		out.EarningsRoot = &h
 	}
 	return out
 }

@@ -27,10 +27,11 @@ import (
 // contributors (the second past 2^63 FLOP for some) and a third one only
 // prepared, without a chain: the proof handler reads only the ledger.
 var proofFixture struct {
-	once    sync.Once
-	handler http.Handler
-	roots   map[uint64][32]byte // committed epoch → root
-	err     error
+	once     sync.Once
+	handler  http.Handler
+	roots    map[uint64][32]byte // committed epoch → root
+	earnings map[uint64][32]byte // committed epoch → earnings root
+	err      error
 }
 
 func proofHandlerForFuzz(tb testing.TB) (http.Handler, map[uint64][32]byte) {
@@ -57,6 +58,7 @@ func buildProofFixture() (map[uint64][32]byte, error) {
 		return nil, err
 	}
 	roots := map[uint64][32]byte{}
+	proofFixture.earnings = map[uint64][32]byte{}
 	for epoch := uint64(1); epoch <= 3; epoch++ {
 		ops := make([]ledger.Op, 5)
 		for i := range ops {
@@ -72,6 +74,9 @@ func buildProofFixture() (map[uint64][32]byte, error) {
 		if err := <-l.Submit(ops...); err != nil {
 			return nil, err
 		}
+		if err := l.RecordRevenue(ctx, "m", fl(1_000_000_007*epoch), "fixture"); err != nil {
+			return nil, err
+		}
 		s, err := l.Snapshot(ctx, "m")
 		if err != nil {
 			return nil, err
@@ -80,7 +85,11 @@ func buildProofFixture() (map[uint64][32]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := l.PrepareEpoch(ctx, s, tree.Root()); err != nil {
+		earnings, err := EarningsTree(s.Leaves)
+		if err != nil {
+			return nil, err
+		}
+		if err := l.PrepareEpoch(ctx, s, tree.Root(), earnings.Root()); err != nil {
 			return nil, err
 		}
 		if epoch == 3 {
@@ -94,6 +103,7 @@ func buildProofFixture() (map[uint64][32]byte, error) {
 			return nil, err
 		}
 		roots[epoch] = tree.Root()
+		proofFixture.earnings[epoch] = earnings.Root()
 	}
 	proofFixtureHandler = ProofHandler(l, common.HexToAddress("0x00000000000000000000000000000000000000cc"), big.NewInt(1337))
 	return roots, nil
@@ -124,6 +134,12 @@ func FuzzProofRequest(f *testing.F) {
 	f.Add("model=m&address=0xZZ")
 	f.Add("model=%ff%00&address=" + contributor(9))
 	f.Add(";;&&==%")
+	f.Add("model=m&kind=earnings&address=" + contributor(1))
+	f.Add("model=m&kind=earnings&epoch=1&address=" + contributor(4))
+	f.Add("model=m&kind=earnings&epoch=3&address=" + contributor(4))
+	f.Add("model=m&kind=credit&address=" + contributor(1))
+	f.Add("model=m&kind=Earnings&address=" + contributor(1))
+	f.Add("model=m&kind=earnings&kind=credit&address=" + contributor(1))
 	f.Fuzz(func(t *testing.T, query string) {
 		h, roots := proofHandlerForFuzz(t)
 		req := httptest.NewRequest("GET", "/api/v1/proof", nil)
@@ -142,6 +158,11 @@ func FuzzProofRequest(f *testing.F) {
 			}
 			return
 		}
+		q, _ := url.ParseQuery(query)
+		if q.Get("kind") == KindEarnings {
+			checkFuzzedEarnings(t, query, q, w.Body.Bytes())
+			return
+		}
 		var p Proof
 		if err := json.Unmarshal(w.Body.Bytes(), &p); err != nil {
 			t.Fatal(err)
@@ -153,7 +174,6 @@ func FuzzProofRequest(f *testing.F) {
 		if raw.Address != p.Address.Hex() || raw.Contract != p.Contract.Hex() || raw.Amount != p.Amount.String() {
 			t.Fatalf("address %q, contract %q, amount %q: want checksummed addresses and a decimal string", raw.Address, raw.Contract, raw.Amount)
 		}
-		q, _ := url.ParseQuery(query)
 		if q.Get("model") != "m" {
 			t.Fatalf("a proof served for model %q", q.Get("model"))
 		}
@@ -177,6 +197,38 @@ func FuzzProofRequest(f *testing.F) {
 			t.Fatalf("leaf %x root %x for %q", p.Leaf, p.Root, query)
 		}
 	})
+}
+
+// checkFuzzedEarnings checks an earnings proof served for query: of the
+// epoch asked for (the latest, 2, without epoch=), verifying against that
+// epoch's earnings root, and claimable (Latest) only if of epoch 2.
+func checkFuzzedEarnings(t *testing.T, query string, q url.Values, body []byte) {
+	var p EarningsProof
+	if err := json.Unmarshal(body, &p); err != nil {
+		t.Fatal(err)
+	}
+	var raw struct{ Address, CumulativeEarnings string }
+	if err := json.Unmarshal(body, &raw); err != nil {
+		t.Fatal(err)
+	}
+	if raw.Address != p.Address.Hex() || raw.CumulativeEarnings != p.CumulativeEarnings.String() {
+		t.Fatalf("address %q, earnings %q: want a checksummed address and a decimal string", raw.Address, raw.CumulativeEarnings)
+	}
+	want := uint64(2)
+	if s := q.Get("epoch"); s != "" {
+		want, _ = strconv.ParseUint(s, 10, 64)
+	}
+	root, ok := proofFixture.earnings[p.Epoch]
+	if q.Get("model") != "m" || p.Epoch != want || !ok || p.Latest != (p.Epoch == 2) || p.Kind != KindEarnings {
+		t.Fatalf("%q served epoch %d (latest %v, kind %q)", query, p.Epoch, p.Latest, p.Kind)
+	}
+	c, err := ClaimOf(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(p.EarningsRoot, root[:]) || !merkle.Verify(root, merkle.Entry{Account: c.Account, Amount: c.Cumulative}, c.Proof) {
+		t.Fatalf("served earnings proof does not verify for %q", query)
+	}
 }
 
 // rpcFixture is the embedded chain behind the read-only proxy.

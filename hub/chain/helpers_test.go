@@ -125,5 +125,15 @@ func (v *contractView) info(model string, epoch uint64) bindings.TesseraCreditsE
 	return info
 }
 
+// earningsRoot is the root of s's earnings tree.
+func earningsRoot(tb testing.TB, s ledger.Snapshot) [32]byte {
+	tb.Helper()
+	t, err := EarningsTree(s.Leaves)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return t.Root()
+}
+
 // fl is n FLOPs.
 func fl(n uint64) flop.Amount { return flop.FromUint64(n) }

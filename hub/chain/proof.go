@@ -67,18 +67,28 @@ type Proof struct {
 }
 
 // proofParams are the query parameters GET /api/v1/proof accepts.
-var proofParams = []string{"model", "address", "epoch"}
+var proofParams = []string{"model", "address", "epoch", "kind"}
+
+// Proof kinds: which tree of an epoch a proof is from.
+const (
+	KindCredit   = "credit"   // (address, cumulative credit): Proof
+	KindEarnings = "earnings" // (address, cumulative earnings): EarningsProof
+)
 
 // maxOlderTrees bounds the cached trees of epochs older than a model's
 // latest committed one: requests for old epochs are rare, and a tree of a
 // million contributors takes ~90 MB.
 const maxOlderTrees = 4
 
-// ProofHandler serves GET /api/v1/proof?model=ID&address=0x...[&epoch=N]:
+// ProofHandler serves GET /api/v1/proof?model=ID&address=0x...[&epoch=N][&kind=K]:
 // the contributor's proof in model's latest committed epoch, or in
-// committed epoch N. It keeps the tree of each model's latest committed
-// epoch and of a few older ones, so a request costs a lookup, not a
-// build.
+// committed epoch N. kind=credit (the default) proves their cumulative
+// credit (the body is a Proof); kind=earnings proves their cumulative
+// earnings from the model's revenue (an EarningsProof: everything a
+// client needs to call the contract's claim, which accepts only proofs
+// of the latest committed epoch, so a claimant asks without epoch=). It
+// keeps the trees of each model's latest committed epoch and of a few
+// older ones, so a request costs a lookup, not a build.
 func ProofHandler(store ProofStore, contract common.Address, chainID *big.Int) http.Handler {
 	return &proofHandler{store: store, contract: ethaddr.Address(contract), chainID: new(big.Int).Set(chainID), latest: map[string]*epochTree{}}
 }
@@ -99,32 +109,51 @@ type epochTree struct {
 	tree   *merkle.Tree
 	leaves []ledger.Leaf // as given to the tree: the tree's entry i is leaves[i]
 	err    error
+
+	earnOnce sync.Once
+	earnings *merkle.Tree // built from leaves on the first earnings request
+	earnErr  error
+}
+
+// proofRequest is a checked query of GET /api/v1/proof.
+type proofRequest struct {
+	model   string
+	account ethaddr.Address
+	epoch   uint64 // 0: the latest committed
+	kind    string // KindCredit or KindEarnings
 }
 
 // proofQuery checks the query: known parameters, each at most once.
-func proofQuery(q url.Values) (model string, account ethaddr.Address, epoch uint64, err error) {
+func proofQuery(q url.Values) (r proofRequest, err error) {
 	for k, vs := range q {
 		if !slices.Contains(proofParams, k) {
-			return "", account, 0, fmt.Errorf("unknown parameter %q: /api/v1/proof takes %s", truncate(k), strings.Join(proofParams, ", "))
+			return r, fmt.Errorf("unknown parameter %q: /api/v1/proof takes %s", truncate(k), strings.Join(proofParams, ", "))
 		}
 		if len(vs) > 1 {
-			return "", account, 0, fmt.Errorf("parameter %q given %d times", k, len(vs))
+			return r, fmt.Errorf("parameter %q given %d times", k, len(vs))
 		}
 	}
-	model = q.Get("model")
-	if model == "" {
-		return "", account, 0, errors.New("missing model: /api/v1/proof?model=ID&address=0x...[&epoch=N]")
+	r.model = q.Get("model")
+	if r.model == "" {
+		return r, errors.New("missing model: /api/v1/proof?model=ID&address=0x...[&epoch=N][&kind=credit|earnings]")
 	}
-	if account, err = ethaddr.Parse(q.Get("address")); err != nil {
-		return "", account, 0, err
+	if r.account, err = ethaddr.Parse(q.Get("address")); err != nil {
+		return r, err
 	}
 	if s, ok := q["epoch"]; ok {
 		// Epochs are SQLite integers: at most 2^63-1.
-		if epoch, err = strconv.ParseUint(s[0], 10, 63); err != nil || epoch == 0 {
-			return "", account, 0, fmt.Errorf("epoch must be a positive integer below 2^63, got %q", truncate(s[0]))
+		if r.epoch, err = strconv.ParseUint(s[0], 10, 63); err != nil || r.epoch == 0 {
+			return r, fmt.Errorf("epoch must be a positive integer below 2^63, got %q", truncate(s[0]))
 		}
 	}
-	return model, account, epoch, nil
+	switch r.kind = q.Get("kind"); r.kind {
+	case "":
+		r.kind = KindCredit
+	case KindCredit, KindEarnings:
+	default:
+		return r, fmt.Errorf("kind must be %s or %s, got %q", KindCredit, KindEarnings, truncate(r.kind))
+	}
+	return r, nil
 }
 
 func truncate(s string) string {
@@ -140,11 +169,12 @@ func (h *proofHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpjson.Errorf(w, http.StatusBadRequest, "malformed query: %v", err)
 		return
 	}
-	model, account, n, err := proofQuery(q)
+	req, err := proofQuery(q)
 	if err != nil {
 		httpjson.Errorf(w, http.StatusBadRequest, "%v", err)
 		return
 	}
+	model, account, n := req.model, req.account, req.epoch
 	var e ledger.Epoch
 	if n == 0 {
 		var ok bool
@@ -180,6 +210,19 @@ func (h *proofHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	i, ok := t.tree.Index(account.Common())
 	if !ok {
 		httpjson.Errorf(w, http.StatusNotFound, "%s has no verified credit in %q as of epoch %d", account, model, e.Epoch)
+		return
+	}
+	if req.kind == KindEarnings {
+		latest := n == 0
+		if !latest {
+			le, ok, err := h.store.LatestCommitted(r.Context(), model)
+			if err != nil {
+				httpjson.Errorf(w, http.StatusInternalServerError, "cannot read the ledger")
+				return
+			}
+			latest = ok && le.Epoch == e.Epoch
+		}
+		h.serveEarnings(w, t, i, account, latest)
 		return
 	}
 	amount := t.leaves[i].Amount

@@ -38,7 +38,7 @@ func TestProofHandlerEpochsConcurrently(t *testing.T) {
 			t.Fatal(err)
 		}
 		tx := [32]byte{byte(e)}
-		if err := l.PrepareEpoch(ctx, s, tree.Root()); err != nil {
+		if err := l.PrepareEpoch(ctx, s, tree.Root(), earningsRoot(t, s)); err != nil {
 			t.Fatal(err)
 		}
 		if err := l.MarkSent(ctx, "m", e, tx); err != nil {

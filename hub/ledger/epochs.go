@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -17,9 +18,11 @@ import (
 //
 // The life of an epoch:
 //
-//	Snapshot      stamps every verified, unstamped credit row of the model
-//	              with the next epoch and returns the per-address sums of
-//	              everything stamped so far (the tree's leaves);
+//	Snapshot      stamps every verified, unstamped credit row and every
+//	              unstamped revenue row of the model with the next epoch
+//	              and returns the per-address sums of the credit stamped
+//	              so far (the tree's leaves) with each address's
+//	              cumulative earnings (revenue.go);
 //	PrepareEpoch  stores the epoch's root and leaves, before any
 //	              transaction is sent;
 //	MarkSent      records the hash of the transaction carrying it;
@@ -50,8 +53,9 @@ const (
 
 // Errors of the epoch functions.
 var (
-	// ErrNoNewCredit: no verified credit since the latest epoch.
-	ErrNoNewCredit = errors.New("ledger: no new verified credit")
+	// ErrNoNewCredit: no verified credit and no revenue since the latest
+	// epoch (or revenue, but no credit at all to split it over).
+	ErrNoNewCredit = errors.New("ledger: no new verified credit or revenue")
 	// ErrEpochOpen: the model's latest epoch is not committed yet.
 	ErrEpochOpen = errors.New("ledger: an epoch is not committed yet")
 	// ErrEpochConflict: the operation contradicts the stored epoch.
@@ -60,10 +64,12 @@ var (
 	ErrNoEpoch = errors.New("ledger: no such epoch")
 )
 
-// Leaf is one contributor's cumulative verified credit in an epoch.
+// Leaf is one contributor's cumulative verified credit in an epoch, and
+// their cumulative earnings from the model's revenue.
 type Leaf struct {
-	Address string
-	Amount  flop.Amount
+	Address  string
+	Amount   flop.Amount
+	Earnings Wei
 }
 
 // Snapshot is an epoch's content before it is prepared.
@@ -72,6 +78,10 @@ type Snapshot struct {
 	Epoch  uint64
 	Leaves []Leaf      // by address
 	Total  flop.Amount // the sum of the leaves' amounts
+	// Revenue is the revenue stamped with this epoch; CarriedIn the dust
+	// of the epoch before; Dust what this epoch carries into the next;
+	// EarningsTotal the sum of the leaves' Earnings (revenue.go).
+	Revenue, CarriedIn, Dust, EarningsTotal Wei
 }
 
 // Epoch is a stored epoch.
@@ -87,14 +97,21 @@ type Epoch struct {
 	PreparedAt   time.Time
 	SentAt       time.Time // zero until sent
 	CommittedAt  time.Time // zero until committed
+	// Revenue stamped with the epoch, Dust carried into the next, and the
+	// earnings tree's root and total: zero for an epoch prepared before
+	// revenue was metered.
+	Revenue, Dust, EarningsTotal Wei
+	EarningsRoot                 [32]byte
 }
 
-// Snapshot stamps the verified credit of model not yet in an epoch with
-// the next epoch and returns that epoch's leaves: every contributor's
-// cumulative verified credit. It returns ErrNoNewCredit if nothing is new,
-// and ErrEpochOpen while the latest epoch is not committed. A snapshot
-// that was never prepared (a crash, a failed tree build) is not lost: the
-// next Snapshot returns the same epoch, with anything verified since.
+// Snapshot stamps the verified credit and the revenue of model not yet in
+// an epoch with the next epoch and returns that epoch's leaves: every
+// contributor's cumulative verified credit and cumulative earnings. It
+// returns ErrNoNewCredit if there is neither new credit nor new revenue
+// (revenue alone makes an epoch, with the same credit), and ErrEpochOpen
+// while the latest epoch is not committed. A snapshot that was never
+// prepared (a crash, a failed tree build) is not lost: the next Snapshot
+// returns the same epoch, with anything verified or metered since.
 func (l *Ledger) Snapshot(ctx context.Context, model string) (Snapshot, error) {
 	tx, err := l.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -124,13 +141,21 @@ func (l *Ledger) Snapshot(ctx context.Context, model string) (Snapshot, error) {
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("ledger snapshot: stamp: %w", err)
 	}
-	if n == 0 && stamped < next {
-		return Snapshot{}, ErrNoNewCredit
-	}
-	s := Snapshot{Model: model, Epoch: next}
-	s.Leaves, s.Total, err = stampedLeaves(ctx, tx, model, next)
+	revenue, err := stampRevenue(ctx, tx, model, next)
 	if err != nil {
 		return Snapshot{}, fmt.Errorf("ledger snapshot: %w", err)
+	}
+	if n == 0 && stamped < next && revenue.IsZero() {
+		return Snapshot{}, ErrNoNewCredit
+	}
+	s, err := snapshotOf(ctx, tx, model, next)
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("ledger snapshot: %w", err)
+	}
+	if len(s.Leaves) == 0 {
+		// Revenue, but nobody to split it over: it stays unstamped (the
+		// rollback) until the model has credit.
+		return Snapshot{}, ErrNoNewCredit
 	}
 	if err := tx.Commit(); err != nil {
 		return Snapshot{}, fmt.Errorf("ledger snapshot: %w", err)
@@ -138,12 +163,30 @@ func (l *Ledger) Snapshot(ctx context.Context, model string) (Snapshot, error) {
 	return s, nil
 }
 
-// PrepareEpoch stores the snapshot s with its tree's root, as "prepared":
-// this must happen before any transaction carrying it is sent. It checks
-// that s is the model's latest snapshot, unchanged. Preparing the same
-// epoch again with the same root does nothing.
-func (l *Ledger) PrepareEpoch(ctx context.Context, s Snapshot, root [32]byte) error {
-	if root == ([32]byte{}) {
+// snapshotOf computes the snapshot of model's epoch from what is stamped
+// with it or earlier and from the epoch before.
+func snapshotOf(ctx context.Context, q querier, model string, epoch uint64) (Snapshot, error) {
+	s := Snapshot{Model: model, Epoch: epoch}
+	var err error
+	if s.Leaves, s.Total, err = stampedLeaves(ctx, q, model, epoch); err != nil {
+		return Snapshot{}, err
+	}
+	if s.Revenue, err = revenueSum(ctx, q, model, `epoch = ?`, epoch); err != nil {
+		return Snapshot{}, err
+	}
+	if err := earn(ctx, q, &s); err != nil {
+		return Snapshot{}, err
+	}
+	return s, nil
+}
+
+// PrepareEpoch stores the snapshot s with its credit tree's root and its
+// earnings tree's root, as "prepared": this must happen before any
+// transaction carrying it is sent. It checks that s is the model's latest
+// snapshot, unchanged. Preparing the same epoch again with the same roots
+// does nothing.
+func (l *Ledger) PrepareEpoch(ctx context.Context, s Snapshot, root, earningsRoot [32]byte) error {
+	if root == ([32]byte{}) || earningsRoot == ([32]byte{}) {
 		return fmt.Errorf("ledger prepare %s epoch %d: zero root", s.Model, s.Epoch)
 	}
 	if len(s.Leaves) == 0 {
@@ -159,7 +202,8 @@ func (l *Ledger) PrepareEpoch(ctx context.Context, s Snapshot, root [32]byte) er
 		return fmt.Errorf("ledger prepare: %w", err)
 	}
 	if last.Epoch == s.Epoch {
-		if last.Root != root || last.Total != s.Total || last.Contributors != len(s.Leaves) {
+		if last.Root != root || last.EarningsRoot != earningsRoot || last.Total != s.Total || last.Contributors != len(s.Leaves) ||
+			last.EarningsTotal != s.EarningsTotal || last.Dust != s.Dust {
 			return fmt.Errorf("%w: %s epoch %d is already prepared with root %x", ErrEpochConflict, s.Model, s.Epoch, last.Root)
 		}
 		return nil
@@ -168,36 +212,32 @@ func (l *Ledger) PrepareEpoch(ctx context.Context, s Snapshot, root [32]byte) er
 		return fmt.Errorf("%w: %s epoch %d after epoch %d (%s)", ErrEpochConflict, s.Model, s.Epoch, last.Epoch, last.State)
 	}
 	// The snapshot must be what is stamped: nothing stamped later, and
-	// the same contributors and total.
+	// the same leaves, revenue and earnings.
 	stamped, err := stampedEpoch(ctx, tx, s.Model)
 	if err != nil {
 		return fmt.Errorf("ledger prepare: %w", err)
 	}
-	var count int
-	var total flop.Amount
-	ps := make([]parts, 1)
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(DISTINCT address), `+sumOf("")+` FROM credits
-		WHERE model = ? AND state = 'verified' AND epoch IS NOT NULL AND epoch <= ?`, s.Model, s.Epoch).Scan(scanDest(ps, &count)...); err != nil {
+	want, err := snapshotOf(ctx, tx, s.Model, s.Epoch)
+	if err != nil {
 		return fmt.Errorf("ledger prepare: %w", err)
 	}
-	if err := sums(ps, &total); err != nil {
+	if stamped > s.Epoch || !sameSnapshot(s, want) {
+		return fmt.Errorf("%w: %s epoch %d is not the stamped snapshot (stamped epoch %d, %d contributors, total %d, revenue %s)",
+			ErrEpochConflict, s.Model, s.Epoch, stamped, len(want.Leaves), want.Total, want.Revenue)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO epochs (model, epoch, root, total, contributors, state, prepared_at,
+		revenue, dust, earnings_root, earnings_total) VALUES (?, ?, ?, ?, ?, 'prepared', ?, ?, ?, ?, ?)`,
+		s.Model, s.Epoch, hex32(root), s.Total, len(s.Leaves), time.Now().UnixMilli(),
+		s.Revenue, s.Dust, hex32(earningsRoot), s.EarningsTotal); err != nil {
 		return fmt.Errorf("ledger prepare: %w", err)
 	}
-	if stamped != s.Epoch || count != len(s.Leaves) || total != s.Total {
-		return fmt.Errorf("%w: %s epoch %d is not the stamped snapshot (stamped epoch %d, %d contributors, total %d)",
-			ErrEpochConflict, s.Model, s.Epoch, stamped, count, total)
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO epochs (model, epoch, root, total, contributors, state, prepared_at)
-		VALUES (?, ?, ?, ?, ?, 'prepared', ?)`, s.Model, s.Epoch, hex32(root), s.Total, len(s.Leaves), time.Now().UnixMilli()); err != nil {
-		return fmt.Errorf("ledger prepare: %w", err)
-	}
-	ins, err := tx.PrepareContext(ctx, `INSERT INTO epoch_leaves (model, epoch, address, amount) VALUES (?, ?, ?, ?)`)
+	ins, err := tx.PrepareContext(ctx, `INSERT INTO epoch_leaves (model, epoch, address, amount, earnings) VALUES (?, ?, ?, ?, ?)`)
 	if err != nil {
 		return fmt.Errorf("ledger prepare: %w", err)
 	}
 	defer ins.Close()
 	for _, lf := range s.Leaves {
-		if _, err := ins.ExecContext(ctx, s.Model, s.Epoch, lf.Address, lf.Amount); err != nil {
+		if _, err := ins.ExecContext(ctx, s.Model, s.Epoch, lf.Address, lf.Amount, lf.Earnings); err != nil {
 			return fmt.Errorf("ledger prepare: leaf %s: %w", lf.Address, err)
 		}
 	}
@@ -258,7 +298,8 @@ func (l *Ledger) EpochModels(ctx context.Context) ([]string, error) {
 	return out, rows.Err()
 }
 
-const epochColumns = `model, epoch, root, total, contributors, state, tx_hash, COALESCE(block, 0), prepared_at, COALESCE(sent_at, 0), COALESCE(committed_at, 0)`
+const epochColumns = `model, epoch, root, total, contributors, state, tx_hash, COALESCE(block, 0), prepared_at, COALESCE(sent_at, 0), COALESCE(committed_at, 0),
+	revenue, dust, earnings_root, earnings_total`
 
 // Epochs returns model's epochs, newest first, at most limit (≤ 0: all).
 func (l *Ledger) Epochs(ctx context.Context, model string, limit int) ([]Epoch, error) {
@@ -315,7 +356,7 @@ func (l *Ledger) Leaves(ctx context.Context, model string, epoch uint64) ([]Leaf
 	if n == 0 {
 		return nil, fmt.Errorf("%w: %s epoch %d", ErrNoEpoch, model, epoch)
 	}
-	rows, err := l.db.QueryContext(ctx, `SELECT address, amount FROM epoch_leaves WHERE model = ? AND epoch = ? ORDER BY address`, model, epoch)
+	rows, err := l.db.QueryContext(ctx, `SELECT address, amount, earnings FROM epoch_leaves WHERE model = ? AND epoch = ? ORDER BY address`, model, epoch)
 	if err != nil {
 		return nil, fmt.Errorf("ledger leaves: %w", err)
 	}
@@ -323,12 +364,18 @@ func (l *Ledger) Leaves(ctx context.Context, model string, epoch uint64) ([]Leaf
 	out := []Leaf{}
 	for rows.Next() {
 		var lf Leaf
-		if err := rows.Scan(&lf.Address, &lf.Amount); err != nil {
+		if err := rows.Scan(&lf.Address, &lf.Amount, &lf.Earnings); err != nil {
 			return nil, err
 		}
 		out = append(out, lf)
 	}
 	return out, rows.Err()
+}
+
+// sameSnapshot reports whether a and b have the same content.
+func sameSnapshot(a, b Snapshot) bool {
+	return a.Model == b.Model && a.Epoch == b.Epoch && a.Total == b.Total && a.Revenue == b.Revenue &&
+		a.CarriedIn == b.CarriedIn && a.Dust == b.Dust && a.EarningsTotal == b.EarningsTotal && slices.Equal(a.Leaves, b.Leaves)
 }
 
 // querier is a *sql.DB or *sql.Tx.
@@ -389,14 +436,20 @@ type scanner interface{ Scan(dest ...any) error }
 
 func scanEpoch(r scanner) (Epoch, error) {
 	var e Epoch
-	var root, txHash, state string
+	var root, txHash, state, earningsRoot string
 	var prepared, sent, committed int64
-	if err := r.Scan(&e.Model, &e.Epoch, &root, &e.Total, &e.Contributors, &state, &txHash, &e.Block, &prepared, &sent, &committed); err != nil {
+	if err := r.Scan(&e.Model, &e.Epoch, &root, &e.Total, &e.Contributors, &state, &txHash, &e.Block, &prepared, &sent, &committed,
+		&e.Revenue, &e.Dust, &earningsRoot, &e.EarningsTotal); err != nil {
 		return Epoch{}, err
 	}
 	var err error
 	if e.Root, err = parseHex32(root); err != nil {
 		return Epoch{}, fmt.Errorf("%s epoch %d root: %w", e.Model, e.Epoch, err)
+	}
+	if earningsRoot != "" {
+		if e.EarningsRoot, err = parseHex32(earningsRoot); err != nil {
+			return Epoch{}, fmt.Errorf("%s epoch %d earnings root: %w", e.Model, e.Epoch, err)
+		}
 	}
 	if txHash != "" {
 		if e.TxHash, err = parseHex32(txHash); err != nil {

@@ -27,7 +27,7 @@ func commitEpoch(tb testing.TB, l *Ledger, s Snapshot) {
 	ctx := context.Background()
 	root := [32]byte{1, byte(s.Epoch), byte(s.Epoch >> 8)}
 	tx := [32]byte{0xee, byte(s.Epoch), byte(s.Epoch >> 8)}
-	if err := l.PrepareEpoch(ctx, s, root); err != nil {
+	if err := l.PrepareEpoch(ctx, s, root, root); err != nil {
 		tb.Fatal(err)
 	}
 	if err := l.MarkSent(ctx, s.Model, s.Epoch, tx); err != nil {
@@ -53,7 +53,7 @@ func TestEpochLifecycle(t *testing.T) {
 		Op{Kind: AddVerified, Task: "t1", Model: "other", Address: "0xd", Amount: 1},
 	))
 	s := snapshot(t, l, "m")
-	want := Snapshot{Model: "m", Epoch: 1, Leaves: []Leaf{{"0xa", fl(15)}, {"0xb", fl(10)}}, Total: fl(25)}
+	want := Snapshot{Model: "m", Epoch: 1, Leaves: []Leaf{{Address: "0xa", Amount: fl(15)}, {Address: "0xb", Amount: fl(10)}}, Total: fl(25)}
 	if !reflect.DeepEqual(s, want) {
 		t.Fatalf("snapshot %+v, want %+v", s, want)
 	}
@@ -61,7 +61,7 @@ func TestEpochLifecycle(t *testing.T) {
 	t.Run("UnpreparedSnapshotIsRetaken", func(t *testing.T) {
 		must(t, l.Submit(Op{Kind: Verify, Task: "t3", Address: "0xb"}))
 		s = snapshot(t, l, "m")
-		want := Snapshot{Model: "m", Epoch: 1, Leaves: []Leaf{{"0xa", fl(15)}, {"0xb", fl(17)}}, Total: fl(32)}
+		want := Snapshot{Model: "m", Epoch: 1, Leaves: []Leaf{{Address: "0xa", Amount: fl(15)}, {Address: "0xb", Amount: fl(17)}}, Total: fl(32)}
 		if !reflect.DeepEqual(s, want) {
 			t.Fatalf("snapshot %+v, want %+v", s, want)
 		}
@@ -69,22 +69,22 @@ func TestEpochLifecycle(t *testing.T) {
 	t.Run("ErrEpochConflict", func(t *testing.T) {
 		stale := s
 		stale.Total = fl(25)
-		stale.Leaves = []Leaf{{"0xa", fl(15)}, {"0xb", fl(10)}}
-		if err := l.PrepareEpoch(ctx, stale, [32]byte{1}); !errors.Is(err, ErrEpochConflict) {
+		stale.Leaves = []Leaf{{Address: "0xa", Amount: fl(15)}, {Address: "0xb", Amount: fl(10)}}
+		if err := l.PrepareEpoch(ctx, stale, [32]byte{1}, [32]byte{3}); !errors.Is(err, ErrEpochConflict) {
 			t.Fatalf("prepare a stale snapshot: %v, want ErrEpochConflict", err)
 		}
-		if err := l.PrepareEpoch(ctx, Snapshot{Model: "m", Epoch: 2, Leaves: s.Leaves, Total: s.Total}, [32]byte{1}); !errors.Is(err, ErrEpochConflict) {
+		if err := l.PrepareEpoch(ctx, Snapshot{Model: "m", Epoch: 2, Leaves: s.Leaves, Total: s.Total}, [32]byte{1}, [32]byte{3}); !errors.Is(err, ErrEpochConflict) {
 			t.Fatalf("prepare a skipped epoch: %v, want ErrEpochConflict", err)
 		}
 	})
-	if err := l.PrepareEpoch(ctx, s, [32]byte{1}); err != nil {
+	if err := l.PrepareEpoch(ctx, s, [32]byte{1}, [32]byte{3}); err != nil {
 		t.Fatal(err)
 	}
 	t.Run("PrepareIsIdempotent", func(t *testing.T) {
-		if err := l.PrepareEpoch(ctx, s, [32]byte{1}); err != nil {
+		if err := l.PrepareEpoch(ctx, s, [32]byte{1}, [32]byte{3}); err != nil {
 			t.Fatalf("prepare again: %v", err)
 		}
-		if err := l.PrepareEpoch(ctx, s, [32]byte{2}); !errors.Is(err, ErrEpochConflict) {
+		if err := l.PrepareEpoch(ctx, s, [32]byte{2}, [32]byte{3}); !errors.Is(err, ErrEpochConflict) {
 			t.Fatalf("prepare again with another root: %v, want ErrEpochConflict", err)
 		}
 	})
@@ -126,7 +126,7 @@ func TestEpochLifecycle(t *testing.T) {
 	})
 
 	s2 := snapshot(t, l, "m")
-	want2 := Snapshot{Model: "m", Epoch: 2, Leaves: []Leaf{{"0xa", fl(15)}, {"0xb", fl(17)}, {"0xc", fl(3)}}, Total: fl(35)}
+	want2 := Snapshot{Model: "m", Epoch: 2, Leaves: []Leaf{{Address: "0xa", Amount: fl(15)}, {Address: "0xb", Amount: fl(17)}, {Address: "0xc", Amount: fl(3)}}, Total: fl(35)}
 	if !reflect.DeepEqual(s2, want2) {
 		t.Fatalf("epoch 2 %+v, want %+v (cumulative)", s2, want2)
 	}

@@ -79,7 +79,7 @@ func TestSumsPast64Bits(t *testing.T) {
 	}
 
 	s := snapshot(t, l, "m")
-	wantLeaves := []Leaf{{"0xa", a}, {"0xb", b}, {"0xc", c}}
+	wantLeaves := []Leaf{{Address: "0xa", Amount: a}, {Address: "0xb", Amount: b}, {Address: "0xc", Amount: c}}
 	if !reflect.DeepEqual(s.Leaves, wantLeaves) || s.Total != total {
 		t.Fatalf("snapshot %+v, want leaves %+v total %s", s, wantLeaves, total)
 	}
@@ -163,8 +163,8 @@ func TestMigrateExactAmounts(t *testing.T) {
 		t.Fatalf("schema version %d, %v", version, err)
 	}
 	for n, want := range map[uint64][]Leaf{
-		1: {{"0xA", fl(9000000000000000000)}, {"0xB", fl(5)}},
-		2: {{"0xA", fl(9000000000000000000)}, {"0xB", fl(11)}},
+		1: {{Address: "0xA", Amount: fl(9000000000000000000)}, {Address: "0xB", Amount: fl(5)}},
+		2: {{Address: "0xA", Amount: fl(9000000000000000000)}, {Address: "0xB", Amount: fl(11)}},
 	} {
 		got, err := l.Leaves(ctx, "m", n)
 		if err != nil || !reflect.DeepEqual(got, want) {
@@ -187,7 +187,7 @@ func TestMigrateExactAmounts(t *testing.T) {
 		t.Fatal("a total that is not decimal digits was stored")
 	}
 	s := snapshot(t, l, "m")
-	want := Snapshot{Model: "m", Epoch: 3, Leaves: []Leaf{{"0xA", fl(9000000000000000000)}, {"0xB", fl(18)}}, Total: fl(9000000000000000018)}
+	want := Snapshot{Model: "m", Epoch: 3, Leaves: []Leaf{{Address: "0xA", Amount: fl(9000000000000000000)}, {Address: "0xB", Amount: fl(18)}}, Total: fl(9000000000000000018)}
 	if !reflect.DeepEqual(s, want) {
 		t.Fatalf("snapshot after migration %+v, want %+v", s, want)
 	}

@@ -11,8 +11,8 @@
 // the hub tells a contributor "accepted" only after that. Balances and
 // shares are derived from the rows by queries, never stored twice.
 //
-// Entry points: Open, (*Ledger).Submit, Flush, Close, and the queries in
-// query.go.
+// Entry points: Open, (*Ledger).Submit, Flush, Close, the queries in
+// query.go, the epochs in epochs.go and the revenue split in revenue.go.
 package ledger
 
 import (

@@ -125,7 +125,8 @@ func (l *Ledger) Standings(ctx context.Context) (map[string]hub.Standing, error)
 
 // CheckInvariants verifies what must always hold: no (task, address)
 // credited twice (the schema's UNIQUE), and the sum of per-contributor
-// verified balances equal to the sum of verified rows, per model.
+// verified balances equal to the sum of verified rows, per model, and
+// every epoch's revenue accounted for (checkRevenue).
 func (l *Ledger) CheckInvariants(ctx context.Context) error {
 	var dup int
 	if err := l.db.QueryRowContext(ctx,
@@ -154,5 +155,5 @@ func (l *Ledger) CheckInvariants(ctx context.Context) error {
 			return fmt.Errorf("ledger invariant: model %s balances sum to %d, verified rows to %d", model, sum, total)
 		}
 	}
-	return nil
+	return l.checkRevenue(ctx)
 }
