@@ -53,9 +53,10 @@ func Deploy(ctx context.Context, backend Backend, key *ecdsa.PrivateKey, durable
 }
 
 // EnsureContract returns the contract address recorded in the file at
-// path, checking that code is deployed there; with no such file it
-// deploys the contract (Deploy) and records its address. The hub calls it
-// on every start of the embedded chain.
+// path, checking that code is deployed there; with no such file, or when
+// the recorded contract predates the revenue vault, it deploys the
+// contract (Deploy) and records its address. The hub calls it on every
+// start of the embedded chain.
 func EnsureContract(ctx context.Context, backend Backend, key *ecdsa.PrivateKey, path string, durable func(context.Context, uint64) error) (common.Address, error) {
 	data, err := os.ReadFile(path)
 	switch {
@@ -72,7 +73,13 @@ func EnsureContract(ctx context.Context, backend Backend, key *ecdsa.PrivateKey,
 		if len(code) == 0 {
 			return common.Address{}, fmt.Errorf("no contract at %s (recorded in %s) on this chain", addr, path)
 		}
-		return addr, nil
+		if _, err := NewVault(backend, addr).Deposited(ctx, [32]byte{}); err == nil {
+			return addr, nil
+		}
+		// A contract from before the revenue vault (no deposited view):
+		// the hub deploys the current one beside it. Its next epoch
+		// carries every contributor's whole cumulative credit, so nothing
+		// is lost; the old contract keeps the epochs it committed.
 	case !errors.Is(err, os.ErrNotExist):
 		return common.Address{}, fmt.Errorf("read contract address: %w", err)
 	}

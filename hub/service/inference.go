@@ -26,6 +26,9 @@ type InferenceConfig struct {
 	// StepTimeout bounds how long a decoding step waits for contributors
 	// before its requests fail; 0 means infer's default (30 s).
 	StepTimeout time.Duration
+	// DemoKey publishes a free, rate-limited key at GET /api/v1/demo for
+	// the contributor page's "Try the model" box (demo.go).
+	DemoKey bool
 }
 
 // inferenceBackend joins the jobs, the engines and the ledger into what
@@ -61,7 +64,8 @@ func (b *inferenceBackend) RecordUsage(u ledger.Usage) <-chan error { return b.l
 // routeInference serves the OpenAI-compatible API under /v1, the usage
 // per model (public) and the admin endpoints of API keys. It returns what
 // stops the engines.
-func routeInference(handle func(string, http.Handler), mgr *train.Manager, led *ledger.Ledger, cfg InferenceConfig, token string, log *slog.Logger) func() {
+func routeInference(ctx context.Context, handle func(string, http.Handler), mgr *train.Manager, led *ledger.Ledger, cfg InferenceConfig,
+	dataDir, token string, log *slog.Logger) (func(), error) {
 	pool := infer.NewPool(mgr, infer.Config{HubCompute: cfg.HubCompute, StepTimeout: cfg.StepTimeout})
 	openai.New(&inferenceBackend{mgr: mgr, pool: pool, led: led}, openai.Config{Logger: log}).Routes(handle)
 	keys := &keysAPI{led: led, pool: pool}
@@ -70,7 +74,22 @@ func routeInference(handle func(string, http.Handler), mgr *train.Manager, led *
 	admin("POST /api/v1/admin/keys", keys.create)
 	admin("POST /api/v1/admin/keys/{name}/revoke", keys.revoke)
 	handle("GET /api/v1/usage", http.HandlerFunc(keys.usage))
-	return pool.Close
+	demo := ""
+	if cfg.DemoKey {
+		var err error
+		if demo, err = demoKey(ctx, led, dataDir); err != nil {
+			pool.Close()
+			return nil, err
+		}
+	}
+	handle("GET /api/v1/demo", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if demo == "" {
+			httpjson.Write(w, http.StatusOK, map[string]any{"enabled": false})
+			return
+		}
+		httpjson.Write(w, http.StatusOK, map[string]any{"enabled": true, "key": demo, "rate_limit_per_minute": demoRate})
+	}))
+	return pool.Close, nil
 }
 
 // keysAPI is the admin side of API keys.

@@ -117,7 +117,10 @@ func Run(ctx context.Context, ln net.Listener, cfg Config) error {
 	})
 	mgr.Routes(h.Handle, token)
 	routeAdmin(h.Handle, h, led, token)
-	stopInference := routeInference(h.Handle, mgr, led, cfg.Inference, token, cmp.Or(log, slog.Default()))
+	stopInference, err := routeInference(ctx, h.Handle, mgr, led, cfg.Inference, cfg.Hub.DataDir, token, cmp.Or(log, slog.Default()))
+	if err != nil {
+		return err
+	}
 	defer stopInference()
 	if !cfg.Chain.Off {
 		clog := log

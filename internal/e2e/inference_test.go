@@ -235,9 +235,10 @@ func checkCompletionsThroughEdges(t *testing.T, base, data, id string, spec trai
 }
 
 // checkMeteringSurvivesKill fires completions at the hub, SIGKILLs it
-// while some are in flight, restarts it, and checks that every request
-// answered before the kill is in the ledger.
-func checkMeteringSurvivesKill(t *testing.T, bins, hostPort string, args []string, hubProc **proc, data, key, model string) {
+// while some are in flight, restarts it (owned by owner, which outlives
+// t), and checks that every request answered before the kill is in the
+// ledger.
+func checkMeteringSurvivesKill(t *testing.T, owner testing.TB, bins, hostPort string, args []string, hubProc **proc, data, key, model string) {
 	base := "http://" + hostPort
 	var before struct {
 		Keys []struct {
@@ -280,7 +281,7 @@ func checkMeteringSurvivesKill(t *testing.T, bins, hostPort string, args []strin
 	(*hubProc).sigkill()
 	cancel()
 	wg.Wait()
-	*hubProc, _ = startHubOn(t, bins, hostPort, args)
+	*hubProc, _ = startHubOn(owner, bins, hostPort, args)
 	var after struct {
 		Keys []struct {
 			Requests         int64 `json:"requests"`

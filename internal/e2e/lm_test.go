@@ -153,10 +153,11 @@ func TestLanguageModelWithEdges(t *testing.T) {
 	// The trained model through the same edges: completions, then a
 	// SIGKILL of the hub while completions are being metered.
 	var key string
+	parent := t
 	t.Run("InferenceCompletions", func(t *testing.T) { key = checkCompletionsThroughEdges(t, base, data, id, spec) })
 	if key != "" {
 		t.Run("CompletionMeteringSurvivesKill", func(t *testing.T) {
-			checkMeteringSurvivesKill(t, bins, hostPort, args, &hubProc, data, key, spec.Name)
+			checkMeteringSurvivesKill(t, parent, bins, hostPort, args, &hubProc, data, key, spec.Name)
 		})
 	}
 	st := edgeStatus(t, base)
