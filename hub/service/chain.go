@@ -40,7 +40,7 @@ type ChainConfig struct {
 // startChain connects to the chain, makes sure the contract exists, and
 // runs the epoch committer until ctx ends. It returns the committer and a
 // function that stops everything, committer first.
-func startChain(ctx context.Context, dataDir string, cfg ChainConfig, led *ledger.Ledger, log *slog.Logger) (*chain.Committer, common.Address, *ethclient.Client, func(), error) {
+func startChain(ctx context.Context, dataDir string, cfg ChainConfig, led *ledger.Ledger, log *slog.Logger) (*chain.Committer, common.Address, *ethclient.Client, *ecdsa.PrivateKey, func(), error) {
 	var (
 		backend *ethclient.Client
 		key     *ecdsa.PrivateKey
@@ -52,9 +52,9 @@ func startChain(ctx context.Context, dataDir string, cfg ChainConfig, led *ledge
 			closers[i]()
 		}
 	}
-	fail := func(err error) (*chain.Committer, common.Address, *ethclient.Client, func(), error) {
+	fail := func(err error) (*chain.Committer, common.Address, *ethclient.Client, *ecdsa.PrivateKey, func(), error) {
 		stop()
-		return nil, common.Address{}, nil, nil, err
+		return nil, common.Address{}, nil, nil, nil, err
 	}
 	if cfg.RPC == "" {
 		node, err := chain.OpenNode(ctx, filepath.Join(dataDir, "chain"))
@@ -106,7 +106,7 @@ func startChain(ctx context.Context, dataDir string, cfg ChainConfig, led *ledge
 	go func() { committer.Run(cctx); close(done) }()
 	closers = append(closers, func() { cancel(); <-done })
 	log.Info("committing credit on-chain", "contract", addr.Hex(), "chain_id", chainID, "rpc", chainEndpoint(cfg.RPC))
-	return committer, addr, backend, stop, nil
+	return committer, addr, backend, key, stop, nil
 }
 
 // chainEndpoint names the chain for logs and errors: the embedded one, or
@@ -118,13 +118,19 @@ func chainEndpoint(rpc string) string {
 	return rpcdial.Public(rpc)
 }
 
-// routeChain serves proofs and the operator's commit-now request.
-func routeChain(handle func(string, http.Handler), led *ledger.Ledger, committer *chain.Committer, addr common.Address, backend *ethclient.Client, token string) error {
+// routeChain serves proofs, earnings and claims relayed by the hub (key
+// pays their gas), and the operator's commit-now and deposit requests.
+func routeChain(handle func(string, http.Handler), led *ledger.Ledger, committer *chain.Committer, addr common.Address, backend *ethclient.Client,
+	key *ecdsa.PrivateKey, token string) error {
 	chainID, err := backend.ChainID(context.Background())
 	if err != nil {
 		return err
 	}
-	handle("GET /api/v1/proof", chain.ProofHandler(led, addr, chainID))
+	proofs := chain.ProofHandler(led, addr, chainID)
+	handle("GET /api/v1/proof", proofs)
+	vault := chain.NewVault(backend, addr)
+	chain.NewPayouts(proofs, led, vault, key).Routes(handle)
+	handle("POST /api/v1/admin/deposit", train.RequireToken(token, chain.DepositHandler(vault, key)))
 	list, one := chain.EpochsHandler(led, addr, chainID)
 	handle("GET /api/v1/epochs", list)
 	handle("GET /api/v1/epochs/{model}/{epoch}", one)

@@ -59,7 +59,23 @@ func (b *inferenceBackend) KeyByToken(ctx context.Context, token string) (ledger
 	return b.led.KeyByToken(ctx, token)
 }
 
-func (b *inferenceBackend) RecordUsage(u ledger.Usage) <-chan error { return b.led.RecordUsage(u) }
+// RecordUsage meters u under the job's ID, the model credit and revenue
+// are kept under in the ledger (the API names models by job name).
+func (b *inferenceBackend) RecordUsage(u ledger.Usage) <-chan error {
+	ms, err := b.mgr.ServedModels(context.Background())
+	if err != nil {
+		done := make(chan error, 1)
+		done <- err
+		return done
+	}
+	for _, m := range ms {
+		if m.Name == u.Model {
+			u.Model = m.JobID
+			break
+		}
+	}
+	return b.led.RecordUsage(u)
+}
 
 // routeInference serves the OpenAI-compatible API under /v1, the usage
 // per model (public) and the admin endpoints of API keys. It returns what

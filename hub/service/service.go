@@ -127,13 +127,13 @@ func Run(ctx context.Context, ln net.Listener, cfg Config) error {
 		if clog == nil {
 			clog = slog.Default()
 		}
-		committer, addr, backend, stopChain, err := startChain(ctx, cfg.Hub.DataDir, cfg.Chain, led, clog)
+		committer, addr, backend, chainKey, stopChain, err := startChain(ctx, cfg.Hub.DataDir, cfg.Chain, led, clog)
 		if err != nil {
 			return err
 		}
 		defer stopChain() // before the ledger closes: defers run in reverse
 		watchCommits(cfg.Hub.Metrics, committer)
-		if err := routeChain(h.Handle, led, committer, addr, backend, token); err != nil {
+		if err := routeChain(h.Handle, led, committer, addr, backend, chainKey, token); err != nil {
 			return err
 		}
 	}

@@ -1,0 +1,220 @@
+package chain
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sync"
+
+	"github.com/tessera-ai/tessera/internal/ethaddr"
+	"github.com/tessera-ai/tessera/internal/httpjson"
+)
+
+// Payouts: what the hub serves around the vault so that a contributor
+// can see and claim its earnings without running an Ethereum node.
+//
+//	GET  /api/v1/earnings?address=0x…  every model's owed, claimed and claimable wei
+//	POST /api/v1/claim {model, address}  the hub sends the claim and pays its gas
+//
+// The claim pays the address in the proof, never the caller, so anyone
+// may ask the hub to relay anyone's claim. The hub reads the earnings
+// proof through its own proof handler, exactly as a client would.
+
+// Models lists the models that have epochs (hub/ledger's EpochModels).
+type Models interface {
+	EpochModels(ctx context.Context) ([]string, error)
+}
+
+// Payouts serves the earnings and relay endpoints.
+type Payouts struct {
+	proofs http.Handler
+	models Models
+	vault  *Vault
+	key    *ecdsa.PrivateKey // pays the relayed claims' gas
+	mu     sync.Mutex        // one relayed claim at a time: nonces come from one key
+}
+
+// NewPayouts returns the payout endpoints over the proof handler, the
+// ledger's models and the vault; key sends relayed claims.
+func NewPayouts(proofs http.Handler, models Models, vault *Vault, key *ecdsa.PrivateKey) *Payouts {
+	return &Payouts{proofs: proofs, models: models, vault: vault, key: key}
+}
+
+// Routes registers the endpoints.
+func (p *Payouts) Routes(handle func(string, http.Handler)) {
+	handle("GET /api/v1/earnings", http.HandlerFunc(p.serveEarnings))
+	handle("POST /api/v1/claim", http.HandlerFunc(p.serveClaim))
+}
+
+// errNoEarnings: the address has no earnings proof in the model.
+var errNoEarnings = errors.New("no earnings committed")
+
+// earnings fetches account's latest earnings proof in model.
+func (p *Payouts) earnings(ctx context.Context, model string, account ethaddr.Address) (EarningsProof, error) {
+	q := url.Values{"model": {model}, "address": {account.Hex()}, "kind": {KindEarnings}}
+	r := httptest.NewRequestWithContext(ctx, http.MethodGet, "/api/v1/proof?"+q.Encode(), nil)
+	w := httptest.NewRecorder()
+	p.proofs.ServeHTTP(w, r)
+	var ep EarningsProof
+	switch {
+	case w.Code == http.StatusNotFound:
+		return ep, fmt.Errorf("%w for %s in %q", errNoEarnings, account, model)
+	case w.Code != http.StatusOK:
+		return ep, fmt.Errorf("earnings proof: HTTP %d: %s", w.Code, w.Body.Bytes())
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &ep); err != nil {
+		return ep, fmt.Errorf("earnings proof: %w", err)
+	}
+	return ep, nil
+}
+
+// ModelEarnings is one model's line of GET /api/v1/earnings.
+type ModelEarnings struct {
+	Model        string `json:"model"`
+	Epoch        uint64 `json:"epoch"`
+	OwedWei      string `json:"owed_wei"`      // cumulative earnings as of the latest committed epoch
+	ClaimedWei   string `json:"claimed_wei"`   // paid to the address so far
+	ClaimableWei string `json:"claimable_wei"` // owed − claimed
+	// VaultWei is what the model's vault holds for claims; a claim larger
+	// than it waits for deposits.
+	VaultWei     string `json:"vault_wei"`
+	DepositedWei string `json:"deposited_wei"`
+}
+
+func (p *Payouts) serveEarnings(w http.ResponseWriter, r *http.Request) {
+	account, err := ethaddr.Parse(r.URL.Query().Get("address"))
+	if err != nil {
+		httpjson.Errorf(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	models, err := p.models.EpochModels(r.Context())
+	if err != nil {
+		httpjson.Errorf(w, http.StatusInternalServerError, "cannot read the ledger")
+		return
+	}
+	out := []ModelEarnings{}
+	for _, m := range models {
+		ep, err := p.earnings(r.Context(), m, account)
+		if errors.Is(err, errNoEarnings) {
+			continue
+		}
+		if err != nil {
+			httpjson.Errorf(w, http.StatusInternalServerError, "%v", err)
+			return
+		}
+		id := ModelID(m)
+		claimed, err := p.vault.Claimed(r.Context(), id, account.Common())
+		if err != nil {
+			httpjson.Errorf(w, http.StatusBadGateway, "%v", err)
+			return
+		}
+		deposited, err := p.vault.Deposited(r.Context(), id)
+		if err != nil {
+			httpjson.Errorf(w, http.StatusBadGateway, "%v", err)
+			return
+		}
+		avail, err := p.vault.Available(r.Context(), id)
+		if err != nil {
+			httpjson.Errorf(w, http.StatusBadGateway, "%v", err)
+			return
+		}
+		owed := ep.CumulativeEarnings.Big()
+		claimable := new(big.Int).Sub(owed, claimed)
+		if claimable.Sign() < 0 {
+			claimable.SetInt64(0)
+		}
+		out = append(out, ModelEarnings{Model: m, Epoch: ep.Epoch, OwedWei: owed.String(), ClaimedWei: claimed.String(),
+			ClaimableWei: claimable.String(), VaultWei: avail.String(), DepositedWei: deposited.String()})
+	}
+	httpjson.Write(w, http.StatusOK, map[string]any{"address": account, "models": out})
+}
+
+// ClaimResult is the answer to POST /api/v1/claim.
+type ClaimResult struct {
+	Model   string          `json:"model"`
+	Address ethaddr.Address `json:"address"`
+	PaidWei string          `json:"paid_wei"`
+	TxHash  string          `json:"tx_hash"`
+	Block   uint64          `json:"block"`
+}
+
+func (p *Payouts) serveClaim(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Model   string `json:"model"`
+		Address string `json:"address"`
+	}
+	dec := json.NewDecoder(io.LimitReader(r.Body, 4096))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil || body.Model == "" {
+		httpjson.Errorf(w, http.StatusBadRequest, "want {\"model\": \"job ID\", \"address\": \"0x…\"}")
+		return
+	}
+	account, err := ethaddr.Parse(body.Address)
+	if err != nil {
+		httpjson.Errorf(w, http.StatusBadRequest, "%v", err)
+		return
+	}
+	ep, err := p.earnings(r.Context(), body.Model, account)
+	if errors.Is(err, errNoEarnings) {
+		httpjson.Errorf(w, http.StatusNotFound, "%v", err)
+		return
+	} else if err != nil {
+		httpjson.Errorf(w, http.StatusInternalServerError, "%v", err)
+		return
+	}
+	c, err := ClaimOf(ep)
+	if err != nil {
+		httpjson.Errorf(w, http.StatusInternalServerError, "%v", err)
+		return
+	}
+	p.mu.Lock()
+	paid, rcpt, err := p.vault.Claim(r.Context(), p.key, c)
+	p.mu.Unlock()
+	switch {
+	case errors.Is(err, ErrNothingToClaim), errors.Is(err, ErrVaultShort), errors.Is(err, ErrInvalidProof):
+		httpjson.Errorf(w, http.StatusConflict, "%v", err)
+		return
+	case err != nil:
+		httpjson.Errorf(w, http.StatusBadGateway, "claim: %v", err)
+		return
+	}
+	httpjson.Write(w, http.StatusOK, ClaimResult{Model: body.Model, Address: account, PaidWei: paid.String(),
+		TxHash: rcpt.TxHash.Hex(), Block: rcpt.BlockNumber.Uint64()})
+}
+
+// DepositHandler serves the operator's POST /api/v1/admin/deposit
+// {model, wei}: the hub's key funds the model's vault (on the embedded
+// chain the operator's ether; on a real chain the operator may as well
+// call deposit from any wallet).
+func DepositHandler(vault *Vault, key *ecdsa.PrivateKey) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct {
+			Model string `json:"model"`
+			Wei   string `json:"wei"`
+		}
+		dec := json.NewDecoder(io.LimitReader(r.Body, 4096))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&body); err != nil || body.Model == "" {
+			httpjson.Errorf(w, http.StatusBadRequest, "want {\"model\": \"job ID\", \"wei\": \"decimal\"}")
+			return
+		}
+		wei, ok := new(big.Int).SetString(body.Wei, 10)
+		if !ok || wei.Sign() <= 0 {
+			httpjson.Errorf(w, http.StatusBadRequest, "wei %q is not a positive whole number", body.Wei)
+			return
+		}
+		rcpt, err := vault.Deposit(r.Context(), key, ModelID(body.Model), wei)
+		if err != nil {
+			httpjson.Errorf(w, http.StatusBadGateway, "%v", err)
+			return
+		}
+		httpjson.Write(w, http.StatusOK, map[string]any{"model": body.Model, "deposited_wei": wei.String(), "tx_hash": rcpt.TxHash.Hex()})
+	})
+}
