@@ -12,6 +12,7 @@
 package hubapi
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"encoding/json"
@@ -99,18 +100,31 @@ func IsNotFound(err error) bool {
 
 // get fetches path (with its query) and decodes the JSON answer into v.
 func (a *API) get(ctx context.Context, path string, v any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.Base+path, nil)
+	return a.do(ctx, http.MethodGet, path, nil, v)
+}
+
+// do sends a request with a JSON body (nil: none) and decodes the hub's
+// JSON answer into v; a refusal is an *Error.
+func (a *API) do(ctx context.Context, method, path string, in []byte, v any) error {
+	var rd io.Reader
+	if in != nil {
+		rd = bytes.NewReader(in)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, a.Base+path, rd)
 	if err != nil {
 		return err
 	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
 	resp, err := a.HTTP.Do(req)
 	if err != nil {
-		return fmt.Errorf("GET %s: %w", path, err)
+		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 4<<20))
 	if err != nil {
-		return fmt.Errorf("GET %s: %w", path, err)
+		return fmt.Errorf("%s %s: %w", method, path, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		var e struct {
@@ -122,7 +136,7 @@ func (a *API) get(ctx context.Context, path string, v any) error {
 		return &Error{Status: resp.StatusCode, Message: e.Error}
 	}
 	if err := json.Unmarshal(body, v); err != nil {
-		return fmt.Errorf("GET %s: the hub's answer is not the expected JSON: %w", path, err)
+		return fmt.Errorf("%s %s: the hub's answer is not the expected JSON: %w", method, path, err)
 	}
 	return nil
 }

@@ -101,6 +101,7 @@ first start. Prints tables; --json prints JSON for scripts.`,
 			epochsCommand(),
 			verifyProofCommand(),
 			keysCommand(),
+			revenueCommand(),
 		},
 	}
 }

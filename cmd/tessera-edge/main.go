@@ -47,6 +47,8 @@ func doMain(args []string, stdout, stderr io.Writer, signals <-chan os.Signal) i
 			return runBench(args[1:], stdout, stderr, signals)
 		case "proof":
 			return runProof(args[1:], stdout, stderr, signals)
+		case "claim":
+			return runClaim(args[1:], stdout, stderr, signals)
 		case "help":
 			usage(stdout)
 			return exitOK
@@ -61,6 +63,7 @@ func usage(w io.Writer) {
                                   --jobs mnist-mlp,gocode-lm works for those models only
   tessera-edge bench [flags]      measure GFLOP/s of each kernel on this machine's devices
   tessera-edge proof [flags]      print this key's credit proofs and check them on-chain
+  tessera-edge claim [flags]      claim this key's earnings from the models' revenue vaults
 
 Run a subcommand with --help for its flags.
 `)

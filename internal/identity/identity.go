@@ -139,3 +139,7 @@ func LoadOrCreate(path string) (key *Key, created bool, err error) {
 	}
 	return k, true, nil
 }
+
+// PrivateKey returns the key for signing Ethereum transactions (a claim
+// sent through the contributor's own node: tessera-edge claim --chain-rpc).
+func (k *Key) PrivateKey() *ecdsa.PrivateKey { return k.priv }

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math/big"
+	"net/http"
+)
+
+func revenueCommand() *command {
+	return &command{
+		name:    "revenue",
+		summary: "Models' metered revenue, and deposits into their on-chain vaults.",
+		details: `Revenue is what the completions API's keys were charged. Each epoch it is
+split among a model's owners by their credit share, and each owner claims its
+share from the contract's vault (tessera-edge claim, or the page's Claim button)
+once the operator has deposited it.`,
+		subs: []*command{
+			{name: "list", summary: "Metered requests, tokens and revenue per model (needs no token).", setup: leaf(revenueList)},
+			{name: "deposit", summary: "Fund a model's vault from the hub's key (the embedded chain's ether).", setup: revenueDeposit},
+		},
+	}
+}
+
+func revenueList(ctx context.Context, a *app, _ []string) error {
+	var out struct {
+		Models []struct {
+			Model            string `json:"model"`
+			Requests         int64  `json:"requests"`
+			PromptTokens     int64  `json:"prompt_tokens"`
+			CompletionTokens int64  `json:"completion_tokens"`
+			RevenueWei       string `json:"revenue_wei"`
+		} `json:"models"`
+	}
+	raw, err := a.getJSON(ctx, "/api/v1/usage", false, &out)
+	if err != nil {
+		return err
+	}
+	if a.opts.json {
+		return a.printRaw(raw)
+	}
+	if len(out.Models) == 0 {
+		_, err := fmt.Fprintln(a.stdout, "no metered usage yet")
+		return err
+	}
+	t := newTable(a.stdout, "MODEL", "REQUESTS", "PROMPT TOKENS", "COMPLETION TOKENS", "REVENUE (WEI)")
+	for _, m := range out.Models {
+		t.row(m.Model, m.Requests, m.PromptTokens, m.CompletionTokens, m.RevenueWei)
+	}
+	return t.flush()
+}
+
+func revenueDeposit(fs *flag.FlagSet) runFunc {
+	model := fs.String("model", "", "the model (job ID) whose vault to fund (required)")
+	wei := fs.String("wei", "", "the amount in wei (required)")
+	return func(ctx context.Context, a *app, _ []string) error {
+		if *model == "" {
+			return usageErrorf("--model is required")
+		}
+		if w, ok := new(big.Int).SetString(*wei, 10); !ok || w.Sign() <= 0 {
+			return usageErrorf("--wei %q is not a positive whole number of wei", *wei)
+		}
+		body, _ := json.Marshal(map[string]string{"model": *model, "wei": *wei})
+		var out struct {
+			DepositedWei string `json:"deposited_wei"`
+			TxHash       string `json:"tx_hash"`
+		}
+		raw, err := a.doJSON(ctx, http.MethodPost, "/api/v1/admin/deposit", body, true, &out)
+		if err != nil {
+			return err
+		}
+		if a.opts.json {
+			return a.printRaw(raw)
+		}
+		_, err = fmt.Fprintf(a.stdout, "deposited %s wei for %s (transaction %s)\n", out.DepositedWei, *model, out.TxHash)
+		return err
+	}
+}
