@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/big"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -302,4 +303,88 @@ func checkMeteringSurvivesKill(t *testing.T, owner testing.TB, bins, hostPort st
 	if gotReq < int64(len(answered)) || gotTok < tokens {
 		t.Errorf("metering lost work across the kill: %d requests / %d tokens metered for %d / %d answered", gotReq, gotTok, len(answered), tokens)
 	}
+}
+
+// checkRevenueClaims commits an epoch holding the metered revenue of job
+// id, funds its vault, and has each edge claim its share with
+// `tessera-edge claim` (relayed by the hub): each is paid exactly what its
+// earnings proof states, a second claim pays nothing, and the shares add
+// up to no more than the revenue.
+func checkRevenueClaims(t *testing.T, bins, base, data, id string, keyFiles []string) {
+	commit(t, base, data)
+	var usage struct {
+		Models []struct {
+			Model      string `json:"model"`
+			RevenueWei string `json:"revenue_wei"`
+		} `json:"models"`
+	}
+	getJSONTB(t, base+"/api/v1/usage", &usage)
+	revenue := new(big.Int)
+	for _, m := range usage.Models {
+		if m.Model == id {
+			revenue.SetString(m.RevenueWei, 10)
+		}
+	}
+	if revenue.Sign() <= 0 {
+		t.Fatalf("no revenue metered for %s: %+v", id, usage.Models)
+	}
+	adminCall(t, base, data, "POST", "/api/v1/admin/deposit", fmt.Sprintf(`{"model":%q,"wei":"%s"}`, id, revenue), 200, nil)
+	ws := "ws" + strings.TrimPrefix(base, "http") + "/ws"
+	owedSum := new(big.Int)
+	for _, kf := range keyFiles {
+		addrOut, _, _ := runEdge(t, bins, "--key", kf, "--print-address")
+		addr := strings.TrimSpace(addrOut)
+		owed := earningsOf(t, base, addr, id)
+		if owed.Sign() <= 0 {
+			t.Fatalf("%s is owed nothing of %s wei", addr, revenue)
+		}
+		owedSum.Add(owedSum, owed)
+		out, errOut, code := runEdge(t, bins, "claim", "--hub", ws, "--key", kf, "--json")
+		var rep struct {
+			Claims []struct {
+				Model   string `json:"model"`
+				PaidWei string `json:"paid_wei"`
+			} `json:"claims"`
+		}
+		if code != 0 || json.Unmarshal([]byte(out), &rep) != nil || len(rep.Claims) != 1 || rep.Claims[0].PaidWei != owed.String() {
+			t.Fatalf("tessera-edge claim for %s (owed %s): exit %d\n%s\n%s", addr, owed, code, out, errOut)
+		}
+		out, _, code = runEdge(t, bins, "claim", "--hub", ws, "--key", kf)
+		if code != 0 || !strings.Contains(out, "nothing to claim") {
+			t.Errorf("second claim for %s: exit %d: %s", addr, code, out)
+		}
+		var after struct {
+			Models []struct {
+				Model        string `json:"model"`
+				ClaimedWei   string `json:"claimed_wei"`
+				ClaimableWei string `json:"claimable_wei"`
+			} `json:"models"`
+		}
+		getJSONTB(t, base+"/api/v1/earnings?address="+addr, &after)
+		if len(after.Models) != 1 || after.Models[0].ClaimedWei != owed.String() || after.Models[0].ClaimableWei != "0" {
+			t.Errorf("after the claim, the contract says %+v (owed %s)", after.Models, owed)
+		}
+		t.Logf("%s claimed %s wei of the model's %s wei revenue", addr, owed, revenue)
+	}
+	if owedSum.Cmp(revenue) > 0 {
+		t.Errorf("owners are owed %s wei of %s wei revenue", owedSum, revenue)
+	}
+}
+
+// earningsOf returns what address is owed in model (GET /api/v1/earnings).
+func earningsOf(t *testing.T, base, address, model string) *big.Int {
+	var out struct {
+		Models []struct {
+			Model   string `json:"model"`
+			OwedWei string `json:"owed_wei"`
+		} `json:"models"`
+	}
+	getJSONTB(t, base+"/api/v1/earnings?address="+address, &out)
+	for _, m := range out.Models {
+		if m.Model == model {
+			n, _ := new(big.Int).SetString(m.OwedWei, 10)
+			return n
+		}
+	}
+	return new(big.Int)
 }

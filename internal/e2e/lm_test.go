@@ -159,6 +159,9 @@ func TestLanguageModelWithEdges(t *testing.T) {
 		t.Run("CompletionMeteringSurvivesKill", func(t *testing.T) {
 			checkMeteringSurvivesKill(t, parent, bins, hostPort, args, &hubProc, data, key, spec.Name)
 		})
+		t.Run("RevenueClaimsFromEdges", func(t *testing.T) {
+			checkRevenueClaims(t, bins, base, data, id, []string{filepath.Join(keys, "edge0.key"), filepath.Join(keys, "edge1.key")})
+		})
 	}
 	st := edgeStatus(t, base)
 	if st.TasksRejected != 0 {
