@@ -20,10 +20,10 @@ export VK_ICD_FILENAMES ?= $(if $(wildcard $(LVP_ICD)),$(LVP_ICD),)
 help: ## show this help
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  make %-10s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-run: build ## build everything and start a hub on $(ADDR) training MNIST and the gocode-lm language model, with one local edge worker, committing credit every minute
+run: build ## build everything and start a hub on $(ADDR) training MNIST and the gocode-lm language model, with one local edge worker, committing credit every minute, serving completions (OpenAI API, demo key in $(DATA)/demo.key)
 	@mkdir -p $(DATA)
 	@worker=$$($(BIN)/tessera-edge --key $(DATA)/edge-worker.key --print-address) || exit 1; \
-	$(BIN)/tessera-hub --addr $(ADDR) --data $(DATA) --matmul-shape off --epoch 1m --own-workers $$worker & hub=$$!; \
+	$(BIN)/tessera-hub --addr $(ADDR) --data $(DATA) --matmul-shape off --epoch 1m --demo-key --own-workers $$worker & hub=$$!; \
 	$(BIN)/tessera-edge --hub ws://$(ADDR)/ws --key $(DATA)/edge-worker.key & edge=$$!; \
 	trap 'kill $$hub $$edge 2>/dev/null' INT TERM; \
 	wait -n; kill $$hub $$edge 2>/dev/null; wait
