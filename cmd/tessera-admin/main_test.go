@@ -247,6 +247,29 @@ func TestAdminCLI(t *testing.T) {
 		}
 	})
 	t.Run("Jobs", func(t *testing.T) { testJobs(t, c) })
+	t.Run("CompletionKeys", func(t *testing.T) {
+		out := c.ok("keys", "create", "--name", "alice", "--price-per-1k-tokens", "1000", "--rate-limit", "5")
+		if !strings.Contains(out, "tsk-") || !strings.Contains(out, "5 requests/min") {
+			t.Errorf("keys create:\n%s", out)
+		}
+		c.fails(exitUsage, "--name is required", "keys", "create")
+		c.fails(exitUsage, "not a whole number", "keys", "create", "--name", "b", "--price-per-1k-tokens", "1.5")
+		c.fails(exitFailed, "exists", "keys", "create", "--name", "alice")
+		var ks struct{ Keys []apiKey }
+		c.okJSON(&ks, "keys", "list")
+		if len(ks.Keys) != 1 || ks.Keys[0].Name != "alice" || ks.Keys[0].PricePer1KWei != "1000" || ks.Keys[0].Key != "" {
+			t.Errorf("keys list: %+v", ks)
+		}
+		c.ok("keys", "revoke", "alice")
+		c.okJSON(&ks, "keys", "list")
+		if ks.Keys[0].RevokedAt == nil {
+			t.Errorf("revoked key listed as valid: %+v", ks)
+		}
+		c.fails(exitNotFound, "no API key", "keys", "revoke", "bob")
+		if out := c.ok("revenue", "list"); !strings.Contains(out, "no metered usage") {
+			t.Errorf("revenue list:\n%s", out)
+		}
+	})
 	t.Run("Workers", func(t *testing.T) {
 		var ws struct{ Workers []hub.Worker }
 		c.okJSON(&ws, "workers", "list")
