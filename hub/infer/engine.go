@@ -134,7 +134,7 @@ type active struct {
 	c       *Completion
 	model   *lm.Model
 	exec    tile.Executor
-	seq     *lm.Sequence
+	seq     *lm.Sequence // made when the request joins a step
 	window  []byte // the tokens in seq, for sliding when the context fills
 	chunk   []byte // to feed at the next step
 	out     []byte
@@ -188,7 +188,7 @@ func (e *Engine) Submit(ctx context.Context, req Request) (*Completion, error) {
 	}
 	text := make(chan string, req.MaxTokens+1)
 	c := &Completion{Text: text, text: text, PromptTokens: len(req.Prompt), Step: step}
-	a := &active{ctx: ctx, req: req, c: c, model: model, exec: exec, seq: model.NewSequence(), chunk: req.Prompt}
+	a := &active{ctx: ctx, req: req, c: c, model: model, exec: exec, chunk: req.Prompt}
 	if len(a.chunk) == 0 {
 		a.chunk = []byte{0}
 	}
@@ -266,6 +266,13 @@ func (e *Engine) step(batch []*active) []*active {
 	batch = live
 	if len(batch) == 0 {
 		return batch
+	}
+	for _, a := range batch {
+		if a.seq == nil {
+			// The KV cache is made on admission, not on Submit: waiting
+			// requests hold no cache.
+			a.seq = a.model.NewSequence()
+		}
 	}
 	var order []*lm.Model
 	groups := map[*lm.Model][]*active{}
