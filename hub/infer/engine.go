@@ -36,11 +36,14 @@ type Config struct {
 	HubCompute bool
 	// MaxTokens bounds a request's max_tokens.
 	MaxTokens int
+	// Lanes is how many parts a step's requests are split into, advanced
+	// at once (lanes says why).
+	Lanes int
 }
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
-	return Config{MaxBatch: 32, MaxWaiting: 256, StepTimeout: 30 * time.Second, MaxTokens: 2048}
+	return Config{MaxBatch: 32, MaxWaiting: 256, StepTimeout: 30 * time.Second, MaxTokens: 2048, Lanes: 2}
 }
 
 func (c Config) withDefaults() Config {
@@ -56,6 +59,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MaxTokens <= 0 {
 		c.MaxTokens = d.MaxTokens
+	}
+	if c.Lanes <= 0 {
+		c.Lanes = d.Lanes
 	}
 	return c
 }
@@ -108,7 +114,7 @@ type Completion struct {
 
 // Stats counts an engine's work.
 type Stats struct {
-	Steps     uint64 // Advance calls
+	Steps     uint64 // steps (each one Advance per lane)
 	Sequences uint64 // sequences summed over steps: Sequences/Steps is the mean batch
 	MaxBatch  uint64 // the most sequences in one step
 	Tokens    uint64 // tokens generated
@@ -135,8 +141,8 @@ type active struct {
 	model   *lm.Model
 	exec    tile.Executor
 	seq     *lm.Sequence // made when the request joins a step
-	window  []byte // the tokens in seq, for sliding when the context fills
-	chunk   []byte // to feed at the next step
+	window  []byte       // the tokens in seq, for sliding when the context fills
+	chunk   []byte       // to feed at the next step
 	out     []byte
 	emitted int
 	sampled int // tokens generated, a stop string and the end-of-text token included
@@ -274,22 +280,14 @@ func (e *Engine) step(batch []*active) []*active {
 			a.seq = a.model.NewSequence()
 		}
 	}
-	var order []*lm.Model
-	groups := map[*lm.Model][]*active{}
-	for _, a := range batch {
-		if _, ok := groups[a.model]; !ok {
-			order = append(order, a.model)
-		}
-		groups[a.model] = append(groups[a.model], a)
-	}
+	lanes := e.lanes(batch)
 	var wg sync.WaitGroup
-	errs := make([]error, len(order))
-	logits := make([][][]float32, len(order))
-	for g, m := range order {
+	errs := make([]error, len(lanes))
+	logits := make([][][]float32, len(lanes))
+	for g, as := range lanes {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			as := groups[m]
 			seqs := make([]*lm.Sequence, len(as))
 			chunks := make([][]byte, len(as))
 			for i, a := range as {
@@ -297,14 +295,14 @@ func (e *Engine) step(batch []*active) []*active {
 			}
 			ctx, cancel := context.WithTimeout(e.ctx, e.cfg.StepTimeout)
 			defer cancel()
-			logits[g], errs[g] = m.Advance(ctx, as[0].exec, seqs, chunks)
+			logits[g], errs[g] = as[0].model.Advance(ctx, as[0].exec, seqs, chunks)
 			if errors.Is(errs[g], context.DeadlineExceeded) {
 				errs[g] = fmt.Errorf("%w: no result within %v (are any contributors working for %s?)", ErrNoCompute, e.cfg.StepTimeout, e.name)
 			}
 		}()
 	}
 	wg.Wait()
-	e.steps.Add(uint64(len(order)))
+	e.steps.Add(1)
 	e.seqs.Add(uint64(len(batch)))
 	for {
 		cur := e.maxBatch.Load()
@@ -313,8 +311,8 @@ func (e *Engine) step(batch []*active) []*active {
 		}
 	}
 	live = batch[:0]
-	for g, m := range order {
-		for i, a := range groups[m] {
+	for g, as := range lanes {
+		for i, a := range as {
 			if errs[g] != nil {
 				if e.ctx.Err() != nil {
 					a.fail(ErrClosed)
@@ -330,6 +328,32 @@ func (e *Engine) step(batch []*active) []*active {
 		}
 	}
 	return live
+}
+
+// lanes splits a step's requests into the groups that Advance together:
+// by checkpoint (requests keep the one they started with), and each of
+// those into up to Config.Lanes parts. The lanes run at once, so while one
+// waits for contributors' results another's tiles are being computed: a
+// step through contributors is a chain of round trips, and one lane alone
+// leaves them idle between rounds.
+func (e *Engine) lanes(batch []*active) [][]*active {
+	var order []*lm.Model
+	byModel := map[*lm.Model][]*active{}
+	for _, a := range batch {
+		if _, ok := byModel[a.model]; !ok {
+			order = append(order, a.model)
+		}
+		byModel[a.model] = append(byModel[a.model], a)
+	}
+	var out [][]*active
+	for _, m := range order {
+		as := byModel[m]
+		k := min(e.cfg.Lanes, len(as))
+		for i := range k {
+			out = append(out, as[i*len(as)/k:(i+1)*len(as)/k])
+		}
+	}
+	return out
 }
 
 // advance takes the token chosen from logits and reports whether the

@@ -16,14 +16,16 @@ import (
 // the rows of every sequence share the same tiles (continuous batching):
 //
 //   - the linear layers run once over the rows of all sequences together;
-//   - attention runs per group of sequences fed the same number of tokens
-//     (decoding sequences, one token each, form one group), as batched
-//     tiles over (sequence, head) with every sequence's keys padded to the
-//     group's longest; padded keys are masked out of the softmax;
+//   - a prompt's attention runs per group of sequences fed the same number
+//     of tokens, as batched tiles over (sequence, head) with every
+//     sequence's keys padded to the group's longest (masked out of the
+//     softmax); decoding sequences, one token each, attend on the hub,
+//     where their KV cache is (attendOne says why);
 //   - the LM head runs on each sequence's last row only.
 //
-// Every matmul is a tile, as in training, so contributors compute them
-// under the same verification and exposure rules.
+// Every product with the weights is a tile, as in training, so
+// contributors compute them under the same verification and exposure
+// rules.
 
 // Sequence is one text being decoded: the keys and values of every layer
 // for the positions fed so far.
@@ -217,9 +219,10 @@ func storeHeads(cache, rows []float32, pos, n, ctx, heads, hd int) {
 }
 
 // attend computes layer li's attention output (rows×d, heads side by
-// side) for every sequence: per group of equal chunk length n, the scores
-// Q·Kᵀ and the output P·V as batched tiles over (sequence, head) pairs,
-// keys and values padded to the group's longest sequence.
+// side) for every sequence: per group of equal chunk length n > 1 (a
+// prompt), the scores Q·Kᵀ and the output P·V as batched tiles over
+// (sequence, head) pairs, keys and values padded to the group's longest
+// sequence. Decoding sequences (n = 1) attend on the hub (attendOne).
 func (m *Model) attend(ctx context.Context, exec tile.Executor, groups [][]int, seqs []*Sequence, chunks [][]byte,
 	first []int, li int, qkv []float32, newK, newV [][][]float32, scale float32) ([]float32, error) {
 	c := m.cfg
@@ -233,8 +236,14 @@ func (m *Model) attend(ctx context.Context, exec tile.Executor, groups [][]int, 
 		out     []float32
 		waitOut *tile.Batch
 	}
-	ws := make([]*work, len(groups))
-	for g, idx := range groups {
+	a := make([]float32, first[len(seqs)]*d)
+	var ws []*work
+	for _, idx := range groups {
+		if len(chunks[idx[0]]) == 1 {
+			// Decoding: one query row per sequence against its cache.
+			m.attendOne(idx, seqs, first, li, qkv, newK, newV, scale, a)
+			continue
+		}
 		w := &work{idx: idx, n: len(chunks[idx[0]])}
 		for _, i := range idx {
 			w.L = max(w.L, seqs[i].n+w.n)
@@ -260,7 +269,7 @@ func (m *Model) attend(ctx context.Context, exec tile.Executor, groups [][]int, 
 			}
 		}
 		w.scores, w.waitS = batched(ctx, exec, kernel.MatMulNT, count, c.AttnBatch, w.n, hd, w.L, q, w.kp)
-		ws[g] = w
+		ws = append(ws, w)
 	}
 	for _, w := range ws {
 		if err := w.waitS.Wait(ctx); err != nil {
@@ -278,7 +287,6 @@ func (m *Model) attend(ctx context.Context, exec tile.Executor, groups [][]int, 
 		}
 		w.out, w.waitOut = batched(ctx, exec, kernel.MatMulNN, len(w.idx)*H, c.AttnBatch, w.n, w.L, hd, probs, w.vp)
 	}
-	a := make([]float32, first[len(seqs)]*d)
 	for _, w := range ws {
 		if err := w.waitOut.Wait(ctx); err != nil {
 			return nil, fmt.Errorf("values: %w", err)
@@ -293,4 +301,50 @@ func (m *Model) attend(ctx context.Context, exec tile.Executor, groups [][]int, 
 		}
 	}
 	return a, nil
+}
+
+// attendOne computes, on the hub, the attention of the sequences in idx,
+// each fed one token, into a. Their keys and values are the KV cache: a
+// tile would ship the whole cache every step for 2·L·d multiply-adds per
+// head row, about one FLOP per byte sent, while the cache is already
+// here. The linear layers, where the weights and nearly all the FLOPs
+// are, still go to contributors (RATIONALE.md).
+func (m *Model) attendOne(idx []int, seqs []*Sequence, first []int, li int, qkv []float32, newK, newV [][][]float32, scale float32, a []float32) {
+	c := m.cfg
+	d, H, hd := c.Embd, c.Heads, c.headDim()
+	for _, i := range idx {
+		s := seqs[i]
+		L := s.n + 1
+		scores := make([]float32, L)
+		probs := make([]float32, L)
+		row := first[i]
+		for h := range H {
+			q := qkv[row*3*d+h*hd : row*3*d+(h+1)*hd]
+			key := func(j int) []float32 {
+				if j == s.n {
+					return newK[i][li][h*hd : (h+1)*hd]
+				}
+				return s.k[li][(h*c.Context+j)*hd : (h*c.Context+j+1)*hd]
+			}
+			for j := range L {
+				var dot float32
+				for k, kv := range key(j) {
+					dot += q[k] * kv
+				}
+				scores[j] = dot
+			}
+			softmaxPrefix(scores, probs, L, scale)
+			out := a[row*d+h*hd : row*d+(h+1)*hd]
+			for j := range L {
+				v := newV[i][li][h*hd : (h+1)*hd]
+				if j < s.n {
+					v = s.v[li][(h*c.Context+j)*hd : (h*c.Context+j+1)*hd]
+				}
+				p := probs[j]
+				for k, vv := range v {
+					out[k] += p * vv
+				}
+			}
+		}
+	}
 }

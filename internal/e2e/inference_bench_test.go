@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -39,8 +40,12 @@ func BenchmarkCompletions(b *testing.B) {
 		b.Fatal(err)
 	}
 	m := model.Frozen()
-	bh := startBenchHub(b, nil)
-	keys, _ := benchKeys(b, 4)
+	keys, addrs := benchKeys(b, 4)
+	var own []string
+	if os.Getenv("TESSERA_BENCH_OWN") == "1" {
+		own = addrs // the operator's own workers: no blinding, no replication
+	}
+	bh := startBenchHub(b, own)
 	startBenchClients(b, bh, keys, "cpu", 2)
 	exposure := train.NewExposure(1, m.TileFractions(), nil, nil, func(string, int) error { return nil })
 	remote := train.NewInferenceRemote("bench-lm", bh.h, exposure)
