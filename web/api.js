@@ -25,19 +25,43 @@ export async function getJSON(path, { allow404 = false } = {}) {
     throw new Error(err.name === "TimeoutError" ? "no answer in 10 s" : err.message || String(err));
   }
   if (resp.status === 404 && allow404) return null;
-  if (!resp.ok) {
-    let why = `HTTP ${resp.status}`;
-    try {
-      const body = await resp.json();
-      if (body && body.error) why += `: ${body.error}`;
-    } catch {
-      // not JSON: the status says enough
-    }
-    const err = new Error(why);
-    err.status = resp.status;
-    throw err;
-  }
+  if (!resp.ok) throw await hubError(resp);
   return resp.json();
+}
+
+// postJSON posts body as JSON to a hub API path and returns the answer's
+// body; a refusal becomes an Error as in getJSON.
+export async function postJSON(path, body) {
+  const signal = AbortSignal.timeout ? AbortSignal.timeout(60000) : undefined;
+  let resp;
+  try {
+    resp = await fetch(path, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body),
+      cache: "no-store",
+      signal,
+    });
+  } catch (err) {
+    throw new Error(err.name === "TimeoutError" ? "no answer in 60 s" : err.message || String(err));
+  }
+  if (!resp.ok) throw await hubError(resp);
+  return resp.json();
+}
+
+// hubError turns a refused answer ({"error": "message"}) into an Error
+// with the HTTP status (err.status) and the hub's message.
+async function hubError(resp) {
+  let why = `HTTP ${resp.status}`;
+  try {
+    const body = await resp.json();
+    if (body && body.error) why += `: ${body.error}`;
+  } catch {
+    // not JSON: the status says enough
+  }
+  const err = new Error(why);
+  err.status = resp.status;
+  return err;
 }
 
 // poll calls fn now and then every millis while the tab is visible; a
@@ -67,7 +91,7 @@ export const count = (n) => (Number.isFinite(n) ? n : 0).toLocaleString("en-US")
 
 export const percent = (x, digits = 1) => `${Number((100 * (Number.isFinite(x) ? x : 0)).toFixed(digits))}%`;
 
-// amount reads an exact amount of FLOPs as the hub gives it (a decimal
+// amount reads an exact amount (FLOPs, wei) as the hub gives it (a decimal
 // string: amounts pass 2^53, where numbers stop being exact; older hubs
 // sent numbers) into a BigInt, 0n if it is missing or malformed.
 export function amount(v) {
@@ -97,6 +121,36 @@ export function flops(v) {
     if (n >= scale) return `${(n / scale).toPrecision(3)} ${unit}`;
   }
   return `${n} FLOP`;
+}
+
+const weiPerEther = 10n ** 18n;
+
+// ether formats an exact amount of wei (a decimal string, a number or a
+// BigInt) for people: ether with up to 6 decimals, rounded down so that
+// it never shows more than there is; amounts below a millionth of an
+// ether in wei. The exact amount belongs in a title (see weiTitle).
+export function ether(v) {
+  const wei = amount(v);
+  if (wei === 0n) return "0 ETH";
+  if (wei < weiPerEther / 1000000n) return `${wei.toLocaleString("en-US")} wei`;
+  const whole = wei / weiPerEther;
+  const micro = (wei % weiPerEther) / (weiPerEther / 1000000n);
+  const frac = micro.toString().padStart(6, "0").replace(/0+$/, "");
+  return `${whole.toLocaleString("en-US")}${frac ? `.${frac}` : ""} ETH`;
+}
+
+// weiTitle is the exact amount behind ether(v), for a title attribute.
+export const weiTitle = (v) => `${amount(v).toString()} wei`;
+
+// tableRow returns a <tr> of <td>s holding each cell (a node or text).
+export function tableRow(cells) {
+  const tr = el("tr");
+  for (const c of cells) {
+    const td = el("td");
+    td.append(c instanceof Node ? c : String(c));
+    tr.append(td);
+  }
+  return tr;
 }
 
 // hexCell returns a <code> holding a whole 0x-hex value (an address, a

@@ -6,13 +6,17 @@
 // the hub's Content-Security-Policy allows no other), ?slots=N,
 // ?backend=auto|webgpu|cpu.
 //
-// The page also shows training progress (training.js) and the visitor's
-// credit, proofs, checks and key (account.js), and lets the visitor choose
-// the models (jobs) the device works for.
+// The page also shows training progress (training.js), the visitor's
+// credit, proofs, checks and key (account.js), their earnings with a
+// Claim button (earnings.js), a box to try the hub's language models when
+// it publishes a demo key (try.js), and lets the visitor choose the
+// models (jobs) the device works for.
 
 import { $, el, setText, percent, getJSON } from "./api.js";
 import { startTraining } from "./training.js";
 import { startAccount, setClient, setJobs } from "./account.js";
+import { startEarnings, setEarningsJobs } from "./earnings.js";
+import { startTry } from "./try.js";
 
 const params = new URLSearchParams(location.search);
 const options = {
@@ -335,10 +339,12 @@ async function load() {
 
 startTraining((jobs) => {
   setJobs(jobs);
+  setEarningsJobs(jobs);
   trainingJobs = jobs;
   setHubJobs();
 });
 loadBuiltinJobs();
+startTry();
 initSettings();
 button.addEventListener("click", toggle);
 load().then(async (bridge) => {
@@ -348,9 +354,11 @@ load().then(async (bridge) => {
   applyJobs();
   setInterval(pollStats, pollMillis);
   startAccount(bridge);
+  startEarnings(bridge);
 }, (err) => {
   button.textContent = "Unavailable";
   setText($("state-line"), "The client could not be loaded.");
   showError(err.message || String(err));
   startAccount(null);
+  startEarnings(null);
 });

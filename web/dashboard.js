@@ -1,33 +1,25 @@
 // Tessera dashboard: the hub's jobs with live loss and accuracy (or, for
 // language models, bits per byte and throughput) charts, a language
-// model's latest sample and weight downloads,
-// contributors and their shares per model, and the credit epochs
-// committed on-chain. Everything is polled from the hub's API every 2 s
-// while the tab is visible:
+// model's latest sample and weight downloads, contributors and their
+// shares per model, the credit epochs committed on-chain, and the
+// models' revenue (revenue.js). Everything is polled from the hub's API
+// every 2 s while the tab is visible:
 //
 //	GET api/v1/status              counters and contributors
 //	GET api/v1/jobs, jobs/{id}     jobs, and each job's evaluation history
 //	GET api/v1/credits/{model}     balances per contributor
-//	GET api/v1/epochs              epochs with roots and transactions
+//	GET api/v1/epochs              epochs with roots, transactions and revenue
+//	GET api/v1/usage               metered requests, tokens and revenue per model
 
-import { $, el, setText, count, percent, flops, sumAmounts, ratio, getJSON, poll, hexCell } from "./api.js";
+import { $, el, setText, count, percent, flops, sumAmounts, ratio, getJSON, poll, hexCell, tableRow } from "./api.js";
 import { jobSummary } from "./training.js";
 import { lineChart } from "./charts.js";
+import { renderUsage, renderEpochRevenue } from "./revenue.js";
 
 const dashMillis = 2000;
 
 const jobCards = new Map(); // job id -> {root, f, loss, accuracy, points}
 const shareTables = new Map(); // model -> {root, title, body}
-
-function row(cells) {
-  const tr = el("tr");
-  for (const c of cells) {
-    const td = el("td");
-    td.append(c instanceof Node ? c : String(c));
-    tr.append(td);
-  }
-  return tr;
-}
 
 function renderHub(st) {
   setText($("hub-contributors"), count(st.contributors_connected));
@@ -37,7 +29,7 @@ function renderHub(st) {
   setText($("hub-replicated"), count(st.tasks_replicated));
   const s = Math.round(st.uptime_s || 0);
   setText($("hub-uptime"), s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min` : `${(s / 3600).toFixed(1)} h`);
-  const people = (st.contributors || []).map((c) => row([
+  const people = (st.contributors || []).map((c) => tableRow([
     hexCell(c.address),
     `${c.backend || "?"}: ${c.adapter || "?"} (${c.agent || "?"})`,
     c.connected ? `yes (${c.connections})` : "no",
@@ -221,7 +213,7 @@ async function renderShares(models, names) {
     const t = shareTable(model);
     const name = names.get(model);
     setText(t.title, `${name && name !== model ? `${name} (${model})` : model}: ${flops(total)} verified by ${count(bs.length)} contributors`);
-    t.body.replaceChildren(...bs.map((b) => row([
+    t.body.replaceChildren(...bs.map((b) => tableRow([
       hexCell(b.address),
       percent(ratio(b.verified, total), 2),
       flops(b.verified),
@@ -246,7 +238,7 @@ function renderEpochs(body) {
   none.hidden = epochs.length > 0;
   setText(none, "No epoch yet: the hub commits one every interval, or when the operator asks.");
   $("dash-epochs").tBodies[0].replaceChildren(...epochs.map((e) => {
-    const tr = row([
+    const tr = tableRow([
       e.model,
       String(e.epoch),
       epochStateWords[e.state] || e.state,
@@ -296,6 +288,9 @@ async function refresh() {
   const names = new Map(jobs.map((j) => [j.id, j.name || j.id]));
   const models = new Set([...names.keys(), ...epochs.map((e) => e.model)]);
   await attempt("credits", () => renderShares(models, names));
+  const usage = await attempt("usage", () => getJSON("api/v1/usage", { allow404: true }));
+  if (usage !== undefined) renderUsage(usage, names);
+  if (epochsBody !== undefined) renderEpochRevenue(epochs, names);
   announce(jobs, epochs);
   const box = $("dash-error");
   box.hidden = problems.length === 0;
