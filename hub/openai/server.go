@@ -300,8 +300,19 @@ func (s *Server) model(ctx context.Context, id string) (Model, *apiError) {
 			return m, nil
 		}
 	}
-	return Model{}, newError(http.StatusNotFound, "invalid_request_error", "model", "model_not_found",
-		"The model `%s` does not exist or you do not have access to it.", id)
+	msg := fmt.Sprintf("The model `%s` does not exist or you do not have access to it.", id)
+	if ex, ok := s.b.(Explainer); ok {
+		if why := ex.WhyNotServed(ctx, id); why != "" {
+			msg = fmt.Sprintf("The model `%s` cannot be served yet: %s.", id, why)
+		}
+	}
+	return Model{}, newError(http.StatusNotFound, "invalid_request_error", "model", "model_not_found", "%s", msg)
+}
+
+// Explainer is implemented by backends that can say why a model is not
+// served (a language model before its first checkpoint), for the 404.
+type Explainer interface {
+	WhyNotServed(ctx context.Context, id string) string
 }
 
 // newID returns a response id with prefix.

@@ -256,3 +256,43 @@ func TestCompletionAPIErrors(t *testing.T) {
 		t.Errorf("failed requests metered: %+v %v", keys, err)
 	}
 }
+
+// explaining is a backend that knows why "later" is not served yet.
+type explaining struct{ *backend }
+
+func (explaining) WhyNotServed(_ context.Context, id string) string {
+	if id == "later" {
+		return "later has no checkpoint yet"
+	}
+	return ""
+}
+
+// TestCompletionModelNotServedYet: a 404 for a model the hub trains but
+// cannot serve yet says why, in OpenAI's error object.
+func TestCompletionModelNotServedYet(t *testing.T) {
+	m := infertest.Model(t)
+	led, err := ledger.Open(context.Background(), filepath.Join(t.TempDir(), "ledger.db"), ledger.Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer led.Close()
+	key, _, err := led.CreateKey(context.Background(), "k", big.NewInt(0), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := infer.NewPool(source{m, tile.NewLocal(1)}, infer.Config{})
+	defer pool.Close()
+	mux := http.NewServeMux()
+	New(explaining{&backend{Ledger: led, pool: pool, model: m}}, Config{Logger: slog.New(slog.DiscardHandler)}).Routes(func(p string, h http.Handler) { mux.Handle(p, h) })
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	code, out := call(t, srv, key, "POST", "/v1/completions", `{"model":"later","prompt":"x"}`)
+	apiErr(t, "not served yet", code, out, 404, "invalid_request_error", "model_not_found")
+	if msg, _ := out["error"].(map[string]any)["message"].(string); !strings.Contains(msg, "no checkpoint yet") {
+		t.Errorf("message %q does not say why", msg)
+	}
+	code, out = call(t, srv, key, "POST", "/v1/completions", `{"model":"nope","prompt":"x"}`)
+	if msg, _ := out["error"].(map[string]any)["message"].(string); code != 404 || !strings.Contains(msg, "does not exist") {
+		t.Errorf("unknown model: %d %q", code, msg)
+	}
+}

@@ -51,6 +51,10 @@ func (b *inferenceBackend) Models(ctx context.Context) ([]openai.Model, error) {
 	return out, nil
 }
 
+func (b *inferenceBackend) WhyNotServed(ctx context.Context, id string) string {
+	return b.mgr.WhyNotServed(ctx, id)
+}
+
 func (b *inferenceBackend) Submit(ctx context.Context, model string, req infer.Request) (*infer.Completion, error) {
 	return b.pool.Submit(ctx, model, req)
 }

@@ -113,3 +113,30 @@ func (m *Manager) Checkpoint(ctx context.Context, name string) (*lm.Model, int, 
 		return r.served, r.servedStep, r.infer, nil
 	}
 }
+
+// WhyNotServed explains why no model named name can be served, for the
+// API's 404: a language model still before its first checkpoint, or a
+// job that is not a language model. It returns "" for a name no job has.
+func (m *Manager) WhyNotServed(ctx context.Context, name string) string {
+	rows, err := m.db.Jobs(ctx)
+	if err != nil {
+		return ""
+	}
+	for _, row := range rows {
+		if row.Name != name && row.ID != name {
+			continue
+		}
+		m.mu.Lock()
+		r, ok := m.runs[row.ID]
+		m.mu.Unlock()
+		switch {
+		case !ok:
+			return fmt.Sprintf("job %s could not be restored", row.ID)
+		case r.job.Spec.Model.Type != "gpt2":
+			return fmt.Sprintf("%s is a %s job, not a language model", name, r.job.Spec.Model.Type)
+		case row.Checkpoint == "":
+			return fmt.Sprintf("%s has no checkpoint yet: it is at training step %d, and the first checkpoint comes at step %d", name, row.Step, r.job.Spec.CheckpointEvery)
+		}
+	}
+	return ""
+}
