@@ -19,6 +19,7 @@ share from the contract's vault (tessera-edge claim, or the page's Claim button)
 once the operator has deposited it.`,
 		subs: []*command{
 			{name: "list", summary: "Metered requests, tokens and revenue per model (needs no token).", setup: leaf(revenueList)},
+			{name: "record", summary: "Record revenue a model earned outside the API (split at the next epoch).", setup: revenueRecord},
 			{name: "deposit", summary: "Fund a model's vault from the hub's key (the embedded chain's ether).", setup: revenueDeposit},
 		},
 	}
@@ -75,6 +76,33 @@ func revenueDeposit(fs *flag.FlagSet) runFunc {
 			return a.printRaw(raw)
 		}
 		_, err = fmt.Fprintf(a.stdout, "deposited %s wei for %s (transaction %s)\n", out.DepositedWei, *model, out.TxHash)
+		return err
+	}
+}
+
+func revenueRecord(fs *flag.FlagSet) runFunc {
+	model := fs.String("model", "", "the model (job ID) that earned it (required)")
+	wei := fs.String("wei", "", "the amount in wei (required)")
+	note := fs.String("note", "", "where it came from, kept in the ledger")
+	return func(ctx context.Context, a *app, _ []string) error {
+		if *model == "" {
+			return usageErrorf("--model is required")
+		}
+		if w, ok := new(big.Int).SetString(*wei, 10); !ok || w.Sign() <= 0 {
+			return usageErrorf("--wei %q is not a positive whole number of wei", *wei)
+		}
+		body, _ := json.Marshal(map[string]string{"model": *model, "wei": *wei, "note": *note})
+		var out struct {
+			RecordedWei string `json:"recorded_wei"`
+		}
+		raw, err := a.doJSON(ctx, http.MethodPost, "/api/v1/admin/revenue", body, true, &out)
+		if err != nil {
+			return err
+		}
+		if a.opts.json {
+			return a.printRaw(raw)
+		}
+		_, err = fmt.Fprintf(a.stdout, "recorded %s wei of revenue for %s; it is split among the owners at the next epoch\n", out.RecordedWei, *model)
 		return err
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/tessera-ai/tessera/hub/ledger"
 	"github.com/tessera-ai/tessera/hub/openai"
 	"github.com/tessera-ai/tessera/hub/train"
+	"github.com/tessera-ai/tessera/internal/flop"
 	"github.com/tessera-ai/tessera/internal/httpjson"
 )
 
@@ -93,6 +94,7 @@ func routeInference(ctx context.Context, handle func(string, http.Handler), mgr 
 	admin("GET /api/v1/admin/keys", keys.list)
 	admin("POST /api/v1/admin/keys", keys.create)
 	admin("POST /api/v1/admin/keys/{name}/revoke", keys.revoke)
+	admin("POST /api/v1/admin/revenue", keys.recordRevenue)
 	handle("GET /api/v1/usage", http.HandlerFunc(keys.usage))
 	demo := ""
 	if cfg.DemoKey {
@@ -238,4 +240,35 @@ func (a *keysAPI) usage(w http.ResponseWriter, r *http.Request) {
 		engines[name] = e
 	}
 	httpjson.Write(w, http.StatusOK, map[string]any{"models": out, "engines": engines})
+}
+
+// recordRevenue records revenue a model earned outside the API (a
+// license, a grant): POST /api/v1/admin/revenue {model, wei, note}. It is
+// split among the model's owners at the next epoch, as metered usage is.
+func (a *keysAPI) recordRevenue(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		Model string `json:"model"`
+		Wei   string `json:"wei"`
+		Note  string `json:"note"`
+	}
+	dec := json.NewDecoder(io.LimitReader(r.Body, 8<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil || body.Model == "" {
+		httpjson.Errorf(w, http.StatusBadRequest, "want {\"model\": \"job ID\", \"wei\": \"decimal\", \"note\": \"...\"}")
+		return
+	}
+	wei, err := flop.Parse(body.Wei)
+	if err != nil || wei.IsZero() {
+		httpjson.Errorf(w, http.StatusBadRequest, "wei %q is not a positive whole number below 2^256", body.Wei)
+		return
+	}
+	if len(body.Note) > 200 {
+		httpjson.Errorf(w, http.StatusBadRequest, "note longer than 200 bytes")
+		return
+	}
+	if err := a.led.RecordRevenue(r.Context(), body.Model, wei, body.Note); err != nil {
+		httpjson.Errorf(w, http.StatusInternalServerError, "%v", err)
+		return
+	}
+	httpjson.Write(w, http.StatusOK, map[string]any{"model": body.Model, "recorded_wei": wei.String()})
 }
