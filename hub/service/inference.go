@@ -8,12 +8,15 @@ import (
 	"log/slog"
 	"math/big"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tessera-ai/tessera/hub/infer"
 	"github.com/tessera-ai/tessera/hub/ledger"
 	"github.com/tessera-ai/tessera/hub/openai"
 	"github.com/tessera-ai/tessera/hub/train"
+	"github.com/tessera-ai/tessera/hub/train/tile"
 	"github.com/tessera-ai/tessera/internal/flop"
 	"github.com/tessera-ai/tessera/internal/httpjson"
 )
@@ -95,6 +98,7 @@ func routeInference(ctx context.Context, handle func(string, http.Handler), mgr 
 	admin("POST /api/v1/admin/keys", keys.create)
 	admin("POST /api/v1/admin/keys/{name}/revoke", keys.revoke)
 	admin("POST /api/v1/admin/revenue", keys.recordRevenue)
+	handle("POST /api/v1/jobs/{id}/classify", &classifier{mgr: mgr, led: led, cfg: cfg, auth: led.KeyByToken})
 	handle("GET /api/v1/usage", http.HandlerFunc(keys.usage))
 	demo := ""
 	if cfg.DemoKey {
@@ -271,4 +275,77 @@ func (a *keysAPI) recordRevenue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	httpjson.Write(w, http.StatusOK, map[string]any{"model": body.Model, "recorded_wei": wei.String()})
+}
+
+// classifier serves POST /api/v1/jobs/{id}/classify: an MLP job's latest
+// checkpoint classifies up to maxImages images, computed by contributors
+// like completions. It takes the same bearer keys as the completions API
+// and meters each image as one prompt token.
+type classifier struct {
+	mgr  *train.Manager
+	led  *ledger.Ledger
+	cfg  InferenceConfig
+	auth func(ctx context.Context, token string) (ledger.APIKey, error)
+}
+
+const maxImages = 256
+
+func (c *classifier) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	key, err := c.auth(r.Context(), strings.TrimSpace(token))
+	if !ok || err != nil {
+		httpjson.Errorf(w, http.StatusUnauthorized, "a valid API key is required (Authorization: Bearer KEY)")
+		return
+	}
+	var body struct {
+		Images [][]float32 `json:"images"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 8<<20)).Decode(&body); err != nil {
+		httpjson.Errorf(w, http.StatusBadRequest, "want {\"images\": [[784 pixel values in 0..1], ...]}: %v", err)
+		return
+	}
+	if len(body.Images) == 0 || len(body.Images) > maxImages {
+		httpjson.Errorf(w, http.StatusBadRequest, "send 1 to %d images, not %d", maxImages, len(body.Images))
+		return
+	}
+	timeout := c.cfg.StepTimeout
+	if timeout <= 0 {
+		timeout = infer.DefaultConfig().StepTimeout
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), timeout)
+	defer cancel()
+	var exec tile.Executor
+	if c.cfg.HubCompute {
+		exec = tile.NewLocal(0)
+	}
+	probs, step, jobID, err := c.mgr.Classify(ctx, r.PathValue("id"), body.Images, exec)
+	switch {
+	case errors.Is(err, train.ErrNotServable):
+		httpjson.Errorf(w, http.StatusNotFound, "%v", err)
+		return
+	case errors.Is(err, train.ErrBadInput):
+		httpjson.Errorf(w, http.StatusBadRequest, "%v", err)
+		return
+	case errors.Is(err, context.DeadlineExceeded):
+		httpjson.Errorf(w, http.StatusServiceUnavailable, "no contributor computed the classification within %v", timeout)
+		return
+	case err != nil:
+		httpjson.Errorf(w, http.StatusInternalServerError, "classify: %v", err)
+		return
+	}
+	id := "clf-" + strconv.FormatInt(time.Now().UnixNano(), 36) + "-" + strconv.Itoa(len(body.Images))
+	if err := <-c.led.RecordUsage(ledger.Usage{Request: id, KeyID: key.ID, Model: jobID, PromptTokens: len(body.Images),
+		Wei: ledger.Price(len(body.Images), key.PriceWei)}); err != nil {
+		httpjson.Errorf(w, http.StatusInternalServerError, "the request's usage could not be recorded; it is not charged")
+		return
+	}
+	preds := make([]int, len(probs))
+	for i, p := range probs {
+		for k, v := range p {
+			if v > p[preds[i]] {
+				preds[i] = k
+			}
+		}
+	}
+	httpjson.Write(w, http.StatusOK, map[string]any{"id": id, "model": jobID, "step": step, "predictions": preds, "probabilities": probs})
 }

@@ -140,3 +140,55 @@ func (m *Manager) WhyNotServed(ctx context.Context, name string) string {
 	}
 	return ""
 }
+
+// Classify runs the latest checkpoint of the MLP job id (or named id) on
+// images (each the model's input width) and returns each one's class
+// probabilities with the checkpoint's step and the job's ID. The forward
+// pass's tiles go to contributors through the job's inference Remote
+// (urgent, under its exposure cap), or to exec when it is not nil (the
+// hub computing).
+func (m *Manager) Classify(ctx context.Context, id string, images [][]float32, exec tile.Executor) ([][]float64, int, string, error) {
+	rows, err := m.db.Jobs(ctx)
+	if err != nil {
+		return nil, 0, "", err
+	}
+	jobID := ""
+	for _, row := range rows {
+		if row.ID == id || (row.Name == id && jobID == "") {
+			jobID = row.ID
+		}
+	}
+	r, err := m.get(jobID)
+	if err != nil {
+		return nil, 0, "", fmt.Errorf("%w: %q", ErrNotServable, id)
+	}
+	if r.job.Spec.Model.Type != "mlp" {
+		return nil, 0, "", fmt.Errorf("%w: %q is a %s job; classification is for mlp jobs", ErrNotServable, id, r.job.Spec.Model.Type)
+	}
+	model, step, err := m.checkpointModel(ctx, jobID)
+	if err != nil {
+		return nil, 0, "", fmt.Errorf("%w: %v", ErrNotServable, err)
+	}
+	mlp := model.(*mlpModel)
+	in := mlp.m.layers[0].in
+	x := make([]float32, 0, len(images)*in)
+	for i, img := range images {
+		if len(img) != in {
+			return nil, 0, "", fmt.Errorf("%w: image %d has %d values, the model takes %d", ErrBadInput, i, len(img), in)
+		}
+		for _, v := range img {
+			if v != v || v < -1e6 || v > 1e6 {
+				return nil, 0, "", fmt.Errorf("%w: image %d holds %v", ErrBadInput, i, v)
+			}
+		}
+		x = append(x, img...)
+	}
+	if exec == nil {
+		exec = r.infer
+	}
+	p, err := mlp.Classify(ctx, exec, x, len(images))
+	return p, step, jobID, err
+}
+
+// ErrBadInput is returned for input a model cannot take.
+var ErrBadInput = errors.New("bad input")

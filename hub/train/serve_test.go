@@ -2,6 +2,7 @@ package train_test
 
 import (
 	"context"
+	"errors"
 	"math/rand/v2"
 	"net/http/httptest"
 	"strings"
@@ -142,5 +143,64 @@ func TestInferenceExposureCap(t *testing.T) {
 	}
 	if f := exp.MaxFractionNonExempt(); f > capFraction+1e-9 {
 		t.Errorf("largest fraction held %.3f", f)
+	}
+}
+
+// TestInferenceClassify classifies MNIST test images with a trained MLP
+// job's checkpoint through contributors: the probabilities equal the hub
+// computing alone, most predictions are right, and bad input is refused.
+func TestInferenceClassify(t *testing.T) {
+	mgr, _ := startManager(t)
+	ctx := context.Background()
+	spec := tinyJob("clf")
+	spec.MaxSteps = 60
+	id, err := mgr.Create(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, mgr, id, "done")
+	data, err := (&train.DataLoader{}).Load(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 64
+	images := make([][]float32, n)
+	for i := range images {
+		images[i] = data.Test.Images[i*784 : (i+1)*784]
+	}
+	got, step, jobID, err := mgr.Classify(ctx, "clf", images, nil) // by name, through contributors
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _, _, err := mgr.Classify(ctx, id, images, tile.NewLocal(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if step != 60 || jobID != id {
+		t.Errorf("step %d of %s, want 60 of %s", step, jobID, id)
+	}
+	right := 0
+	for i := range images {
+		best := 0
+		for k := range got[i] {
+			if d := got[i][k] - want[i][k]; d > 1e-5 || d < -1e-5 {
+				t.Fatalf("image %d class %d: %v through contributors, %v on the hub", i, k, got[i][k], want[i][k])
+			}
+			if got[i][k] > got[i][best] {
+				best = k
+			}
+		}
+		if best == int(data.Test.Labels[i]) {
+			right++
+		}
+	}
+	if right < n*3/4 {
+		t.Errorf("%d of %d right", right, n)
+	}
+	if _, _, _, err := mgr.Classify(ctx, id, [][]float32{make([]float32, 10)}, nil); !errors.Is(err, train.ErrBadInput) {
+		t.Errorf("a short image: %v", err)
+	}
+	if _, _, _, err := mgr.Classify(ctx, "nope", images, nil); !errors.Is(err, train.ErrNotServable) {
+		t.Errorf("an unknown job: %v", err)
 	}
 }

@@ -274,3 +274,37 @@ func (t *Trainer) Evaluate(ctx context.Context, exec tile.Executor, x []float32,
 	}
 	return loss / float64(len(y)), float64(correct) / float64(len(y)), nil
 }
+
+// Classify returns, for each of the b inputs in x (b×in), the softmax
+// probabilities of the classes, the forward pass's tiles started on exec.
+func (t *Trainer) Classify(ctx context.Context, exec tile.Executor, x []float32, b int) ([][]float64, error) {
+	in := t.m.layers[0].in
+	if b < 1 || len(x) != b*in {
+		return nil, fmt.Errorf("classify: %d values for %d inputs of %d", len(x), b, in)
+	}
+	_, z, err := t.forward(ctx, exec, x, b)
+	if err != nil {
+		return nil, err
+	}
+	classes := t.m.layers[len(t.m.layers)-1].out
+	logits := z[len(z)-1]
+	out := make([][]float64, b)
+	for r := range b {
+		row := logits[r*classes : (r+1)*classes]
+		mx := float64(row[0])
+		for _, v := range row {
+			mx = math.Max(mx, float64(v))
+		}
+		p := make([]float64, classes)
+		var sum float64
+		for k, v := range row {
+			p[k] = math.Exp(float64(v) - mx)
+			sum += p[k]
+		}
+		for k := range p {
+			p[k] /= sum
+		}
+		out[r] = p
+	}
+	return out, nil
+}
