@@ -95,7 +95,7 @@ func TestCompletionOpenAISDK(t *testing.T) {
 			Text  string
 			Usage *struct{ Total_tokens int }
 		}
-		Chat struct{ Role, Content, Object string }
+		Chat       struct{ Role, Content, Object string }
 		ChatStream struct{ Text string }
 		Errors     struct{ BadKey, UnknownModel, BadParameter string }
 	}
