@@ -395,11 +395,11 @@ func (s *scheduler) admitLocked(src Source, ts []*Task) {
 }
 
 // pullUrgentLocked puts the new tasks of urgent sources (inference, whose
-// requests someone is waiting for) at the front of the queue, ahead of
-// every task queued, for the jobs st works for.
+// requests someone is waiting for) ahead of every other task queued, for
+// the jobs st works for.
 func (s *scheduler) pullUrgentLocked(st *seat) {
 	for _, src := range s.sources {
-		if u, ok := src.(Urgent); !ok || !u.Urgent() || !st.works(src.Name()) {
+		if !isUrgent(src) || !st.works(src.Name()) {
 			continue
 		}
 		ts := src.Next(8)
@@ -407,8 +407,19 @@ func (s *scheduler) pullUrgentLocked(st *seat) {
 			continue
 		}
 		s.admitLocked(src, ts)
-		s.queue = append(ts, s.queue...)
+		// After the urgent tasks already queued (first come, first served
+		// among them), before everything else.
+		at := 0
+		for at < len(s.queue) && isUrgent(s.queue[at].Source) {
+			at++
+		}
+		s.queue = slices.Insert(s.queue, at, ts...)
 	}
+}
+
+func isUrgent(src Source) bool {
+	u, ok := src.(Urgent)
+	return ok && u.Urgent()
 }
 
 // takeLocked removes and returns the best task for addr among the first

@@ -29,27 +29,37 @@ func TestInferenceTasksGoFirst(t *testing.T) {
 	if len(s.queue) == 0 {
 		t.Fatal("no training task is queued: the test needs some waiting")
 	}
-	infer := urgentSource{newHammerSource("infer", 3)}
+	infer := urgentSource{newHammerSource("infer", 12)}
 	s.addSource(infer, false)
 	var order []string
+	var ids []uint64
 	task, err := takeTask(s, sess, first.lease.task.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	s.finish(sess, task, true)
-	for range 5 {
+	for range 14 {
 		f := <-sess.send
 		order = append(order, f.lease.task.Job)
+		if f.lease.task.Job == "infer" {
+			ids = append(ids, f.lease.task.ID)
+		}
 		task, err := takeTask(s, sess, f.lease.task.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
 		s.finish(sess, task, true)
 	}
-	want := []string{"infer", "infer", "infer", "train", "train"}
-	for i := range want {
-		if order[i] != want[i] {
-			t.Fatalf("leased %v, want %v", order, want)
+	for i, job := range order {
+		if want := map[bool]string{true: "infer", false: "train"}[i < 12]; job != want {
+			t.Fatalf("leased %v: the 12 inference tasks first", order)
+		}
+	}
+	// Among urgent tasks, first come first served: a later pull does not
+	// jump ahead of urgent tasks already queued.
+	for i := 1; i < len(ids); i++ {
+		if ids[i] < ids[i-1] {
+			t.Fatalf("inference tasks leased in order %v", ids)
 		}
 	}
 }

@@ -78,6 +78,13 @@ var (
 	ErrBadRequest = errors.New("bad request")
 )
 
+// Bounds on stop strings: each is compared with the text after every
+// token, on the engine's one goroutine.
+const (
+	MaxStops     = 5
+	MaxStopBytes = 256
+)
+
 // Request is one completion to compute.
 type Request struct {
 	// Prompt is the text to continue; empty starts from token 0.
@@ -89,6 +96,9 @@ type Request struct {
 	// Stop ends the completion at the first of these strings; it is not
 	// part of the text.
 	Stop []string
+	// HubOnly has the hub compute the request (a free one: contributors
+	// would earn credit for work no one paid for). Pool routes it.
+	HubOnly bool
 }
 
 // Completion is a request in progress. Read Text until it is closed; the
@@ -131,6 +141,9 @@ type Engine struct {
 	done chan struct{}
 
 	steps, seqs, maxBatch, tokens atomic.Uint64
+
+	closing sync.RWMutex
+	closed  bool
 }
 
 // active is a request being decoded.
@@ -164,6 +177,9 @@ func (e *Engine) Stats() Stats {
 
 // Close stops the engine; requests in flight fail with ErrClosed.
 func (e *Engine) Close() {
+	e.closing.Lock()
+	e.closed = true
+	e.closing.Unlock()
 	e.stop()
 	<-e.done
 }
@@ -177,9 +193,12 @@ func (e *Engine) Submit(ctx context.Context, req Request) (*Completion, error) {
 	if req.Sampler == nil {
 		return nil, fmt.Errorf("%w: no sampler", ErrBadRequest)
 	}
+	if len(req.Stop) > MaxStops {
+		return nil, fmt.Errorf("%w: %d stop strings, at most %d", ErrBadRequest, len(req.Stop), MaxStops)
+	}
 	for _, s := range req.Stop {
-		if s == "" {
-			return nil, fmt.Errorf("%w: an empty stop string", ErrBadRequest)
+		if s == "" || len(s) > MaxStopBytes {
+			return nil, fmt.Errorf("%w: a stop string must hold 1 to %d bytes", ErrBadRequest, MaxStopBytes)
 		}
 	}
 	model, step, exec, err := e.src.Checkpoint(ctx, e.name)
@@ -198,10 +217,12 @@ func (e *Engine) Submit(ctx context.Context, req Request) (*Completion, error) {
 	if len(a.chunk) == 0 {
 		a.chunk = []byte{0}
 	}
-	select {
-	case <-e.ctx.Done():
+	// closing is held for reading while enqueueing and for writing by
+	// Close, so no request is queued after run has drained the queue.
+	e.closing.RLock()
+	defer e.closing.RUnlock()
+	if e.closed {
 		return nil, ErrClosed
-	default:
 	}
 	select {
 	case e.in <- a:

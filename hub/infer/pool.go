@@ -2,10 +2,12 @@ package infer
 
 import (
 	"context"
+	"strings"
 	"sync"
 )
 
-// Pool keeps one Engine per model, made on first use.
+// Pool keeps one Engine per model, made on first use, and a second one
+// computing on the hub for the model's HubOnly requests.
 type Pool struct {
 	src Source
 	cfg Config
@@ -28,16 +30,22 @@ func (p *Pool) Submit(ctx context.Context, name string, req Request) (*Completio
 		p.mu.Unlock()
 		return nil, ErrClosed
 	}
-	e, ok := p.engines[name]
+	engine := name
+	if req.HubOnly {
+		engine += "\x00hub" // a second engine of the model, computing on the hub
+	}
+	e, ok := p.engines[engine]
 	p.mu.Unlock()
 	if !ok {
 		if _, _, _, err := p.src.Checkpoint(ctx, name); err != nil {
 			return nil, err
 		}
 		p.mu.Lock()
-		if e, ok = p.engines[name]; !ok && !p.closed {
-			e = NewEngine(name, p.src, p.cfg)
-			p.engines[name] = e
+		if e, ok = p.engines[engine]; !ok && !p.closed {
+			cfg := p.cfg
+			cfg.HubCompute = cfg.HubCompute || req.HubOnly
+			e = NewEngine(name, p.src, cfg)
+			p.engines[engine] = e
 		}
 		p.mu.Unlock()
 		if e == nil {
@@ -52,8 +60,14 @@ func (p *Pool) Stats() map[string]Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	out := make(map[string]Stats, len(p.engines))
-	for name, e := range p.engines {
-		out[name] = e.Stats()
+	for key, e := range p.engines {
+		name, _, _ := strings.Cut(key, "\x00")
+		st, prev := e.Stats(), out[name]
+		st.Steps += prev.Steps
+		st.Sequences += prev.Sequences
+		st.Tokens += prev.Tokens
+		st.MaxBatch = max(st.MaxBatch, prev.MaxBatch)
+		out[name] = st
 	}
 	return out
 }

@@ -57,6 +57,9 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, c *common, req
 		return
 	}
 	key := keyOf(r)
+	// Free requests (a demo key) are computed by the hub: tiles computed
+	// for them would earn contributors ownership for work nobody paid for.
+	req.HubOnly = key.PriceWei.Sign() == 0
 	comp, err := s.b.Submit(r.Context(), c.Model, req)
 	if err != nil {
 		writeError(w, submitError(err))
@@ -72,11 +75,12 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, c *common, req
 		for p := range comp.Text {
 			text.WriteString(p)
 		}
-		usage, merr := s.meter(key, c.Model, base.ID, comp)
 		if comp.Err != nil {
+			// The client gets none of the text: nothing is charged.
 			writeError(w, submitError(comp.Err))
 			return
 		}
+		usage, merr := s.meter(key, c.Model, base.ID, comp)
 		if merr != nil {
 			writeError(w, newError(http.StatusInternalServerError, "server_error", "", "", "The request's usage could not be recorded; it is not charged."))
 			return
@@ -188,7 +192,8 @@ func withNullUsage(r response, include bool) any {
 }
 
 // meter records comp's usage under key and waits until it is durable. A
-// request that failed before generating anything is not charged.
+// request that failed before generating anything is not charged (nor is
+// a non-streamed one that failed at all: complete does not meter it).
 func (s *Server) meter(key ledger.APIKey, model, id string, comp *infer.Completion) (usageJSON, error) {
 	u := usageJSON{PromptTokens: comp.PromptTokens, CompletionTokens: comp.CompletionTokens,
 		TotalTokens: comp.PromptTokens + comp.CompletionTokens}

@@ -151,6 +151,14 @@ func writeError(w http.ResponseWriter, e *apiError) {
 // keyCtx carries the request's key.
 type keyCtx struct{}
 
+// Authed wraps h, an endpoint beside the OpenAI API that takes the same
+// keys (MNIST classification), with the same key check and rate limit;
+// KeyOf returns the request's key inside h.
+func (s *Server) Authed(h http.HandlerFunc) http.Handler { return s.authed(h) }
+
+// KeyOf returns the key of a request that passed Authed.
+func KeyOf(r *http.Request) ledger.APIKey { return keyOf(r) }
+
 // authed checks the bearer key and the key's rate limit before h.
 func (s *Server) authed(h http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -2,14 +2,14 @@ package service
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"math/big"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/tessera-ai/tessera/hub/infer"
@@ -91,14 +91,15 @@ func (b *inferenceBackend) RecordUsage(u ledger.Usage) <-chan error {
 func routeInference(ctx context.Context, handle func(string, http.Handler), mgr *train.Manager, led *ledger.Ledger, cfg InferenceConfig,
 	dataDir, token string, log *slog.Logger) (func(), error) {
 	pool := infer.NewPool(mgr, infer.Config{HubCompute: cfg.HubCompute, StepTimeout: cfg.StepTimeout})
-	openai.New(&inferenceBackend{mgr: mgr, pool: pool, led: led}, openai.Config{Logger: log}).Routes(handle)
+	api := openai.New(&inferenceBackend{mgr: mgr, pool: pool, led: led}, openai.Config{Logger: log})
+	api.Routes(handle)
 	keys := &keysAPI{led: led, pool: pool}
 	admin := func(pattern string, f http.HandlerFunc) { handle(pattern, train.RequireToken(token, f)) }
 	admin("GET /api/v1/admin/keys", keys.list)
 	admin("POST /api/v1/admin/keys", keys.create)
 	admin("POST /api/v1/admin/keys/{name}/revoke", keys.revoke)
 	admin("POST /api/v1/admin/revenue", keys.recordRevenue)
-	handle("POST /api/v1/jobs/{id}/classify", &classifier{mgr: mgr, led: led, cfg: cfg, auth: led.KeyByToken})
+	handle("POST /api/v1/jobs/{id}/classify", api.Authed((&classifier{mgr: mgr, led: led, cfg: cfg}).serve))
 	handle("GET /api/v1/usage", http.HandlerFunc(keys.usage))
 	demo := ""
 	if cfg.DemoKey {
@@ -279,24 +280,20 @@ func (a *keysAPI) recordRevenue(w http.ResponseWriter, r *http.Request) {
 
 // classifier serves POST /api/v1/jobs/{id}/classify: an MLP job's latest
 // checkpoint classifies up to maxImages images, computed by contributors
-// like completions. It takes the same bearer keys as the completions API
-// and meters each image as one prompt token.
+// like completions. It takes the same bearer keys and rate limits as the
+// completions API (openai's Authed) and meters each image as one prompt
+// token; free keys' images are computed by the hub, as their completions
+// are.
 type classifier struct {
-	mgr  *train.Manager
-	led  *ledger.Ledger
-	cfg  InferenceConfig
-	auth func(ctx context.Context, token string) (ledger.APIKey, error)
+	mgr *train.Manager
+	led *ledger.Ledger
+	cfg InferenceConfig
 }
 
 const maxImages = 256
 
-func (c *classifier) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	key, err := c.auth(r.Context(), strings.TrimSpace(token))
-	if !ok || err != nil {
-		httpjson.Errorf(w, http.StatusUnauthorized, "a valid API key is required (Authorization: Bearer KEY)")
-		return
-	}
+func (c *classifier) serve(w http.ResponseWriter, r *http.Request) {
+	key := openai.KeyOf(r)
 	var body struct {
 		Images [][]float32 `json:"images"`
 	}
@@ -315,7 +312,7 @@ func (c *classifier) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx, cancel := context.WithTimeout(r.Context(), timeout)
 	defer cancel()
 	var exec tile.Executor
-	if c.cfg.HubCompute {
+	if c.cfg.HubCompute || key.PriceWei.Sign() == 0 {
 		exec = tile.NewLocal(0)
 	}
 	probs, step, jobID, err := c.mgr.Classify(ctx, r.PathValue("id"), body.Images, exec)
@@ -333,7 +330,9 @@ func (c *classifier) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		httpjson.Errorf(w, http.StatusInternalServerError, "classify: %v", err)
 		return
 	}
-	id := "clf-" + strconv.FormatInt(time.Now().UnixNano(), 36) + "-" + strconv.Itoa(len(body.Images))
+	var raw [18]byte
+	rand.Read(raw[:])
+	id := "clf-" + base64.RawURLEncoding.EncodeToString(raw[:])
 	if err := <-c.led.RecordUsage(ledger.Usage{Request: id, KeyID: key.ID, Model: jobID, PromptTokens: len(body.Images),
 		Wei: ledger.Price(len(body.Images), key.PriceWei)}); err != nil {
 		httpjson.Errorf(w, http.StatusInternalServerError, "the request's usage could not be recorded; it is not charged")
