@@ -104,6 +104,11 @@ func SendClaim(ctx context.Context, hc *http.Client, rpcURL string, key *ecdsa.P
 	if !ok || cum.Sign() < 0 {
 		return nil, common.Hash{}, fmt.Errorf("the hub's cumulative earnings %q are not an amount of wei", p.CumulativeEarnings)
 	}
+	if me := crypto.PubkeyToAddress(key.PublicKey); p.Address.Common() != me {
+		return nil, common.Hash{}, fmt.Errorf("the hub's proof is for %s, not this key's address %s", p.Address, me.Hex())
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
+	defer cancel()
 	id := crypto.Keccak256Hash([]byte(p.Model))
 	if string(p.ModelID) != string(id[:]) {
 		return nil, common.Hash{}, fmt.Errorf("the hub's model ID %s is not keccak256(%q)", p.ModelID, p.Model)
@@ -149,6 +154,9 @@ func SendClaim(ctx context.Context, hc *http.Client, rpcURL string, key *ecdsa.P
 				return nil, tx.Hash(), fmt.Errorf("claim %s reverted", tx.Hash())
 			}
 			for _, l := range r.Logs {
+				if l.Address != p.Contract.Common() {
+					continue
+				}
 				if ev, err := credits.UnpackClaimedEvent(l); err == nil {
 					return ev.Amount, tx.Hash(), nil
 				}

@@ -9,6 +9,7 @@ import (
 	"math/big"
 	"net/http"
 	"os"
+	"strings"
 
 	"github.com/tessera-ai/tessera/client/hubapi"
 	"github.com/tessera-ai/tessera/internal/tlsca"
@@ -83,7 +84,10 @@ func runClaim(args []string, stdout, stderr io.Writer, signals <-chan os.Signal)
 			var herr *hubapi.Error
 			switch {
 			case errors.As(err, &herr) && herr.Status == http.StatusConflict:
+				// Nothing left to pay is fine; a vault short of deposits
+				// or a stale proof is a failure, as with --chain-rpc.
 				r.Note = herr.Message
+				failed = failed || !strings.Contains(herr.Message, "nothing to claim")
 			case err != nil:
 				return fail(exitFailure, "claim in %q: %v", e.Model, err)
 			default:

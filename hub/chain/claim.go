@@ -85,7 +85,9 @@ func (v *Vault) Deposit(ctx context.Context, key *ecdsa.PrivateKey, model [32]by
 		return nil, fmt.Errorf("deposit: %w", err)
 	}
 	opts.Value = wei
+	sendMu.Lock()
 	tx, err := bind.Transact(v.instance, opts, v.credits.PackDeposit(model))
+	sendMu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("deposit: %w", v.decode(err))
 	}
@@ -101,7 +103,9 @@ func (v *Vault) SendClaim(ctx context.Context, key *ecdsa.PrivateKey, c Claim) (
 	if err != nil {
 		return nil, fmt.Errorf("claim: %w", err)
 	}
+	sendMu.Lock()
 	tx, err := bind.Transact(v.instance, opts, v.credits.PackClaim(c.Model, c.Account, c.Cumulative, c.Proof))
+	sendMu.Unlock()
 	if err != nil {
 		return nil, fmt.Errorf("claim for %s: %w", c.Account, v.decode(err))
 	}

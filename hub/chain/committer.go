@@ -430,6 +430,10 @@ func (c *Committer) send(ctx context.Context, e ledger.Epoch) (*types.Transactio
 	opts := bind.NewKeyedTransactor(c.key, chainID)
 	opts.Context = ctx
 	opts.NoSend = true
+	// The hub's key also sends relayed claims and deposits (payout.go):
+	// one sender at a time, so two never take the same nonce.
+	sendMu.Lock()
+	defer sendMu.Unlock()
 	data := c.credits.PackCommit(ModelID(e.Model), e.Epoch, e.Root, e.Total.Big(), uint64(e.Contributors), e.EarningsRoot, e.EarningsTotal.Big())
 	tx, err := bind.Transact(c.instance, opts, data)
 	if err != nil {
@@ -446,6 +450,11 @@ func (c *Committer) send(ctx context.Context, e ledger.Epoch) (*types.Transactio
 }
 
 var errNoReceipt = errors.New("no receipt yet")
+
+// sendMu serializes signing and sending from the hub's key (commits,
+// relayed claims, deposits): each takes its nonce from the node's pending
+// count, which two concurrent senders would read alike.
+var sendMu sync.Mutex
 
 // receipt polls for hash's receipt every Poll, for at most ReceiptTimeout.
 func (c *Committer) receipt(ctx context.Context, hash common.Hash) (*types.Receipt, error) {

@@ -11,7 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"sync"
+	"time"
 
 	"github.com/tessera-ai/tessera/internal/ethaddr"
 	"github.com/tessera-ai/tessera/internal/httpjson"
@@ -24,8 +24,11 @@ import (
 //	POST /api/v1/claim {model, address}  the hub sends the claim and pays its gas
 //
 // The claim pays the address in the proof, never the caller, so anyone
-// may ask the hub to relay anyone's claim. The hub reads the earnings
-// proof through its own proof handler, exactly as a client would.
+// may ask the hub to relay anyone's claim. A claim is sent only when the
+// contract would pay something (it is simulated first), so relaying costs
+// the hub at most one transaction per owner, model and epoch. The hub reads
+// the earnings proof through its own proof handler, exactly as a client
+// would.
 
 // Models lists the models that have epochs (hub/ledger's EpochModels).
 type Models interface {
@@ -38,8 +41,10 @@ type Payouts struct {
 	models Models
 	vault  *Vault
 	key    *ecdsa.PrivateKey // pays the relayed claims' gas
-	mu     sync.Mutex        // one relayed claim at a time: nonces come from one key
 }
+
+// relayWait bounds how long a relayed claim waits to be mined.
+const relayWait = 2 * time.Minute
 
 // NewPayouts returns the payout endpoints over the proof handler, the
 // ledger's models and the vault; key sends relayed claims.
@@ -174,9 +179,11 @@ func (p *Payouts) serveClaim(w http.ResponseWriter, r *http.Request) {
 		httpjson.Errorf(w, http.StatusInternalServerError, "%v", err)
 		return
 	}
-	p.mu.Lock()
-	paid, rcpt, err := p.vault.Claim(r.Context(), p.key, c)
-	p.mu.Unlock()
+	// Sending is serialized with the hub's other transactions (sendMu);
+	// the receipt is awaited for at most relayWait, holding no lock.
+	ctx, cancel := context.WithTimeout(r.Context(), relayWait)
+	defer cancel()
+	paid, rcpt, err := p.vault.Claim(ctx, p.key, c)
 	switch {
 	case errors.Is(err, ErrNothingToClaim), errors.Is(err, ErrVaultShort), errors.Is(err, ErrInvalidProof):
 		httpjson.Errorf(w, http.StatusConflict, "%v", err)
