@@ -39,11 +39,17 @@ type Config struct {
 	// Lanes is how many parts a step's requests are split into, advanced
 	// at once (lanes says why).
 	Lanes int
+	// MaxKVBytes bounds the KV caches of the requests decoded together,
+	// and MaxPromptBytes the attention scores of the prompts fed in one
+	// step; a request that does not fit waits for the next step (one
+	// request alone is always taken).
+	MaxKVBytes, MaxPromptBytes int64
 }
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
-	return Config{MaxBatch: 32, MaxWaiting: 256, StepTimeout: 30 * time.Second, MaxTokens: 2048, Lanes: 2}
+	return Config{MaxBatch: 32, MaxWaiting: 256, StepTimeout: 30 * time.Second, MaxTokens: 2048, Lanes: 2,
+		MaxKVBytes: 2 << 30, MaxPromptBytes: 1 << 30}
 }
 
 func (c Config) withDefaults() Config {
@@ -62,6 +68,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Lanes <= 0 {
 		c.Lanes = d.Lanes
+	}
+	if c.MaxKVBytes <= 0 {
+		c.MaxKVBytes = d.MaxKVBytes
+	}
+	if c.MaxPromptBytes <= 0 {
+		c.MaxPromptBytes = d.MaxPromptBytes
 	}
 	return c
 }
@@ -236,7 +248,11 @@ func (e *Engine) Submit(ctx context.Context, req Request) (*Completion, error) {
 func (e *Engine) run() {
 	defer close(e.done)
 	var batch []*active
+	var held *active // waiting for memory to join
 	for {
+		if held != nil && (len(batch) == 0 || e.fits(batch, held)) {
+			batch, held = append(batch, held), nil
+		}
 		if len(batch) == 0 {
 			select {
 			case a := <-e.in:
@@ -247,20 +263,51 @@ func (e *Engine) run() {
 			}
 		}
 	admit:
-		for len(batch) < e.cfg.MaxBatch {
+		for len(batch) < e.cfg.MaxBatch && held == nil {
 			select {
 			case a := <-e.in:
+				if !e.fits(batch, a) {
+					held = a
+					break admit
+				}
 				batch = append(batch, a)
 			default:
 				break admit
 			}
 		}
 		if e.ctx.Err() != nil {
+			if held != nil {
+				batch = append(batch, held)
+			}
 			e.drain(batch)
 			return
 		}
 		batch = e.step(batch)
 	}
+}
+
+// fits reports whether a can join batch within the engine's memory
+// bounds: every request's KV cache (2·layers·context·width floats) under
+// MaxKVBytes, and the score matrices of this step's new prompts (a
+// prompt of n tokens: heads·n² floats, twice) under MaxPromptBytes.
+func (e *Engine) fits(batch []*active, a *active) bool {
+	kv := func(x *active) int64 {
+		c := x.model.Config()
+		return 2 * 4 * int64(c.Layers) * int64(c.Context) * int64(c.Embd)
+	}
+	prompt := func(x *active) int64 {
+		if x.seq != nil {
+			return 0 // decoding: its prompt was fed in an earlier step
+		}
+		n := int64(len(x.chunk))
+		return 2 * 4 * int64(x.model.Config().Heads) * n * n
+	}
+	kvSum, promptSum := kv(a), prompt(a)
+	for _, x := range batch {
+		kvSum += kv(x)
+		promptSum += prompt(x)
+	}
+	return kvSum <= e.cfg.MaxKVBytes && promptSum <= e.cfg.MaxPromptBytes
 }
 
 // drain fails every request left when the engine stops.

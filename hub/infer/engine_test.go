@@ -165,3 +165,30 @@ func TestInferenceEngineHubCompute(t *testing.T) {
 		t.Fatalf("got %q (%v), want %q", text, c.Err, want)
 	}
 }
+
+// TestInferenceEngineMemoryBound: with room for one KV cache, concurrent
+// requests are decoded one at a time, and all of them complete.
+func TestInferenceEngineMemoryBound(t *testing.T) {
+	m := infertest.Model(t)
+	c := m.Config()
+	one := int64(2 * 4 * c.Layers * c.Context * c.Embd)
+	e := NewEngine("go", source{"go", m, tile.NewLocal(1)}, Config{MaxKVBytes: one})
+	defer e.Close()
+	var cs []*Completion
+	for range 4 {
+		comp, err := e.Submit(context.Background(), Request{Prompt: []byte("func"), MaxTokens: 10, Sampler: infertest.Greedy(t)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cs = append(cs, comp)
+	}
+	want := string(m.Generate([]byte("func"), 10, infertest.Greedy(t)))
+	for i, comp := range cs {
+		if text, _ := collect(comp); comp.Err != nil || text != want {
+			t.Errorf("request %d: %q %v", i, text, comp.Err)
+		}
+	}
+	if st := e.Stats(); st.MaxBatch != 1 {
+		t.Errorf("%d requests decoded together with room for one", st.MaxBatch)
+	}
+}
