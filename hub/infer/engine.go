@@ -132,6 +132,9 @@ type Completion struct {
 	PromptTokens, CompletionTokens int
 	// Step is the training step of the checkpoint that answered.
 	Step int
+	// Ledger names the model in the ledger (its job's ID), for metering;
+	// set by whoever submitted the request, empty if it is the API's name.
+	Ledger string
 }
 
 // Stats counts an engine's work.

@@ -200,6 +200,9 @@ func (s *Server) meter(key ledger.APIKey, model, id string, comp *infer.Completi
 	if comp.Err != nil && comp.CompletionTokens == 0 {
 		return u, nil
 	}
+	if comp.Ledger != "" {
+		model = comp.Ledger
+	}
 	err := <-s.b.RecordUsage(ledger.Usage{Request: id, KeyID: key.ID, Model: model, PromptTokens: u.PromptTokens,
 		CompletionTokens: u.CompletionTokens, Wei: ledger.Price(u.TotalTokens, key.PriceWei)})
 	if err != nil {

@@ -59,31 +59,32 @@ func (b *inferenceBackend) WhyNotServed(ctx context.Context, id string) string {
 	return b.mgr.WhyNotServed(ctx, id)
 }
 
+// Submit queues req and names, in the completion, the job whose ledger
+// model its usage is metered under: resolved now, so that a job removed or
+// renamed while the request runs cannot take its revenue.
 func (b *inferenceBackend) Submit(ctx context.Context, model string, req infer.Request) (*infer.Completion, error) {
-	return b.pool.Submit(ctx, model, req)
+	ms, err := b.mgr.ServedModels(ctx)
+	if err != nil {
+		return nil, err
+	}
+	job := ""
+	for _, m := range ms {
+		if m.Name == model {
+			job = m.JobID
+		}
+	}
+	c, err := b.pool.Submit(ctx, model, req)
+	if err == nil {
+		c.Ledger = job
+	}
+	return c, err
 }
 
 func (b *inferenceBackend) KeyByToken(ctx context.Context, token string) (ledger.APIKey, error) {
 	return b.led.KeyByToken(ctx, token)
 }
 
-// RecordUsage meters u under the job's ID, the model credit and revenue
-// are kept under in the ledger (the API names models by job name).
-func (b *inferenceBackend) RecordUsage(u ledger.Usage) <-chan error {
-	ms, err := b.mgr.ServedModels(context.Background())
-	if err != nil {
-		done := make(chan error, 1)
-		done <- err
-		return done
-	}
-	for _, m := range ms {
-		if m.Name == u.Model {
-			u.Model = m.JobID
-			break
-		}
-	}
-	return b.led.RecordUsage(u)
-}
+func (b *inferenceBackend) RecordUsage(u ledger.Usage) <-chan error { return b.led.RecordUsage(u) }
 
 // routeInference serves the OpenAI-compatible API under /v1, the usage
 // per model (public) and the admin endpoints of API keys. It returns what
