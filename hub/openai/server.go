@@ -85,6 +85,7 @@ type Server struct {
 
 type cachedKey struct {
 	key ledger.APIKey
+	err error // the lookup's refusal, for a bad token
 	at  time.Time
 }
 
@@ -209,13 +210,24 @@ func (s *Server) lookup(ctx context.Context, token string) (ledger.APIKey, error
 	s.mu.Lock()
 	c, ok := s.keys[token]
 	s.mu.Unlock()
-	if ok && time.Since(c.at) < s.cfg.KeyCacheTTL {
+	if ok && c.err == nil && time.Since(c.at) < s.cfg.KeyCacheTTL {
 		return c.key, nil
+	}
+	if ok && c.err != nil && time.Since(c.at) < s.cfg.KeyCacheTTL {
+		return ledger.APIKey{}, c.err // a token refused moments ago
 	}
 	key, err := s.b.KeyByToken(ctx, token)
 	if err != nil {
 		s.mu.Lock()
-		delete(s.keys, token)
+		if errors.Is(err, ledger.ErrUnknownKey) || errors.Is(err, ledger.ErrRevokedKey) {
+			// Remembered, so that a flood of bad tokens costs no lookups.
+			if len(s.keys) >= 4096 {
+				clear(s.keys)
+			}
+			s.keys[token] = cachedKey{err: err, at: time.Now()}
+		} else {
+			delete(s.keys, token)
+		}
 		s.mu.Unlock()
 		return ledger.APIKey{}, err
 	}
