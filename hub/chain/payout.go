@@ -5,12 +5,9 @@ import (
 	"crypto/ecdsa"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"io"
 	"math/big"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
 	"time"
 
 	"github.com/tessera-ai/tessera/internal/ethaddr"
@@ -26,9 +23,8 @@ import (
 // The claim pays the address in the proof, never the caller, so anyone
 // may ask the hub to relay anyone's claim. A claim is sent only when the
 // contract would pay something (it is simulated first), so relaying costs
-// the hub at most one transaction per owner, model and epoch. The hub reads
-// the earnings proof through its own proof handler, exactly as a client
-// would.
+// the hub at most one transaction per owner, model and epoch. The proofs
+// are the proof endpoint's (Proofs.LatestEarnings).
 
 // Models lists the models that have epochs (hub/ledger's EpochModels).
 type Models interface {
@@ -37,7 +33,7 @@ type Models interface {
 
 // Payouts serves the earnings and relay endpoints.
 type Payouts struct {
-	proofs http.Handler
+	proofs *Proofs
 	models Models
 	vault  *Vault
 	key    *ecdsa.PrivateKey // pays the relayed claims' gas
@@ -46,9 +42,9 @@ type Payouts struct {
 // relayWait bounds how long a relayed claim waits to be mined.
 const relayWait = 2 * time.Minute
 
-// NewPayouts returns the payout endpoints over the proof handler, the
+// NewPayouts returns the payout endpoints over the proofs, the
 // ledger's models and the vault; key sends relayed claims.
-func NewPayouts(proofs http.Handler, models Models, vault *Vault, key *ecdsa.PrivateKey) *Payouts {
+func NewPayouts(proofs *Proofs, models Models, vault *Vault, key *ecdsa.PrivateKey) *Payouts {
 	return &Payouts{proofs: proofs, models: models, vault: vault, key: key}
 }
 
@@ -56,28 +52,6 @@ func NewPayouts(proofs http.Handler, models Models, vault *Vault, key *ecdsa.Pri
 func (p *Payouts) Routes(handle func(string, http.Handler)) {
 	handle("GET /api/v1/earnings", http.HandlerFunc(p.serveEarnings))
 	handle("POST /api/v1/claim", http.HandlerFunc(p.serveClaim))
-}
-
-// errNoEarnings: the address has no earnings proof in the model.
-var errNoEarnings = errors.New("no earnings committed")
-
-// earnings fetches account's latest earnings proof in model.
-func (p *Payouts) earnings(ctx context.Context, model string, account ethaddr.Address) (EarningsProof, error) {
-	q := url.Values{"model": {model}, "address": {account.Hex()}, "kind": {KindEarnings}}
-	r := httptest.NewRequestWithContext(ctx, http.MethodGet, "/api/v1/proof?"+q.Encode(), nil)
-	w := httptest.NewRecorder()
-	p.proofs.ServeHTTP(w, r)
-	var ep EarningsProof
-	switch {
-	case w.Code == http.StatusNotFound:
-		return ep, fmt.Errorf("%w for %s in %q", errNoEarnings, account, model)
-	case w.Code != http.StatusOK:
-		return ep, fmt.Errorf("earnings proof: HTTP %d: %s", w.Code, w.Body.Bytes())
-	}
-	if err := json.Unmarshal(w.Body.Bytes(), &ep); err != nil {
-		return ep, fmt.Errorf("earnings proof: %w", err)
-	}
-	return ep, nil
 }
 
 // ModelEarnings is one model's line of GET /api/v1/earnings.
@@ -106,8 +80,8 @@ func (p *Payouts) serveEarnings(w http.ResponseWriter, r *http.Request) {
 	}
 	out := []ModelEarnings{}
 	for _, m := range models {
-		ep, err := p.earnings(r.Context(), m, account)
-		if errors.Is(err, errNoEarnings) {
+		ep, err := p.proofs.LatestEarnings(r.Context(), m, account)
+		if errors.Is(err, ErrNoProof) {
 			continue
 		}
 		if err != nil {
@@ -166,8 +140,8 @@ func (p *Payouts) serveClaim(w http.ResponseWriter, r *http.Request) {
 		httpjson.Errorf(w, http.StatusBadRequest, "%v", err)
 		return
 	}
-	ep, err := p.earnings(r.Context(), body.Model, account)
-	if errors.Is(err, errNoEarnings) {
+	ep, err := p.proofs.LatestEarnings(r.Context(), body.Model, account)
+	if errors.Is(err, ErrNoProof) {
 		httpjson.Errorf(w, http.StatusNotFound, "%v", err)
 		return
 	} else if err != nil {

@@ -89,11 +89,13 @@ const maxOlderTrees = 4
 // of the latest committed epoch, so a claimant asks without epoch=). It
 // keeps the trees of each model's latest committed epoch and of a few
 // older ones, so a request costs a lookup, not a build.
-func ProofHandler(store ProofStore, contract common.Address, chainID *big.Int) http.Handler {
-	return &proofHandler{store: store, contract: ethaddr.Address(contract), chainID: new(big.Int).Set(chainID), latest: map[string]*epochTree{}}
+func ProofHandler(store ProofStore, contract common.Address, chainID *big.Int) *Proofs {
+	return &Proofs{store: store, contract: ethaddr.Address(contract), chainID: new(big.Int).Set(chainID), latest: map[string]*epochTree{}}
 }
 
-type proofHandler struct {
+// Proofs serves proofs (ServeHTTP) and gives the hub's own payout
+// endpoints the latest earnings proof (LatestEarnings).
+type Proofs struct {
 	store    ProofStore
 	contract ethaddr.Address
 	chainID  *big.Int
@@ -156,6 +158,64 @@ func proofQuery(q url.Values) (r proofRequest, err error) {
 	return r, nil
 }
 
+// proofError is a refusal with the HTTP status it is served with.
+type proofError struct {
+	status int
+	msg    string
+}
+
+func (e *proofError) Error() string { return e.msg }
+
+// Is makes every 404 proofError match ErrNoProof.
+func (e *proofError) Is(target error) bool {
+	return target == ErrNoProof && e.status == http.StatusNotFound
+}
+
+// ErrNoProof: no such epoch, or no leaf of the address in it.
+var ErrNoProof = errors.New("no proof")
+
+func notFound(format string, args ...any) error {
+	return &proofError{status: http.StatusNotFound, msg: fmt.Sprintf(format, args...)}
+}
+
+func internal(format string, args ...any) error {
+	return &proofError{status: http.StatusInternalServerError, msg: fmt.Sprintf(format, args...)}
+}
+
+func writeProofError(w http.ResponseWriter, err error) {
+	var pe *proofError
+	if errors.As(err, &pe) {
+		httpjson.Errorf(w, pe.status, "%s", pe.msg)
+		return
+	}
+	httpjson.Errorf(w, http.StatusInternalServerError, "%v", err)
+}
+
+// epoch returns model's committed epoch n, or its latest for n = 0.
+func (h *Proofs) epoch(ctx context.Context, model string, n uint64) (ledger.Epoch, error) {
+	if n == 0 {
+		e, ok, err := h.store.LatestCommitted(ctx, model)
+		if err != nil {
+			return e, internal("cannot read the ledger")
+		}
+		if !ok {
+			return e, notFound("model %q has no epoch committed on-chain yet", model)
+		}
+		return e, nil
+	}
+	e, err := h.store.EpochAt(ctx, model, n)
+	if errors.Is(err, ledger.ErrNoEpoch) {
+		return e, notFound("model %q has no epoch %d", model, n)
+	}
+	if err != nil {
+		return e, internal("cannot read the ledger")
+	}
+	if e.State != ledger.EpochCommitted {
+		return e, notFound("epoch %d of %q is %s, not committed on-chain yet", n, model, e.State)
+	}
+	return e, nil
+}
+
 func truncate(s string) string {
 	if len(s) > 64 {
 		return s[:64] + "..."
@@ -163,7 +223,7 @@ func truncate(s string) string {
 	return s
 }
 
-func (h *proofHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (h *Proofs) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	q, err := url.ParseQuery(r.URL.RawQuery)
 	if err != nil {
 		httpjson.Errorf(w, http.StatusBadRequest, "malformed query: %v", err)
@@ -175,32 +235,10 @@ func (h *proofHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	model, account, n := req.model, req.account, req.epoch
-	var e ledger.Epoch
-	if n == 0 {
-		var ok bool
-		e, ok, err = h.store.LatestCommitted(r.Context(), model)
-		if err != nil {
-			httpjson.Errorf(w, http.StatusInternalServerError, "cannot read the ledger")
-			return
-		}
-		if !ok {
-			httpjson.Errorf(w, http.StatusNotFound, "model %q has no epoch committed on-chain yet", model)
-			return
-		}
-	} else {
-		e, err = h.store.EpochAt(r.Context(), model, n)
-		if errors.Is(err, ledger.ErrNoEpoch) {
-			httpjson.Errorf(w, http.StatusNotFound, "model %q has no epoch %d", model, n)
-			return
-		}
-		if err != nil {
-			httpjson.Errorf(w, http.StatusInternalServerError, "cannot read the ledger")
-			return
-		}
-		if e.State != ledger.EpochCommitted {
-			httpjson.Errorf(w, http.StatusNotFound, "epoch %d of %q is %s, not committed on-chain yet", n, model, e.State)
-			return
-		}
+	e, err := h.epoch(r.Context(), model, n)
+	if err != nil {
+		writeProofError(w, err)
+		return
 	}
 	t, err := h.tree(r.Context(), e)
 	if err != nil {
@@ -222,7 +260,12 @@ func (h *proofHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 			latest = ok && le.Epoch == e.Epoch
 		}
-		h.serveEarnings(w, t, i, account, latest)
+		p, err := h.earningsProof(t, i, account, latest)
+		if err != nil {
+			writeProofError(w, err)
+			return
+		}
+		httpjson.Write(w, http.StatusOK, p)
 		return
 	}
 	amount := t.leaves[i].Amount
@@ -245,7 +288,7 @@ func (h *proofHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // tree returns the tree of the committed epoch e, building it once.
-func (h *proofHandler) tree(ctx context.Context, e ledger.Epoch) (*epochTree, error) {
+func (h *Proofs) tree(ctx context.Context, e ledger.Epoch) (*epochTree, error) {
 	et := h.cached(e)
 	et.once.Do(func() {
 		leaves, err := h.store.Leaves(ctx, e.Model, e.Epoch)
@@ -268,7 +311,7 @@ func (h *proofHandler) tree(ctx context.Context, e ledger.Epoch) (*epochTree, er
 // cached returns the cache's entry for e, adding an empty one if there
 // is none: the latest epoch asked for per model stays, and older epochs
 // share a small least-recently-used list.
-func (h *proofHandler) cached(e ledger.Epoch) *epochTree {
+func (h *Proofs) cached(e ledger.Epoch) *epochTree {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	cur := h.latest[e.Model]
@@ -295,7 +338,7 @@ func (h *proofHandler) cached(e ledger.Epoch) *epochTree {
 }
 
 // forget drops et from the cache.
-func (h *proofHandler) forget(et *epochTree) {
+func (h *Proofs) forget(et *epochTree) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.latest[et.epoch.Model] == et {

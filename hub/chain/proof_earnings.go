@@ -1,15 +1,14 @@
 package chain
 
 import (
+	"context"
 	"errors"
-	"net/http"
 
 	"github.com/ethereum/go-ethereum/common/hexutil"
 
 	"github.com/tessera-ai/tessera/hub/chain/merkle"
 	"github.com/tessera-ai/tessera/hub/ledger"
 	"github.com/tessera-ai/tessera/internal/ethaddr"
-	"github.com/tessera-ai/tessera/internal/httpjson"
 )
 
 // ClaimSignature is the contract function an EarningsProof is for.
@@ -47,24 +46,21 @@ type EarningsProof struct {
 	Block         uint64          `json:"block"`
 }
 
-// serveEarnings answers with the earnings proof of the leaf i of t;
-// latest says whether t's epoch is the model's latest committed one.
-func (h *proofHandler) serveEarnings(w http.ResponseWriter, t *epochTree, i int, account ethaddr.Address, latest bool) {
+// earningsProof returns the earnings proof of the leaf i of t; latest
+// says whether t's epoch is the model's latest committed one.
+func (h *Proofs) earningsProof(t *epochTree, i int, account ethaddr.Address, latest bool) (EarningsProof, error) {
 	e := t.epoch
 	if e.EarningsRoot == ([32]byte{}) {
-		httpjson.Errorf(w, http.StatusNotFound, "epoch %d of %q has no earnings tree (it predates revenue)", e.Epoch, e.Model)
-		return
+		return EarningsProof{}, notFound("epoch %d of %q has no earnings tree (it predates revenue)", e.Epoch, e.Model)
 	}
 	tree, err := h.earningsTree(t)
 	if err != nil {
-		httpjson.Errorf(w, http.StatusInternalServerError, "cannot build the earnings tree of epoch %d", e.Epoch)
-		return
+		return EarningsProof{}, internal("cannot build the earnings tree of epoch %d", e.Epoch)
 	}
 	amount := t.leaves[i].Earnings
 	leaf, err := merkle.LeafHash(merkle.Entry{Account: account.Common(), Amount: amount.Big()})
 	if err != nil {
-		httpjson.Errorf(w, http.StatusInternalServerError, "cannot hash the leaf of %s", account)
-		return
+		return EarningsProof{}, internal("cannot hash the leaf of %s", account)
 	}
 	proof := tree.ProofAt(i)
 	id := ModelID(e.Model)
@@ -77,12 +73,31 @@ func (h *proofHandler) serveEarnings(w http.ResponseWriter, t *epochTree, i int,
 	for k := range proof {
 		p.Proof[k] = proof[k][:]
 	}
-	httpjson.Write(w, http.StatusOK, p)
+	return p, nil
+}
+
+// LatestEarnings returns account's earnings proof in model's latest
+// committed epoch: what GET /api/v1/proof?kind=earnings serves. It fails
+// with an error matching ErrNoProof when there is none.
+func (h *Proofs) LatestEarnings(ctx context.Context, model string, account ethaddr.Address) (EarningsProof, error) {
+	e, err := h.epoch(ctx, model, 0)
+	if err != nil {
+		return EarningsProof{}, err
+	}
+	t, err := h.tree(ctx, e)
+	if err != nil {
+		return EarningsProof{}, internal("cannot build the tree of epoch %d", e.Epoch)
+	}
+	i, ok := t.tree.Index(account.Common())
+	if !ok {
+		return EarningsProof{}, notFound("%s has no verified credit in %q as of epoch %d", account, model, e.Epoch)
+	}
+	return h.earningsProof(t, i, account, true)
 }
 
 // earningsTree returns the earnings tree of t's epoch, building it once
 // from the leaves the credit tree was built from.
-func (h *proofHandler) earningsTree(t *epochTree) (*merkle.Tree, error) {
+func (h *Proofs) earningsTree(t *epochTree) (*merkle.Tree, error) {
 	t.earnOnce.Do(func() {
 		t.earnings, t.earnErr = EarningsTree(t.leaves)
 		if t.earnErr == nil && t.earnings.Root() != t.epoch.EarningsRoot {

@@ -49,7 +49,7 @@ func TestProofHandlerEpochsConcurrently(t *testing.T) {
 		}
 		roots[e] = tree.Root()
 	}
-	h := ProofHandler(l, common.Address{1}, big.NewInt(1337)).(*proofHandler)
+	h := ProofHandler(l, common.Address{1}, big.NewInt(1337))
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Add(1)
