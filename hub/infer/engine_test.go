@@ -9,23 +9,8 @@ import (
 	"time"
 
 	"github.com/tessera-ai/tessera/hub/infer/infertest"
-	"github.com/tessera-ai/tessera/hub/lm"
 	"github.com/tessera-ai/tessera/hub/train/tile"
 )
-
-// source serves one model under one name with a given executor.
-type source struct {
-	name  string
-	model *lm.Model
-	exec  tile.Executor
-}
-
-func (s source) Checkpoint(_ context.Context, name string) (*lm.Model, int, tile.Executor, error) {
-	if name != s.name {
-		return nil, 0, nil, errors.New("unknown model " + name)
-	}
-	return s.model, 7, s.exec, nil
-}
 
 // collect reads a completion to its end.
 func collect(c *Completion) (string, []string) {
@@ -42,7 +27,7 @@ func collect(c *Completion) (string, []string) {
 // batched into shared steps.
 func TestInferenceEngineMatchesDecoder(t *testing.T) {
 	m := infertest.Model(t)
-	e := NewEngine("go", source{"go", m, tile.NewLocal(2)}, Config{})
+	e := NewEngine("go", infertest.Source{Name: "go", Model: m, Step: 7, Exec: tile.NewLocal(2)}, Config{})
 	defer e.Close()
 	prompts := []string{"func main", "fmt.Pri", "", "}\n\nfunc ", "hello"}
 	const n = 70 // more than two contexts of 32
@@ -90,7 +75,7 @@ func TestInferenceEngineMatchesDecoder(t *testing.T) {
 // is never streamed, and the pieces add up to the text.
 func TestInferenceEngineStops(t *testing.T) {
 	m := infertest.Model(t)
-	e := NewEngine("go", source{"go", m, tile.NewLocal(1)}, Config{})
+	e := NewEngine("go", infertest.Source{Name: "go", Model: m, Step: 7, Exec: tile.NewLocal(1)}, Config{})
 	defer e.Close()
 	ref := string(m.Generate([]byte("func"), 40, infertest.Greedy(t)))
 	stop := ref[12:15]
@@ -125,7 +110,7 @@ func (stall) Start(ctx context.Context, tiles []*tile.Tile) *tile.Batch {
 // once; a closed engine refuses work.
 func TestInferenceEngineTimesOut(t *testing.T) {
 	m := infertest.Model(t)
-	e := NewEngine("go", source{"go", m, stall{}}, Config{StepTimeout: 50 * time.Millisecond})
+	e := NewEngine("go", infertest.Source{Name: "go", Model: m, Step: 7, Exec: stall{}}, Config{StepTimeout: 50 * time.Millisecond})
 	c, err := e.Submit(context.Background(), Request{Prompt: []byte("x"), MaxTokens: 5, Sampler: infertest.Greedy(t)})
 	if err != nil {
 		t.Fatal(err)
@@ -154,7 +139,7 @@ func TestInferenceEngineTimesOut(t *testing.T) {
 // even when the model's executor never would.
 func TestInferenceEngineHubCompute(t *testing.T) {
 	m := infertest.Model(t)
-	e := NewEngine("go", source{"go", m, stall{}}, Config{StepTimeout: 50 * time.Millisecond, HubCompute: true})
+	e := NewEngine("go", infertest.Source{Name: "go", Model: m, Step: 7, Exec: stall{}}, Config{StepTimeout: 50 * time.Millisecond, HubCompute: true})
 	defer e.Close()
 	c, err := e.Submit(context.Background(), Request{Prompt: []byte("func"), MaxTokens: 10, Sampler: infertest.Greedy(t)})
 	if err != nil {
@@ -172,7 +157,7 @@ func TestInferenceEngineMemoryBound(t *testing.T) {
 	m := infertest.Model(t)
 	c := m.Config()
 	one := int64(2 * 4 * c.Layers * c.Context * c.Embd)
-	e := NewEngine("go", source{"go", m, tile.NewLocal(1)}, Config{MaxKVBytes: one})
+	e := NewEngine("go", infertest.Source{Name: "go", Model: m, Step: 7, Exec: tile.NewLocal(1)}, Config{MaxKVBytes: one})
 	defer e.Close()
 	var cs []*Completion
 	for range 4 {

@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"log/slog"
 	"math/big"
@@ -41,18 +40,6 @@ func (b *backend) Submit(ctx context.Context, model string, req infer.Request) (
 	return b.pool.Submit(ctx, model, req)
 }
 
-type source struct {
-	model *lm.Model
-	exec  tile.Executor
-}
-
-func (s source) Checkpoint(_ context.Context, name string) (*lm.Model, int, tile.Executor, error) {
-	if name != "go" {
-		return nil, 0, nil, errors.New("unknown model")
-	}
-	return s.model, 3, s.exec, nil
-}
-
 // serve starts the API over a model whose tiles exec computes, with a
 // key "k" (price 1000 wei per 1k tokens, limit rate per minute).
 func serve(t *testing.T, m *lm.Model, exec tile.Executor, cfg infer.Config, rate int) (*httptest.Server, string, *ledger.Ledger) {
@@ -66,7 +53,7 @@ func serve(t *testing.T, m *lm.Model, exec tile.Executor, cfg infer.Config, rate
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool := infer.NewPool(source{m, exec}, cfg)
+	pool := infer.NewPool(infertest.Source{Name: "go", Model: m, Step: 3, Exec: exec}, cfg)
 	t.Cleanup(pool.Close)
 	mux := http.NewServeMux()
 	New(&backend{Ledger: led, pool: pool, model: m}, Config{Logger: slog.New(slog.DiscardHandler)}).Routes(func(p string, h http.Handler) { mux.Handle(p, h) })
@@ -280,7 +267,7 @@ func TestCompletionModelNotServedYet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool := infer.NewPool(source{m, tile.NewLocal(1)}, infer.Config{})
+	pool := infer.NewPool(infertest.Source{Name: "go", Model: m, Step: 3, Exec: tile.NewLocal(1)}, infer.Config{})
 	defer pool.Close()
 	mux := http.NewServeMux()
 	New(explaining{&backend{Ledger: led, pool: pool, model: m}}, Config{Logger: slog.New(slog.DiscardHandler)}).Routes(func(p string, h http.Handler) { mux.Handle(p, h) })

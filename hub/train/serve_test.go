@@ -14,22 +14,13 @@ import (
 	"github.com/tessera-ai/tessera/client/device"
 	"github.com/tessera-ai/tessera/hub"
 	"github.com/tessera-ai/tessera/hub/infer"
+	"github.com/tessera-ai/tessera/hub/infer/infertest"
 	"github.com/tessera-ai/tessera/hub/lm"
 	"github.com/tessera-ai/tessera/hub/train"
 	"github.com/tessera-ai/tessera/hub/train/tile"
 	"github.com/tessera-ai/tessera/internal/identity"
 	"github.com/tessera-ai/tessera/internal/kernel"
 )
-
-// inferenceSource serves one model through a Remote.
-type inferenceSource struct {
-	m *lm.Model
-	r *train.Remote
-}
-
-func (s inferenceSource) Checkpoint(context.Context, string) (*lm.Model, int, tile.Executor, error) {
-	return s.m, 0, s.r, nil
-}
 
 // TestInferenceExposureCap trains a language model through three
 // contributors under a 40% exposure cap, serves completions through the
@@ -102,7 +93,7 @@ func TestInferenceExposureCap(t *testing.T) {
 			t.Fatalf("step %d: %v", step, err)
 		}
 	}
-	e := infer.NewEngine("lm", inferenceSource{tr.Model.Frozen(), inferRemote}, infer.Config{StepTimeout: time.Minute})
+	e := infer.NewEngine("lm", infertest.Source{Model: tr.Model.Frozen(), Exec: inferRemote}, infer.Config{StepTimeout: time.Minute})
 	defer e.Close()
 	serve := func(n int) {
 		var cs []*infer.Completion

@@ -8,22 +8,9 @@ import (
 
 	"github.com/tessera-ai/tessera/hub/infer"
 	"github.com/tessera-ai/tessera/hub/infer/infertest"
-	"github.com/tessera-ai/tessera/hub/lm"
 	"github.com/tessera-ai/tessera/hub/train"
-	"github.com/tessera-ai/tessera/hub/train/tile"
 	"github.com/tessera-ai/tessera/internal/kernel"
 )
-
-// servedModel is an infer.Source of one frozen model whose tiles go to the
-// harness's contributors.
-type servedModel struct {
-	model  *lm.Model
-	remote *train.Remote
-}
-
-func (s servedModel) Checkpoint(context.Context, string) (*lm.Model, int, tile.Executor, error) {
-	return s.model, 1, s.remote, nil
-}
 
 // TestInferenceCheaterIsCaught decodes concurrent completions through two
 // honest contributors and one that corrupts every result: each answer
@@ -41,7 +28,7 @@ func TestInferenceCheaterIsCaught(t *testing.T) {
 	exposure := train.NewExposure(1, m.TileFractions(), nil, nil, func(string, int) error { return nil })
 	remote := train.NewInferenceRemote("inference", x.Hub(), exposure)
 	x.Hub().AddSource(remote)
-	e := infer.NewEngine("go", servedModel{m, remote}, infer.Config{StepTimeout: time.Minute})
+	e := infer.NewEngine("go", infertest.Source{Model: m, Step: 1, Exec: remote}, infer.Config{StepTimeout: time.Minute})
 	prompts := []string{"func main", "fmt.", "}\n", "hello"}
 	texts := make([]string, len(prompts))
 	errs := make([]error, len(prompts))

@@ -9,20 +9,11 @@ import (
 	"time"
 
 	"github.com/tessera-ai/tessera/hub/infer"
+	"github.com/tessera-ai/tessera/hub/infer/infertest"
 	"github.com/tessera-ai/tessera/hub/lm"
 	"github.com/tessera-ai/tessera/hub/train"
 	"github.com/tessera-ai/tessera/hub/train/tile"
 )
-
-// benchServed is an infer.Source of one model through exec.
-type benchServed struct {
-	m    *lm.Model
-	exec tile.Executor
-}
-
-func (s benchServed) Checkpoint(context.Context, string) (*lm.Model, int, tile.Executor, error) {
-	return s.m, 0, s.exec, nil
-}
 
 // BenchmarkCompletions decodes completions of the default gocode-lm
 // shape through 4 loopback contributors (ordinary ones: replication and
@@ -60,7 +51,7 @@ func BenchmarkCompletions(b *testing.B) {
 		}
 		for _, conc := range []int{1, 16} {
 			b.Run(fmt.Sprintf("%s/%d", who, conc), func(b *testing.B) {
-				e := infer.NewEngine("bench", benchServed{m, exec}, infer.Config{StepTimeout: 2 * time.Minute})
+				e := infer.NewEngine("bench", infertest.Source{Model: m, Exec: exec}, infer.Config{StepTimeout: 2 * time.Minute})
 				defer e.Close()
 				var ttft time.Duration
 				var total int

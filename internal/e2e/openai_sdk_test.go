@@ -18,7 +18,6 @@ import (
 	"github.com/tessera-ai/tessera/hub/infer"
 	"github.com/tessera-ai/tessera/hub/infer/infertest"
 	"github.com/tessera-ai/tessera/hub/ledger"
-	"github.com/tessera-ai/tessera/hub/lm"
 	"github.com/tessera-ai/tessera/hub/openai"
 	"github.com/tessera-ai/tessera/hub/train/tile"
 )
@@ -35,15 +34,6 @@ func (b sdkBackend) Models(context.Context) ([]openai.Model, error) {
 
 func (b sdkBackend) Submit(ctx context.Context, model string, req infer.Request) (*infer.Completion, error) {
 	return b.pool.Submit(ctx, model, req)
-}
-
-type sdkSource struct{ m *lm.Model }
-
-func (s sdkSource) Checkpoint(_ context.Context, name string) (*lm.Model, int, tile.Executor, error) {
-	if name != "go" {
-		return nil, 0, nil, errors.New("unknown model")
-	}
-	return s.m, 1, tile.NewLocal(1), nil
 }
 
 // TestCompletionOpenAISDK points OpenAI's official Node SDK (pinned in
@@ -67,7 +57,7 @@ func TestCompletionOpenAISDK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool := infer.NewPool(sdkSource{m}, infer.Config{})
+	pool := infer.NewPool(infertest.Source{Name: "go", Model: m, Step: 1, Exec: tile.NewLocal(1)}, infer.Config{})
 	defer pool.Close()
 	mux := http.NewServeMux()
 	openai.New(sdkBackend{led, pool}, openai.Config{Logger: slog.New(slog.DiscardHandler)}).Routes(func(p string, h http.Handler) { mux.Handle(p, h) })

@@ -5,6 +5,7 @@ package infertest
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -46,4 +47,21 @@ func Greedy(tb testing.TB) *lm.Sampler {
 		tb.Fatal(err)
 	}
 	return s
+}
+
+// Source serves Model under Name (any name when Name is empty) at Step,
+// its tiles computed by Exec: an infer.Source for tests.
+type Source struct {
+	Name  string
+	Model *lm.Model
+	Step  int
+	Exec  tile.Executor
+}
+
+// Checkpoint implements infer.Source.
+func (s Source) Checkpoint(_ context.Context, name string) (*lm.Model, int, tile.Executor, error) {
+	if s.Name != "" && name != s.Name {
+		return nil, 0, nil, fmt.Errorf("unknown model %q", name)
+	}
+	return s.Model, s.Step, s.Exec, nil
 }
