@@ -48,16 +48,9 @@ func runClaim(args []string, stdout, stderr io.Writer, signals <-chan os.Signal)
 		fmt.Fprintf(stderr, "tessera-edge claim: "+format+"\n", args...)
 		return code
 	}
-	api, err := hubapi.New(*hub)
+	api, _, err := hubAPI(*hub, *caCert)
 	if err != nil {
-		return fail(exitUsage, "--hub: %v", err)
-	}
-	tlsCfg, err := tlsca.Load(*caCert)
-	if err != nil {
-		return fail(exitUsage, "--ca-cert: %v", err)
-	}
-	if tlsCfg != nil {
-		api.UseTLS(tlsCfg)
+		return fail(exitUsage, "%v", err)
 	}
 	key, err := loadKey(*keyPath)
 	if err != nil {

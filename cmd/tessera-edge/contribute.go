@@ -12,7 +12,6 @@ import (
 
 	"github.com/tessera-ai/tessera/client"
 	"github.com/tessera-ai/tessera/client/backend"
-	"github.com/tessera-ai/tessera/client/hubapi"
 	"github.com/tessera-ai/tessera/internal/identity"
 	"github.com/tessera-ai/tessera/internal/kernel"
 	"github.com/tessera-ai/tessera/internal/protocol"
@@ -63,18 +62,10 @@ func runContribute(args []string, stdout, stderr io.Writer, signals <-chan os.Si
 		fmt.Fprintf(stderr, "tessera-edge: --operand-cache %d is not between 0 and %d MiB\n", *cacheMiB, protocol.MaxCacheMiB)
 		return exitUsage
 	}
-	api, err := hubapi.New(*hub)
+	api, tlsCfg, err := hubAPI(*hub, *caCert)
 	if err != nil {
-		fmt.Fprintf(stderr, "tessera-edge: --hub: %v\n", err)
+		fmt.Fprintf(stderr, "tessera-edge: %v\n", err)
 		return exitUsage
-	}
-	tlsCfg, err := tlsca.Load(*caCert)
-	if err != nil {
-		fmt.Fprintf(stderr, "tessera-edge: --ca-cert: %v\n", err)
-		return exitUsage
-	}
-	if tlsCfg != nil {
-		api.UseTLS(tlsCfg)
 	}
 	log := newLogger(stderr, *jsonLogs)
 

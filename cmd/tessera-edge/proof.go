@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -55,16 +56,9 @@ func runProof(args []string, stdout, stderr io.Writer, signals <-chan os.Signal)
 		fmt.Fprintf(stderr, "tessera-edge proof: "+format+"\n", args...)
 		return code
 	}
-	api, err := hubapi.New(*hub)
+	api, _, err := hubAPI(*hub, *caCert)
 	if err != nil {
-		return fail(exitUsage, "--hub: %v", err)
-	}
-	tlsCfg, err := tlsca.Load(*caCert)
-	if err != nil {
-		return fail(exitUsage, "--ca-cert: %v", err)
-	}
-	if tlsCfg != nil {
-		api.UseTLS(tlsCfg)
+		return fail(exitUsage, "%v", err)
 	}
 	addr := *address
 	if addr == "" {
@@ -177,4 +171,22 @@ func bigFloat(n *big.Int) float64 {
 	}
 	f, _ := new(big.Float).SetInt(n).Float64()
 	return f
+}
+
+// hubAPI returns the client of the hub's HTTP API at the websocket URL
+// hub, trusting the CA in caCert too when it is set (the TLS config is
+// returned for the websocket). Its errors name the flag at fault.
+func hubAPI(hub, caCert string) (*hubapi.API, *tls.Config, error) {
+	api, err := hubapi.New(hub)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--hub: %w", err)
+	}
+	tlsCfg, err := tlsca.Load(caCert)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--ca-cert: %w", err)
+	}
+	if tlsCfg != nil {
+		api.UseTLS(tlsCfg)
+	}
+	return api, tlsCfg, nil
 }
