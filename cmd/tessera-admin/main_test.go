@@ -269,6 +269,13 @@ func TestAdminCLI(t *testing.T) {
 		if out := c.ok("revenue", "list"); !strings.Contains(out, "no metered usage") {
 			t.Errorf("revenue list:\n%s", out)
 		}
+		if out := c.ok("revenue", "record", "--model", "matmul", "--wei", "1000", "--note", "a grant"); !strings.Contains(out, "recorded 1000 wei of revenue for matmul") {
+			t.Errorf("revenue record:\n%s", out)
+		}
+		if out := c.ok("revenue", "deposit", "--model", "matmul", "--wei", "1000"); !strings.Contains(out, "deposited 1000 wei for matmul (transaction 0x") {
+			t.Errorf("revenue deposit:\n%s", out)
+		}
+		c.fails(exitUsage, "not a positive whole number", "revenue", "deposit", "--model", "matmul", "--wei", "-5")
 	})
 	t.Run("Workers", func(t *testing.T) {
 		var ws struct{ Workers []hub.Worker }

@@ -53,37 +53,32 @@ func revenueList(ctx context.Context, a *app, _ []string) error {
 	return t.flush()
 }
 
+// revenueDeposit funds a model's vault: POST /api/v1/admin/deposit.
 func revenueDeposit(fs *flag.FlagSet) runFunc {
-	model := fs.String("model", "", "the model (job ID) whose vault to fund (required)")
-	wei := fs.String("wei", "", "the amount in wei (required)")
-	return func(ctx context.Context, a *app, _ []string) error {
-		if *model == "" {
-			return usageErrorf("--model is required")
-		}
-		if w, ok := new(big.Int).SetString(*wei, 10); !ok || w.Sign() <= 0 {
-			return usageErrorf("--wei %q is not a positive whole number of wei", *wei)
-		}
-		body, _ := json.Marshal(map[string]string{"model": *model, "wei": *wei})
-		var out struct {
-			DepositedWei string `json:"deposited_wei"`
-			TxHash       string `json:"tx_hash"`
-		}
-		raw, err := a.doJSON(ctx, http.MethodPost, "/api/v1/admin/deposit", body, true, &out)
-		if err != nil {
-			return err
-		}
-		if a.opts.json {
-			return a.printRaw(raw)
-		}
-		_, err = fmt.Fprintf(a.stdout, "deposited %s wei for %s (transaction %s)\n", out.DepositedWei, *model, out.TxHash)
+	return revenuePost(fs, "/api/v1/admin/deposit", "whose vault to fund", false, func(a *app, model string, out map[string]any) error {
+		_, err := fmt.Fprintf(a.stdout, "deposited %v wei for %s (transaction %v)\n", out["deposited_wei"], model, out["tx_hash"])
 		return err
-	}
+	})
 }
 
+// revenueRecord records revenue earned outside the API: POST
+// /api/v1/admin/revenue.
 func revenueRecord(fs *flag.FlagSet) runFunc {
-	model := fs.String("model", "", "the model (job ID) that earned it (required)")
+	return revenuePost(fs, "/api/v1/admin/revenue", "that earned it", true, func(a *app, model string, out map[string]any) error {
+		_, err := fmt.Fprintf(a.stdout, "recorded %v wei of revenue for %s; it is split among the owners at the next epoch\n", out["recorded_wei"], model)
+		return err
+	})
+}
+
+// revenuePost is a command that posts {model, wei[, note]} to path and
+// prints the answer with done (or as JSON with --json).
+func revenuePost(fs *flag.FlagSet, path, role string, withNote bool, done func(a *app, model string, out map[string]any) error) runFunc {
+	model := fs.String("model", "", "the model (job ID) "+role+" (required)")
 	wei := fs.String("wei", "", "the amount in wei (required)")
-	note := fs.String("note", "", "where it came from, kept in the ledger")
+	var note *string
+	if withNote {
+		note = fs.String("note", "", "where it came from, kept in the ledger")
+	}
 	return func(ctx context.Context, a *app, _ []string) error {
 		if *model == "" {
 			return usageErrorf("--model is required")
@@ -91,18 +86,19 @@ func revenueRecord(fs *flag.FlagSet) runFunc {
 		if w, ok := new(big.Int).SetString(*wei, 10); !ok || w.Sign() <= 0 {
 			return usageErrorf("--wei %q is not a positive whole number of wei", *wei)
 		}
-		body, _ := json.Marshal(map[string]string{"model": *model, "wei": *wei, "note": *note})
-		var out struct {
-			RecordedWei string `json:"recorded_wei"`
+		req := map[string]string{"model": *model, "wei": *wei}
+		if note != nil {
+			req["note"] = *note
 		}
-		raw, err := a.doJSON(ctx, http.MethodPost, "/api/v1/admin/revenue", body, true, &out)
+		body, _ := json.Marshal(req)
+		var out map[string]any
+		raw, err := a.doJSON(ctx, http.MethodPost, path, body, true, &out)
 		if err != nil {
 			return err
 		}
 		if a.opts.json {
 			return a.printRaw(raw)
 		}
-		_, err = fmt.Fprintf(a.stdout, "recorded %s wei of revenue for %s; it is split among the owners at the next epoch\n", out.RecordedWei, *model)
-		return err
+		return done(a, *model, out)
 	}
 }
