@@ -62,11 +62,13 @@ type run struct {
 
 	// infer is the executor of the job's inference tiles, a source of the
 	// hub for as long as the job exists (a paused or finished model is
-	// still served); served is its latest checkpoint, frozen (serve.go).
+	// still served); loaded is its latest checkpoint as served, and
+	// frozen the same weights frozen for a language model (serve.go).
 	infer      *Remote
 	serveMu    sync.Mutex
-	served     *lm.Model
-	servedStep int
+	loaded     Model
+	loadedStep int
+	frozen     *lm.Model
 }
 
 // NewManager returns a manager for the jobs in db, leasing tiles on h.

@@ -83,17 +83,35 @@ func (m *Manager) Checkpoint(ctx context.Context, name string) (*lm.Model, int, 
 	if err != nil {
 		return nil, 0, nil, err
 	}
+	_, step, err := m.served(ctx, r, sm.Step)
+	if err != nil {
+		return nil, 0, nil, fmt.Errorf("load %s's checkpoint: %w", name, err)
+	}
+	if r.frozen == nil {
+		return nil, 0, nil, fmt.Errorf("%w: %q is not a language model", ErrNotServable, name)
+	}
+	return r.frozen, step, r.infer, nil
+}
+
+// served returns the job's latest checkpoint, which the database says is
+// of step, loaded into a model of its own (and, for a language model,
+// frozen in r.frozen): loaded once, then returned until the job writes a
+// newer one.
+func (m *Manager) served(ctx context.Context, r *run, step int) (Model, int, error) {
 	r.serveMu.Lock()
 	defer r.serveMu.Unlock()
-	if r.served != nil && r.servedStep == sm.Step {
-		return r.served, r.servedStep, r.infer, nil
+	if r.loaded != nil && r.loadedStep == step {
+		return r.loaded, r.loadedStep, nil
 	}
 	// The job deletes an old checkpoint once it has written the next: on
 	// a miss, read the row again and retry once.
 	for try := 0; ; try++ {
-		row, err := m.db.Job(ctx, sm.JobID)
+		row, err := m.db.Job(ctx, r.job.ID)
 		if err != nil {
-			return nil, 0, nil, err
+			return nil, 0, err
+		}
+		if row.Checkpoint == "" {
+			return nil, 0, errNoCheckpoint
 		}
 		model, err := buildModel(r.job.Spec, nil)
 		if err == nil {
@@ -103,14 +121,13 @@ func (m *Manager) Checkpoint(ctx context.Context, name string) (*lm.Model, int, 
 			if try == 0 {
 				continue
 			}
-			return nil, 0, nil, fmt.Errorf("load %s's checkpoint: %w", name, err)
+			return nil, 0, err
 		}
-		lmm, ok := model.(*lmModel)
-		if !ok {
-			return nil, 0, nil, fmt.Errorf("%w: %q is not a language model", ErrNotServable, name)
+		r.loaded, r.loadedStep, r.frozen = model, row.Step, nil
+		if lmm, ok := model.(*lmModel); ok {
+			r.frozen = lmm.Model.Frozen()
 		}
-		r.served, r.servedStep = lmm.Model.Frozen(), row.Step
-		return r.served, r.servedStep, r.infer, nil
+		return model, row.Step, nil
 	}
 }
 
@@ -152,10 +169,10 @@ func (m *Manager) Classify(ctx context.Context, id string, images [][]float32, e
 	if err != nil {
 		return nil, 0, "", err
 	}
-	jobID := ""
+	jobID, step := "", 0
 	for _, row := range rows {
 		if row.ID == id || (row.Name == id && jobID == "") {
-			jobID = row.ID
+			jobID, step = row.ID, row.Step
 		}
 	}
 	r, err := m.get(jobID)
@@ -165,7 +182,7 @@ func (m *Manager) Classify(ctx context.Context, id string, images [][]float32, e
 	if r.job.Spec.Model.Type != "mlp" {
 		return nil, 0, "", fmt.Errorf("%w: %q is a %s job; classification is for mlp jobs", ErrNotServable, id, r.job.Spec.Model.Type)
 	}
-	model, step, err := m.checkpointModel(ctx, jobID)
+	model, step, err := m.served(ctx, r, step)
 	if err != nil {
 		return nil, 0, "", fmt.Errorf("%w: %v", ErrNotServable, err)
 	}
