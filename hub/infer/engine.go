@@ -143,6 +143,18 @@ type Stats struct {
 	Sequences uint64 // sequences summed over steps: Sequences/Steps is the mean batch
 	MaxBatch  uint64 // the most sequences in one step
 	Tokens    uint64 // tokens generated
+	// Requests counts requests queued; Finished and Failed those that
+	// ended (Failed: an error, the caller's cancellation included).
+	Requests, Finished, Failed uint64
+	// Decoding and Waiting are the requests in the batch now and those
+	// queued to join it.
+	Decoding, Waiting int
+	// StepSeconds sums the steps' durations; FirstTokens and
+	// FirstTokenSeconds count the requests that got a first token and sum
+	// their times from Submit to it.
+	StepSeconds       float64
+	FirstTokens       uint64
+	FirstTokenSeconds float64
 }
 
 // Engine decodes the requests for one model together.
@@ -155,7 +167,9 @@ type Engine struct {
 	stop context.CancelFunc
 	done chan struct{}
 
-	steps, seqs, maxBatch, tokens atomic.Uint64
+	steps, seqs, maxBatch, tokens      atomic.Uint64
+	requests, finished, failed, firsts atomic.Uint64
+	stepNanos, firstNanos, decoding    atomic.Int64
 
 	closing sync.RWMutex
 	closed  bool
@@ -163,6 +177,7 @@ type Engine struct {
 
 // active is a request being decoded.
 type active struct {
+	e       *Engine
 	ctx     context.Context
 	req     Request
 	c       *Completion
@@ -174,6 +189,8 @@ type active struct {
 	out     []byte
 	emitted int
 	sampled int // tokens generated, a stop string and the end-of-text token included
+	// submitted is when Submit queued it, for the time to first token.
+	submitted time.Time
 }
 
 // NewEngine starts an engine for the model named name.
@@ -187,7 +204,10 @@ func NewEngine(name string, src Source, cfg Config) *Engine {
 
 // Stats returns the engine's counters.
 func (e *Engine) Stats() Stats {
-	return Stats{Steps: e.steps.Load(), Sequences: e.seqs.Load(), MaxBatch: e.maxBatch.Load(), Tokens: e.tokens.Load()}
+	return Stats{Steps: e.steps.Load(), Sequences: e.seqs.Load(), MaxBatch: e.maxBatch.Load(), Tokens: e.tokens.Load(),
+		Requests: e.requests.Load(), Finished: e.finished.Load(), Failed: e.failed.Load(),
+		Decoding: int(e.decoding.Load()), Waiting: len(e.in),
+		StepSeconds: float64(e.stepNanos.Load()) / 1e9, FirstTokens: e.firsts.Load(), FirstTokenSeconds: float64(e.firstNanos.Load()) / 1e9}
 }
 
 // Close stops the engine; requests in flight fail with ErrClosed.
@@ -228,7 +248,7 @@ func (e *Engine) Submit(ctx context.Context, req Request) (*Completion, error) {
 	}
 	text := make(chan string, req.MaxTokens+1)
 	c := &Completion{Text: text, text: text, PromptTokens: len(req.Prompt), Step: step}
-	a := &active{ctx: ctx, req: req, c: c, model: model, exec: exec, chunk: req.Prompt}
+	a := &active{e: e, ctx: ctx, req: req, c: c, model: model, exec: exec, chunk: req.Prompt, submitted: time.Now()}
 	if len(a.chunk) == 0 {
 		a.chunk = []byte{0}
 	}
@@ -241,6 +261,7 @@ func (e *Engine) Submit(ctx context.Context, req Request) (*Completion, error) {
 	}
 	select {
 	case e.in <- a:
+		e.requests.Add(1)
 		return c, nil
 	default:
 		return nil, ErrBusy
@@ -286,6 +307,7 @@ func (e *Engine) run() {
 			return
 		}
 		batch = e.step(batch)
+		e.decoding.Store(int64(len(batch)))
 	}
 }
 
@@ -351,6 +373,7 @@ func (e *Engine) step(batch []*active) []*active {
 			a.seq = a.model.NewSequence()
 		}
 	}
+	began := time.Now()
 	lanes := e.lanes(batch)
 	var wg sync.WaitGroup
 	errs := make([]error, len(lanes))
@@ -373,6 +396,7 @@ func (e *Engine) step(batch []*active) []*active {
 		}()
 	}
 	wg.Wait()
+	e.stepNanos.Add(int64(time.Since(began)))
 	e.steps.Add(1)
 	e.seqs.Add(uint64(len(batch)))
 	for {
@@ -433,6 +457,10 @@ func (a *active) advance(logits []float32) bool {
 	a.window = append(a.window, a.chunk...)
 	tok := a.req.Sampler.Next(logits)
 	a.sampled++
+	if a.sampled == 1 {
+		a.e.firsts.Add(1)
+		a.e.firstNanos.Add(int64(time.Since(a.submitted)))
+	}
 	if tok == 0 { // end of text (GPT-2's eos_token_id is 0 in this vocabulary)
 		a.finish("stop")
 		return false
@@ -503,11 +531,13 @@ func (a *active) finish(reason string) {
 	a.emit(true)
 	a.c.Finish = reason
 	a.c.CompletionTokens = a.sampled
+	a.e.finished.Add(1)
 	close(a.c.text)
 }
 
 func (a *active) fail(err error) {
 	a.c.Err = err
 	a.c.CompletionTokens = a.sampled
+	a.e.failed.Add(1)
 	close(a.c.text)
 }

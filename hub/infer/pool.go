@@ -67,6 +67,14 @@ func (p *Pool) Stats() map[string]Stats {
 		st.Sequences += prev.Sequences
 		st.Tokens += prev.Tokens
 		st.MaxBatch = max(st.MaxBatch, prev.MaxBatch)
+		st.Requests += prev.Requests
+		st.Finished += prev.Finished
+		st.Failed += prev.Failed
+		st.Decoding += prev.Decoding
+		st.Waiting += prev.Waiting
+		st.StepSeconds += prev.StepSeconds
+		st.FirstTokens += prev.FirstTokens
+		st.FirstTokenSeconds += prev.FirstTokenSeconds
 		out[name] = st
 	}
 	return out

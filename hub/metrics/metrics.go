@@ -94,7 +94,9 @@ type Metrics struct {
 	bitsPerByte     *prometheus.GaugeVec
 	tokensPerSecond *prometheus.GaugeVec
 
-	watched *watcher
+	watched      *watcher
+	inference    *inferenceWatcher
+	apiResponses *prometheus.CounterVec
 }
 
 // New returns a Metrics with every family registered on a fresh registry.
@@ -147,7 +149,12 @@ func New() *Metrics {
 			Name: "tessera_train_tokens_per_second",
 			Help: "Training throughput between the latest two evaluations, by job: tokens for a language model, examples otherwise.",
 		}, []string{"job"}),
-		watched: newWatcher(),
+		watched:   newWatcher(),
+		inference: newInferenceWatcher(),
+		apiResponses: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "tessera_api_responses_total",
+			Help: "Responses of the inference API (OpenAI-compatible endpoints and classification), by route and HTTP status code.",
+		}, []string{"route", "code"}),
 	}
 	refused := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "tessera_tasks_refused_total",
@@ -170,7 +177,7 @@ func New() *Metrics {
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 		m.accepted, m.refusedHello, refused, verified, m.leaseWait,
 		m.batchSeconds, m.batchOps, m.batchFailures, m.stepSeconds, m.stepPart, m.bitsPerByte, m.tokensPerSecond,
-		m.watched,
+		m.watched, m.inference, m.apiResponses,
 	)
 	return m
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/tessera-ai/tessera/hub/infer"
 	"github.com/tessera-ai/tessera/hub/ledger"
+	"github.com/tessera-ai/tessera/hub/metrics"
 	"github.com/tessera-ai/tessera/hub/openai"
 	"github.com/tessera-ai/tessera/hub/train"
 	"github.com/tessera-ai/tessera/hub/train/tile"
@@ -90,17 +91,28 @@ func (b *inferenceBackend) RecordUsage(u ledger.Usage) <-chan error { return b.l
 // per model (public) and the admin endpoints of API keys. It returns what
 // stops the engines.
 func routeInference(ctx context.Context, handle func(string, http.Handler), mgr *train.Manager, led *ledger.Ledger, cfg InferenceConfig,
-	dataDir, token string, log *slog.Logger) (func(), error) {
+	m *metrics.Metrics, dataDir, token string, log *slog.Logger) (func(), error) {
 	pool := infer.NewPool(mgr, infer.Config{HubCompute: cfg.HubCompute, StepTimeout: cfg.StepTimeout})
+	m.WatchInference(func() map[string]metrics.Inference {
+		out := map[string]metrics.Inference{}
+		for name, s := range pool.Stats() {
+			out[name] = metrics.Inference{Requests: s.Requests, Finished: s.Finished, Failed: s.Failed, Decoding: s.Decoding, Waiting: s.Waiting,
+				Steps: s.Steps, Sequences: s.Sequences, Tokens: s.Tokens, MaxBatch: s.MaxBatch, StepSeconds: s.StepSeconds,
+				FirstTokens: s.FirstTokens, FirstTokenSeconds: s.FirstTokenSeconds}
+		}
+		return out
+	})
+	// The API's responses are counted by route and status.
+	counted := func(pattern string, h http.Handler) { handle(pattern, m.APIResponses(pattern, h)) }
 	api := openai.New(&inferenceBackend{mgr: mgr, pool: pool, led: led}, openai.Config{Logger: log})
-	api.Routes(handle)
+	api.Routes(counted)
 	keys := &keysAPI{led: led, pool: pool}
 	admin := func(pattern string, f http.HandlerFunc) { handle(pattern, train.RequireToken(token, f)) }
 	admin("GET /api/v1/admin/keys", keys.list)
 	admin("POST /api/v1/admin/keys", keys.create)
 	admin("POST /api/v1/admin/keys/{name}/revoke", keys.revoke)
 	admin("POST /api/v1/admin/revenue", keys.recordRevenue)
-	handle("POST /api/v1/jobs/{id}/classify", api.Authed((&classifier{mgr: mgr, led: led, cfg: cfg}).serve))
+	counted("POST /api/v1/jobs/{id}/classify", api.Authed((&classifier{mgr: mgr, led: led, cfg: cfg}).serve))
 	handle("GET /api/v1/usage", http.HandlerFunc(keys.usage))
 	demo := ""
 	if cfg.DemoKey {

@@ -117,7 +117,7 @@ func Run(ctx context.Context, ln net.Listener, cfg Config) error {
 	})
 	mgr.Routes(h.Handle, token)
 	routeAdmin(h.Handle, h, led, token)
-	stopInference, err := routeInference(ctx, h.Handle, mgr, led, cfg.Inference, cfg.Hub.DataDir, token, cmp.Or(log, slog.Default()))
+	stopInference, err := routeInference(ctx, h.Handle, mgr, led, cfg.Inference, cfg.Hub.Metrics, cfg.Hub.DataDir, token, cmp.Or(log, slog.Default()))
 	if err != nil {
 		return err
 	}

@@ -32,8 +32,8 @@ func Scrape(tb testing.TB, url string) map[string]*dto.MetricFamily {
 }
 
 // Value returns the series of family name whose labels include the given
-// name/value pairs: a counter's or gauge's value, a histogram's sample
-// count; ok is false when there is no such series.
+// name/value pairs: a counter's or gauge's value, a histogram's or a
+// summary's sample count; ok is false when there is no such series.
 func Value(fams map[string]*dto.MetricFamily, name string, labels ...string) (v float64, ok bool) {
 	f, found := fams[name]
 	if !found {
@@ -50,6 +50,8 @@ func Value(fams map[string]*dto.MetricFamily, name string, labels ...string) (v 
 			return m.GetGauge().GetValue(), true
 		case dto.MetricType_HISTOGRAM:
 			return float64(m.GetHistogram().GetSampleCount()), true
+		case dto.MetricType_SUMMARY:
+			return float64(m.GetSummary().GetSampleCount()), true
 		}
 	}
 	return 0, false
