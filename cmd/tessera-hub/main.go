@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/netip"
 	"net/url"
@@ -55,6 +56,7 @@ func doMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.StringVar(&svc.Chain.KeyFile, "chain-key", "", "file with the committer's private key in hex (with --chain-rpc)")
 	fs.StringVar(&svc.Chain.Contract, "contract", "", "deployed TesseraCredits address (default: deploy one on first start)")
 	fs.DurationVar(&svc.Chain.Interval, "epoch", 10*time.Minute, "interval between on-chain commits of credit")
+	relayMin := fs.String("relay-min-wei", "0", "the least claim the hub relays and pays gas for (POST /api/v1/claim); smaller ones are claimed through the owner's own node")
 	fs.StringVar(&svc.TLS.CertFile, "tls-cert", "", "PEM certificate (with intermediates) to serve HTTPS and WSS with (needs --tls-key)")
 	fs.StringVar(&svc.TLS.KeyFile, "tls-key", "", "PEM private key of --tls-cert")
 	tlsDomains := fs.String("tls-domain", "", "comma-separated domain names to get certificates for automatically from Let's Encrypt (ACME tls-alpn-01: the CA connects to port 443; certificates kept in DATA/acme)")
@@ -96,6 +98,12 @@ func doMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if svc.Chain.RPC != "" && svc.Chain.KeyFile == "" {
 		fmt.Fprintln(stderr, "tessera-hub: --chain-rpc needs --chain-key")
 		return 2
+	}
+	if v, ok := new(big.Int).SetString(*relayMin, 10); !ok || v.Sign() < 0 {
+		fmt.Fprintf(stderr, "tessera-hub: --relay-min-wei: %q is not a whole number of wei\n", *relayMin)
+		return 2
+	} else {
+		svc.Chain.RelayMinWei = v
 	}
 	if c := svc.Chain.Contract; c != "" && !common.IsHexAddress(c) {
 		fmt.Fprintf(stderr, "tessera-hub: --contract: %q is not an address\n", c)

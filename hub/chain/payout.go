@@ -23,8 +23,11 @@ import (
 // The claim pays the address in the proof, never the caller, so anyone
 // may ask the hub to relay anyone's claim. A claim is sent only when the
 // contract would pay something (it is simulated first), so relaying costs
-// the hub at most one transaction per owner, model and epoch. The proofs
-// are the proof endpoint's (Proofs.LatestEarnings).
+// the hub at most one transaction per owner, model and epoch; with a
+// relay minimum it relays only claims that pay at least that much (an
+// owner of less claims through its own node, tessera-edge claim
+// --chain-rpc). The proofs are the proof endpoint's
+// (Proofs.LatestEarnings).
 
 // Models lists the models that have epochs (hub/ledger's EpochModels).
 type Models interface {
@@ -37,6 +40,9 @@ type Payouts struct {
 	models Models
 	vault  *Vault
 	key    *ecdsa.PrivateKey // pays the relayed claims' gas
+	// RelayMinWei, if positive, is the least claim the hub relays: below
+	// it the gas would cost the hub more than the claim is worth.
+	RelayMinWei *big.Int
 }
 
 // relayWait bounds how long a relayed claim waits to be mined.
@@ -157,6 +163,18 @@ func (p *Payouts) serveClaim(w http.ResponseWriter, r *http.Request) {
 	// the receipt is awaited for at most relayWait, holding no lock.
 	ctx, cancel := context.WithTimeout(r.Context(), relayWait)
 	defer cancel()
+	if p.RelayMinWei != nil && p.RelayMinWei.Sign() > 0 {
+		amount, err := p.vault.Claimable(ctx, c)
+		if err != nil && !errors.Is(err, ErrInvalidProof) {
+			httpjson.Errorf(w, http.StatusBadGateway, "claim: %v", err)
+			return
+		}
+		if err == nil && amount.Sign() > 0 && amount.Cmp(p.RelayMinWei) < 0 {
+			httpjson.Errorf(w, http.StatusConflict, "%s wei is claimable, less than the %s wei this hub relays at the least: "+
+				"wait until more accrues, or send the claim through your own node (tessera-edge claim --chain-rpc URL)", amount, p.RelayMinWei)
+			return
+		}
+	}
 	paid, rcpt, err := p.vault.Claim(ctx, p.key, c)
 	switch {
 	case errors.Is(err, ErrNothingToClaim), errors.Is(err, ErrVaultShort), errors.Is(err, ErrInvalidProof):

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"net/http"
 	"path/filepath"
 	"time"
@@ -35,6 +36,9 @@ type ChainConfig struct {
 	Interval time.Duration
 	// Off disables committing (tests of other parts).
 	Off bool
+	// RelayMinWei is the least claim the hub relays and pays gas for
+	// (POST /api/v1/claim); nil or 0 relays every claim that pays.
+	RelayMinWei *big.Int
 }
 
 // startChain connects to the chain, makes sure the contract exists, and
@@ -121,7 +125,7 @@ func chainEndpoint(rpc string) string {
 // routeChain serves proofs, earnings and claims relayed by the hub (key
 // pays their gas), and the operator's commit-now and deposit requests.
 func routeChain(handle func(string, http.Handler), led *ledger.Ledger, committer *chain.Committer, addr common.Address, backend *ethclient.Client,
-	key *ecdsa.PrivateKey, token string) error {
+	key *ecdsa.PrivateKey, token string, relayMin *big.Int) error {
 	chainID, err := backend.ChainID(context.Background())
 	if err != nil {
 		return err
@@ -129,7 +133,9 @@ func routeChain(handle func(string, http.Handler), led *ledger.Ledger, committer
 	proofs := chain.ProofHandler(led, addr, chainID)
 	handle("GET /api/v1/proof", proofs)
 	vault := chain.NewVault(backend, addr)
-	chain.NewPayouts(proofs, led, vault, key).Routes(handle)
+	payouts := chain.NewPayouts(proofs, led, vault, key)
+	payouts.RelayMinWei = relayMin
+	payouts.Routes(handle)
 	handle("POST /api/v1/admin/deposit", train.RequireToken(token, chain.DepositHandler(vault, key)))
 	list, one := chain.EpochsHandler(led, addr, chainID)
 	handle("GET /api/v1/epochs", list)

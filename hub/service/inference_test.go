@@ -103,7 +103,9 @@ func TestInferenceOverHTTP(t *testing.T) {
 
 	// A completion, and a request for a model that does not exist.
 	var comp struct {
-		Usage struct{ CompletionTokens int `json:"completion_tokens"` }
+		Usage struct {
+			CompletionTokens int `json:"completion_tokens"`
+		}
 	}
 	if code := h.do(t, "POST", "/v1/completions", k.Key, `{"model": "tiny-lm", "prompt": "func", "max_tokens": 4, "temperature": 0}`, &comp); code != http.StatusOK {
 		t.Fatalf("completion: %d", code)
