@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math"
 
 	"github.com/tessera-ai/tessera/internal/kernel"
 )
@@ -229,9 +228,7 @@ func (r *reader) tensor(what string, enc Encoding, dst []float32, wantBatch, wan
 		}
 		return dst
 	}
-	for i := range dst {
-		dst[i] = math.Float32frombits(binary.LittleEndian.Uint32(raw[4*i:]))
-	}
+	readFloat32s(dst, raw)
 	return dst
 }
 
@@ -260,11 +257,7 @@ func appendTensor(dst []byte, enc Encoding, batch, rows, cols int, data []float3
 		}
 		return dst
 	}
-	dst = grow(dst, 4*len(data))
-	for _, v := range data {
-		dst = binary.LittleEndian.AppendUint32(dst, math.Float32bits(v))
-	}
-	return dst
+	return appendFloat32s(grow(dst, 4*len(data)), data)
 }
 
 func grow(dst []byte, n int) []byte {
