@@ -23,7 +23,13 @@ const nodeModules = path.join(here, 'node_modules');
 const SOLC_VERSION = '0.8.37';
 
 // Contracts to build: source path (relative to this directory) and name.
-const CONTRACTS = [{ source: 'src/TesseraCredits.sol', name: 'TesseraCredits' }];
+// src/test/ holds test-only contracts (reentrancy_test.go's attacker): built
+// and committed like the others so that the drift test covers them, never
+// deployed by the hub, given no Go binding.
+const CONTRACTS = [
+  { source: 'src/TesseraCredits.sol', name: 'TesseraCredits' },
+  { source: 'src/test/ReentrantClaimer.sol', name: 'ReentrantClaimer' },
+];
 
 // Settings that change the bytecode, all pinned. evmVersion: cancun is the
 // newest fork every major L2 runs (solc's own default, osaka, is not).

@@ -17,6 +17,8 @@ var generated = []string{
 	"build/TesseraCredits.abi",
 	"build/TesseraCredits.bin",
 	"bindings/tessera_credits.go",
+	"build/ReentrantClaimer.abi", // test-only: reentrancy_test.go's attacker
+	"build/ReentrantClaimer.bin",
 }
 
 // TestGenerated regenerates ABI, bytecode and bindings with generate.sh,
