@@ -390,7 +390,12 @@ func (e *Engine) step(batch []*active) []*active {
 			ctx, cancel := context.WithTimeout(e.ctx, e.cfg.StepTimeout)
 			defer cancel()
 			logits[g], errs[g] = as[0].model.Advance(ctx, as[0].exec, seqs, chunks)
-			if errors.Is(errs[g], context.DeadlineExceeded) {
+			switch {
+			case !errors.Is(errs[g], context.DeadlineExceeded):
+			case e.cfg.HubCompute:
+				// No contributor is involved: the hub itself is too busy.
+				errs[g] = fmt.Errorf("%w: the hub, computing %s itself, did not finish a step within %v", ErrBusy, e.name, e.cfg.StepTimeout)
+			default:
 				errs[g] = fmt.Errorf("%w: no result within %v (are any contributors working for %s?)", ErrNoCompute, e.cfg.StepTimeout, e.name)
 			}
 		}()
