@@ -23,7 +23,8 @@ function apiMessage(status, body) {
   const e = (body && body.error) || {};
   const msg = typeof e === "string" ? e : e.message || `HTTP ${status}`;
   if (status === 429) return `Too many requests on the shared demo key: ${msg}`;
-  if (status === 503 && e.code === "no_contributors") return `No contributor is computing right now, so the model cannot answer: ${msg}`;
+  // A stream's error event carries no status, only the code.
+  if ((status === 503 || status === 0) && e.code === "no_contributors") return `No contributor is computing right now, so the model cannot answer: ${msg}`;
   if (status === 503) return `The hub cannot answer now: ${msg}`;
   if (status === 401) return `The demo key was refused (the operator may have revoked it; reload the page): ${msg}`;
   return status ? `The hub refused the request (HTTP ${status}): ${msg}` : msg;
