@@ -30,6 +30,8 @@ func TestTLSFlags(t *testing.T) {
 		{"BadProxy", []string{"--trust-proxy", "10.0.0.0/33"}, "is not a CIDR"},
 		{"BadOrigin", []string{"--allow-origin", "example.org"}, "is not an origin"},
 		{"OriginWithPath", []string{"--allow-origin", "https://example.org/page"}, "is not an origin"},
+		{"NegativeRelayMinimum", []string{"--relay-min-wei", "-1"}, "--relay-min-wei: \"-1\" is not a whole number of wei"},
+		{"FractionalRelayMinimum", []string{"--relay-min-wei", "0.5"}, "is not a whole number of wei"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
