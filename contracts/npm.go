@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"time"
 )
 
 // InstallNodeModules makes sure dir/node_modules (dir: this contracts
@@ -40,12 +41,26 @@ func InstallNodeModules(ctx context.Context, dir string) error {
 	if len(stale) == 0 {
 		return nil
 	}
-	cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund")
-	cmd.Dir = dir
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("npm ci in %s (needed for %v): %w\n%s", dir, stale, err, out.Bytes())
+	// The registry is across a network: a dropped connection
+	// (ECONNRESET) must not fail a test run, so npm ci, which starts
+	// from an empty node_modules each time, is tried up to 3 times.
+	for attempt := 1; ; attempt++ {
+		cmd := exec.CommandContext(ctx, "npm", "ci", "--no-audit", "--no-fund")
+		cmd.Dir = dir
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		err := cmd.Run()
+		if err == nil {
+			break
+		}
+		if attempt == 3 || !bytes.Contains(out.Bytes(), []byte("npm error network")) {
+			return fmt.Errorf("npm ci in %s (needed for %v), attempt %d: %w\n%s", dir, stale, attempt, err, out.Bytes())
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("npm ci in %s (needed for %v): %w after a network error:\n%s", dir, stale, ctx.Err(), out.Bytes())
+		case <-time.After(time.Duration(attempt) * 3 * time.Second):
+		}
 	}
 	if stale, err = staleModules(dir); err != nil || len(stale) > 0 {
 		return fmt.Errorf("npm ci in %s left %v not installed at the pinned version (err %v)", dir, stale, err)
