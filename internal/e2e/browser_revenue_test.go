@@ -3,9 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"math/big"
-	"net"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -15,12 +13,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/tessera-ai/tessera/client"
-	"github.com/tessera-ai/tessera/client/device"
 	"github.com/tessera-ai/tessera/hub/service"
 	"github.com/tessera-ai/tessera/internal/corpus"
 	"github.com/tessera-ai/tessera/internal/identity"
-	"github.com/tessera-ai/tessera/internal/kernel"
 )
 
 // revenueHub is an assembled hub (service.Run: ledger, training, embedded
@@ -52,39 +47,10 @@ func startRevenueHub(tb testing.TB, web pageFS) *revenueHub {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	dir := tb.TempDir()
-	log := slog.New(slog.NewTextHandler(tb.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
-	cfg := service.DefaultConfig()
-	cfg.DefaultJob = false
-	cfg.OwnWorkers = []string{worker.Address().Hex()}
-	cfg.Hub.DataDir, cfg.Hub.Web, cfg.Hub.Logger = dir, web, log
-	cfg.Hub.Matmul.Shape = kernel.Shape{} // only the language model's tasks
-	cfg.Chain.Interval = time.Hour        // epochs only when the test asks
-	cfg.Inference.DemoKey = true
-	cfg.Inference.HubCompute = true // completions need no spare contributor
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- service.Run(ctx, ln, cfg) }()
-	tb.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				tb.Errorf("service.Run: %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			tb.Errorf("service.Run did not return 20 s after its context ended")
-		}
-	})
-	h := &revenueHub{siteHub: &siteHub{base: "http://" + ln.Addr().String(), data: dir}, jobName: "revenue-test-lm", owner: owner}
-	waitFor(tb, 60*time.Second, "hub serving", func() error {
-		_, err := fetchStatus(h.base)
-		return err
-	})
+	// Completions need no spare contributor: the hub computes them.
+	page := runPageHub(tb, web, tb.TempDir(), service.InferenceConfig{DemoKey: true, HubCompute: true},
+		[]*identity.Key{worker}, []*identity.Key{owner})
+	h := &revenueHub{siteHub: page.siteHub, jobName: "revenue-test-lm", owner: owner}
 	spec := fmt.Sprintf(`{"name": %q, "model": {"type": "gpt2", "n_layer": 1, "n_embd": 16, "n_head": 2, "n_positions": 16, "attn_batch": 8},
 		"corpus": {"path": %q, "validation_percent": 25}, "tile_cols": 16, "batch_size": 4, "max_steps": 1000000,
 		"eval_every": 5, "eval_windows": 4, "checkpoint_every": 5, "exposure_cap": 1,
@@ -93,19 +59,6 @@ func startRevenueHub(tb testing.TB, web pageFS) *revenueHub {
 	var job struct{ ID string }
 	h.admin(tb, "POST", "/api/v1/admin/jobs", spec, http.StatusCreated, &job)
 	h.jobID = job.ID
-	for _, key := range []*identity.Key{worker, owner} {
-		ccfg := client.DefaultConfig()
-		ccfg.HubURL = "ws://" + ln.Addr().String() + "/ws"
-		ccfg.Key, ccfg.Device, ccfg.Logger = key, device.CPU{}, log
-		c, err := client.New(ccfg)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		cctx, ccancel := context.WithCancel(ctx)
-		cdone := make(chan struct{})
-		go func() { c.Run(cctx); close(cdone) }()
-		tb.Cleanup(func() { ccancel(); <-cdone })
-	}
 	return h
 }
 

@@ -37,18 +37,29 @@ type tryHub struct {
 
 func runTryHub(tb testing.TB, web pageFS, dir string, inf service.InferenceConfig, workers int) *tryHub {
 	tb.Helper()
-	log := slog.New(slog.NewTextHandler(tb.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
 	keys := make([]*identity.Key, workers)
-	cfg := service.DefaultConfig()
-	cfg.DefaultJob = false
 	for i := range keys {
 		k, err := identity.Generate()
 		if err != nil {
 			tb.Fatal(err)
 		}
 		keys[i] = k
+	}
+	return runPageHub(tb, web, dir, inf, keys, nil)
+}
+
+// runPageHub runs an assembled hub (service.Run) serving the page from
+// web, with the operator's own CPU workers own and ordinary CPU
+// contributors others; the chain commits only when a test asks.
+func runPageHub(tb testing.TB, web pageFS, dir string, inf service.InferenceConfig, own, others []*identity.Key) *tryHub {
+	tb.Helper()
+	log := slog.New(slog.NewTextHandler(tb.Output(), &slog.HandlerOptions{Level: slog.LevelWarn}))
+	cfg := service.DefaultConfig()
+	cfg.DefaultJob = false
+	for _, k := range own {
 		cfg.OwnWorkers = append(cfg.OwnWorkers, k.Address().Hex())
 	}
+	keys := append(append([]*identity.Key(nil), own...), others...)
 	cfg.Hub.DataDir, cfg.Hub.Web, cfg.Hub.Logger = dir, web, log
 	cfg.Hub.Matmul.Shape = kernel.Shape{} // only the language model's tasks
 	cfg.Chain.Interval = time.Hour
