@@ -12,8 +12,9 @@ import (
 // session's writer can send a verdict and the next task in one system call:
 // gorilla/websocket writes every message straight to the connection, and
 // the syscalls, not the protocol, limited the hub's task rate. The writer
-// flushes whenever its queue runs dry; control frames that the reader
-// answers (pong, close) flush at once.
+// flushes whenever its queue runs dry, except that accepted verdicts may
+// wait a little for company (verdictDelay); control frames that the
+// reader answers (pong, close) flush at once.
 //
 // gorilla serializes its own writes, but Flush runs outside its lock, so
 // bufConn has a mutex of its own.

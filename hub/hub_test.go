@@ -428,3 +428,44 @@ func TestHostilePeers(t *testing.T) {
 		t.Errorf("honest client had %d refusals: %s", s.Refused, s.LastRefusal)
 	}
 }
+
+// TestVerdictAloneArrives: an accepted verdict may wait in the hub's
+// write buffer for a task to share its flush (verdictDelay), but one
+// with nothing after it, as a draining contributor's last, still goes
+// out at once, not with the next ping.
+func TestVerdictAloneArrives(t *testing.T) {
+	th := startHub(t, func(c *hub.Config) { c.Verification.Replicate = false })
+	p := dialRaw(t, th)
+	p.login(1)
+	m, err := p.recv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	task, ok := m.(*protocol.Task)
+	if !ok {
+		t.Fatalf("got %v after the welcome, want a task", m.Kind())
+	}
+	p.send(&protocol.Capacity{Slots: 0}) // no task will follow the verdict
+	c := make([]float32, task.Shape.CLen())
+	kernel.Reference(task.Op, task.Shape, task.A, task.B, c)
+	sent := time.Now()
+	p.send(&protocol.Result{TaskID: task.ID, Batch: uint32(task.Shape.Batch), Rows: uint32(task.Shape.M), Cols: uint32(task.Shape.N), C: c})
+	for {
+		m, err := p.recv()
+		if err != nil {
+			t.Fatalf("no verdict: %v", err)
+		}
+		if v, ok := m.(*protocol.Verdict); ok {
+			if !v.Accepted || v.TaskID != task.ID {
+				t.Fatalf("verdict %+v, want task %d accepted", v, task.ID)
+			}
+			if took := time.Since(sent); took > time.Second {
+				t.Fatalf("the verdict took %v to arrive alone", took)
+			}
+			return
+		}
+		if _, ok := m.(*protocol.Task); ok {
+			t.Fatalf("a task arrived after Capacity 0")
+		}
+	}
+}

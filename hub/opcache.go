@@ -1,12 +1,11 @@
 package hub
 
 import (
-	"hash/maphash"
 	"math/rand/v2"
 	"slices"
-	"unsafe"
 
 	"github.com/tessera-ai/tessera/hub/verify"
+	"github.com/tessera-ai/tessera/internal/digest"
 	"github.com/tessera-ai/tessera/internal/kernel"
 	"github.com/tessera-ai/tessera/internal/protocol"
 )
@@ -30,11 +29,6 @@ import (
 // id and bookkeeping cost about what a re-send would.
 const minCachedBytes = 4 << 10
 
-// hashSeeds key operand contents for every session of this process; two
-// independent 64-bit hashes make a collision (which would hand an honest
-// contributor the wrong operand) practically impossible.
-var hashSeeds = [2]maphash.Seed{maphash.MakeSeed(), maphash.MakeSeed()}
-
 // opRole is how a task uses an operand: which side, and whether op
 // transposes it. A blinded operand's bytes depend on it; an unblinded
 // one's do not (roleAny), so that, say, a layer's input sent for the
@@ -51,15 +45,18 @@ const (
 
 // opKey identifies an operand by content, dimensions and use.
 type opKey struct {
-	h1, h2            uint64
+	sum               digest.D
 	batch, rows, cols int
 	role              opRole
 }
 
-// keyOf returns the key of v, a batch of rows×cols matrices.
-func keyOf(v []float32, batch, rows, cols int, role opRole) opKey {
-	b := unsafe.Slice((*byte)(unsafe.Pointer(unsafe.SliceData(v))), 4*len(v))
-	return opKey{h1: maphash.Bytes(hashSeeds[0], b), h2: maphash.Bytes(hashSeeds[1], b), batch: batch, rows: rows, cols: cols, role: role}
+// keyOf returns the key of v, a batch of rows×cols matrices whose digest
+// is sum, or is computed when sum is zero.
+func keyOf(v []float32, sum digest.D, batch, rows, cols int, role opRole) opKey {
+	if sum == (digest.D{}) {
+		sum = digest.Of(v)
+	}
+	return opKey{sum: sum, batch: batch, rows: rows, cols: cols, role: role}
 }
 
 // opEntry is one operand the contributor keeps.
@@ -70,6 +67,8 @@ type opEntry struct {
 	perm  []int32 // the blinding's inner permutations it was sent under (nil unblinded)
 	exp   []int8  // and the scales of its outer axis
 	last  uint64  // the plan that last used it, for eviction
+
+	prev, next *opEntry // the recency list, least recently used first
 }
 
 // opCache is what one contributor keeps. A contributor that offered no
@@ -81,10 +80,28 @@ type opCache struct {
 	lastID      uint32
 	plans       uint64
 	rng         *rand.Rand
+	// recent is the sentinel of a circular list of the entries, least
+	// recently used (recent.next) to most: eviction takes the first, in
+	// constant time. (A 64 MiB cache holds some 16,000 activation
+	// operands of 4 KiB; scanning them for the oldest, once per kept
+	// operand, was a tenth of a decoding hub's CPU time.)
+	recent opEntry
 }
 
 func newOpCache(limit int64, rng *rand.Rand) *opCache {
-	return &opCache{limit: limit, byKey: map[opKey]*opEntry{}, rng: rng}
+	c := &opCache{limit: limit, byKey: map[opKey]*opEntry{}, rng: rng}
+	c.recent.prev, c.recent.next = &c.recent, &c.recent
+	return c
+}
+
+// use marks e as used by the current plan: it moves to the list's end.
+func (c *opCache) use(e *opEntry) {
+	e.last = c.plans
+	if e.next != nil {
+		e.prev.next, e.next.prev = e.next, e.prev
+	}
+	e.prev, e.next = c.recent.prev, &c.recent
+	e.prev.next, c.recent.prev = e, e
 }
 
 // plan fills in msg (whose ID, Op, Shape and lease are set) for task t:
@@ -111,11 +128,11 @@ func (c *opCache) plan(msg *protocol.Task, t *Task, blind bool, a2, b2 []float32
 	var ea, eb *opEntry
 	cacheA, cacheB := c.limit > 0 && 4*len(t.A) >= minCachedBytes, c.limit > 0 && 4*len(t.B) >= minCachedBytes
 	if cacheA {
-		ka = keyOf(t.A, sh.Count(), ar, ac, ra)
+		ka = keyOf(t.A, digest.D{}, sh.Count(), ar, ac, ra)
 		ea = c.byKey[ka]
 	}
 	if cacheB {
-		kb = keyOf(t.B, sh.Count(), br, bc, rb)
+		kb = keyOf(t.B, t.BDigest, sh.Count(), br, bc, rb)
 		eb = c.byKey[kb]
 	}
 	if cacheA && cacheB && ka == kb && ea == nil {
@@ -161,7 +178,7 @@ func (c *opCache) plan(msg *protocol.Task, t *Task, blind bool, a2, b2 []float32
 	}
 	for _, e := range []*opEntry{ea, eb} {
 		if e != nil {
-			e.last = c.plans
+			c.use(e)
 		}
 	}
 	perm, rowExp, colExp := []int32(nil), []int8(nil), []int8(nil)
@@ -189,13 +206,10 @@ func (c *opCache) keep(msg *protocol.Task, k opKey, size int64, perm []int32, ex
 		return 0
 	}
 	for c.used+size > c.limit {
-		var oldest *opEntry
-		for _, e := range c.byKey {
-			if e.last < c.plans && (oldest == nil || e.last < oldest.last) {
-				oldest = e
-			}
-		}
-		if oldest == nil || len(msg.Drop) >= protocol.MaxDrop {
+		// The least recently used entry, unless this plan uses it (then
+		// so does it the one after: the list is in order of use).
+		oldest := c.recent.next
+		if oldest == &c.recent || oldest.last == c.plans || len(msg.Drop) >= protocol.MaxDrop {
 			return 0
 		}
 		c.evict(msg, oldest)
@@ -204,7 +218,8 @@ func (c *opCache) keep(msg *protocol.Task, k opKey, size int64, perm []int32, ex
 	if c.lastID == 0 {
 		c.lastID = 1
 	}
-	e := &opEntry{key: k, id: c.lastID, bytes: size, perm: perm, exp: exp, last: c.plans}
+	e := &opEntry{key: k, id: c.lastID, bytes: size, perm: perm, exp: exp}
+	c.use(e)
 	c.byKey[k] = e
 	c.used += size
 	return e.id
@@ -213,6 +228,8 @@ func (c *opCache) keep(msg *protocol.Task, k opKey, size int64, perm []int32, ex
 // evict forgets e, telling the contributor through msg.
 func (c *opCache) evict(msg *protocol.Task, e *opEntry) {
 	delete(c.byKey, e.key)
+	e.prev.next, e.next.prev = e.next, e.prev
+	e.prev, e.next = nil, nil
 	c.used -= e.bytes
 	msg.Drop = append(msg.Drop, e.id)
 }

@@ -92,6 +92,7 @@ func playPlans(t *testing.T, blind bool) {
 		if hub.used != peer.Bytes() || hub.used > limit || len(hub.byKey) != peer.Len() {
 			t.Fatalf("task %d: hub counts %d operands of %d bytes kept, the contributor %d of %d (limit %d)", i, len(hub.byKey), hub.used, peer.Len(), peer.Bytes(), limit)
 		}
+		checkRecency(t, hub)
 		c := make([]float32, sh.CLen())
 		kernel.Reference(op, sh, got.A, got.B, c)
 		if bl != nil {
@@ -112,6 +113,29 @@ func playPlans(t *testing.T, blind bool) {
 		t.Errorf("sent %d bytes where uncached frames are %d: caching did not pay", sent, full)
 	}
 	t.Logf("%d bytes sent for %d bytes of uncached frames (%.0f%%); %d references, %d drops", sent, full, 100*float64(sent)/float64(full), refs, drops)
+}
+
+// checkRecency checks c's recency list, which eviction takes from the
+// front: it holds exactly the kept operands, in order of last use.
+func checkRecency(t *testing.T, c *opCache) {
+	t.Helper()
+	n := 0
+	var last uint64
+	for e := c.recent.next; e != &c.recent; e = e.next {
+		if e.next.prev != e || c.byKey[e.key] != e {
+			t.Fatalf("recency list: entry %d is not linked both ways or not kept", e.id)
+		}
+		if e.last < last {
+			t.Fatalf("recency list: entry %d, last used by plan %d, follows one used by plan %d", e.id, e.last, last)
+		}
+		last = e.last
+		if n++; n > len(c.byKey) {
+			break
+		}
+	}
+	if n != len(c.byKey) {
+		t.Fatalf("recency list holds %d entries, the cache %d", n, len(c.byKey))
+	}
 }
 
 // BenchmarkOperandPlan times planning one blinded frame of a language

@@ -3,6 +3,7 @@ package hub
 import (
 	"time"
 
+	"github.com/tessera-ai/tessera/internal/digest"
 	"github.com/tessera-ai/tessera/internal/kernel"
 	"github.com/tessera-ai/tessera/internal/protocol"
 )
@@ -17,6 +18,10 @@ type Task struct {
 	Op    kernel.Op
 	Shape kernel.Shape
 	A, B  []float32
+	// BDigest, when not zero, is digest.Of(B), given by a source whose B
+	// never changes (a frozen model's weight tile), so that the hub need
+	// not hash the same weights for every task that carries them.
+	BDigest digest.D
 	// Wire is the encoding the operands travel in. With bfloat16 the
 	// source gives A and B already rounded to it (kernel.RoundBF16): the
 	// hub verifies results against A and B as they are.

@@ -7,6 +7,7 @@ import (
 	"sync"
 
 	"github.com/tessera-ai/tessera/hub/train/tile"
+	"github.com/tessera-ai/tessera/internal/digest"
 	"github.com/tessera-ai/tessera/internal/kernel"
 )
 
@@ -55,13 +56,17 @@ func (s *Sequence) Reset() { s.n = 0 }
 // column tiles of its linear layers are cut once and reused by every
 // Advance (and a contributor's operand cache recognizes them).
 func (m *Model) Frozen() *Model {
-	return &Model{cfg: m.cfg, l: m.l, params: append([]float32(nil), m.params...), frozen: &frozenTiles{w: map[int][][]float32{}}}
+	return &Model{cfg: m.cfg, l: m.l, params: append([]float32(nil), m.params...), frozen: &frozenTiles{w: map[int][][]float32{}, sums: map[int][]digest.D{}}}
 }
 
-// frozenTiles caches a frozen model's tile weights by layer.
+// frozenTiles caches a frozen model's tile weights by layer, and their
+// digests, which tell the hub the weights of a tile without hashing them
+// for every task (hub.Task.BDigest).
 type frozenTiles struct {
-	mu sync.Mutex
-	w  map[int][][]float32
+	mu   sync.Mutex
+	w    map[int][][]float32
+	sums map[int][]digest.D
+	head []digest.D // the LM head's tiles (rows of wte)
 }
 
 func (m *Model) tileWeights(ln *linear) [][]float32 {
@@ -70,12 +75,52 @@ func (m *Model) tileWeights(ln *linear) [][]float32 {
 	}
 	m.frozen.mu.Lock()
 	defer m.frozen.mu.Unlock()
+	return m.frozenWeights(ln)
+}
+
+// frozenWeights is tileWeights of a frozen model, with m.frozen.mu held.
+func (m *Model) frozenWeights(ln *linear) [][]float32 {
 	w, ok := m.frozen.w[ln.w]
 	if !ok {
 		w = ln.tileWeights(m.params)
 		m.frozen.w[ln.w] = w
 	}
 	return w
+}
+
+// tileSums returns the digests of tileWeights(ln), or nil unless m is
+// frozen.
+func (m *Model) tileSums(ln *linear) []digest.D {
+	if m.frozen == nil {
+		return nil
+	}
+	m.frozen.mu.Lock()
+	defer m.frozen.mu.Unlock()
+	sums, ok := m.frozen.sums[ln.w]
+	if !ok {
+		for _, w := range m.frozenWeights(ln) {
+			sums = append(sums, digest.Of(w))
+		}
+		m.frozen.sums[ln.w] = sums
+	}
+	return sums
+}
+
+// headSums returns the digests of the LM head's tiles, or nil unless m is
+// frozen.
+func (m *Model) headSums() []digest.D {
+	if m.frozen == nil {
+		return nil
+	}
+	m.frozen.mu.Lock()
+	defer m.frozen.mu.Unlock()
+	if m.frozen.head == nil {
+		d := m.cfg.Embd
+		for _, ht := range m.l.head {
+			m.frozen.head = append(m.frozen.head, digest.Of(m.params[m.l.wte+ht.row0*d:m.l.wte+(ht.row0+ht.rows)*d]))
+		}
+	}
+	return m.frozen.head
 }
 
 // Advance feeds chunks[i] to seqs[i] and returns, for each sequence, the
@@ -119,7 +164,7 @@ func (m *Model) Advance(ctx context.Context, exec tile.Executor, seqs []*Sequenc
 	for li := range l.blocks {
 		bl := &l.blocks[li]
 		h, _, _ := layerNorm(x, rows, d, p[bl.ln1g:bl.ln1g+d], p[bl.ln1b:bl.ln1b+d])
-		qkv, err := bl.attn.forward(ctx, exec, h, rows, m.tileWeights(&bl.attn), p)
+		qkv, err := bl.attn.forward(ctx, exec, h, rows, m.tileWeights(&bl.attn), m.tileSums(&bl.attn), p)
 		if err != nil {
 			return nil, fmt.Errorf("block %d c_attn: %w", li, err)
 		}
@@ -137,21 +182,21 @@ func (m *Model) Advance(ctx context.Context, exec tile.Executor, seqs []*Sequenc
 		if err != nil {
 			return nil, fmt.Errorf("block %d attention: %w", li, err)
 		}
-		y, err := bl.proj.forward(ctx, exec, a, rows, m.tileWeights(&bl.proj), p)
+		y, err := bl.proj.forward(ctx, exec, a, rows, m.tileWeights(&bl.proj), m.tileSums(&bl.proj), p)
 		if err != nil {
 			return nil, fmt.Errorf("block %d attn.c_proj: %w", li, err)
 		}
 		addInPlace(y, x)
 		x2 := y
 		h2, _, _ := layerNorm(x2, rows, d, p[bl.ln2g:bl.ln2g+d], p[bl.ln2b:bl.ln2b+d])
-		f, err := bl.fc.forward(ctx, exec, h2, rows, m.tileWeights(&bl.fc), p)
+		f, err := bl.fc.forward(ctx, exec, h2, rows, m.tileWeights(&bl.fc), m.tileSums(&bl.fc), p)
 		if err != nil {
 			return nil, fmt.Errorf("block %d mlp.c_fc: %w", li, err)
 		}
 		for k, v := range f {
 			f[k] = gelu(v)
 		}
-		y, err = bl.mproj.forward(ctx, exec, f, rows, m.tileWeights(&bl.mproj), p)
+		y, err = bl.mproj.forward(ctx, exec, f, rows, m.tileWeights(&bl.mproj), m.tileSums(&bl.mproj), p)
 		if err != nil {
 			return nil, fmt.Errorf("block %d mlp.c_proj: %w", li, err)
 		}
@@ -165,9 +210,13 @@ func (m *Model) Advance(ctx context.Context, exec tile.Executor, seqs []*Sequenc
 	}
 	hf, _, _ := layerNorm(last, len(seqs), d, p[l.lnfg:l.lnfg+d], p[l.lnfb:l.lnfb+d])
 	tiles := make([]*tile.Tile, len(l.head))
+	sums := m.headSums()
 	for j, ht := range l.head {
 		tiles[j] = &tile.Tile{Op: kernel.MatMulNT, Shape: kernel.Shape{M: len(seqs), K: d, N: ht.rows},
 			A: hf, B: p[l.wte+ht.row0*d : l.wte+(ht.row0+ht.rows)*d], C: make([]float32, len(seqs)*ht.rows), Weight: ht.index}
+		if sums != nil {
+			tiles[j].BDigest = sums[j]
+		}
 	}
 	if err := exec.Start(ctx, tiles).Wait(ctx); err != nil {
 		return nil, fmt.Errorf("lm head: %w", err)

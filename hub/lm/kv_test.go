@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/tessera-ai/tessera/hub/train/tile"
+	"github.com/tessera-ai/tessera/internal/digest"
 )
 
 // closeLogits fails unless got and want agree to float tolerance.
@@ -36,7 +37,7 @@ func TestInferenceAdvanceMatchesForward(t *testing.T) {
 		}
 		rng := rand.New(rand.NewPCG(3, 3))
 		ctx := context.Background()
-		exec := tile.NewLocal(2)
+		exec := &digestChecker{t: t, next: tile.NewLocal(2)}
 		const n = 4
 		seqs := make([]*Sequence, n)
 		text := make([][]byte, n)
@@ -68,7 +69,7 @@ func TestInferenceAdvanceMatchesForward(t *testing.T) {
 			}
 			for k, i := range which {
 				text[i] = append(text[i], chunks[k]...)
-				want, err := m.Logits(ctx, exec, text[i], 1, len(text[i]))
+				want, err := m.Logits(ctx, exec.next, text[i], 1, len(text[i]))
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -78,7 +79,37 @@ func TestInferenceAdvanceMatchesForward(t *testing.T) {
 				closeLogits(t, "advance", got[k], want[(len(text[i])-1)*Vocab:])
 			}
 		}
+		// A frozen model names every weight tile by digest (so the hub
+		// need not hash it per task); one being trained names none.
+		if frozen && (exec.with == 0 || exec.without > 0) || !frozen && exec.with > 0 {
+			t.Fatalf("frozen %v: %d weight tiles with a digest, %d without", frozen, exec.with, exec.without)
+		}
 	}
+}
+
+// digestChecker passes tiles on to next, failing the test on a tile whose
+// BDigest is given but is not its B's, and counting the weight tiles
+// that give one and that do not.
+type digestChecker struct {
+	t             *testing.T
+	next          tile.Executor
+	with, without int
+}
+
+func (d *digestChecker) Start(ctx context.Context, tiles []*tile.Tile) *tile.Batch {
+	for _, tl := range tiles {
+		switch {
+		case tl.BDigest == digest.D{}:
+			if tl.Weight >= 0 && tl.B != nil {
+				d.without++
+			}
+		case tl.BDigest != digest.Of(tl.B):
+			d.t.Fatalf("a %v tile of weights %d gives a digest that is not its B's", tl.Shape, tl.Weight)
+		default:
+			d.with++
+		}
+	}
+	return d.next.Start(ctx, tiles)
 }
 
 // failing is an executor whose every tile fails.

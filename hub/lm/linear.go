@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/tessera-ai/tessera/hub/train/tile"
+	"github.com/tessera-ai/tessera/internal/digest"
 	"github.com/tessera-ai/tessera/internal/kernel"
 )
 
@@ -25,11 +26,14 @@ func (ln *linear) tileWeights(p []float32) [][]float32 {
 }
 
 // forward computes y = x·W + b for x (m×in): one NN tile per column tile.
-func (ln *linear) forward(ctx context.Context, exec tile.Executor, x []float32, m int, wt [][]float32, p []float32) ([]float32, error) {
+func (ln *linear) forward(ctx context.Context, exec tile.Executor, x []float32, m int, wt [][]float32, sums []digest.D, p []float32) ([]float32, error) {
 	tiles := make([]*tile.Tile, len(ln.tiles))
 	for j, t := range ln.tiles {
 		tiles[j] = &tile.Tile{Op: kernel.MatMulNN, Shape: kernel.Shape{M: m, K: ln.in, N: t.width},
 			A: x, B: wt[j], C: make([]float32, m*t.width), Weight: t.index}
+		if sums != nil {
+			tiles[j].BDigest = sums[j]
+		}
 	}
 	if err := exec.Start(ctx, tiles).Wait(ctx); err != nil {
 		return nil, err

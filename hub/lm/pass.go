@@ -73,7 +73,7 @@ func (ps *pass) forward() error {
 		bl, bc := &l.blocks[i], &ps.blocks[i]
 		bc.x = x
 		bc.h1, bc.xh1, bc.rs1 = layerNorm(x, m, d, p[bl.ln1g:bl.ln1g+d], p[bl.ln1b:bl.ln1b+d])
-		qkv, err := bl.attn.forward(ps.ctx, ps.exec, bc.h1, m, ps.weights(&bl.attn), p)
+		qkv, err := bl.attn.forward(ps.ctx, ps.exec, bc.h1, m, ps.weights(&bl.attn), nil, p)
 		if err != nil {
 			return fmt.Errorf("block %d c_attn: %w", i, err)
 		}
@@ -89,21 +89,21 @@ func (ps *pass) forward() error {
 			return fmt.Errorf("block %d attention values: %w", i, err)
 		}
 		bc.a = mergeHeads(ps.b, t, H, hd, o)
-		y, err := bl.proj.forward(ps.ctx, ps.exec, bc.a, m, ps.weights(&bl.proj), p)
+		y, err := bl.proj.forward(ps.ctx, ps.exec, bc.a, m, ps.weights(&bl.proj), nil, p)
 		if err != nil {
 			return fmt.Errorf("block %d attn.c_proj: %w", i, err)
 		}
 		addInPlace(y, x)
 		bc.x2 = y
 		bc.h2, bc.xh2, bc.rs2 = layerNorm(bc.x2, m, d, p[bl.ln2g:bl.ln2g+d], p[bl.ln2b:bl.ln2b+d])
-		if bc.f, err = bl.fc.forward(ps.ctx, ps.exec, bc.h2, m, ps.weights(&bl.fc), p); err != nil {
+		if bc.f, err = bl.fc.forward(ps.ctx, ps.exec, bc.h2, m, ps.weights(&bl.fc), nil, p); err != nil {
 			return fmt.Errorf("block %d mlp.c_fc: %w", i, err)
 		}
 		bc.g = make([]float32, len(bc.f))
 		for k, v := range bc.f {
 			bc.g[k] = gelu(v)
 		}
-		y, err = bl.mproj.forward(ps.ctx, ps.exec, bc.g, m, ps.weights(&bl.mproj), p)
+		y, err = bl.mproj.forward(ps.ctx, ps.exec, bc.g, m, ps.weights(&bl.mproj), nil, p)
 		if err != nil {
 			return fmt.Errorf("block %d mlp.c_proj: %w", i, err)
 		}

@@ -68,7 +68,7 @@ func (r *Remote) Start(ctx context.Context, tiles []*tile.Tile) *tile.Batch {
 	r.mu.Lock()
 	for _, t := range tiles {
 		r.pending = append(r.pending, &hub.Task{
-			Op: t.Op, Shape: t.Shape, A: t.A, B: t.B, Wire: r.wire, Job: r.name, Source: r,
+			Op: t.Op, Shape: t.Shape, A: t.A, B: t.B, BDigest: t.BDigest, Wire: r.wire, Job: r.name, Source: r,
 			Ref: &remoteRef{ctx: ctx, work: t, batch: b}, Ready: now,
 		})
 	}

@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/tessera-ai/tessera/hub/train/tile"
+	"github.com/tessera-ai/tessera/internal/digest"
 	"github.com/tessera-ai/tessera/internal/kernel"
 	"github.com/tessera-ai/tessera/internal/protocol"
 )
@@ -45,6 +46,7 @@ func (r rounding) Start(ctx context.Context, tiles []*tile.Tile) *tile.Batch {
 	for i, t := range tiles {
 		c := *t
 		c.A, c.B = round(t.A), round(t.B)
+		c.BDigest = digest.D{} // the digest was of B before rounding
 		out[i] = &c
 	}
 	return r.next.Start(ctx, out)

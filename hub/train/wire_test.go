@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/tessera-ai/tessera/hub/train/tile"
+	"github.com/tessera-ai/tessera/internal/digest"
 	"github.com/tessera-ai/tessera/internal/kernel"
 	"github.com/tessera-ai/tessera/internal/protocol"
 )
@@ -21,7 +22,8 @@ func (r *recorder) Start(ctx context.Context, tiles []*tile.Tile) *tile.Batch {
 
 // TestRoundOperands checks the bfloat16 executor: the tiles computed have
 // rounded operands (a shared one rounded once, still shared), the callers'
-// operands are untouched, and the results land in the callers' tiles.
+// operands are untouched, a digest of B given before rounding is not
+// passed on as the rounded B's, and the results land in the callers' tiles.
 func TestRoundOperands(t *testing.T) {
 	sh := kernel.Shape{M: 3, K: 5, N: 4}
 	x := []float32{1.00390625, 2.0078125, 3, 4.001, 5, -1.2345, 0.1, 7, 8, 9, 10.01, 11, 12, 13, 14}
@@ -32,7 +34,7 @@ func TestRoundOperands(t *testing.T) {
 	orig := slices.Clone(x)
 	tiles := []*tile.Tile{
 		{Op: kernel.MatMulNN, Shape: sh, A: x, B: w1, C: make([]float32, sh.CLen())},
-		{Op: kernel.MatMulNN, Shape: sh, A: x, B: w2, C: make([]float32, sh.CLen())},
+		{Op: kernel.MatMulNN, Shape: sh, A: x, B: w2, C: make([]float32, sh.CLen()), BDigest: digest.Of(w2)},
 	}
 	rec := &recorder{}
 	if roundOperands(rec, protocol.Float32) != tile.Executor(rec) {
@@ -53,6 +55,9 @@ func TestRoundOperands(t *testing.T) {
 		kernel.RoundBF16(b)
 		if !slices.Equal(rec.got[i].A, a) || !slices.Equal(rec.got[i].B, b) {
 			t.Errorf("tile %d computed on operands that are not the bfloat16 roundings", i)
+		}
+		if d := rec.got[i].BDigest; d != (digest.D{}) && d != digest.Of(rec.got[i].B) {
+			t.Errorf("tile %d: the rounded B carries the digest of the unrounded one", i)
 		}
 		want := make([]float32, sh.CLen())
 		kernel.Reference(tl.Op, sh, a, b, want)

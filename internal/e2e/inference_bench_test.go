@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -51,10 +52,12 @@ func BenchmarkCompletions(b *testing.B) {
 		}
 		for _, conc := range []int{1, 16} {
 			b.Run(fmt.Sprintf("%s/%d", who, conc), func(b *testing.B) {
-				e := infer.NewEngine("bench", infertest.Source{Model: m, Exec: exec}, infer.Config{StepTimeout: 2 * time.Minute})
+				e := infer.NewEngine("bench", infertest.Source{Model: m, Exec: exec}, infer.Config{StepTimeout: 2 * time.Minute, Lanes: benchLanes()})
 				defer e.Close()
 				var ttft time.Duration
 				var total int
+				wire0 := bh.wire.bytes.Load()
+				cpu0 := processCPU()
 				began := time.Now()
 				for range b.N {
 					var wg sync.WaitGroup
@@ -89,9 +92,15 @@ func BenchmarkCompletions(b *testing.B) {
 					wg.Wait()
 				}
 				rate := float64(total) / time.Since(began).Seconds()
+				// The whole process's CPU time (hub, contributors, engine)
+				// per token: steadier than the rate on a shared machine.
+				b.ReportMetric(float64((processCPU()-cpu0).Microseconds())/float64(total), "cpu_µs/token")
 				rates[fmt.Sprintf("%s/%d", who, conc)] = rate
 				b.ReportMetric(rate, "tokens/s")
 				b.ReportMetric(float64(ttft.Milliseconds())/float64(b.N*conc), "ttft_ms")
+				if who == "contributors" {
+					b.ReportMetric(float64(bh.wire.bytes.Load()-wire0)/float64(total), "wire_B/token")
+				}
 				st := e.Stats()
 				if st.Steps > 0 {
 					b.ReportMetric(float64(st.Sequences)/float64(st.Steps), "mean_batch")
@@ -103,4 +112,9 @@ func BenchmarkCompletions(b *testing.B) {
 		b.Logf("16 concurrent requests: contributors %.0f tokens/s, hub alone %.0f tokens/s: ratio %.2f (goal ≥ 0.5)",
 			rates["contributors/16"], h, rates["contributors/16"]/h)
 	}
+}
+
+func benchLanes() int {
+	n, _ := strconv.Atoi(os.Getenv("TESSERA_BENCH_LANES"))
+	return n
 }

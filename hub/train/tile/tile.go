@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tessera-ai/tessera/internal/digest"
 	"github.com/tessera-ai/tessera/internal/kernel"
 )
 
@@ -24,6 +25,9 @@ type Tile struct {
 	Shape kernel.Shape
 	A, B  []float32
 	C     []float32
+	// BDigest, when not zero, is digest.Of(B), which the caller promises
+	// never changes (a frozen model's weights): hub.Task.BDigest.
+	BDigest digest.D
 	// Weight is the index of the weight tile this task reveals to whoever
 	// computes it, or -1 when it reveals no weights (weight gradients).
 	Weight int
