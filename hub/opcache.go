@@ -86,10 +86,21 @@ type opCache struct {
 	// operands of 4 KiB; scanning them for the oldest, once per kept
 	// operand, was a tenth of a decoding hub's CPU time.)
 	recent opEntry
+	// perms holds the connection's inner permutation for each shape of
+	// inner dimension (products, K), used by every blinded task that no
+	// kept operand constrains, so that the operands this contributor keeps
+	// agree with one another: a layer's input is sent once for all the
+	// weight tiles the contributor holds, not once per tile because each
+	// tile happened to be first sent under a different permutation.
+	perms map[[2]int][]int32
 }
 
+// maxPerms bounds opCache.perms; a full map is emptied (kept operands keep
+// their own permutations, so only later choices change).
+const maxPerms = 64
+
 func newOpCache(limit int64, rng *rand.Rand) *opCache {
-	c := &opCache{limit: limit, byKey: map[opKey]*opEntry{}, rng: rng}
+	c := &opCache{limit: limit, byKey: map[opKey]*opEntry{}, rng: rng, perms: map[[2]int][]int32{}}
 	c.recent.prev, c.recent.next = &c.recent, &c.recent
 	return c
 }
@@ -160,7 +171,17 @@ func (c *opCache) plan(msg *protocol.Task, t *Task, blind bool, a2, b2 []float32
 		if eb != nil {
 			perm, colExp = eb.perm, eb.exp
 		}
+		pk := [2]int{sh.Count(), sh.K}
+		if perm == nil && c.limit > 0 {
+			perm = c.perms[pk]
+		}
 		bl = verify.BlindingWith(sh, c.rng, perm, rowExp, colExp)
+		if c.limit > 0 && c.perms[pk] == nil {
+			if len(c.perms) >= maxPerms {
+				clear(c.perms)
+			}
+			c.perms[pk], _, _ = bl.Parts()
+		}
 	}
 	msg.A, msg.B, msg.ACache, msg.BCache = t.A, t.B, protocol.Cached{}, protocol.Cached{}
 	if bl != nil {
