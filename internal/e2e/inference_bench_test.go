@@ -22,7 +22,11 @@ import (
 // this process (tile.Local), with 1 and 16 concurrent requests of 64
 // tokens each. It reports the mean time to first token and the aggregate
 // tokens per second; the ratio of contributors to hub alone at 16
-// requests is the figure the inference issue asks for.
+// requests is the figure the inference issue asks for. Beside them: the
+// process's CPU time per token (steadier than the rate on a shared
+// machine) and, through contributors, the websocket bytes per token.
+// TESSERA_BENCH_LANES sets infer.Config.Lanes (default 2) and
+// TESSERA_BENCH_OWN=1 makes the contributors the operator's own workers.
 func BenchmarkCompletions(b *testing.B) {
 	spec := train.GoCodeLMSpec()
 	cfg := lm.Config{Layers: spec.Model.NLayer, Embd: spec.Model.NEmbd, Heads: spec.Model.NHead, Context: spec.Model.NPositions,
