@@ -66,7 +66,8 @@ func doMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	trustProxies := fs.String("trust-proxy", "", "comma-separated CIDRs of reverse proxies whose X-Forwarded-For and X-Forwarded-Host the hub believes")
 	publicHosts := fs.String("public-host", "", "comma-separated host[:port] names contributors dial this hub by, when a proxy rewrites Host")
 	fs.BoolVar(&svc.Inference.HubCompute, "inference-hub-compute", false, "let the hub compute completions itself when contributors do not (earns no one credit)")
-	fs.BoolVar(&svc.Inference.DemoKey, "demo-key", false, "publish a free key (20 requests/min, kept in DATA/demo.key) for the page's \"Try the model\" box")
+	fs.BoolVar(&svc.Inference.DemoKey, "demo-key", false, "publish a free key (--demo-rate requests/min, kept in DATA/demo.key) for the page's \"Try the model\" box")
+	fs.IntVar(&svc.Inference.DemoRate, "demo-rate", service.DefaultDemoRate, fmt.Sprintf("the demo key's requests per minute, 1..%d (a change replaces the key)", service.MaxDemoRate))
 	fs.DurationVar(&svc.Inference.StepTimeout, "inference-timeout", 30*time.Second, "how long a completion waits for contributors before it fails")
 	noLimits := fs.Bool("no-limits", false, "turn the per-address connection and rate limits off (load tests on loopback)")
 	jsonLogs := fs.Bool("log-json", false, "log in JSON")
@@ -104,6 +105,10 @@ func doMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	} else {
 		svc.Chain.RelayMinWei = v
+	}
+	if r := svc.Inference.DemoRate; r < 1 || r > service.MaxDemoRate {
+		fmt.Fprintf(stderr, "tessera-hub: --demo-rate: %d is outside 1..%d requests per minute\n", r, service.MaxDemoRate)
+		return 2
 	}
 	if c := svc.Chain.Contract; c != "" && !common.IsHexAddress(c) {
 		fmt.Fprintf(stderr, "tessera-hub: --contract: %q is not an address\n", c)

@@ -32,6 +32,8 @@ func TestTLSFlags(t *testing.T) {
 		{"OriginWithPath", []string{"--allow-origin", "https://example.org/page"}, "is not an origin"},
 		{"NegativeRelayMinimum", []string{"--relay-min-wei", "-1"}, "--relay-min-wei: \"-1\" is not a whole number of wei"},
 		{"FractionalRelayMinimum", []string{"--relay-min-wei", "0.5"}, "is not a whole number of wei"},
+		{"ZeroDemoRate", []string{"--demo-rate", "0"}, "--demo-rate: 0 is outside 1..6000"},
+		{"HugeDemoRate", []string{"--demo-rate", "100000"}, "--demo-rate: 100000 is outside 1..6000"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer

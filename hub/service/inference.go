@@ -34,6 +34,9 @@ type InferenceConfig struct {
 	// DemoKey publishes a free, rate-limited key at GET /api/v1/demo for
 	// the contributor page's "Try the model" box (demo.go).
 	DemoKey bool
+	// DemoRate is the demo key's requests per minute; 0 means
+	// DefaultDemoRate.
+	DemoRate int
 }
 
 // inferenceBackend joins the jobs, the engines and the ledger into what
@@ -114,10 +117,13 @@ func routeInference(ctx context.Context, handle func(string, http.Handler), mgr 
 	admin("POST /api/v1/admin/revenue", keys.recordRevenue)
 	counted("POST /api/v1/jobs/{id}/classify", api.Authed((&classifier{mgr: mgr, led: led, cfg: cfg}).serve))
 	handle("GET /api/v1/usage", http.HandlerFunc(keys.usage))
-	demo := ""
+	demo, demoRate := "", cfg.DemoRate
+	if demoRate == 0 {
+		demoRate = DefaultDemoRate
+	}
 	if cfg.DemoKey {
 		var err error
-		if demo, err = demoKey(ctx, led, dataDir); err != nil {
+		if demo, err = demoKey(ctx, led, dataDir, demoRate); err != nil {
 			pool.Close()
 			return nil, err
 		}
