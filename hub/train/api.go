@@ -17,6 +17,7 @@ import (
 
 	"github.com/tessera-ai/tessera/hub/store"
 	"github.com/tessera-ai/tessera/internal/httpjson"
+	"github.com/tessera-ai/tessera/internal/protocol"
 	"github.com/tessera-ai/tessera/internal/safetensors"
 )
 
@@ -190,6 +191,11 @@ func ParseSpec(r io.Reader) (Spec, error) {
 	}
 	if dec.More() {
 		return Spec{}, errors.New("invalid job spec: more than one JSON value")
+	}
+	// An empty wire_dtype means float32, which the defaults of MNIST
+	// (bfloat16) would otherwise replace when the spec is read again.
+	if spec.WireDType == "" {
+		spec.WireDType = protocol.Float32.String()
 	}
 	// An empty list means the same as a missing one.
 	if len(spec.Model.Layers) == 0 {
