@@ -126,6 +126,7 @@ type Hub struct {
 	wg         sync.WaitGroup          // session goroutines
 	closed     bool
 	jobsStatus func() any
+	jobDir     func() []JobRef
 
 	dirMu sync.Mutex // guards dir and dirAt, a cache of jobDirectory
 	dir   []JobRef
@@ -231,7 +232,7 @@ func New(cfg Config) (*Hub, error) {
 // AddSource adds a producer of tasks to the queue. Its tasks take
 // precedence over the built-in matmul job's, which only fills idle slots.
 // Contributors that chose jobs by name are matched against the jobs known
-// now (the jobs status, see SetJobsStatus), so a job that was created
+// now (see SetJobDirectory), so a job that was created
 // after they chose it reaches them too.
 func (h *Hub) AddSource(src Source) {
 	h.sched.resolveChoices(h.freshJobDirectory())
@@ -248,6 +249,15 @@ func (h *Hub) Notify() { h.sched.fill() }
 // Handle registers an extra HTTP handler (training jobs' API, admin
 // endpoints) on the hub's mux. Call it before serving.
 func (h *Hub) Handle(pattern string, handler http.Handler) { h.mux.Handle(pattern, handler) }
+
+// SetJobDirectory sets the function that lists the jobs (besides the
+// built-in matmul job) contributors may choose by ID or name. It is
+// called without the hub's lock held, at most once per directoryTTL.
+func (h *Hub) SetJobDirectory(f func() []JobRef) {
+	h.mu.Lock()
+	h.jobDir = f
+	h.mu.Unlock()
+}
 
 // SetJobsStatus sets the function whose result appears as "jobs" in
 // GET /api/v1/status.

@@ -1,7 +1,6 @@
 package hub
 
 import (
-	"encoding/json"
 	"slices"
 	"time"
 
@@ -48,11 +47,8 @@ func (h *Hub) jobDirectory() []JobRef {
 }
 
 // freshJobDirectory returns the jobs contributors may choose now: the
-// built-in matmul job, when it runs, and every job the jobs status lists
-// (see SetJobsStatus; the training manager's rows carry "id", "name" and
-// "model"). The hub cannot import the training package, so it reads the
-// rows through their JSON form; the status function is called without
-// the hub's lock held.
+// built-in matmul job, when it runs, and every job SetJobDirectory's
+// function lists (called without the hub's lock held).
 func (h *Hub) freshJobDirectory() []JobRef {
 	dir := h.listJobs()
 	h.dirMu.Lock()
@@ -67,22 +63,12 @@ func (h *Hub) listJobs() []JobRef {
 		dir = append(dir, matmulRef(h.matmul))
 	}
 	h.mu.Lock()
-	f := h.jobsStatus
+	f := h.jobDir
 	h.mu.Unlock()
 	if f == nil {
 		return dir
 	}
-	raw, err := json.Marshal(f())
-	if err != nil {
-		h.log.Warn("cannot read the jobs' names for contributors' choices", "err", err)
-		return dir
-	}
-	var rows []JobRef
-	if err := json.Unmarshal(raw, &rows); err != nil {
-		h.log.Warn("cannot read the jobs' names for contributors' choices", "err", err)
-		return dir
-	}
-	for _, r := range rows {
+	for _, r := range f() {
 		if r.ID != "" {
 			dir = append(dir, r)
 		}

@@ -81,7 +81,23 @@ func NewManager(h *hub.Hub, db *store.DB, cfg ManagerConfig) *Manager {
 	}
 	m := &Manager{cfg: cfg, hub: h, db: db, log: cfg.Logger, runs: map[string]*run{}}
 	h.SetJobsStatus(func() any { return m.Statuses() })
+	h.SetJobDirectory(m.jobRefs)
 	return m
+}
+
+// jobRefs lists the jobs contributors may choose: every restored job and
+// every job that could not be restored (choosing one is harmless).
+func (m *Manager) jobRefs() []hub.JobRef {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]hub.JobRef, 0, len(m.runs)+len(m.broken))
+	for _, r := range m.runs {
+		out = append(out, hub.JobRef{ID: r.job.ID, Name: r.job.Spec.Name, Model: r.job.Spec.Model.Type})
+	}
+	for _, st := range m.broken {
+		out = append(out, hub.JobRef{ID: st.ID, Name: st.Name, Model: st.Model})
+	}
+	return out
 }
 
 // Start restores every job from the database and resumes the running
