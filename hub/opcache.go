@@ -172,11 +172,12 @@ func (c *opCache) plan(msg *protocol.Task, t *Task, blind bool, a2, b2 []float32
 			perm, colExp = eb.perm, eb.exp
 		}
 		pk := [2]int{sh.Count(), sh.K}
-		if perm == nil && c.limit > 0 {
-			perm = c.perms[pk]
+		own := c.perms[pk] // nil when the cache is off: fresh every task
+		if perm == nil {
+			perm = own
 		}
 		bl = verify.BlindingWith(sh, c.rng, perm, rowExp, colExp)
-		if c.limit > 0 && c.perms[pk] == nil {
+		if own == nil && c.limit > 0 {
 			if len(c.perms) >= maxPerms {
 				clear(c.perms)
 			}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math"
-	"sync"
 
 	"github.com/tessera-ai/tessera/hub/train/tile"
 	"github.com/tessera-ai/tessera/internal/digest"
@@ -53,57 +52,52 @@ func (s *Sequence) Len() int { return s.n }
 func (s *Sequence) Reset() { s.n = 0 }
 
 // Frozen returns a copy of m whose weights never change, so that the
-// column tiles of its linear layers are cut once and reused by every
-// Advance (and a contributor's operand cache recognizes them).
+// column tiles of its linear layers are cut once, with their digests,
+// and reused by every Advance (and a contributor's operand cache
+// recognizes them).
 func (m *Model) Frozen() *Model {
-	return &Model{cfg: m.cfg, l: m.l, params: append([]float32(nil), m.params...), frozen: &frozenTiles{w: map[int][][]float32{}, sums: map[int][]digest.D{}}}
-}
-
-// frozenTiles caches a frozen model's tile weights by layer, and their
-// digests, which tell the hub the weights of a tile without hashing them
-// for every task (hub.Task.BDigest).
-type frozenTiles struct {
-	mu   sync.Mutex
-	w    map[int][][]float32
-	sums map[int][]digest.D
-	head []digest.D // the LM head's tiles (rows of wte)
-}
-
-func (m *Model) tileWeights(ln *linear) [][]float32 {
-	if m.frozen == nil {
-		return ln.tileWeights(m.params)
-	}
-	m.frozen.mu.Lock()
-	defer m.frozen.mu.Unlock()
-	return m.frozenWeights(ln)
-}
-
-// frozenWeights is tileWeights of a frozen model, with m.frozen.mu held.
-func (m *Model) frozenWeights(ln *linear) [][]float32 {
-	w, ok := m.frozen.w[ln.w]
-	if !ok {
-		w = ln.tileWeights(m.params)
-		m.frozen.w[ln.w] = w
-	}
-	return w
-}
-
-// tileSums returns the digests of tileWeights(ln), or nil unless m is
-// frozen.
-func (m *Model) tileSums(ln *linear) []digest.D {
-	if m.frozen == nil {
-		return nil
-	}
-	m.frozen.mu.Lock()
-	defer m.frozen.mu.Unlock()
-	sums, ok := m.frozen.sums[ln.w]
-	if !ok {
-		for _, w := range m.frozenWeights(ln) {
-			sums = append(sums, digest.Of(w))
+	f := &Model{cfg: m.cfg, l: m.l, params: append([]float32(nil), m.params...)}
+	ft := &frozenTiles{layers: map[int]layerTiles{}}
+	for bi := range f.l.blocks {
+		bl := &f.l.blocks[bi]
+		for _, ln := range []*linear{&bl.attn, &bl.proj, &bl.fc, &bl.mproj} {
+			lt := layerTiles{w: ln.tileWeights(f.params)}
+			for _, w := range lt.w {
+				lt.sums = append(lt.sums, digest.Of(w))
+			}
+			ft.layers[ln.w] = lt
 		}
-		m.frozen.sums[ln.w] = sums
 	}
-	return sums
+	d := f.cfg.Embd
+	for _, ht := range f.l.head {
+		ft.head = append(ft.head, digest.Of(f.params[f.l.wte+ht.row0*d:f.l.wte+(ht.row0+ht.rows)*d]))
+	}
+	f.frozen = ft
+	return f
+}
+
+// frozenTiles is a frozen model's tile weights by layer and their
+// digests, which tell the hub the weights of a tile without hashing them
+// for every task (hub.Task.BDigest). Made by Frozen, then only read.
+type frozenTiles struct {
+	layers map[int]layerTiles // by the layer's weight offset
+	head   []digest.D         // the LM head's tiles (rows of wte)
+}
+
+// layerTiles is one linear layer's column tiles and their digests.
+type layerTiles struct {
+	w    [][]float32
+	sums []digest.D
+}
+
+// tiles returns ln's column tiles and, if m is frozen, their digests
+// (nil otherwise).
+func (m *Model) tiles(ln *linear) ([][]float32, []digest.D) {
+	if m.frozen == nil {
+		return ln.tileWeights(m.params), nil
+	}
+	lt := m.frozen.layers[ln.w]
+	return lt.w, lt.sums
 }
 
 // headSums returns the digests of the LM head's tiles, or nil unless m is
@@ -111,14 +105,6 @@ func (m *Model) tileSums(ln *linear) []digest.D {
 func (m *Model) headSums() []digest.D {
 	if m.frozen == nil {
 		return nil
-	}
-	m.frozen.mu.Lock()
-	defer m.frozen.mu.Unlock()
-	if m.frozen.head == nil {
-		d := m.cfg.Embd
-		for _, ht := range m.l.head {
-			m.frozen.head = append(m.frozen.head, digest.Of(m.params[m.l.wte+ht.row0*d:m.l.wte+(ht.row0+ht.rows)*d]))
-		}
 	}
 	return m.frozen.head
 }
@@ -164,7 +150,8 @@ func (m *Model) Advance(ctx context.Context, exec tile.Executor, seqs []*Sequenc
 	for li := range l.blocks {
 		bl := &l.blocks[li]
 		h, _, _ := layerNorm(x, rows, d, p[bl.ln1g:bl.ln1g+d], p[bl.ln1b:bl.ln1b+d])
-		qkv, err := bl.attn.forward(ctx, exec, h, rows, m.tileWeights(&bl.attn), m.tileSums(&bl.attn), p)
+		w, sums := m.tiles(&bl.attn)
+		qkv, err := bl.attn.forward(ctx, exec, h, rows, w, sums, p)
 		if err != nil {
 			return nil, fmt.Errorf("block %d c_attn: %w", li, err)
 		}
@@ -182,21 +169,24 @@ func (m *Model) Advance(ctx context.Context, exec tile.Executor, seqs []*Sequenc
 		if err != nil {
 			return nil, fmt.Errorf("block %d attention: %w", li, err)
 		}
-		y, err := bl.proj.forward(ctx, exec, a, rows, m.tileWeights(&bl.proj), m.tileSums(&bl.proj), p)
+		w, sums = m.tiles(&bl.proj)
+		y, err := bl.proj.forward(ctx, exec, a, rows, w, sums, p)
 		if err != nil {
 			return nil, fmt.Errorf("block %d attn.c_proj: %w", li, err)
 		}
 		addInPlace(y, x)
 		x2 := y
 		h2, _, _ := layerNorm(x2, rows, d, p[bl.ln2g:bl.ln2g+d], p[bl.ln2b:bl.ln2b+d])
-		f, err := bl.fc.forward(ctx, exec, h2, rows, m.tileWeights(&bl.fc), m.tileSums(&bl.fc), p)
+		w, sums = m.tiles(&bl.fc)
+		f, err := bl.fc.forward(ctx, exec, h2, rows, w, sums, p)
 		if err != nil {
 			return nil, fmt.Errorf("block %d mlp.c_fc: %w", li, err)
 		}
 		for k, v := range f {
 			f[k] = gelu(v)
 		}
-		y, err = bl.mproj.forward(ctx, exec, f, rows, m.tileWeights(&bl.mproj), m.tileSums(&bl.mproj), p)
+		w, sums = m.tiles(&bl.mproj)
+		y, err = bl.mproj.forward(ctx, exec, f, rows, w, sums, p)
 		if err != nil {
 			return nil, fmt.Errorf("block %d mlp.c_proj: %w", li, err)
 		}

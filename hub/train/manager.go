@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/tessera-ai/tessera/hub"
@@ -85,7 +86,7 @@ func NewManager(h *hub.Hub, db *store.DB, cfg ManagerConfig) *Manager {
 	return m
 }
 
-// jobRefs lists the jobs contributors may choose: every restored job and
+// jobRefs lists the jobs contributors may choose, by ID: every restored job and
 // every job that could not be restored (choosing one is harmless).
 func (m *Manager) jobRefs() []hub.JobRef {
 	m.mu.Lock()
@@ -97,6 +98,9 @@ func (m *Manager) jobRefs() []hub.JobRef {
 	for _, st := range m.broken {
 		out = append(out, hub.JobRef{ID: st.ID, Name: st.Name, Model: st.Model})
 	}
+	// In a stable order, as the status rows were: the hub lists the names
+	// to contributors in this order, up to protocol.MaxAvailable.
+	slices.SortFunc(out, func(a, b hub.JobRef) int { return strings.Compare(a.ID, b.ID) })
 	return out
 }
 
