@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"errors"
 	"fmt"
+	"math/big"
 	"os"
 	"path/filepath"
 	"strings"
@@ -122,22 +123,51 @@ func writeFileSync(path string, data []byte) error {
 	return dir.Sync()
 }
 
-// waitReceipt polls for a receipt every poll until ctx ends.
-func waitReceipt(ctx context.Context, backend bind.DeployBackend, hash common.Hash, poll time.Duration) (*types.Receipt, error) {
+// receiptBackend is what waitReceipt needs of a node.
+type receiptBackend interface {
+	TransactionReceipt(ctx context.Context, hash common.Hash) (*types.Receipt, error)
+	HeaderByNumber(ctx context.Context, number *big.Int) (*types.Header, error)
+}
+
+// waitReceipt polls for a receipt every poll until ctx ends, and then
+// until the node's latest block has reached the receipt's: go-ethereum
+// can answer a receipt a moment before its block becomes "latest", and a
+// caller that reads the contract right after (a balance after a deposit)
+// must see its own transaction.
+func waitReceipt(ctx context.Context, backend receiptBackend, hash common.Hash, poll time.Duration) (*types.Receipt, error) {
 	tick := time.NewTicker(poll)
 	defer tick.Stop()
+	wait := func() error {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-tick.C:
+			return nil
+		}
+	}
+	var r *types.Receipt
 	for {
-		r, err := backend.TransactionReceipt(ctx, hash)
-		if err == nil {
-			return r, nil
+		var err error
+		if r, err = backend.TransactionReceipt(ctx, hash); err == nil {
+			break
 		}
 		if !notYet(err) {
 			return nil, fmt.Errorf("receipt of %s: %w", hash, err)
 		}
-		select {
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-tick.C:
+		if err := wait(); err != nil {
+			return nil, err
+		}
+	}
+	for {
+		head, err := backend.HeaderByNumber(ctx, nil)
+		if err != nil {
+			return nil, fmt.Errorf("receipt of %s: latest block: %w", hash, err)
+		}
+		if head.Number.Cmp(r.BlockNumber) >= 0 {
+			return r, nil
+		}
+		if err := wait(); err != nil {
+			return nil, err
 		}
 	}
 }

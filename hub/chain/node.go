@@ -22,6 +22,7 @@ import (
 	"github.com/ethereum/go-ethereum/eth/ethconfig"
 	"github.com/ethereum/go-ethereum/eth/filters"
 	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/ethereum/go-ethereum/event"
 	"github.com/ethereum/go-ethereum/node"
 	"github.com/ethereum/go-ethereum/p2p"
 	"github.com/ethereum/go-ethereum/params"
@@ -136,7 +137,11 @@ func OpenNode(ctx context.Context, dir string) (*Node, error) {
 		quit:   make(chan struct{}), done: make(chan struct{}),
 	}
 	n.durable.Store(backend.BlockChain().CurrentBlock().Number.Uint64())
-	go n.mine()
+	// Subscribe before returning: a transaction sent the moment OpenNode
+	// returns must not slip past a miner that has not subscribed yet.
+	txs := make(chan core.NewTxsEvent, 64)
+	sub := backend.TxPool().SubscribeTransactions(txs, true)
+	go n.mine(txs, sub)
 	return n, nil
 }
 
@@ -189,11 +194,10 @@ func (n *Node) seal() (uint64, error) {
 	return head, nil
 }
 
-// mine mines whenever transactions arrive, until none is executable.
-func (n *Node) mine() {
+// mine mines whenever transactions arrive on txs, until none is
+// executable.
+func (n *Node) mine(txs <-chan core.NewTxsEvent, sub event.Subscription) {
 	defer close(n.done)
-	txs := make(chan core.NewTxsEvent, 64)
-	sub := n.eth.TxPool().SubscribeTransactions(txs, true)
 	defer sub.Unsubscribe()
 	for {
 		select {
