@@ -160,7 +160,12 @@ func (v *Vault) Claimable(ctx context.Context, c Claim) (*big.Int, error) {
 
 // Claimed returns what account has been paid from model's vault, in wei.
 func (v *Vault) Claimed(ctx context.Context, model [32]byte, account common.Address) (*big.Int, error) {
-	n, err := bind.Call(v.instance, &bind.CallOpts{Context: ctx}, v.credits.PackClaimed(model, account), v.credits.UnpackClaimed)
+	return v.ClaimedAt(ctx, model, account, nil)
+}
+
+// ClaimedAt is Claimed as of block (nil: the latest).
+func (v *Vault) ClaimedAt(ctx context.Context, model [32]byte, account common.Address, block *big.Int) (*big.Int, error) {
+	n, err := bind.Call(v.instance, &bind.CallOpts{Context: ctx, BlockNumber: block}, v.credits.PackClaimed(model, account), v.credits.UnpackClaimed)
 	if err != nil {
 		return nil, fmt.Errorf("read claimed: %w", err)
 	}
@@ -169,34 +174,55 @@ func (v *Vault) Claimed(ctx context.Context, model [32]byte, account common.Addr
 
 // Deposited returns everything ever deposited for model, in wei.
 func (v *Vault) Deposited(ctx context.Context, model [32]byte) (*big.Int, error) {
-	n, err := bind.Call(v.instance, &bind.CallOpts{Context: ctx}, v.credits.PackDeposited(model), v.credits.UnpackDeposited)
-	if err != nil {
-		return nil, fmt.Errorf("read deposited: %w", err)
-	}
-	return n, nil
+	d, _, err := v.totals(ctx, model, nil, true, false)
+	return d, err
 }
 
 // TotalClaimed returns everything paid from model's vault, in wei.
 func (v *Vault) TotalClaimed(ctx context.Context, model [32]byte) (*big.Int, error) {
-	n, err := bind.Call(v.instance, &bind.CallOpts{Context: ctx}, v.credits.PackTotalClaimed(model), v.credits.UnpackTotalClaimed)
-	if err != nil {
-		return nil, fmt.Errorf("read total claimed: %w", err)
+	_, c, err := v.totals(ctx, model, nil, false, true)
+	return c, err
+}
+
+// Totals returns everything deposited to and everything claimed from
+// model's vault as of block (nil: the latest); what the vault holds for
+// claims is their difference.
+func (v *Vault) Totals(ctx context.Context, model [32]byte, block *big.Int) (deposited, claimed *big.Int, err error) {
+	return v.totals(ctx, model, block, true, true)
+}
+
+func (v *Vault) totals(ctx context.Context, model [32]byte, block *big.Int, dep, cl bool) (deposited, claimed *big.Int, err error) {
+	opts := &bind.CallOpts{Context: ctx, BlockNumber: block}
+	if dep {
+		if deposited, err = bind.Call(v.instance, opts, v.credits.PackDeposited(model), v.credits.UnpackDeposited); err != nil {
+			return nil, nil, fmt.Errorf("read deposited: %w", err)
+		}
 	}
-	return n, nil
+	if cl {
+		if claimed, err = bind.Call(v.instance, opts, v.credits.PackTotalClaimed(model), v.credits.UnpackTotalClaimed); err != nil {
+			return nil, nil, fmt.Errorf("read total claimed: %w", err)
+		}
+	}
+	return deposited, claimed, nil
 }
 
 // Available returns what model's vault holds for claims: deposited minus
 // claimed.
 func (v *Vault) Available(ctx context.Context, model [32]byte) (*big.Int, error) {
-	d, err := v.Deposited(ctx, model)
-	if err != nil {
-		return nil, err
-	}
-	c, err := v.TotalClaimed(ctx, model)
+	d, c, err := v.Totals(ctx, model, nil)
 	if err != nil {
 		return nil, err
 	}
 	return d.Sub(d, c), nil
+}
+
+// Head returns the number of the chain's latest block.
+func (v *Vault) Head(ctx context.Context) (*big.Int, error) {
+	h, err := v.backend.HeaderByNumber(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("latest block: %w", err)
+	}
+	return h.Number, nil
 }
 
 func (v *Vault) transactor(ctx context.Context, key *ecdsa.PrivateKey) (*bind.TransactOpts, error) {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/big"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/tessera-ai/tessera/internal/ethaddr"
@@ -43,6 +44,17 @@ type Payouts struct {
 	// RelayMinWei, if positive, is the least claim the hub relays: below
 	// it the gas would cost the hub more than the claim is worth.
 	RelayMinWei *big.Int
+
+	// The vaults' totals at the latest block read: every earnings request
+	// needs them for every model, and they change only with a block.
+	mu     sync.Mutex
+	totals map[[32]byte]vaultTotals
+}
+
+// vaultTotals is one model's vault as of one block.
+type vaultTotals struct {
+	block              uint64
+	deposited, claimed *big.Int
 }
 
 // relayWait bounds how long a relayed claim waits to be mined.
@@ -84,6 +96,14 @@ func (p *Payouts) serveEarnings(w http.ResponseWriter, r *http.Request) {
 		httpjson.Errorf(w, http.StatusInternalServerError, "cannot read the ledger")
 		return
 	}
+	// Every figure is read as of one block, so that they agree with each
+	// other: the account's claimed per model, and the vaults' totals
+	// (cached per block).
+	head, err := p.vault.Head(r.Context())
+	if err != nil {
+		httpjson.Errorf(w, http.StatusBadGateway, "%v", err)
+		return
+	}
 	out := []ModelEarnings{}
 	for _, m := range models {
 		ep, err := p.proofs.LatestEarnings(r.Context(), m, account)
@@ -95,17 +115,12 @@ func (p *Payouts) serveEarnings(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		id := ModelID(m)
-		claimed, err := p.vault.Claimed(r.Context(), id, account.Common())
+		claimed, err := p.vault.ClaimedAt(r.Context(), id, account.Common(), head)
 		if err != nil {
 			httpjson.Errorf(w, http.StatusBadGateway, "%v", err)
 			return
 		}
-		deposited, err := p.vault.Deposited(r.Context(), id)
-		if err != nil {
-			httpjson.Errorf(w, http.StatusBadGateway, "%v", err)
-			return
-		}
-		avail, err := p.vault.Available(r.Context(), id)
+		t, err := p.vaultTotals(r.Context(), id, head)
 		if err != nil {
 			httpjson.Errorf(w, http.StatusBadGateway, "%v", err)
 			return
@@ -116,9 +131,35 @@ func (p *Payouts) serveEarnings(w http.ResponseWriter, r *http.Request) {
 			claimable.SetInt64(0)
 		}
 		out = append(out, ModelEarnings{Model: m, Epoch: ep.Epoch, OwedWei: owed.String(), ClaimedWei: claimed.String(),
-			ClaimableWei: claimable.String(), VaultWei: avail.String(), DepositedWei: deposited.String()})
+			ClaimableWei: claimable.String(), VaultWei: new(big.Int).Sub(t.deposited, t.claimed).String(), DepositedWei: t.deposited.String()})
 	}
 	httpjson.Write(w, http.StatusOK, map[string]any{"address": account, "models": out})
+}
+
+// vaultTotals returns model's vault totals as of block, read once per
+// block and model. An older block's request reads the chain (the cache
+// only moves forward).
+func (p *Payouts) vaultTotals(ctx context.Context, model [32]byte, block *big.Int) (vaultTotals, error) {
+	p.mu.Lock()
+	t, ok := p.totals[model]
+	p.mu.Unlock()
+	if ok && t.block == block.Uint64() {
+		return t, nil
+	}
+	d, c, err := p.vault.Totals(ctx, model, block)
+	if err != nil {
+		return vaultTotals{}, err
+	}
+	fresh := vaultTotals{block: block.Uint64(), deposited: d, claimed: c}
+	p.mu.Lock()
+	if p.totals == nil {
+		p.totals = map[[32]byte]vaultTotals{}
+	}
+	if cur, ok := p.totals[model]; !ok || cur.block < fresh.block {
+		p.totals[model] = fresh
+	}
+	p.mu.Unlock()
+	return fresh, nil
 }
 
 // ClaimResult is the answer to POST /api/v1/claim.

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -36,6 +37,7 @@ func now() int64 { return time.Now().UnixMilli() }
 
 // CreateJob inserts a new job in state running at step 0.
 func (s *DB) CreateJob(ctx context.Context, id, name, spec string) error {
+	defer s.jobsWritten()
 	t := now()
 	_, err := s.db.ExecContext(ctx,
 		`INSERT INTO jobs (id, name, spec, state, created_at, updated_at) VALUES (?, ?, ?, 'running', ?, ?)`,
@@ -68,8 +70,33 @@ func (s *DB) Job(ctx context.Context, id string) (Job, error) {
 	return j, nil
 }
 
-// Jobs returns every job, oldest first.
+// Jobs returns every job, oldest first, from a cache that every write to
+// the table invalidates. The slice is the caller's.
 func (s *DB) Jobs(ctx context.Context) ([]Job, error) {
+	s.jobsMu.Lock()
+	if s.jobs != nil && s.jobsAt == s.jobsGen {
+		out := slices.Clone(s.jobs)
+		s.jobsMu.Unlock()
+		return out, nil
+	}
+	gen := s.jobsGen
+	s.jobsMu.Unlock()
+	out, err := s.readJobs(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s.jobsMu.Lock()
+	if s.jobsGen == gen {
+		s.jobs, s.jobsAt = slices.Clone(out), gen
+		if s.jobs == nil {
+			s.jobs = []Job{}
+		}
+	}
+	s.jobsMu.Unlock()
+	return out, nil
+}
+
+func (s *DB) readJobs(ctx context.Context) ([]Job, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT `+jobCols+` FROM jobs ORDER BY created_at, id`)
 	if err != nil {
 		return nil, fmt.Errorf("list jobs: %w", err)
@@ -88,6 +115,7 @@ func (s *DB) Jobs(ctx context.Context) ([]Job, error) {
 
 // SetState changes a job's state, with an error message for failed.
 func (s *DB) SetState(ctx context.Context, id, state, msg string) error {
+	defer s.jobsWritten()
 	res, err := s.db.ExecContext(ctx, `UPDATE jobs SET state = ?, error = ?, updated_at = ? WHERE id = ?`, state, msg, now(), id)
 	if err != nil {
 		return fmt.Errorf("set job %s state: %w", id, err)
@@ -105,6 +133,7 @@ var ErrStepNotAhead = errors.New("checkpoint step is not ahead of the recorded s
 // SetCheckpoint records that the job's state after step steps is in file.
 // It refuses a step that is not ahead of the recorded one.
 func (s *DB) SetCheckpoint(ctx context.Context, id string, step int, file string) error {
+	defer s.jobsWritten()
 	res, err := s.db.ExecContext(ctx,
 		`UPDATE jobs SET step = ?, checkpoint = ?, updated_at = ? WHERE id = ? AND step < ?`,
 		step, file, now(), id, step)
@@ -122,6 +151,7 @@ func (s *DB) SetCheckpoint(ctx context.Context, id string, step int, file string
 
 // DeleteJob removes a job and, by cascade, its history and exposure.
 func (s *DB) DeleteJob(ctx context.Context, id string) error {
+	defer s.jobsWritten()
 	res, err := s.db.ExecContext(ctx, `DELETE FROM jobs WHERE id = ?`, id)
 	if err != nil {
 		return fmt.Errorf("delete job %s: %w", id, err)

@@ -10,6 +10,7 @@ import (
 	"context"
 	"database/sql"
 	"embed"
+	"sync"
 
 	"github.com/tessera-ai/tessera/internal/sqlite"
 )
@@ -20,6 +21,15 @@ var migrations embed.FS
 // DB is the hub's database.
 type DB struct {
 	db *sql.DB
+
+	// The jobs table, cached: every completion request reads it, and it
+	// changes only through this type's methods (only the hub opens the
+	// file). jobsGen counts writes; a read caches its rows only if no write
+	// ended while it ran.
+	jobsMu  sync.Mutex
+	jobsGen uint64
+	jobs    []Job // nil: nothing cached
+	jobsAt  uint64
 }
 
 // Open opens (creating if needed) the database file at path and migrates
@@ -35,5 +45,16 @@ func Open(ctx context.Context, path string) (*DB, error) {
 // Close closes the database.
 func (s *DB) Close() error { return s.db.Close() }
 
-// SQL returns the underlying handle.
+// SQL returns the underlying handle. Writes to the jobs table must go
+// through DB's methods, which keep Jobs' cache right.
 func (s *DB) SQL() *sql.DB { return s.db }
+
+// jobsWritten marks the cached jobs stale. Writers call it once their
+// statement has ended: a read that overlapped the write sees the count
+// move and caches nothing, and rows cached before it are dropped.
+func (s *DB) jobsWritten() {
+	s.jobsMu.Lock()
+	s.jobsGen++
+	s.jobs = nil
+	s.jobsMu.Unlock()
+}
