@@ -178,11 +178,7 @@ func (h *Hub) accept(s *session, t *Task, c []float32) {
 		h.wire.delivered(t.Job, t.FLOPs())
 		t.Source.Done(t, c)
 		h.sched.finish(s, t, true)
-		if err := h.awaitCredit(durable); err != nil {
-			s.verdict(t.Job, t.ID, protocol.CodeInternal, "the result was correct but the hub could not record its credit: "+err.Error())
-			return
-		}
-		s.verdict(t.Job, t.ID, protocol.CodeOK, "")
+		h.verdictWhenDurable(s, t, durable, "")
 		return
 	}
 	durable := h.creditAsync(CreditOp{Kind: CreditPending, Task: t.key, Model: t.Job, Address: addr, Amount: t.FLOPs()})
@@ -192,13 +188,38 @@ func (h *Hub) accept(s *session, t *Task, c []float32) {
 		t.Source.Done(t, c)
 	}
 	h.sched.finish(s, t, true)
-	if err := h.awaitCredit(durable); err != nil {
-		s.verdict(t.Job, t.ID, protocol.CodeInternal, "the result was correct but the hub could not record its credit: "+err.Error())
-	} else {
-		s.verdict(t.Job, t.ID, protocol.CodeOK, "accepted; credit pending a second execution")
-	}
+	h.verdictWhenDurable(s, t, durable, "accepted; credit pending a second execution")
+	// The ledger applies operations in the order submitted: settle's
+	// decisions come after both executions' pending credit.
 	if pair != nil {
 		h.settle(g.task, pair)
+	}
+}
+
+// verdictWhenDurable sends s the accepted verdict on t (with msg) once
+// its credit is durable, as the protocol promises, or an internal error
+// if the ledger refused it. It does not wait: the session's read loop
+// goes on to the contributor's next result, so results that arrive
+// together share a ledger batch instead of waiting one commit each. The
+// verdict may then overtake another's, which nothing depends on; it
+// still comes after every task leased before the result was read (the
+// drain fence).
+func (h *Hub) verdictWhenDurable(s *session, t *Task, durable <-chan error, msg string) {
+	send := func(err error) {
+		if err != nil {
+			s.verdict(t.Job, t.ID, protocol.CodeInternal, "the result was correct but the hub could not record its credit: "+err.Error())
+			return
+		}
+		s.verdict(t.Job, t.ID, protocol.CodeOK, msg)
+	}
+	select {
+	case err := <-durable:
+		if err != nil {
+			h.log.Error("ledger refused credit operations", "err", err)
+		}
+		send(err)
+	default:
+		go func() { send(h.awaitCredit(durable)) }()
 	}
 }
 
@@ -207,7 +228,9 @@ func (h *Hub) settle(t *Task, pair []execution) {
 	rows, cols := verify.Norms(t.Op, t.Shape, t.A, t.B)
 	if verify.Agree(t.Shape, rows, cols, pair[0].c, pair[1].c) == nil {
 		h.metrics.Verified(metrics.ReplicaAgree)
-		h.credit(
+		// No verdict waits for this credit (both were sent), so the read
+		// loop does not wait for it either; the ledger keeps the order.
+		h.creditBehind(
 			CreditOp{Kind: CreditVerify, Task: t.key, Address: pair[0].addr, Reason: "replica agreed"},
 			CreditOp{Kind: CreditVerify, Task: t.key, Address: pair[1].addr, Reason: "replica agreed"},
 		)
@@ -278,6 +301,13 @@ func (h *Hub) penalize(addr, task, reason string) {
 // credit submits ops to the ledger and waits until they are durable, so
 // that a verdict is only sent for credit that survives a crash.
 func (h *Hub) credit(ops ...CreditOp) { h.awaitCredit(h.creditAsync(ops...)) }
+
+// creditBehind submits ops without waiting for them; a ledger that
+// refuses them is logged.
+func (h *Hub) creditBehind(ops ...CreditOp) {
+	durable := h.creditAsync(ops...)
+	go h.awaitCredit(durable)
+}
 
 // creditAsync submits ops and returns a channel that reports when they
 // are durable (at once when there is no ledger).

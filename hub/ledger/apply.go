@@ -26,41 +26,60 @@ func kindName(k Kind) string {
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
 
-// statements are the prepared statements of one transaction.
+// statements are the writer's statements: prepared once on the
+// database when the ledger opens (statementsSQL), and bound to each
+// batch's transaction with in. Preparing them per batch cost more than
+// the batch's own inserts.
 type statements struct {
 	insert, insertVerified, verify, reject, void, revoke, decide, standing *sql.Stmt
 }
 
-func prepare(tx *sql.Tx) (*statements, error) {
+func (st *statements) all() []**sql.Stmt {
+	return []**sql.Stmt{&st.insert, &st.insertVerified, &st.verify, &st.reject, &st.void, &st.revoke, &st.decide, &st.standing}
+}
+
+// statementsSQL is the text of each statement, in all()'s order.
+var statementsSQL = []string{
+	`INSERT OR IGNORE INTO credits (task, model, address, amount, state, created_at) VALUES (?, ?, ?, ?, 'pending', ?)`,
+	`INSERT OR IGNORE INTO credits (task, model, address, amount, state, reason, created_at, decided_at) VALUES (?, ?, ?, ?, 'verified', ?, ?, ?)`,
+	`UPDATE credits SET state = 'verified', decided_at = ?, reason = ? WHERE task = ? AND address = ? AND state = 'pending'`,
+	`UPDATE credits SET state = 'rejected', decided_at = ?, reason = ? WHERE task = ? AND address = ? AND state = 'pending'`,
+	`UPDATE credits SET state = 'rejected', decided_at = ?, reason = ? WHERE address = ? AND state = 'pending'`,
+	`UPDATE credits SET state = 'rejected', decided_at = ?, reason = ? WHERE address = ? AND epoch IS NULL AND state IN ('pending', 'verified')`,
+	`INSERT INTO decisions (at, address, task, kind, reason) VALUES (?, ?, ?, ?, ?)`,
+	`INSERT INTO contributors (address, strikes, clean, banned, updated_at) VALUES (?, ?, ?, ?, ?)
+			ON CONFLICT (address) DO UPDATE SET strikes = excluded.strikes, clean = excluded.clean, banned = excluded.banned, updated_at = excluded.updated_at`,
+}
+
+// prepare prepares the writer's statements on db.
+func prepare(db *sql.DB) (*statements, error) {
 	var st statements
-	for _, p := range []struct {
-		dst **sql.Stmt
-		sql string
-	}{
-		{&st.insert, `INSERT OR IGNORE INTO credits (task, model, address, amount, state, created_at) VALUES (?, ?, ?, ?, 'pending', ?)`},
-		{&st.insertVerified, `INSERT OR IGNORE INTO credits (task, model, address, amount, state, reason, created_at, decided_at) VALUES (?, ?, ?, ?, 'verified', ?, ?, ?)`},
-		{&st.verify, `UPDATE credits SET state = 'verified', decided_at = ?, reason = ? WHERE task = ? AND address = ? AND state = 'pending'`},
-		{&st.reject, `UPDATE credits SET state = 'rejected', decided_at = ?, reason = ? WHERE task = ? AND address = ? AND state = 'pending'`},
-		{&st.void, `UPDATE credits SET state = 'rejected', decided_at = ?, reason = ? WHERE address = ? AND state = 'pending'`},
-		{&st.revoke, `UPDATE credits SET state = 'rejected', decided_at = ?, reason = ? WHERE address = ? AND epoch IS NULL AND state IN ('pending', 'verified')`},
-		{&st.decide, `INSERT INTO decisions (at, address, task, kind, reason) VALUES (?, ?, ?, ?, ?)`},
-		{&st.standing, `INSERT INTO contributors (address, strikes, clean, banned, updated_at) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT (address) DO UPDATE SET strikes = excluded.strikes, clean = excluded.clean, banned = excluded.banned, updated_at = excluded.updated_at`},
-	} {
-		s, err := tx.Prepare(p.sql)
+	for i, dst := range st.all() {
+		s, err := db.Prepare(statementsSQL[i])
 		if err != nil {
 			st.close()
 			return nil, fmt.Errorf("prepare: %w", err)
 		}
-		*p.dst = s
+		*dst = s
 	}
 	return &st, nil
 }
 
+// in returns the statements bound to tx. database/sql reuses the
+// statement already prepared on tx's connection (the ledger has one).
+func (st *statements) in(tx *sql.Tx) *statements {
+	var out statements
+	mine := st.all()
+	for i, dst := range out.all() {
+		*dst = tx.Stmt(*mine[i])
+	}
+	return &out
+}
+
 func (st *statements) close() {
-	for _, s := range []*sql.Stmt{st.insert, st.insertVerified, st.verify, st.reject, st.void, st.revoke, st.decide, st.standing} {
-		if s != nil {
-			s.Close()
+	for _, s := range st.all() {
+		if *s != nil {
+			(*s).Close()
 		}
 	}
 }

@@ -66,10 +66,20 @@ type Config struct {
 	Logger *slog.Logger
 	// Metrics receives batch times and sizes; nil records none.
 	Metrics *metrics.Metrics
+	// Gap is the least time from one commit's start to the next's while
+	// operations keep coming: what arrives in between joins the next
+	// batch. A commit costs far more than an operation in it, so under
+	// load (a credit for every verified task) batches grow instead of
+	// commits multiplying; an operation arriving after a quiet spell is
+	// committed at once. 0 means DefaultGap; negative, none.
+	Gap time.Duration
 }
 
+// DefaultGap is Config.Gap's default.
+const DefaultGap = 2 * time.Millisecond
+
 // DefaultConfig returns the writer's defaults.
-func DefaultConfig() Config { return Config{MaxBatch: 16384, Queue: 65536} }
+func DefaultConfig() Config { return Config{MaxBatch: 16384, Queue: 65536, Gap: DefaultGap} }
 
 // Ledger is the credit ledger.
 type Ledger struct {
@@ -78,6 +88,7 @@ type Ledger struct {
 	log *slog.Logger
 	in  chan request
 	out chan struct{} // closed when the writer has stopped
+	st  *statements   // the writer's, prepared once
 
 	// closing guards in: Submit holds it for reading while it sends, Close
 	// for writing while it closes in, so a late Submit gets ErrClosed
@@ -107,6 +118,9 @@ func Open(ctx context.Context, path string, cfg Config) (*Ledger, error) {
 	if cfg.Queue <= 0 {
 		cfg.Queue = def.Queue
 	}
+	if cfg.Gap == 0 {
+		cfg.Gap = def.Gap
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
@@ -115,7 +129,12 @@ func Open(ctx context.Context, path string, cfg Config) (*Ledger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open ledger: %w", err)
 	}
-	l := &Ledger{db: db, cfg: cfg, log: log, in: make(chan request, cfg.Queue), out: make(chan struct{})}
+	st, err := prepare(db)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open ledger: %w", err)
+	}
+	l := &Ledger{db: db, cfg: cfg, log: log, in: make(chan request, cfg.Queue), out: make(chan struct{}), st: st}
 	go l.write()
 	return l, nil
 }
@@ -184,6 +203,7 @@ func (l *Ledger) Close() error {
 	close(l.in)
 	l.closing.Unlock()
 	<-l.out
+	l.st.close()
 	return l.db.Close()
 }
 
@@ -211,6 +231,9 @@ func (l *Ledger) Health(ctx context.Context) error {
 func (l *Ledger) write() {
 	defer close(l.out)
 	var batch []request
+	var last time.Time // the latest commit's start
+	gap := time.NewTimer(time.Hour)
+	gap.Stop()
 	for {
 		req, ok := <-l.in
 		if !ok {
@@ -218,22 +241,41 @@ func (l *Ledger) write() {
 		}
 		batch = append(batch[:0], req)
 		n := len(req.ops)
+		open := true
+		if wait := l.cfg.Gap - time.Since(last); wait > 0 {
+			gap.Reset(wait)
+		} else {
+			open = false
+		}
 	drain:
 		for n < l.cfg.MaxBatch {
-			select {
-			case r, ok := <-l.in:
-				if !ok {
+			var r request
+			var ok bool
+			if open {
+				select {
+				case r, ok = <-l.in:
+				case <-gap.C:
+					open = false
+					continue
+				}
+			} else {
+				select {
+				case r, ok = <-l.in:
+				default:
 					break drain
 				}
-				batch = append(batch, r)
-				n += len(r.ops)
-			default:
+			}
+			if !ok {
 				break drain
 			}
+			batch = append(batch, r)
+			n += len(r.ops)
 		}
+		gap.Stop() // (since Go 1.23 a stopped timer delivers nothing stale)
 		backoff := 10 * time.Millisecond
 		for {
 			start := time.Now()
+			last = start
 			err := l.commit(batch)
 			if err == nil {
 				took := time.Since(start)
@@ -266,10 +308,7 @@ func (l *Ledger) commit(batch []request) error {
 		return err
 	}
 	defer tx.Rollback()
-	st, err := prepare(tx)
-	if err != nil {
-		return err
-	}
+	st := l.st.in(tx)
 	defer st.close()
 	now := time.Now().UnixMilli()
 	for _, r := range batch {

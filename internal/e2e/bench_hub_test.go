@@ -19,6 +19,7 @@ import (
 	"github.com/tessera-ai/tessera/client/backend"
 	"github.com/tessera-ai/tessera/client/device"
 	"github.com/tessera-ai/tessera/hub"
+	"github.com/tessera-ai/tessera/hub/ledger"
 	"github.com/tessera-ai/tessera/hub/store"
 	"github.com/tessera-ai/tessera/hub/train"
 	"github.com/tessera-ai/tessera/internal/identity"
@@ -114,6 +115,13 @@ func startBenchHubOn(tb testing.TB, own []string, wrap func(net.Listener) net.Li
 	cfg.Matmul = hub.MatmulConfig{}
 	cfg.Logger = benchLog
 	cfg.Trusted = own // as hub/service does with its own workers
+	// Credit goes to a real ledger, as in hub/service: an accepted
+	// result's verdict waits for its credit to be durable.
+	led, err := ledger.Open(context.Background(), filepath.Join(dir, "ledger.db"), ledger.Config{Logger: benchLog})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg.Credits = led
 	h, err := hub.New(cfg)
 	if err != nil {
 		tb.Fatal(err)
@@ -147,6 +155,7 @@ func startBenchHubOn(tb testing.TB, own []string, wrap func(net.Listener) net.Li
 		mgr.Wait()
 		<-served
 		db.Close()
+		led.Close()
 	})
 	return &benchHub{h: h, db: db, mgr: mgr, wire: wire, url: "ws://" + inner.Addr().String() + "/ws"}
 }
