@@ -63,8 +63,12 @@ type session struct {
 	remote string   // the peer's IP as limits see it
 	quota  *ipState // its IP's connection count and message budget
 	send   chan outFrame
-	done   chan struct{}
-	kept   *opCache // operands the contributor keeps (limit 0 if it offered no cache); plans every task frame. The write loop's alone.
+	// waiting holds accepted verdicts whose credit is not yet durable, in
+	// the order accepted; pumpVerdicts sends each once it is.
+	waiting  chan waitingVerdict
+	verdicts chan outFrame // from pumpVerdicts to the writer, apart from send's room
+	done     chan struct{}
+	kept     *opCache // operands the contributor keeps (limit 0 if it offered no cache); plans every task frame. The write loop's alone.
 	// trusted marks the operator's own worker (Config.Trusted): exempt
 	// from replication, hence from blinding, whose purpose is to keep
 	// two replica holders from copying each other.
@@ -125,17 +129,19 @@ func (h *Hub) serveWS(w http.ResponseWriter, r *http.Request) {
 		return nil
 	})
 	s := &session{
-		h:      h,
-		conn:   conn,
-		out:    hj.conn,
-		hosts:  h.loginHosts(r),
-		remote: ip,
-		quota:  quota,
-		send:   make(chan outFrame, h.cfg.MaxSlots+sendQueue),
-		done:   make(chan struct{}),
-		lease:  uint32(h.cfg.LeaseTimeout / time.Millisecond),
-		id:     sessionIDs.Add(1),
-		since:  time.Now(),
+		h:        h,
+		conn:     conn,
+		out:      hj.conn,
+		hosts:    h.loginHosts(r),
+		remote:   ip,
+		quota:    quota,
+		send:     make(chan outFrame, h.cfg.MaxSlots+sendQueue),
+		waiting:  make(chan waitingVerdict, verdictQueue),
+		verdicts: make(chan outFrame),
+		done:     make(chan struct{}),
+		lease:    uint32(h.cfg.LeaseTimeout / time.Millisecond),
+		id:       sessionIDs.Add(1),
+		since:    time.Now(),
 	}
 	h.mu.Lock()
 	if h.closed {
@@ -192,6 +198,7 @@ func (s *session) run() {
 	}
 	s.writing.Store(true)
 	go s.writeLoop()
+	go s.pumpVerdicts()
 	s.h.sched.joinChoosing(s, slots, ch)
 	s.readLoop()
 }
@@ -356,12 +363,17 @@ func (s *session) readLoop() {
 // verdict tells the contributor how its result for task id of job (""
 // when unknown) was judged.
 func (s *session) verdict(job string, id uint64, code protocol.Code, msg string) {
+	s.queue(s.verdictFrame(job, id, code, msg))
+}
+
+// verdictFrame encodes a verdict and counts its bytes for job.
+func (s *session) verdictFrame(job string, id uint64, code protocol.Code, msg string) outFrame {
 	v := &protocol.Verdict{TaskID: id, Accepted: code == protocol.CodeOK, Code: code, Message: msg}
 	frame := protocol.Encode(nil, v)
 	if job != "" {
 		s.h.wire.sent(job, len(frame))
 	}
-	s.queue(outFrame{frame: frame, lazy: code == protocol.CodeOK})
+	return outFrame{frame: frame, lazy: code == protocol.CodeOK}
 }
 
 // newRand returns a generator seeded from the system's randomness.
@@ -457,37 +469,10 @@ func (s *session) writeLoop() {
 	pending := false // lazy frames wait in the buffer, flush is set
 	eager := false   // a frame that is not lazy waits in the buffer
 	for {
+		var f outFrame
 		select {
-		case f := <-s.send:
-			frame := f.frame
-			if l := f.lease; l != nil {
-				t := l.task
-				msg = protocol.Task{ID: t.ID, Op: t.Op, Shape: t.Shape, LeaseMillis: s.lease, A: t.A, B: t.B, Drop: msg.Drop[:0], Wire: t.Wire}
-				var bl *verify.Blinding
-				bl, a2, b2 = s.kept.plan(&msg, t, l.blinded, a2, b2)
-				l.blind.Store(bl) // before the frame goes: the result comes after it
-				buf = protocol.Encode(buf[:0], &msg)
-				frame = buf
-				s.h.wire.sent(t.Job, len(frame))
-			}
-			s.conn.SetWriteDeadline(time.Now().Add(writeWait))
-			err := s.conn.WriteMessage(websocket.BinaryMessage, frame)
-			if err == nil {
-				eager = eager || !f.lazy
-				switch {
-				case len(s.send) > 0: // batch while more frames wait
-				case eager:
-					err = s.out.Flush()
-					eager, pending = false, false
-				case !pending: // only lazy frames wait: hold them a little
-					pending = true
-					flush.Reset(verdictDelay)
-				}
-			}
-			if err != nil {
-				s.closeWith(nil)
-				return
-			}
+		case f = <-s.send:
+		case f = <-s.verdicts:
 		case <-flush.C:
 			if pending {
 				pending = false
@@ -497,6 +482,7 @@ func (s *session) writeLoop() {
 					return
 				}
 			}
+			continue
 		case <-ping.C:
 			err := s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait))
 			if err == nil {
@@ -507,8 +493,38 @@ func (s *session) writeLoop() {
 				s.closeWith(nil)
 				return
 			}
+			continue
 		case <-s.done:
 			s.sayGoodbye()
+			return
+		}
+		frame := f.frame
+		if l := f.lease; l != nil {
+			t := l.task
+			msg = protocol.Task{ID: t.ID, Op: t.Op, Shape: t.Shape, LeaseMillis: s.lease, A: t.A, B: t.B, Drop: msg.Drop[:0], Wire: t.Wire}
+			var bl *verify.Blinding
+			bl, a2, b2 = s.kept.plan(&msg, t, l.blinded, a2, b2)
+			l.blind.Store(bl) // before the frame goes: the result comes after it
+			buf = protocol.Encode(buf[:0], &msg)
+			frame = buf
+			s.h.wire.sent(t.Job, len(frame))
+		}
+		s.conn.SetWriteDeadline(time.Now().Add(writeWait))
+		err := s.conn.WriteMessage(websocket.BinaryMessage, frame)
+		if err == nil {
+			eager = eager || !f.lazy
+			switch {
+			case len(s.send) > 0 || len(s.verdicts) > 0: // batch while more frames wait
+			case eager:
+				err = s.out.Flush()
+				eager, pending = false, false
+			case !pending: // only lazy frames wait: hold them a little
+				pending = true
+				flush.Reset(verdictDelay)
+			}
+		}
+		if err != nil {
+			s.closeWith(nil)
 			return
 		}
 	}

@@ -178,7 +178,7 @@ func (h *Hub) accept(s *session, t *Task, c []float32) {
 		h.wire.delivered(t.Job, t.FLOPs())
 		t.Source.Done(t, c)
 		h.sched.finish(s, t, true)
-		h.verdictWhenDurable(s, t, durable, "")
+		s.verdictWhenDurable(t, durable, "")
 		return
 	}
 	durable := h.creditAsync(CreditOp{Kind: CreditPending, Task: t.key, Model: t.Job, Address: addr, Amount: t.FLOPs()})
@@ -188,38 +188,11 @@ func (h *Hub) accept(s *session, t *Task, c []float32) {
 		t.Source.Done(t, c)
 	}
 	h.sched.finish(s, t, true)
-	h.verdictWhenDurable(s, t, durable, "accepted; credit pending a second execution")
+	s.verdictWhenDurable(t, durable, "accepted; credit pending a second execution")
 	// The ledger applies operations in the order submitted: settle's
 	// decisions come after both executions' pending credit.
 	if pair != nil {
 		h.settle(g.task, pair)
-	}
-}
-
-// verdictWhenDurable sends s the accepted verdict on t (with msg) once
-// its credit is durable, as the protocol promises, or an internal error
-// if the ledger refused it. It does not wait: the session's read loop
-// goes on to the contributor's next result, so results that arrive
-// together share a ledger batch instead of waiting one commit each. The
-// verdict may then overtake another's, which nothing depends on; it
-// still comes after every task leased before the result was read (the
-// drain fence).
-func (h *Hub) verdictWhenDurable(s *session, t *Task, durable <-chan error, msg string) {
-	send := func(err error) {
-		if err != nil {
-			s.verdict(t.Job, t.ID, protocol.CodeInternal, "the result was correct but the hub could not record its credit: "+err.Error())
-			return
-		}
-		s.verdict(t.Job, t.ID, protocol.CodeOK, msg)
-	}
-	select {
-	case err := <-durable:
-		if err != nil {
-			h.log.Error("ledger refused credit operations", "err", err)
-		}
-		send(err)
-	default:
-		go func() { send(h.awaitCredit(durable)) }()
 	}
 }
 
