@@ -1,5 +1,12 @@
 // RegBlock family: no workgroup memory and no barriers. Each invocation
-// computes a 4×4 block of C in registers. Loads outside the matrices are
+// computes 4 rows × 4 columns of C in registers: 4 consecutive rows, and
+// columns 8 apart (col, col+8, col+16, col+24), so that the 8 invocations
+// along x read 8 consecutive elements of a row of B and write 8
+// consecutive elements of C, while all of them read the same element of
+// A. That is a coalesced access on a GPU, and on a CPU implementation
+// that runs invocations side by side in SIMD lanes (lavapipe) it is one
+// vector load where consecutive columns per invocation (4 apart across
+// lanes) were a gather. Loads outside the matrices are
 // clamped to the last row/column (always in bounds, never stored), so the
 // inner loop has no branches; only the final store checks the edges.
 // Workgroup 8×8 invocations → a 32×32 block of C per workgroup; workgroup
@@ -17,7 +24,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let k = dims.k;
   let n = dims.n;
   let row = dims.row0 + gid.y * 4u;
-  let col = gid.x * 4u;
+  // Workgroup x covers columns 32·(gid.x / 8) to +31; invocation lane
+  // (gid.x mod 8) takes lane, lane+8, lane+16 and lane+24 of them.
+  let col = (gid.x / 8u) * 32u + gid.x % 8u;
   if (row >= m || col >= n) {
     return;
   }
@@ -34,9 +43,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let a3 = a_off + min(row + 3u, m - 1u) * a_rs;
   let b_off = z * k * n;
   let c0 = b_off + col * b_cs;
-  let c1 = b_off + min(col + 1u, n - 1u) * b_cs;
-  let c2 = b_off + min(col + 2u, n - 1u) * b_cs;
-  let c3 = b_off + min(col + 3u, n - 1u) * b_cs;
+  let c1 = b_off + min(col + 8u, n - 1u) * b_cs;
+  let c2 = b_off + min(col + 16u, n - 1u) * b_cs;
+  let c3 = b_off + min(col + 24u, n - 1u) * b_cs;
 
   var acc0 = vec4<f32>(0.0);
   var acc1 = vec4<f32>(0.0);
@@ -56,19 +65,19 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   store_block(z * m * n, row, col, m, n, acc0, acc1, acc2, acc3);
 }
 
-// store_block writes the valid part of a 4×4 block of C at (row, col) of
-// the product whose C starts at c_off.
+// store_block writes the valid part of an invocation's block of C: rows
+// row to row+3, columns col, col+8, col+16 and col+24, of the product
+// whose C starts at c_off.
 fn store_block(c_off: u32, row: u32, col: u32, m: u32, n: u32,
                acc0: vec4<f32>, acc1: vec4<f32>, acc2: vec4<f32>, acc3: vec4<f32>) {
   var rows = array<vec4<f32>, 4>(acc0, acc1, acc2, acc3);
   let nr = min(4u, m - row);
-  let nc = min(4u, n - col);
   for (var i = 0u; i < nr; i = i + 1u) {
     let base = c_off + (row + i) * n + col;
     let v = rows[i];
     c[base] = v.x;
-    if (nc > 1u) { c[base + 1u] = v.y; }
-    if (nc > 2u) { c[base + 2u] = v.z; }
-    if (nc > 3u) { c[base + 3u] = v.w; }
+    if (col + 8u < n) { c[base + 8u] = v.y; }
+    if (col + 16u < n) { c[base + 16u] = v.z; }
+    if (col + 24u < n) { c[base + 24u] = v.w; }
   }
 }
