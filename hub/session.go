@@ -360,22 +360,6 @@ func (s *session) readLoop() {
 	}
 }
 
-// verdict tells the contributor how its result for task id of job (""
-// when unknown) was judged.
-func (s *session) verdict(job string, id uint64, code protocol.Code, msg string) {
-	s.queue(s.verdictFrame(job, id, code, msg))
-}
-
-// verdictFrame encodes a verdict and counts its bytes for job.
-func (s *session) verdictFrame(job string, id uint64, code protocol.Code, msg string) outFrame {
-	v := &protocol.Verdict{TaskID: id, Accepted: code == protocol.CodeOK, Code: code, Message: msg}
-	frame := protocol.Encode(nil, v)
-	if job != "" {
-		s.h.wire.sent(job, len(frame))
-	}
-	return outFrame{frame: frame, lazy: code == protocol.CodeOK}
-}
-
 // newRand returns a generator seeded from the system's randomness.
 func newRand() *rand.Rand {
 	var seed [16]byte
@@ -468,36 +452,9 @@ func (s *session) writeLoop() {
 	defer flush.Stop()
 	pending := false // lazy frames wait in the buffer, flush is set
 	eager := false   // a frame that is not lazy waits in the buffer
-	for {
-		var f outFrame
-		select {
-		case f = <-s.send:
-		case f = <-s.verdicts:
-		case <-flush.C:
-			if pending {
-				pending = false
-				s.conn.SetWriteDeadline(time.Now().Add(writeWait))
-				if err := s.out.Flush(); err != nil {
-					s.closeWith(nil)
-					return
-				}
-			}
-			continue
-		case <-ping.C:
-			err := s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait))
-			if err == nil {
-				err = s.out.Flush()
-				eager, pending = false, false
-			}
-			if err != nil {
-				s.closeWith(nil)
-				return
-			}
-			continue
-		case <-s.done:
-			s.sayGoodbye()
-			return
-		}
+	// emit writes one frame, and flushes unless more frames wait or only
+	// lazy ones were written.
+	emit := func(f outFrame) error {
 		frame := f.frame
 		if l := f.lease; l != nil {
 			t := l.task
@@ -510,18 +467,53 @@ func (s *session) writeLoop() {
 			s.h.wire.sent(t.Job, len(frame))
 		}
 		s.conn.SetWriteDeadline(time.Now().Add(writeWait))
-		err := s.conn.WriteMessage(websocket.BinaryMessage, frame)
-		if err == nil {
-			eager = eager || !f.lazy
-			switch {
-			case len(s.send) > 0 || len(s.verdicts) > 0: // batch while more frames wait
-			case eager:
+		if err := s.conn.WriteMessage(websocket.BinaryMessage, frame); err != nil {
+			return err
+		}
+		eager = eager || !f.lazy
+		switch {
+		case len(s.send) > 0 || len(s.verdicts) > 0: // batch while more frames wait
+		case eager:
+			eager, pending = false, false
+			return s.out.Flush()
+		case !pending: // only lazy frames wait: hold them a little
+			pending = true
+			flush.Reset(verdictDelay)
+		}
+		return nil
+	}
+	for {
+		var err error
+		select {
+		case f := <-s.send:
+			err = emit(f)
+		case f := <-s.verdicts:
+			// Whatever the send queue held when this verdict was made
+			// goes first: a task leased before the result was read must
+			// reach the contributor before the result's verdict (the
+			// drain fence, client/drain.go). Only this loop takes from
+			// send, so what it holds now includes all of that.
+			for n := len(s.send); n > 0 && err == nil; n-- {
+				err = emit(<-s.send)
+			}
+			if err == nil {
+				err = emit(f)
+			}
+		case <-flush.C:
+			if pending {
+				pending = false
+				s.conn.SetWriteDeadline(time.Now().Add(writeWait))
+				err = s.out.Flush()
+			}
+		case <-ping.C:
+			err = s.conn.WriteControl(websocket.PingMessage, nil, time.Now().Add(writeWait))
+			if err == nil {
 				err = s.out.Flush()
 				eager, pending = false, false
-			case !pending: // only lazy frames wait: hold them a little
-				pending = true
-				flush.Reset(verdictDelay)
 			}
+		case <-s.done:
+			s.sayGoodbye()
+			return
 		}
 		if err != nil {
 			s.closeWith(nil)

@@ -8,6 +8,22 @@ import "github.com/tessera-ai/tessera/internal/protocol"
 // batch instead of waiting one commit each, and the verdicts follow from
 // the session's pumpVerdicts.
 
+// verdict tells the contributor how its result for task id of job (""
+// when unknown) was judged.
+func (s *session) verdict(job string, id uint64, code protocol.Code, msg string) {
+	s.queue(s.verdictFrame(job, id, code, msg))
+}
+
+// verdictFrame encodes a verdict and counts its bytes for job.
+func (s *session) verdictFrame(job string, id uint64, code protocol.Code, msg string) outFrame {
+	v := &protocol.Verdict{TaskID: id, Accepted: code == protocol.CodeOK, Code: code, Message: msg}
+	frame := protocol.Encode(nil, v)
+	if job != "" {
+		s.h.wire.sent(job, len(frame))
+	}
+	return outFrame{frame: frame, lazy: code == protocol.CodeOK}
+}
+
 // verdictQueue bounds a session's accepted verdicts waiting for their
 // credit. Past it the reader waits for the credit itself, which slows
 // only this contributor.
