@@ -25,6 +25,11 @@ type Corpus struct {
 
 	// Train and Validation are the two splits; neither is empty.
 	Train, Validation *Split
+
+	// Dropped lists the files that Options.TrainKeep refused, relative
+	// to Root, and DroppedBytes counts their bytes.
+	Dropped      []string
+	DroppedBytes int64
 }
 
 // Open reads the corpus o describes into memory and splits it. It fails,
@@ -90,6 +95,8 @@ func Open(ctx context.Context, o Options) (*Corpus, error) {
 // checkSplits fails if either split is empty.
 func (c *Corpus) checkSplits(o Options) error {
 	switch {
+	case c.Train.Documents == 0 && len(c.Dropped) > 0:
+		return fmt.Errorf("corpus: %s: the training split is empty: its files are empty or left out (%d refused, such as %s)", o.Path, len(c.Dropped), c.Dropped[0])
 	case c.Train.Documents == 0 && c.Validation.Documents == 0:
 		return fmt.Errorf("corpus: %s: every matching file is empty", o.Path)
 	case c.Train.Documents == 0:
@@ -132,6 +139,12 @@ func (c *Corpus) addFile(o Options, s source) error {
 	}
 	if err := checkText(doc); err != nil {
 		return fmt.Errorf("corpus: %s: %w", s.path, err)
+	}
+	if split == c.Train && o.TrainKeep != nil && !o.TrainKeep(doc) {
+		split.Data = split.Data[:start]
+		c.Dropped = append(c.Dropped, s.rel)
+		c.DroppedBytes += s.size
+		return nil
 	}
 	split.Documents++
 	split.Files = append(split.Files, s.rel)
