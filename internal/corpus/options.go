@@ -74,7 +74,7 @@ type Options struct {
 // Generated files are half of the tree's bytes (Go 1.26: 36 of 72 MB,
 // chiefly the compiler's rule and op tables, syscall constants and
 // embedded data such as time/tzdata's zip) but a sixth of net/'s and
-// encoding/'s; trained on them, a model spent half its steps on tables
+// encoding/'s; trained on them, a model spent half its windows on tables
 // and scored worse on validation (RATIONALE.md, "The default corpus
 // trains on code people wrote").
 func GoSource(goroot string) Options {
