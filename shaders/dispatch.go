@@ -23,7 +23,7 @@ type Geometry struct {
 func GeometryOf(f Family) Geometry {
 	switch f {
 	case RegBlock:
-		return Geometry{WorkgroupX: 8, WorkgroupY: 8, BlockM: 32, BlockN: 32}
+		return Geometry{WorkgroupX: 8, WorkgroupY: 8, BlockM: 64, BlockN: 32}
 	case Tiled:
 		return Geometry{WorkgroupX: 16, WorkgroupY: 16, BlockM: 64, BlockN: 64, WorkgroupBytes: 8192}
 	}

@@ -7,7 +7,7 @@ type Family uint8
 
 const (
 	// RegBlock kernels use no workgroup memory and no barriers: each
-	// invocation computes a 4×4 block of C in registers. They are the fast
+	// invocation computes an 8×4 block of C in registers. They are the fast
 	// choice on CPU adapters (lavapipe/llvmpipe, SwiftShader), where
 	// barriers are expensive.
 	RegBlock Family = iota + 1

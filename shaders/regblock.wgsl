@@ -1,5 +1,5 @@
 // RegBlock family: no workgroup memory and no barriers. Each invocation
-// computes 4 rows × 4 columns of C in registers: 4 consecutive rows, and
+// computes 8 rows × 4 columns of C in registers: 8 consecutive rows, and
 // columns 8 apart (col, col+8, col+16, col+24), so that the 8 invocations
 // along x read 8 consecutive elements of a row of B and write 8
 // consecutive elements of C, while all of them read the same element of
@@ -9,8 +9,11 @@
 // lanes) were a gather. Loads outside the matrices are
 // clamped to the last row/column (always in bounds, never stored), so the
 // inner loop has no branches; only the final store checks the edges.
-// Workgroup 8×8 invocations → a 32×32 block of C per workgroup; workgroup
-// z is the product of the batch (from dims.z0 on).
+// Workgroup 8×8 invocations → a 64×32 block of C per workgroup; workgroup
+// z is the product of the batch (from dims.z0 on). Eight rows rather than
+// four: each element of B loaded serves eight multiply-adds, not four; on
+// lavapipe, alternating runs, the language model's tile shapes and 1024²
+// went 15–30% faster.
 //
 // Template: Source prepends a header naming the variant, TRANS_A and
 // TRANS_B (whether A and B are stored transposed, i.e. K×M and N×K) and
@@ -23,7 +26,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let m = dims.m;
   let k = dims.k;
   let n = dims.n;
-  let row = dims.row0 + gid.y * 4u;
+  let row = dims.row0 + gid.y * 8u;
   // Workgroup x covers columns 32·(gid.x / 8) to +31; invocation lane
   // (gid.x mod 8) takes lane, lane+8, lane+16 and lane+24 of them.
   let col = (gid.x / 8u) * 32u + gid.x % 8u;
@@ -41,6 +44,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let a1 = a_off + min(row + 1u, m - 1u) * a_rs;
   let a2 = a_off + min(row + 2u, m - 1u) * a_rs;
   let a3 = a_off + min(row + 3u, m - 1u) * a_rs;
+  let a4 = a_off + min(row + 4u, m - 1u) * a_rs;
+  let a5 = a_off + min(row + 5u, m - 1u) * a_rs;
+  let a6 = a_off + min(row + 6u, m - 1u) * a_rs;
+  let a7 = a_off + min(row + 7u, m - 1u) * a_rs;
   let b_off = z * k * n;
   let c0 = b_off + col * b_cs;
   let c1 = b_off + min(col + 8u, n - 1u) * b_cs;
@@ -51,6 +58,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   var acc1 = vec4<f32>(0.0);
   var acc2 = vec4<f32>(0.0);
   var acc3 = vec4<f32>(0.0);
+  var acc4 = vec4<f32>(0.0);
+  var acc5 = vec4<f32>(0.0);
+  var acc6 = vec4<f32>(0.0);
+  var acc7 = vec4<f32>(0.0);
   var ak = 0u;
   var bk = 0u;
   for (var p = 0u; p < k; p = p + 1u) {
@@ -59,10 +70,17 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
     acc1 = acc1 + a[ak + a1] * bv;
     acc2 = acc2 + a[ak + a2] * bv;
     acc3 = acc3 + a[ak + a3] * bv;
+    acc4 = acc4 + a[ak + a4] * bv;
+    acc5 = acc5 + a[ak + a5] * bv;
+    acc6 = acc6 + a[ak + a6] * bv;
+    acc7 = acc7 + a[ak + a7] * bv;
     ak = ak + a_ks;
     bk = bk + b_ks;
   }
   store_block(z * m * n, row, col, m, n, acc0, acc1, acc2, acc3);
+  if (row + 4u < m) {
+    store_block(z * m * n, row + 4u, col, m, n, acc4, acc5, acc6, acc7);
+  }
 }
 
 // store_block writes the valid part of an invocation's block of C: rows
