@@ -93,11 +93,22 @@ FUZZ_TARGETS := internal/protocol:FuzzDecode hub/train:FuzzParseSpec hub/chain:F
 	internal/corpus:FuzzJSONL internal/safetensors:FuzzRead
 FUZZTIME ?= 10m
 
+# A run that fails with only "context deadline exceeded" and no failing input
+# written is Go 1.26's fuzz-coordinator race at the -fuzztime boundary
+# (go.dev/issue/75804, fixed in Go 1.27), not a finding: it is run once more,
+# and fails if it fails again.
 fuzz: ## fuzz every decoder of outside input, $(FUZZTIME) each (FUZZTIME=30s for less)
 	@set -e; for t in $(FUZZ_TARGETS); do \
-		echo "fuzz $${t#*:} in ./$${t%%:*} for $(FUZZTIME)"; \
-		out=$$($(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) ./$${t%%:*}/ 2>&1) \
-			&& echo "$$out" | tail -n 3 || { echo "$$out"; exit 1; }; \
+		for try in 1 2; do \
+			echo "fuzz $${t#*:} in ./$${t%%:*} for $(FUZZTIME)"; \
+			if out=$$($(GO) test -run '^$$' -fuzz "^$${t#*:}$$" -fuzztime $(FUZZTIME) ./$${t%%:*}/ 2>&1); then \
+				echo "$$out" | tail -n 3; break; fi; \
+			echo "$$out"; \
+			if [ $$try = 1 ] && echo "$$out" | grep -q 'context deadline exceeded' \
+				&& ! echo "$$out" | grep -q 'Failing input written'; then \
+				echo "(go.dev/issue/75804: the deadline race, not a failing input; once more)"; continue; fi; \
+			exit 1; \
+		done; \
 	done
 
 vet: ## gofmt, go vet (native and GOOS=js)
