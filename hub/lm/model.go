@@ -114,7 +114,7 @@ func (m *Model) Loss(ctx context.Context, exec tile.Executor, windows []byte, n,
 		}
 		rows := length - from
 		r0 := s*length + from
-		l, _ := crossEntropy(ps.logits[r0*Vocab:(r0+rows)*Vocab], y[r0:r0+rows], rows, Vocab, false)
+		l, _ := CrossEntropy(ps.logits[r0*Vocab:(r0+rows)*Vocab], y[r0:r0+rows], rows, Vocab, false)
 		nll += l
 		count += rows
 	}
@@ -183,7 +183,7 @@ func (t *Trainer) gradients(ctx context.Context, exec tile.Executor, windows []b
 	if err := ps.forward(); err != nil {
 		return 0, nil, err
 	}
-	nll, dlogits := crossEntropy(ps.logits, y, ps.m, Vocab, true)
+	nll, dlogits := CrossEntropy(ps.logits, y, ps.m, Vocab, true)
 	grad, err := ps.backward(dlogits)
 	if err != nil {
 		return 0, nil, err

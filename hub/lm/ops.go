@@ -131,10 +131,11 @@ func causalSoftmaxBackward(dp, p []float32, n, t int, scale float32) []float32 {
 	return ds
 }
 
-// crossEntropy returns the sum over the m rows of logits (m×v) of the
+// CrossEntropy returns the sum over the m rows of logits (m×v) of the
 // negative log-likelihood of targets, in nats, and, if grad is set, the
-// gradient of the mean loss, (softmax − onehot)/m.
-func crossEntropy(logits []float32, targets []byte, m, v int, grad bool) (float64, []float32) {
+// gradient of the mean loss, (softmax − onehot)/m. The language model
+// and the MLP (hub/train) share it.
+func CrossEntropy(logits []float32, targets []byte, m, v int, grad bool) (float64, []float32) {
 	var g []float32
 	if grad {
 		g = make([]float32, len(logits))

@@ -3,10 +3,11 @@ package train
 import (
 	"context"
 	"fmt"
-	"github.com/tessera-ai/tessera/hub/train/tile"
 	"math"
 	"time"
 
+	"github.com/tessera-ai/tessera/hub/lm"
+	"github.com/tessera-ai/tessera/hub/train/tile"
 	"github.com/tessera-ai/tessera/internal/kernel"
 )
 
@@ -146,7 +147,8 @@ func (t *Trainer) backprop(ctx context.Context, exec tile.Executor, x []float32,
 		return 0, nil, err
 	}
 	L := len(t.m.layers)
-	loss, dz := softmaxCrossEntropy(z[L-1], y, t.m.layers[L-1].out)
+	nll, dz := lm.CrossEntropy(z[L-1], y, b, t.m.layers[L-1].out, true)
+	loss := nll / float64(b)
 
 	grad := make([]float32, t.m.nParams)
 	var dW []*tile.Batch
@@ -217,33 +219,6 @@ func columns(m []float32, b, n, c0, w int) []float32 {
 	return out
 }
 
-// softmaxCrossEntropy returns the mean loss over the batch and its
-// gradient with respect to the logits, (softmax − onehot)/B.
-func softmaxCrossEntropy(logits []float32, y []uint8, classes int) (float64, []float32) {
-	b := len(y)
-	grad := make([]float32, len(logits))
-	var loss float64
-	for r := 0; r < b; r++ {
-		row := logits[r*classes : (r+1)*classes]
-		mx := row[0]
-		for _, v := range row {
-			mx = max(mx, v)
-		}
-		var sum float64
-		for _, v := range row {
-			sum += math.Exp(float64(v - mx))
-		}
-		lse := float64(mx) + math.Log(sum)
-		loss += lse - float64(row[y[r]])
-		g := grad[r*classes : (r+1)*classes]
-		for k, v := range row {
-			g[k] = float32(math.Exp(float64(v)-lse) / float64(b))
-		}
-		g[y[r]] -= 1 / float32(b)
-	}
-	return loss / float64(b), grad
-}
-
 // Evaluate returns the mean loss and accuracy of the current weights on
 // (x, y), computing the forward pass with exec in batches of size bs.
 func (t *Trainer) Evaluate(ctx context.Context, exec tile.Executor, x []float32, y []uint8, bs int) (loss, acc float64, err error) {
@@ -257,8 +232,8 @@ func (t *Trainer) Evaluate(ctx context.Context, exec tile.Executor, x []float32,
 			return 0, 0, err
 		}
 		logits := z[len(z)-1]
-		l, _ := softmaxCrossEntropy(logits, y[s:e], classes)
-		loss += l * float64(e-s)
+		nll, _ := lm.CrossEntropy(logits, y[s:e], e-s, classes, false)
+		loss += nll
 		for r := 0; r < e-s; r++ {
 			row := logits[r*classes : (r+1)*classes]
 			best := 0
