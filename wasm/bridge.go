@@ -393,6 +393,7 @@ func (b *bridge) stop() (any, error) {
 //	lastRefusal  the hub's reason for the latest refused result, or ""
 //	throttle     the share of time the device may compute, (0, 1]
 //	dutyCycle    the share of the last 10 s it did compute
+//	deviceSeconds the device's time on tasks in this run, pauses left out
 //	paused       whether the page paused taking new tasks
 //	jobs         the jobs chosen (an empty array: every job)
 //	jobsUnknown  chosen names the hub knows no job by; hubJobs its jobs
@@ -414,6 +415,7 @@ func (b *bridge) stats() any {
 	}
 	if r.pacer != nil {
 		m["dutyCycle"] = r.pacer.DutyCycle()
+		m["deviceSeconds"] = r.pacer.Busy().Seconds()
 	}
 	end := r.stopped
 	if end.IsZero() {

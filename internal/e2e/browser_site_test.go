@@ -181,12 +181,27 @@ func (p *page) tasksDone() int {
 	return n
 }
 
-// rate returns the tasks the page's client completes per second over d.
-func (p *page) rate(d time.Duration) float64 {
+// work is what the page's client did over a stretch of time.
+type work struct {
+	rate float64 // tasks completed per second
+	busy float64 // the share of the time the device spent on tasks
+}
+
+// measure watches the page's client for d.
+func (p *page) measure(d time.Duration) work {
 	p.tb.Helper()
-	start, t0 := p.tasksDone(), time.Now()
+	type reading struct {
+		TasksDone     int
+		DeviceSeconds float64
+	}
+	read := func() (r reading) {
+		p.eval("read stats", `tessera.stats()`, &r)
+		return r
+	}
+	r0, t0 := read(), time.Now()
 	time.Sleep(d)
-	return float64(p.tasksDone()-start) / time.Since(t0).Seconds()
+	r1, wall := read(), time.Since(t0).Seconds()
+	return work{rate: float64(r1.TasksDone-r0.TasksDone) / wall, busy: (r1.DeviceSeconds - r0.DeviceSeconds) / wall}
 }
 
 // setHidden makes the page believe its tab is hidden (or visible again)
@@ -257,18 +272,28 @@ func TestBrowserContributorPage(t *testing.T) {
 	addr := row.Address
 
 	t.Run("Throttle", func(t *testing.T) {
-		full := p.rate(3 * time.Second)
+		full := p.measure(3 * time.Second)
 		p.do("throttle to 25%", 5*time.Second, chromedp.Click(`input[name="throttle"][value="0.25"]`))
 		time.Sleep(500 * time.Millisecond) // the task under way finishes at the old pace
-		quarter := p.rate(3 * time.Second)
-		var duty struct{ Throttle, DutyCycle float64 }
-		p.eval("read duty cycle", `tessera.stats()`, &duty)
-		t.Logf("tasks/s: %.1f at 100%%, %.1f at 25%%; client reports throttle %.2f, duty cycle %.2f over 10 s", full, quarter, duty.Throttle, duty.DutyCycle)
-		if duty.Throttle != 0.25 {
-			t.Errorf("the client's throttle is %v after choosing 25%%", duty.Throttle)
+		quarter := p.measure(3 * time.Second)
+		var st struct{ Throttle float64 }
+		p.eval("read throttle", `tessera.stats()`, &st)
+		t.Logf("at 100%%: %.1f tasks/s, device busy %.2f of the time; at 25%%: %.1f tasks/s, busy %.2f",
+			full.rate, full.busy, quarter.rate, quarter.busy)
+		if st.Throttle != 0.25 {
+			t.Errorf("the client's throttle is %v after choosing 25%%", st.Throttle)
 		}
-		if full <= 0 || quarter > 0.6*full {
-			t.Errorf("task rate %.1f/s at 25%% against %.1f/s at 100%%: the throttle did not slow the client", quarter, full)
+		// The throttle bounds the device's busy time, not the task rate:
+		// lavapipe shares this machine's cores with the hub and the
+		// browser, so a task runs faster when fewer run, and the rate falls
+		// by less than the busy share does. Pauses only run long, so the
+		// share can fall below 25%, not much above it.
+		if quarter.rate <= 0 || quarter.busy > 0.32 {
+			t.Errorf("at 25%%: %.1f tasks/s with the device busy %.2f of the time; want work going on, busy at most about 0.25",
+				quarter.rate, quarter.busy)
+		}
+		if full.busy <= 0.32 {
+			t.Logf("unthrottled, the device was busy only %.2f of the time: this run cannot tell the throttle from its absence", full.busy)
 		}
 		p.do("back to 100%", 5*time.Second, chromedp.Click(`input[name="throttle"][value="1"]`))
 	})

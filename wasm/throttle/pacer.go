@@ -42,6 +42,7 @@ type Pacer struct {
 	changed  chan struct{} // closed when share changes, to wake a waiting Run
 	spans    []span        // runs that ended within dutyWindow, oldest first
 	first    time.Time     // when the first task started
+	busy     time.Duration // all tasks' time on the device, since NewPacer
 }
 
 // span is one task's time on the device.
@@ -139,6 +140,7 @@ func (p *Pacer) record(start, end time.Time) {
 		p.first = start
 	}
 	p.lastEnd, p.lastTook = end, end.Sub(start)
+	p.busy += end.Sub(start)
 	p.spans = append(p.spans, span{start, end})
 	p.trim(end)
 }
@@ -181,4 +183,14 @@ func later(a, b time.Time) time.Time {
 		return a
 	}
 	return b
+}
+
+// Busy returns the time the device has spent on tasks since NewPacer, the
+// pauses between them left out. Two readings over an interval give the
+// duty cycle of exactly that interval, where DutyCycle looks back a fixed
+// ten seconds.
+func (p *Pacer) Busy() time.Duration {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.busy
 }

@@ -75,8 +75,9 @@ func TestPacerShare(t *testing.T) {
 }
 
 // dutyCycle runs n tasks back to back, waits out the rest owed after the
-// last one, and returns the pacer's duty cycle and the time it all took.
-func dutyCycle(t *testing.T, share float64, n int) (float64, time.Duration) {
+// last one, and returns the pacer's duty cycle, its busy time over the
+// wall time (Busy's reading of the same share) and the time it all took.
+func dutyCycle(t *testing.T, share float64, n int) (duty, busyShare float64, took time.Duration) {
 	t.Helper()
 	p, err := NewPacer(device.CPU{}, share)
 	if err != nil {
@@ -93,7 +94,8 @@ func dutyCycle(t *testing.T, share float64, n int) (float64, time.Duration) {
 	if err := p.wait(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	return p.DutyCycle(), time.Since(start)
+	took = time.Since(start)
+	return p.DutyCycle(), float64(p.Busy()) / float64(took), took
 }
 
 // TestPacerDutyCycle runs the same tasks unthrottled and at 25%: the
@@ -103,9 +105,14 @@ func dutyCycle(t *testing.T, share float64, n int) (float64, time.Duration) {
 // times would.)
 func TestPacerDutyCycle(t *testing.T) {
 	const n = 12
-	full, tFull := dutyCycle(t, 1, n)
-	quarter, tQuarter := dutyCycle(t, 0.25, n)
-	t.Logf("%d tasks: duty cycle %.2f in %v at 100%%, %.2f in %v at 25%%", n, full, tFull, quarter, tQuarter)
+	full, busyFull, tFull := dutyCycle(t, 1, n)
+	quarter, busyQuarter, tQuarter := dutyCycle(t, 0.25, n)
+	t.Logf("%d tasks: duty cycle %.2f (busy %.2f) in %v at 100%%, %.2f (busy %.2f) in %v at 25%%",
+		n, full, busyFull, tFull, quarter, busyQuarter, tQuarter)
+	// Busy adds up the same spans from the start, so it reads the same share.
+	if busyFull < 0.8 || busyQuarter < 0.1 || busyQuarter > 0.27 {
+		t.Errorf("busy share %.2f at 100%% and %.2f at 25%%, want about 1 and 0.25", busyFull, busyQuarter)
+	}
 	if full < 0.8 {
 		t.Errorf("unthrottled duty cycle %.2f, want close to 1", full)
 	}
