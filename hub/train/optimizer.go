@@ -69,10 +69,10 @@ type sgd struct {
 func (s *sgd) update(p, g, next []float32) {
 	s.t++
 	lr, mu := float32(s.lr), float32(s.mu)
-	for i, gi := range g {
-		v := mu*s.vel[i] + gi
+	for i, gi := range g { // as kernel.MomentumStep, out of place
+		v := float32(mu*s.vel[i]) + gi
 		s.vel[i] = v
-		next[i] = p[i] - lr*v
+		next[i] = p[i] - float32(lr*v)
 	}
 }
 

@@ -1,0 +1,24 @@
+package kernel
+
+import "fmt"
+
+// MomentumStep applies one step of SGD with heavy-ball momentum in place,
+// in float32: v ← mu·v + g, then w ← w − lr·v, element by element.
+//
+// It is the update a contributor that keeps a weight matrix between steps
+// applies to it (package hub/train/resident checks it from the hub), and
+// the same arithmetic, in the same order, as the hub's own "sgd" optimizer,
+// so that both sides round alike.
+func MomentumStep(w, v, g []float32, lr, mu float32) error {
+	if len(v) != len(w) || len(g) != len(w) {
+		return fmt.Errorf("kernel: momentum step over %d weights with %d velocities and %d gradients", len(w), len(v), len(g))
+	}
+	for i, gi := range g {
+		// The conversions round each product on its own: Go may otherwise
+		// fuse a multiply and an add, and then platforms round differently.
+		vi := float32(mu*v[i]) + gi
+		v[i] = vi
+		w[i] -= float32(lr * vi)
+	}
+	return nil
+}
