@@ -146,7 +146,7 @@ func TestResidentChecksFollowMNISTTraining(t *testing.T) {
 		for i, k := range w.trk {
 			wt, vel := w.state(i)
 			if claims {
-				rows, cols := resident.NormsSquared(wt, k.Rows(), k.Cols())
+				rows, cols := kernel.SquaredNorms(wt, k.Rows(), k.Cols())
 				if err := k.Claim(rows, cols); err != nil {
 					t.Fatal(err)
 				}

@@ -22,3 +22,20 @@ func MomentumStep(w, v, g []float32, lr, mu float32) error {
 	}
 	return nil
 }
+
+// SquaredNorms returns each row's and each column's sum of squares of the
+// K×N matrix w, in float32: what a contributor keeping w reports after
+// each update, so that the hub can bound the checks' rounding tightly.
+func SquaredNorms(w []float32, k, n int) (rowSq, colSq []float32) {
+	rowSq, colSq = make([]float32, k), make([]float32, n)
+	for a := range k {
+		var s float32
+		for j, x := range w[a*n : (a+1)*n] {
+			sq := float32(x * x)
+			s += sq
+			colSq[j] += sq
+		}
+		rowSq[a] = s
+	}
+	return rowSq, colSq
+}

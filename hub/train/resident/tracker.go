@@ -27,7 +27,12 @@
 // W's norms, which the check's rounding model needs. The tracker bounds
 // both, per row of W (for checks against W·r) and per column (against sᵀW):
 //
-//   - Norms: Σ_j W_kj²·r_j² is not linear in W, so the tracker keeps an
+//   - Norms: Σ_j W_kj²·// column norms (Σ_j W_kj² and Σ_k W_kj², unweighted, as kernel.SquaredNorms
+// computes them), sent with an update, and tightens the norm bounds with
+// it: with every |r_j| ≤ 2, a row's weighted norm is at most twice its
+// plain one. A report cannot loosen a check, since each bound only ever
+// falls to it (2.01 times the root: the margin covers the report's own
+// float32 rounding); a report too low makes the² is not linear in W, so the tracker keeps an
 //     upper bound of its square root instead, exact at the anchor and
 //     carried through each update by the triangle inequality. It loosens
 //     with the steps (on MNIST, to tens of times the true norms within 30
@@ -384,12 +389,13 @@ func (t *Tracker) Looseness(w []float32) float64 {
 }
 
 // Claim takes the contributor's report of its updated W's squared row and
-// column norms (Σ_j W_kj² and Σ_k W_kj², unweighted), sent with an update,
-// and tightens the norm bounds with it: with every |r_j| ≤ 2, a row's
-// weighted norm is at most twice its plain one. A report cannot loosen a
-// check, since each bound only ever falls to it (2.01 times the root: the
-// margin covers the report's own float32 rounding); a report too low makes the
-// reporter's own next checks stricter, and nobody else's. Entries that are
+// column norms (Σ_j W_kj² and Σ_k W_kj², unweighted, as kernel.SquaredNorms
+// computes them), sent with an update, and tightens the norm bounds with
+// it: with every |r_j| ≤ 2, a row's weighted norm is at most twice its
+// plain one. A report cannot loosen a check, since each bound only ever
+// falls to it (2.01 times the root: the margin covers the report's own
+// float32 rounding); a report too low makes the reporter's own next
+// checks stricter, and nobody else's. Entries that are
 // negative, NaN or Inf are ignored.
 func (t *Tracker) Claim(rowSq, colSq []float32) error {
 	if len(rowSq) != t.k || len(colSq) != t.n {
@@ -407,22 +413,6 @@ func tighten(bound []float64, sq []float32) {
 			bound[i] = min(bound[i], 2.01*math.Sqrt(f))
 		}
 	}
-}
-
-// NormsSquared computes what Claim takes from W (K×N): each row's and
-// each column's sum of squares, in float32 as a contributor would.
-func NormsSquared(w []float32, k, n int) (rowSq, colSq []float32) {
-	rowSq, colSq = make([]float32, k), make([]float32, n)
-	for a := range k {
-		var s float32
-		for j, x := range w[a*n : (a+1)*n] {
-			sq := float32(x * x)
-			s += sq
-			colSq[j] += sq
-		}
-		rowSq[a] = s
-	}
-	return rowSq, colSq
 }
 
 // Rows and Cols return W's dimensions, K and N.

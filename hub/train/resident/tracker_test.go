@@ -250,7 +250,7 @@ func TestClaimOnlyTightens(t *testing.T) {
 		}
 	}
 	before := tr.Looseness(wk.w)
-	rows, cols := NormsSquared(wk.w, testK, testN)
+	rows, cols := kernel.SquaredNorms(wk.w, testK, testN)
 	big := func(v []float32, x float32) []float32 {
 		out := make([]float32, len(v))
 		for i := range out {
