@@ -28,22 +28,24 @@
 // both, per row of W (for checks against W·r) and per column (against sᵀW):
 //
 //   - Norms: Σ_j W_kj²·// column norms (Σ_j W_kj² and Σ_k W_kj², unweighted, as kernel.SquaredNorms
+//
 // computes them), sent with an update, and tightens the norm bounds with
 // it: with every |r_j| ≤ 2, a row's weighted norm is at most twice its
 // plain one. A report cannot loosen a check, since each bound only ever
 // falls to it (2.01 times the root: the margin covers the report's own
 // float32 rounding); a report too low makes the² is not linear in W, so the tracker keeps an
-//     upper bound of its square root instead, exact at the anchor and
-//     carried through each update by the triangle inequality. It loosens
-//     with the steps (on MNIST, to tens of times the true norms within 30
-//     steps); anchoring again makes it exact, and the contributor's own
-//     report of its norms with each update (Claim) keeps it within 2.01
-//     of them, which a report can tighten but never loosen.
-//   - Drift: each update rounds g in its own sum, then v and W element by
-//     element. The tracker adds a bound on the variance of each (u² times
-//     the square of the rounded value, three times the variance of a
-//     uniform rounding error), carried through the momentum, so the
-//     tolerance grows with the steps since the anchor.
+//
+//	  upper bound of its square root instead, exact at the anchor and
+//	  carried through each update by the triangle inequality. It loosens
+//	  with the steps (on MNIST, to tens of times the true norms within 30
+//	  steps); anchoring again makes it exact, and the contributor's own
+//	  report of its norms with each update (Claim) keeps it within 2.01
+//	  of them, which a report can tighten but never loosen.
+//	- Drift: each update rounds g in its own sum, then v and W element by
+//	  element. The tracker adds a bound on the variance of each (u² times
+//	  the square of the rounded value, three times the variance of a
+//	  uniform rounding error), carried through the momentum, so the
+//	  tolerance grows with the steps since the anchor.
 //
 // A result passes when it is within verify.Lambda standard deviations of
 // rounding and drift together. Unlike package verify there is no exact
@@ -395,8 +397,8 @@ func (t *Tracker) Looseness(w []float32) float64 {
 // plain one. A report cannot loosen a check, since each bound only ever
 // falls to it (2.01 times the root: the margin covers the report's own
 // float32 rounding); a report too low makes the reporter's own next
-// checks stricter, and nobody else's. Entries that are
-// negative, NaN or Inf are ignored.
+// checks stricter, and nobody else's. Entries that are negative, NaN or
+// Inf are ignored.
 func (t *Tracker) Claim(rowSq, colSq []float32) error {
 	if len(rowSq) != t.k || len(colSq) != t.n {
 		return fmt.Errorf("resident: %d row and %d column norms claimed for a %d×%d matrix", len(rowSq), len(colSq), t.k, t.n)
