@@ -105,7 +105,7 @@ func (c *OperandCache) Bytes() int64 { return c.used }
 // a protocol error that ends the connection.
 func (c *OperandCache) Resolve(t *Task) error {
 	if c == nil {
-		if len(t.Drop) > 0 || t.ACache != (Cached{}) || t.BCache != (Cached{}) {
+		if len(t.Drop) > 0 || t.ACache != (Cached{}) || t.BCache != (Cached{}) || t.Resident.Mode != ResidentNone {
 			return Errorf(CodeBadMessage, "task %d uses an operand cache this contributor did not offer", t.ID)
 		}
 		return nil
@@ -131,7 +131,10 @@ func (c *OperandCache) Resolve(t *Task) error {
 	if err := c.keep(t.ID, t.ACache.Keep, t.A); err != nil {
 		return err
 	}
-	return c.keep(t.ID, t.BCache.Keep, t.B)
+	if err := c.keep(t.ID, t.BCache.Keep, t.B); err != nil {
+		return err
+	}
+	return c.resolveResident(t)
 }
 
 // resolve returns the operand of task id: v itself, or the kept operand

@@ -47,6 +47,8 @@ func Decode(frame []byte) (Message, error) {
 		m = new(Choose)
 	case KindChosen:
 		m = new(Chosen)
+	case KindKeep:
+		m = new(Keep)
 	}
 	return m, decodeBody(frame, m)
 }

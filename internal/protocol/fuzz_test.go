@@ -78,6 +78,10 @@ func FuzzDecode(f *testing.F) {
 			if len(m.C) != max(int(m.Batch), 1)*int(m.Rows)*int(m.Cols) {
 				t.Fatalf("result %dx%dx%d with %d elements", m.Batch, m.Rows, m.Cols, len(m.C))
 			}
+		case *protocol.Keep:
+			if m.ID == 0 || m.Rows < 1 || m.Cols < 1 || len(m.Data) != m.Rows*m.Cols {
+				t.Fatalf("keep %d of %dx%d with %d elements", m.ID, m.Rows, m.Cols, len(m.Data))
+			}
 		}
 		enc := protocol.Encode(nil, m)
 		if !bytes.Equal(enc, frame) {

@@ -215,15 +215,19 @@ type Task struct {
 	// rounds them before sending. Results always travel in float32, so
 	// that the check stays as strict as it is (RATIONALE.md).
 	Wire Encoding
+	// Resident, when its Mode is not ResidentNone, makes the product the
+	// gradient of kept weights (see resident.go).
+	Resident Resident
 
-	aShared, bShared bool // A or B belongs to the cache: not reused by the next decode
+	aShared, bShared bool      // A or B belongs to the cache: not reused by the next decode
+	keptW, keptV     []float32 // the resident matrices, found by OperandCache.Resolve
 }
 
 // Kind implements Message.
 func (*Task) Kind() Kind { return KindTask }
 
 func (m *Task) appendBody(dst []byte) []byte {
-	dst = grow(dst, taskFixed+4*len(m.Drop)+2*(taskOperand+tensorHeader)+4*(len(m.A)+len(m.B)))
+	dst = grow(dst, taskFixed+4*len(m.Drop)+2*(taskOperand+tensorHeader)+4*(len(m.A)+len(m.B))+residentSize)
 	dst = appendU64(dst, m.ID)
 	dst = append(dst, byte(m.Op))
 	dst = appendU32(dst, uint32(m.Shape.Batch))
@@ -240,7 +244,8 @@ func (m *Task) appendBody(dst []byte) []byte {
 	ar, ac := m.Op.ADims(m.Shape)
 	dst = appendOperand(dst, m.ACache, m.Wire, m.Shape.Batch, ar, ac, m.A)
 	br, bc := m.Op.BDims(m.Shape)
-	return appendOperand(dst, m.BCache, m.Wire, m.Shape.Batch, br, bc, m.B)
+	dst = appendOperand(dst, m.BCache, m.Wire, m.Shape.Batch, br, bc, m.B)
+	return appendResident(dst, m.Resident)
 }
 
 func (m *Task) decodeBody(r *reader) error {
@@ -285,6 +290,7 @@ func (m *Task) decodeBody(r *reader) error {
 	if r.err == nil && m.ACache.Keep != 0 && m.ACache.Keep == m.BCache.Keep {
 		r.fail("A and B are both to be kept under id %d", m.ACache.Keep)
 	}
+	r.resident(m)
 	return nil
 }
 

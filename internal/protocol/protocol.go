@@ -33,8 +33,9 @@ import (
 // Choose and Chosen kinds, which a hub sends or expects only from a
 // contributor that chose); and operand caching (cache.go): a cache size
 // in Hello and Welcome, and in every task a drop list and each operand's
-// mode. Version 2 has not been released outside this tree, so each of
-// these went into it (RATIONALE.md).
+// mode; and resident weights (resident.go): the Keep kind and a resident
+// section at the end of every task. Version 2 has not been released
+// outside this tree, so each of these went into it (RATIONALE.md).
 const Version = 2
 
 // HeaderSize is the size of the frame header (version, kind).
@@ -56,6 +57,7 @@ const (
 	KindModule    Kind = 9  // hub -> contributor: a kernel module for ops it lacks
 	KindChoose    Kind = 10 // contributor -> hub: the jobs it works for from now on
 	KindChosen    Kind = 11 // hub -> contributor: which chosen jobs the hub knows
+	KindKeep      Kind = 12 // hub -> contributor: a matrix to keep in the operand cache
 )
 
 func (k Kind) String() string {
@@ -82,6 +84,8 @@ func (k Kind) String() string {
 		return "choose"
 	case KindChosen:
 		return "chosen"
+	case KindKeep:
+		return "keep"
 	}
 	return fmt.Sprintf("kind(%d)", uint8(k))
 }
@@ -97,7 +101,8 @@ const (
 	maxHello  = 4 << 10
 	maxChoose = 4 << 10
 	maxChosen = 16 << 10
-	maxTask   = HeaderSize + taskFixed + 4*MaxDrop + 2*(taskOperand+tensorHeader+MaxTensorBytes)
+	maxTask   = HeaderSize + taskFixed + 4*MaxDrop + 2*(taskOperand+tensorHeader+MaxTensorBytes) + residentSize
+	maxKeep   = HeaderSize + keepFixed + tensorHeader + MaxTensorBytes
 	maxResult = HeaderSize + resultFixed + tensorHeader + MaxTensorBytes
 )
 
@@ -118,6 +123,8 @@ func MaxSize(k Kind) int {
 		return maxChoose
 	case KindChosen:
 		return maxChosen
+	case KindKeep:
+		return maxKeep
 	}
 	return 0
 }

@@ -108,6 +108,12 @@ func samples() []sample {
 		{"TaskBatchOne", &protocol.Task{ID: 13, Op: kernel.MatMulNT, Shape: one, A: fill(one.ALen()), B: fill(one.BLen())}},
 		{"TaskMaxBatch", &protocol.Task{ID: 14, Op: kernel.MatMulTN, Shape: kernel.Shape{Batch: kernel.MaxBatch, M: 1, K: 2, N: 1},
 			A: fill(2 * kernel.MaxBatch), B: fill(2 * kernel.MaxBatch)}},
+		{"TaskResidentStep", &protocol.Task{ID: 15, Op: kernel.MatMulTN, Shape: odd, A: fill(odd.ALen()), B: fill(odd.BLen()),
+			Resident: protocol.Resident{Mode: protocol.ResidentStep, W: 3, V: 4, LR: 0.05, Momentum: 0.9}}},
+		{"TaskResidentStepReturn", &protocol.Task{ID: 16, Op: kernel.MatMulTN, Shape: odd, A: fill(odd.ALen()), B: fill(odd.BLen()), Drop: []uint32{9},
+			Resident: protocol.Resident{Mode: protocol.ResidentStepReturn, W: 3, V: 4, LR: math.MaxFloat32, Momentum: 0}}},
+		{"Keep", &protocol.Keep{ID: 3, Rows: 3, Cols: 7, Data: fill(21)}},
+		{"KeepBFloat16", &protocol.Keep{ID: math.MaxUint32, Wire: protocol.BFloat16, Rows: 1, Cols: 2, Data: []float32{1.5, -2}}},
 		{"Result", &protocol.Result{TaskID: 7, Micros: 1234, Rows: 3, Cols: 7, C: fill(21)}},
 		{"ResultSpecial", &protocol.Result{TaskID: 8, Rows: 2, Cols: 4, C: special}},
 		{"ResultEmpty", &protocol.Result{TaskID: 9}},
@@ -541,7 +547,7 @@ func TestReadFrameTooLarge(t *testing.T) {
 	for _, k := range []protocol.Kind{
 		protocol.KindChallenge, protocol.KindHello, protocol.KindWelcome, protocol.KindCapacity,
 		protocol.KindTask, protocol.KindResult, protocol.KindVerdict, protocol.KindError, protocol.KindModule,
-		protocol.KindChoose, protocol.KindChosen,
+		protocol.KindChoose, protocol.KindChosen, protocol.KindKeep,
 	} {
 		t.Run(k.String(), func(t *testing.T) {
 			if protocol.MaxSize(k) > 1<<20 && testing.Short() {
