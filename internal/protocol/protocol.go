@@ -102,7 +102,7 @@ const (
 	maxChoose = 4 << 10
 	maxChosen = 16 << 10
 	maxTask   = HeaderSize + taskFixed + 4*MaxDrop + 2*(taskOperand+tensorHeader+MaxTensorBytes) + residentSize
-	maxKeep   = HeaderSize + keepFixed + tensorHeader + MaxTensorBytes
+	maxKeep   = HeaderSize + keepFixed + 4*MaxDrop + tensorHeader + MaxTensorBytes
 	maxResult = HeaderSize + resultFixed + tensorHeader + MaxTensorBytes
 )
 

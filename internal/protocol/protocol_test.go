@@ -113,6 +113,7 @@ func samples() []sample {
 		{"TaskResidentStepReturn", &protocol.Task{ID: 16, Op: kernel.MatMulTN, Shape: odd, A: fill(odd.ALen()), B: fill(odd.BLen()), Drop: []uint32{9},
 			Resident: protocol.Resident{Mode: protocol.ResidentStepReturn, W: 3, V: 4, LR: math.MaxFloat32, Momentum: 0}}},
 		{"Keep", &protocol.Keep{ID: 3, Rows: 3, Cols: 7, Data: fill(21)}},
+		{"KeepDrops", &protocol.Keep{ID: 4, Drop: []uint32{1, 2}, Rows: 1, Cols: 1, Data: fill(1)}},
 		{"KeepBFloat16", &protocol.Keep{ID: math.MaxUint32, Wire: protocol.BFloat16, Rows: 1, Cols: 2, Data: []float32{1.5, -2}}},
 		{"Result", &protocol.Result{TaskID: 7, Micros: 1234, Rows: 3, Cols: 7, C: fill(21)}},
 		{"ResultSpecial", &protocol.Result{TaskID: 8, Rows: 2, Cols: 4, C: special}},

@@ -116,12 +116,14 @@ func (m *Task) ResultDims() (batch, rows, cols int) {
 // cache; the contributor updates them in place.
 func (m *Task) Kept() (w, v []float32) { return m.keptW, m.keptV }
 
-const keepFixed = 4 + 1 // id, encoding
+const keepFixed = 4 + 1 + 2 // id, encoding, drop count
 
 // Keep installs a Rows×Cols matrix in the contributor's operand cache under
 // ID, as a task's kept operand would be: see "Resident weights" above.
 type Keep struct {
-	ID         uint32
+	ID uint32
+	// Drop lists kept operands to forget first, to make room.
+	Drop       []uint32
 	Wire       Encoding
 	Rows, Cols int
 	Data       []float32
@@ -131,9 +133,14 @@ type Keep struct {
 func (*Keep) Kind() Kind { return KindKeep }
 
 func (m *Keep) appendBody(dst []byte) []byte {
-	dst = grow(dst, keepFixed+tensorHeader+m.Wire.Size()*len(m.Data))
+	dst = grow(dst, keepFixed+4*len(m.Drop)+tensorHeader+m.Wire.Size()*len(m.Data))
 	dst = appendU32(dst, m.ID)
 	dst = append(dst, byte(m.Wire))
+	drop := m.Drop[:min(len(m.Drop), MaxDrop)]
+	dst = appendU16(dst, uint16(len(drop)))
+	for _, id := range drop {
+		dst = appendU32(dst, id)
+	}
 	return appendTensor(dst, m.Wire, 0, m.Rows, m.Cols, m.Data)
 }
 
@@ -148,6 +155,21 @@ func (m *Keep) decodeBody(r *reader) error {
 	}
 	if !m.Wire.Valid() {
 		return Errorf(CodeBadMessage, "keep: unknown encoding %d", uint8(m.Wire))
+	}
+	nd := int(r.u16("drop count"))
+	if r.err == nil && nd > MaxDrop {
+		return Errorf(CodeBadMessage, "keep: drops %d operands, more than %d", nd, MaxDrop)
+	}
+	m.Drop = nil
+	for range nd {
+		id := r.u32("dropped id")
+		if r.err == nil && (id == 0 || id == m.ID) {
+			r.fail("keep %d: drops operand id %d", m.ID, id)
+		}
+		m.Drop = append(m.Drop, id)
+	}
+	if r.err != nil {
+		return nil
 	}
 	if len(r.b) < tensorHeader {
 		r.fail("truncated kept tensor header")
@@ -168,6 +190,14 @@ func (m *Keep) decodeBody(r *reader) error {
 func (c *OperandCache) Install(m *Keep) error {
 	if c == nil {
 		return Errorf(CodeBadMessage, "the hub keeps matrix %d in an operand cache this contributor did not offer", m.ID)
+	}
+	for _, id := range m.Drop {
+		v, ok := c.ops[id]
+		if !ok {
+			return Errorf(CodeBadMessage, "keeping matrix %d drops operand %d, which is not held", m.ID, id)
+		}
+		c.used -= 4 * int64(len(v))
+		delete(c.ops, id)
 	}
 	if _, dup := c.ops[m.ID]; dup {
 		return Errorf(CodeBadMessage, "the hub keeps matrix %d, whose id is already held", m.ID)

@@ -110,6 +110,9 @@ func TestResidentRefusals(t *testing.T) {
 		{"KeepOverfull", func() error {
 			return install(1, 2).Install(&protocol.Keep{ID: 3, Rows: 1, Cols: 1, Data: []float32{1}})
 		}, "more than"},
+		{"KeepDropsUnknown", func() error {
+			return install(1).Install(&protocol.Keep{ID: 3, Drop: []uint32{2}, Rows: 1, Cols: 1, Data: []float32{1}})
+		}, "not held"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.resolve()
@@ -153,7 +156,9 @@ func TestResidentDecodeErrors(t *testing.T) {
 		{"KeepsUnderResidentID", with(func(m *protocol.Task) { m.BCache = protocol.Cached{Keep: 2} })},
 		{"Truncated", func() []byte { f := with(func(*protocol.Task) {}); return f[:len(f)-3] }()},
 		{"KeepIDZero", protocol.Encode(nil, &protocol.Keep{Rows: 1, Cols: 1, Data: []float32{1}})},
-		{"KeepBatched", func() []byte { f := slices.Clone(keep); f[7] = 2; return f }()},
+		{"KeepBatched", func() []byte { f := slices.Clone(keep); f[9] = 2; return f }()},
+		{"KeepDropsZero", protocol.Encode(nil, &protocol.Keep{ID: 1, Drop: []uint32{0}, Rows: 1, Cols: 1, Data: []float32{1}})},
+		{"KeepDropsItself", protocol.Encode(nil, &protocol.Keep{ID: 1, Drop: []uint32{1}, Rows: 1, Cols: 1, Data: []float32{1}})},
 		{"KeepEmpty", protocol.Encode(nil, &protocol.Keep{ID: 1, Cols: 1})},
 		{"KeepUnknownEncoding", func() []byte { f := slices.Clone(keep); f[6] = 9; return f }()},
 		{"KeepTrailing", append(slices.Clone(keep), 0)},
@@ -164,5 +169,26 @@ func TestResidentDecodeErrors(t *testing.T) {
 				t.Errorf("Decode = %+v, %v; want a bad-message error", m, err)
 			}
 		})
+	}
+}
+
+// TestKeepDropsMakeRoom: a Keep's drop list frees what it names before the
+// matrix is kept, so a full cache takes it.
+func TestKeepDropsMakeRoom(t *testing.T) {
+	c := protocol.NewOperandCache(64)
+	for _, id := range []uint32{1, 2} {
+		if err := c.Install(&protocol.Keep{ID: id, Rows: 4, Cols: 2, Data: fill(8)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got protocol.Keep
+	if err := protocol.DecodeInto(protocol.Encode(nil, &protocol.Keep{ID: 3, Drop: []uint32{1}, Rows: 4, Cols: 2, Data: fill(8)}), &got); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Install(&got); err != nil {
+		t.Fatalf("install after dropping one: %v", err)
+	}
+	if c.Len() != 2 || c.Bytes() != 64 {
+		t.Errorf("cache holds %d operands, %d bytes; want 2, 64", c.Len(), c.Bytes())
 	}
 }
