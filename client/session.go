@@ -15,6 +15,7 @@ import (
 type work struct {
 	task  protocol.Task
 	c     []float32
+	out   []float32 // a resident update's result, which replaces c
 	frame []byte
 }
 
@@ -169,6 +170,17 @@ func (c *Client) read(ctx context.Context, conn Conn, ls *leases, cache *protoco
 			}
 			ls.received(w.task.ID, w.task.Shape.FLOPs())
 			tasks <- w // never blocks: at most slots works exist
+		case protocol.KindKeep:
+			// Decoded into new memory every time: the cache keeps it.
+			var m protocol.Keep
+			if err := protocol.DecodeInto(frame, &m); err != nil {
+				fail(fmt.Errorf("decode kept matrix: %w", err))
+				return
+			}
+			if err := cache.Install(&m); err != nil {
+				fail(fmt.Errorf("kept matrix: %w", err))
+				return
+			}
 		case protocol.KindModule:
 			var m protocol.Module
 			if err := protocol.DecodeInto(frame, &m); err != nil {
@@ -245,9 +257,18 @@ func (c *Client) execute(ctx context.Context, tasks <-chan *work, results chan<-
 			fail(fmt.Errorf("run task %d (%v %v) on %s: %w", t.ID, t.Op, t.Shape, where, err))
 			return
 		}
+		out := w.c
+		if t.Resident.Mode != protocol.ResidentNone {
+			var err error
+			if out, err = w.applyResident(); err != nil {
+				fail(fmt.Errorf("task %d: %w", t.ID, err))
+				return
+			}
+		}
 		took := time.Since(start)
+		batch, rows, cols := t.ResultDims()
 		res := protocol.Result{TaskID: t.ID, Micros: uint32(min(took.Microseconds(), 1<<32-1)),
-			Batch: uint32(t.Shape.Batch), Rows: uint32(t.Shape.M), Cols: uint32(t.Shape.N), C: w.c}
+			Batch: uint32(batch), Rows: uint32(rows), Cols: uint32(cols), C: out}
 		w.frame = protocol.Encode(w.frame[:0], &res)
 		flops := t.Shape.FLOPs()
 		c.update(func(s *Stats) {

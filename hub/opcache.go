@@ -93,6 +93,11 @@ type opCache struct {
 	// weight tiles the contributor holds, not once per tile because each
 	// tile happened to be first sent under a different permutation.
 	perms map[[2]int][]int32
+	// kept holds the resident weights installed (resident.go), never
+	// evicted by operands; pendingDrop, ids forgotten here that the next
+	// task's drop list must tell the contributor.
+	kept        map[*Kept]keptIDs
+	pendingDrop []uint32
 }
 
 // maxPerms bounds opCache.perms; a full map is emptied (kept operands keep
@@ -100,7 +105,7 @@ type opCache struct {
 const maxPerms = 64
 
 func newOpCache(limit int64, rng *rand.Rand) *opCache {
-	c := &opCache{limit: limit, byKey: map[opKey]*opEntry{}, rng: rng, perms: map[[2]int][]int32{}}
+	c := &opCache{limit: limit, byKey: map[opKey]*opEntry{}, rng: rng, perms: map[[2]int][]int32{}, kept: map[*Kept]keptIDs{}}
 	c.recent.prev, c.recent.next = &c.recent, &c.recent
 	return c
 }
@@ -149,7 +154,8 @@ func (c *opCache) plan(msg *protocol.Task, t *Task, blind bool, a2, b2 []float32
 	if cacheA && cacheB && ka == kb && ea == nil {
 		cacheB = false // one operand twice (unblinded): keep it once, as A
 	}
-	msg.Drop = msg.Drop[:0]
+	msg.Drop = append(msg.Drop[:0], c.pendingDrop...)
+	c.pendingDrop = c.pendingDrop[:0]
 	// Both held, but under blindings that disagree on the inner
 	// permutation: keep the larger, send the other again.
 	if ea != nil && eb != nil && !slices.Equal(ea.perm, eb.perm) {

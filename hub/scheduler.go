@@ -64,6 +64,11 @@ type scheduler struct {
 	// removed holds the sources removeSource dropped; their tasks are
 	// dropped instead of requeued when a lease ends without a result.
 	removed map[Source]struct{}
+	// lostKept says a Kept was lost since its queued tasks were last
+	// dropped; failed holds tasks that failed for good, for their sources
+	// (resident.go).
+	lostKept bool
+	failed   []*Task
 	// choosers counts the seats that chose jobs (seat.jobs not nil);
 	// while it is 0 every contributor may take every task and the
 	// checks that depend on choices take their fast paths.
@@ -90,6 +95,8 @@ type seat struct {
 	// for every job (jobchoice.go).
 	names []string
 	jobs  map[string]bool
+	// kept lists the Kepts this connection keeps.
+	kept []*Kept
 }
 
 // counters are the hub-wide totals shown in status.
@@ -179,7 +186,14 @@ func (s *scheduler) leave(sess *session) {
 		}
 		for id, l := range st.held {
 			delete(s.leases, id)
+			if l.task.Kept != nil {
+				s.endKeptLeaseLocked(l.task)
+				continue
+			}
 			s.requeueLocked(l.task)
+		}
+		for _, k := range st.kept {
+			s.loseLocked(k)
 		}
 	}
 	s.mu.Unlock()
@@ -226,8 +240,12 @@ func (s *scheduler) finish(sess *session, t *Task, accepted bool) {
 		delete(s.avoid, t.ID)
 	} else {
 		s.counters.Rejected++
-		s.avoid[t.ID] = append(s.avoid[t.ID], sess.address())
-		s.requeueLocked(t)
+		if t.Kept != nil {
+			s.endKeptLeaseLocked(t)
+		} else {
+			s.avoid[t.ID] = append(s.avoid[t.ID], sess.address())
+			s.requeueLocked(t)
+		}
 	}
 	s.mu.Unlock()
 	s.fill()
@@ -246,9 +264,13 @@ func (s *scheduler) expire() {
 				s.wantLocked(l.sess, st)
 			}
 			s.counters.Expired++
+			n++
+			if l.task.Kept != nil {
+				s.endKeptLeaseLocked(l.task)
+				continue
+			}
 			s.avoid[id] = append(s.avoid[id], l.sess.address())
 			s.requeueLocked(l.task)
-			n++
 		}
 	}
 	s.mu.Unlock()
@@ -278,7 +300,13 @@ func (s *scheduler) requeueLocked(t *Task) {
 // place further along the list, so that scarce tasks are shared.
 func (s *scheduler) fill() {
 	s.mu.Lock()
-	defer s.mu.Unlock()
+	s.fillLocked()
+	s.mu.Unlock()
+	s.deliverFailures()
+}
+
+func (s *scheduler) fillLocked() {
+	s.dropLostLocked()
 	for {
 		progress := false
 		n := len(s.want)
@@ -302,11 +330,16 @@ func (s *scheduler) fill() {
 				continue
 			}
 			now := s.now()
-			l := &lease{task: t, sess: sess, leasedAt: now, deadline: now.Add(s.leaseTimeout), blinded: s.blind && !sess.trusted}
+			own := t.Kept != nil || t.Verify != nil // checked by its source: never blinded
+			l := &lease{task: t, sess: sess, leasedAt: now, deadline: now.Add(s.leaseTimeout), blinded: s.blind && !sess.trusted && !own}
 			if !sess.sendTask(l) {
 				// Slow peer: its reader will call leave; keep the task.
 				s.requeueLocked(t)
 				continue
+			}
+			if k := t.Kept; k != nil && k.holder == nil {
+				k.holder = sess
+				st.kept = append(st.kept, k)
 			}
 			s.leases[t.ID] = l
 			st.held[t.ID] = l
@@ -391,6 +424,9 @@ func (s *scheduler) admitLocked(src Source, ts []*Task) {
 		if t.Job == "" {
 			t.Job = src.Name()
 		}
+		if t.Kept != nil && t.Kept.lost {
+			s.lostKept = true // dropped and failed by the next fill
+		}
 	}
 }
 
@@ -436,6 +472,9 @@ func (s *scheduler) takeLocked(sess *session, st *seat, addr, ip string, from in
 		if t.exclude == addr || !sess.runs(t.Op) || t.group.heldElsewhere(t.ID, addr) || s.shouldAvoid(t, addr) {
 			continue
 		}
+		if t.Kept != nil && !s.mayHoldLocked(sess, t.Kept) {
+			continue
+		}
 		if t.excludeIP != "" && t.excludeIP == ip && s.otherNetworkLocked(ip, t.Job) {
 			continue // a replica avoids its primary's network where it can
 		}
@@ -476,6 +515,9 @@ func (s *scheduler) takeLocked(sess *session, st *seat, addr, ip string, from in
 func (s *scheduler) maybeReplicateLocked(t *Task, holder *session) {
 	// Only when someone else could take the replica: a lone contributor's
 	// work is checked by Freivalds alone rather than left pending forever.
+	if t.Kept != nil || t.Verify != nil {
+		return // only its holder can compute it, and its source checks it
+	}
 	if t.group != nil || s.replication == nil || len(s.addrs) < 2 || s.rng.Float64() >= s.replication(holder.address()) {
 		return
 	}

@@ -459,9 +459,34 @@ func (s *session) writeLoop() {
 		if l := f.lease; l != nil {
 			t := l.task
 			msg = protocol.Task{ID: t.ID, Op: t.Op, Shape: t.Shape, LeaseMillis: s.lease, A: t.A, B: t.B, Drop: msg.Drop[:0], Wire: t.Wire}
+			var ids keptIDs
+			if t.Kept != nil {
+				var keeps []*protocol.Keep
+				var ok bool
+				if ids, keeps, ok = s.kept.install(t.Kept); !ok {
+					s.h.sched.unsendable(s, l)
+					return nil
+				}
+				for _, k := range keeps {
+					buf = protocol.Encode(buf[:0], k)
+					s.h.wire.sent(t.Job, len(buf))
+					s.conn.SetWriteDeadline(time.Now().Add(writeWait))
+					if err := s.conn.WriteMessage(websocket.BinaryMessage, buf); err != nil {
+						return err
+					}
+				}
+			}
 			var bl *verify.Blinding
 			bl, a2, b2 = s.kept.plan(&msg, t, l.blinded, a2, b2)
 			l.blind.Store(bl) // before the frame goes: the result comes after it
+			if t.Kept != nil {
+				if t.Update.Mode == protocol.ResidentNone {
+					msg.B, msg.BCache = nil, protocol.Cached{Ref: ids.w}
+				} else {
+					msg.Resident = t.Update
+					msg.Resident.W, msg.Resident.V = ids.w, ids.v
+				}
+			}
 			buf = protocol.Encode(buf[:0], &msg)
 			frame = buf
 			s.h.wire.sent(t.Job, len(frame))

@@ -41,6 +41,20 @@ type Task struct {
 	// metric measures from it.
 	Ready time.Time
 
+	// Kept, when set, is weights a contributor keeps for the source
+	// (resident.go): B is the kept matrix and is not sent, or, with
+	// Update, the task updates it. Such a task goes only to the
+	// connection keeping it.
+	Kept *Kept
+	// Update makes the task (one TN product, of the Kept's shape) an
+	// update of Kept; its ids are the session's to fill in.
+	Update protocol.Resident
+	// Verify, when set, checks the result instead of Freivalds against A
+	// and B (a Kept's tasks: the hub has no B). a and b are the operands as
+	// sent; c is the result, of the task's result dimensions. Such a task
+	// is neither blinded nor replicated.
+	Verify func(a, b, c []float32) error
+
 	// Set by the scheduler:
 	key       string // unique across hub runs; names the task in the ledger
 	group     *group // the replica group, when the task is executed twice

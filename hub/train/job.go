@@ -111,6 +111,13 @@ func (j *Job) Run(ctx context.Context) error {
 		step := j.model.StepsDone()
 		start := time.Now()
 		loss, err := j.model.Step(ctx, exec)
+		if errors.Is(err, errRolledBack) && ctx.Err() == nil {
+			// Resident weights lost with a contributor: the model went
+			// back to its last anchor and does those steps again.
+			j.log.Warn("resident weights lost; redoing steps from the last anchor", "from", j.model.StepsDone(), "to", step, "err", err)
+			blocked.Store(0)
+			continue
+		}
 		if err != nil {
 			return err
 		}

@@ -69,6 +69,9 @@ func (s *Spec) validateLM(bad func(string, ...any)) {
 	if len(s.Model.Layers) > 0 {
 		bad("model.layers is for an mlp; a gpt2 model has n_layer, n_embd, n_head, n_positions")
 	}
+	if s.ResidentWeights {
+		bad("resident_weights is for an mlp (a gpt2 model trains with adamw)")
+	}
 	if err := s.lmConfig().Validate(s.BatchSize); err != nil {
 		bad("model: %v", err)
 	}

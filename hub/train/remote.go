@@ -67,10 +67,14 @@ func (r *Remote) Start(ctx context.Context, tiles []*tile.Tile) *tile.Batch {
 	now := time.Now()
 	r.mu.Lock()
 	for _, t := range tiles {
-		r.pending = append(r.pending, &hub.Task{
+		ht := &hub.Task{
 			Op: t.Op, Shape: t.Shape, A: t.A, B: t.B, BDigest: t.BDigest, Wire: r.wire, Job: r.name, Source: r,
 			Ref: &remoteRef{ctx: ctx, work: t, batch: b}, Ready: now,
-		})
+		}
+		if res := t.Resident; res != nil {
+			ht.Kept, ht.Update, ht.Verify = res.Kept, res.Update, res.Verify
+		}
+		r.pending = append(r.pending, ht)
 	}
 	r.mu.Unlock()
 	r.hub.Notify()
@@ -105,6 +109,11 @@ func (r *Remote) Done(t *hub.Task, c []float32) {
 	ref := t.Ref.(*remoteRef)
 	copy(ref.work.C, c)
 	ref.batch.Complete(nil)
+}
+
+// Failed implements hub.Failer: the tile fails, and with it its batch.
+func (r *Remote) Failed(t *hub.Task, err error) {
+	t.Ref.(*remoteRef).batch.Complete(err)
 }
 
 // Check implements hub.Gate.

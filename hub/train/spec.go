@@ -60,6 +60,14 @@ type Spec struct {
 	ExposureCap float64 `json:"exposure_cap"`
 	// Seed makes initialization and data order reproducible.
 	Seed uint64 `json:"seed"`
+	// ResidentWeights has the operator's own workers keep the weight
+	// tiles between steps and apply the optimizer to them themselves, the
+	// hub checking every product with them against sketches it follows
+	// (an mlp with optimizer "sgd" only; RATIONALE.md, "Resident weights").
+	// Neither the weights go down nor their gradients up each step. Only
+	// trusted contributors (own workers) with an operand cache take the
+	// tiles: a job with none connected waits for one.
+	ResidentWeights bool `json:"resident_weights,omitempty"`
 	// WireDType is how tile operands travel to contributors: "float32"
 	// (the default when empty) or "bfloat16", half the bytes. With
 	// bfloat16 the hub rounds every operand before sending and verifies
@@ -257,6 +265,9 @@ func (s *Spec) validateMLP(bad func(string, ...any)) {
 		}
 	default:
 		bad("optimizer.type %q is not supported (want \"adam\" or \"sgd\")", o.Type)
+	}
+	if s.ResidentWeights && s.Optimizer.Type != "sgd" {
+		bad("resident_weights needs optimizer.type \"sgd\": the hub follows the weights only through a linear update")
 	}
 	if !(s.Optimizer.LearningRate > 0 && s.Optimizer.LearningRate < 10) {
 		bad("optimizer.lr must be in (0, 10)")

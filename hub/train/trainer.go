@@ -2,10 +2,12 @@ package train
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"time"
 
+	"github.com/tessera-ai/tessera/hub"
 	"github.com/tessera-ai/tessera/hub/lm"
 	"github.com/tessera-ai/tessera/hub/train/tile"
 	"github.com/tessera-ai/tessera/internal/kernel"
@@ -34,6 +36,10 @@ type Trainer struct {
 	// stepTime, if set, receives each completed step's duration (the
 	// hub's step time metric).
 	stepTime func(time.Duration)
+	// res, when set, has contributors keep the weights (residentmode.go);
+	// seed draws its trackers' vectors.
+	res  *residentMode
+	seed uint64
 }
 
 // NewTrainer returns a trainer for spec's model and optimizer, with weights
@@ -47,8 +53,11 @@ func NewTrainer(spec Spec) (*Trainer, error) {
 	if err != nil {
 		return nil, err
 	}
-	t := &Trainer{m: m, opt: opt, params: make([]float32, m.nParams)}
+	t := &Trainer{m: m, opt: opt, params: make([]float32, m.nParams), seed: spec.Seed}
 	m.init(t.params, spec.Seed)
+	if spec.ResidentWeights {
+		t.res = newResidentMode(spec)
+	}
 	return t, nil
 }
 
@@ -79,7 +88,8 @@ func (t *Trainer) StepFLOPs(b int) float64 {
 
 // forward computes every layer's pre-activation z[l] (B×out) and the
 // input of each layer a[l] (a[0] = x), starting tiles on exec.
-func (t *Trainer) forward(ctx context.Context, exec tile.Executor, x []float32, b int) (a, z [][]float32, err error) {
+// With resident set the weights are the contributors' (residentmode.go).
+func (t *Trainer) forward(ctx context.Context, exec tile.Executor, x []float32, b int, resident bool) (a, z [][]float32, err error) {
 	L := len(t.m.layers)
 	a = make([][]float32, L)
 	z = make([][]float32, L)
@@ -90,6 +100,9 @@ func (t *Trainer) forward(ctx context.Context, exec tile.Executor, x []float32, 
 		for j, wt := range ly.tiles {
 			tiles[j] = &tile.Tile{Op: kernel.MatMulNN, Shape: kernel.Shape{M: b, K: ly.in, N: wt.width},
 				A: a[l], B: tileOf(t.params, ly, wt), C: make([]float32, b*wt.width), Weight: wt.index}
+			if resident {
+				tiles[j].B, tiles[j].Resident = nil, t.res.product(wt.index, kernel.MatMulNN)
+			}
 		}
 		if err := exec.Start(ctx, tiles).Wait(ctx); err != nil {
 			return nil, nil, fmt.Errorf("layer %d forward: %w", l, err)
@@ -120,6 +133,9 @@ func (t *Trainer) forward(ctx context.Context, exec tile.Executor, x []float32, 
 // Step runs one training step on the batch x (B×in) with labels y and
 // returns the mean cross-entropy loss before the update.
 func (t *Trainer) Step(ctx context.Context, exec tile.Executor, x []float32, y []uint8) (float64, error) {
+	if t.res != nil {
+		return t.stepResident(ctx, exec, x, y)
+	}
 	start := time.Now()
 	loss, grad, err := t.backprop(ctx, exec, x, y)
 	if err != nil {
@@ -135,6 +151,40 @@ func (t *Trainer) Step(ctx context.Context, exec tile.Executor, x []float32, y [
 	return loss, nil
 }
 
+// stepResident is Step with resident weights (residentmode.go).
+func (t *Trainer) stepResident(ctx context.Context, exec tile.Executor, x []float32, y []uint8) (float64, error) {
+	start := time.Now()
+	r := t.res
+	if r.tiles == nil {
+		if err := r.install(t, t.seed); err != nil {
+			return 0, err
+		}
+	}
+	back := r.handsBack(t.step + 1)
+	loss, grad, err := t.backprop(ctx, exec, x, y)
+	if err == nil && back {
+		err = r.takeBack(t)
+	}
+	if err != nil {
+		// What the contributors hold may now be ahead of the hub: start
+		// again from the anchor.
+		r.rollback(t)
+		if errors.Is(err, hub.ErrKeptLost) {
+			return 0, fmt.Errorf("%w: %w", errRolledBack, err)
+		}
+		return 0, err
+	}
+	t.params = r.stepBiases(t, grad)
+	t.step++
+	if back {
+		r.anchor(t)
+	}
+	if t.stepTime != nil {
+		t.stepTime(time.Since(start))
+	}
+	return loss, nil
+}
+
 // backprop returns the batch's mean loss and its gradient with respect to
 // every parameter.
 func (t *Trainer) backprop(ctx context.Context, exec tile.Executor, x []float32, y []uint8) (float64, []float32, error) {
@@ -142,7 +192,9 @@ func (t *Trainer) backprop(ctx context.Context, exec tile.Executor, x []float32,
 	if b == 0 || len(x) != b*t.m.layers[0].in {
 		return 0, nil, fmt.Errorf("batch: %d inputs for %d labels", len(x), b)
 	}
-	a, z, err := t.forward(ctx, exec, x, b)
+	resident := t.res != nil
+	back := resident && t.res.handsBack(t.step+1)
+	a, z, err := t.forward(ctx, exec, x, b, resident)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -163,6 +215,9 @@ func (t *Trainer) backprop(ctx context.Context, exec tile.Executor, x []float32,
 		for j, wt := range ly.tiles {
 			wg[j] = &tile.Tile{Op: kernel.MatMulTN, Shape: kernel.Shape{M: ly.in, K: b, N: wt.width},
 				A: a[l], B: dzt[j], C: tileOf(grad, ly, wt), Weight: -1}
+			if resident { // the contributor applies the gradient itself
+				wg[j].C, wg[j].Resident = nil, t.res.update(wt.index, back)
+			}
 		}
 		db := grad[ly.bias : ly.bias+ly.out]
 		for r := 0; r < b; r++ {
@@ -178,6 +233,9 @@ func (t *Trainer) backprop(ctx context.Context, exec tile.Executor, x []float32,
 		for j, wt := range ly.tiles {
 			dx[j] = &tile.Tile{Op: kernel.MatMulNT, Shape: kernel.Shape{M: b, K: wt.width, N: ly.in},
 				A: dzt[j], B: tileOf(t.params, ly, wt), C: make([]float32, b*ly.in), Weight: wt.index}
+			if resident {
+				dx[j].B, dx[j].Resident = nil, t.res.product(wt.index, kernel.MatMulNT)
+			}
 		}
 		// The input gradient is on the critical path: queue it before the
 		// weight gradients, which only the optimizer waits for.
@@ -227,7 +285,7 @@ func (t *Trainer) Evaluate(ctx context.Context, exec tile.Executor, x []float32,
 	correct := 0
 	for s := 0; s < len(y); s += bs {
 		e := min(s+bs, len(y))
-		_, z, err := t.forward(ctx, exec, x[s*in:e*in], e-s)
+		_, z, err := t.forward(ctx, exec, x[s*in:e*in], e-s, false)
 		if err != nil {
 			return 0, 0, err
 		}
@@ -257,7 +315,7 @@ func (t *Trainer) Classify(ctx context.Context, exec tile.Executor, x []float32,
 	if b < 1 || len(x) != b*in {
 		return nil, fmt.Errorf("classify: %d values for %d inputs of %d", len(x), b, in)
 	}
-	_, z, err := t.forward(ctx, exec, x, b)
+	_, z, err := t.forward(ctx, exec, x, b, false)
 	if err != nil {
 		return nil, err
 	}

@@ -8,14 +8,20 @@ package tile
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"github.com/tessera-ai/tessera/hub"
 	"github.com/tessera-ai/tessera/internal/digest"
 	"github.com/tessera-ai/tessera/internal/kernel"
+	"github.com/tessera-ai/tessera/internal/protocol"
 )
+
+// errResidentLocal refuses a resident tile on Local, which keeps nothing.
+var errResidentLocal = errors.New("tile: a tile of resident weights runs only on contributors that keep them")
 
 // Tile is one matmul of a training step: C = op(A)·op(B). A and B are
 // never modified once the tile is started, so an executor may send them
@@ -31,6 +37,22 @@ type Tile struct {
 	// Weight is the index of the weight tile this task reveals to whoever
 	// computes it, or -1 when it reveals no weights (weight gradients).
 	Weight int
+	// Resident, when set, ties the tile to weights a contributor keeps
+	// (package hub's resident weights): only the Remote executor runs it.
+	Resident *Resident
+}
+
+// Resident is a tile's part in resident weights. With Update.Mode unset the
+// tile's B is Kept's matrix, which the tile does not hold (B is empty);
+// with it set, the tile (a TN product, Kept's shape) is Kept's gradient,
+// applied by the contributor, and C receives nothing: what the update
+// returns goes to Verify.
+type Resident struct {
+	Kept   *hub.Kept
+	Update protocol.Resident
+	// Verify checks the result (hub.Task.Verify): a and b are the operands
+	// as sent, c the result.
+	Verify func(a, b, c []float32) error
 }
 
 // Executor computes tiles. Start returns at once; the Batch reports when
@@ -121,6 +143,10 @@ func NewLocal(workers int) *Local {
 func (l *Local) Start(ctx context.Context, tiles []*Tile) *Batch {
 	b := NewBatch(len(tiles))
 	for _, t := range tiles {
+		if t.Resident != nil {
+			b.Complete(errResidentLocal)
+			continue
+		}
 		go func() {
 			select {
 			case l.sem <- struct{}{}:

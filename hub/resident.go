@@ -1,0 +1,210 @@
+package hub
+
+import (
+	"errors"
+	"sync/atomic"
+
+	"github.com/tessera-ai/tessera/internal/protocol"
+)
+
+// Resident weights, the hub's side (protocol's "Resident weights" has the
+// wire, hub/train/resident the checks). A source that lets a contributor
+// keep a weight matrix between steps describes it with a Kept and sets it
+// on every task that uses it:
+//
+//   - a product with the kept weights (Update.Mode none): B is the kept
+//     matrix, which the task does not carry;
+//   - an update (Update.Mode set): the task's TN product is the matrix's
+//     gradient, which the contributor applies itself and does not return.
+//
+// All of them go to one connection, the first trusted one (an operator's
+// own worker) with room in its operand cache that takes one; its session
+// installs the matrix and its momentum there (two Keep messages) before the
+// first task that uses them. Such tasks carry their own check (Task.Verify),
+// since the hub no longer has the matrix to run Freivalds with; they are
+// never blinded or replicated. If the connection ends, or one of the tasks
+// fails its check or its lease, what the contributor kept is lost: every
+// task of the Kept, leased or queued or yet to come, fails to its source
+// (Failer) with ErrKeptLost, and the source starts over with a new Kept.
+
+// Kept is a weight matrix and its momentum that one contributor keeps for
+// a source.
+type Kept struct {
+	// Rows and Cols are the matrix's dimensions (K×N).
+	Rows, Cols int
+	// W and V are the values to install: the weights and the momentum.
+	// They must not change once a task using the Kept is queued.
+	W, V []float32
+
+	// Guarded by the scheduler's lock:
+	holder *session // the connection that keeps it; nil until the first lease
+	lost   bool
+	// released is set by Release: a session may forget the matrices.
+	released atomic.Bool
+}
+
+// bytes is what the contributor keeps: the matrix and its momentum.
+func (k *Kept) bytes() int64 { return 8 * int64(k.Rows) * int64(k.Cols) }
+
+// ErrKeptLost fails the tasks of a Kept whose contributor is gone, or
+// returned a wrong result: what it kept cannot be trusted or reached.
+var ErrKeptLost = errors.New("the contributor keeping these weights disconnected or failed a check; what it kept is lost")
+
+// Failer is implemented by sources whose tasks can fail for good (those
+// of a Kept): Failed is called, with no lock held, instead of Done.
+type Failer interface {
+	Failed(t *Task, err error)
+}
+
+// Release tells the hub that k's tasks are over: the connection that keeps
+// it may forget the matrices when it needs the room.
+func (k *Kept) Release() { k.released.Store(true) }
+
+// resultDims returns the dimensions of t's result: its product's, or what
+// its resident update returns instead (protocol.Task.ResultDims).
+func (t *Task) resultDims() (batch, rows, cols int) {
+	switch t.Update.Mode {
+	case protocol.ResidentStep:
+		return 1, 1, t.Shape.M + t.Shape.N
+	case protocol.ResidentStepReturn:
+		return 2, t.Shape.M, t.Shape.N
+	}
+	return t.Shape.Count(), t.Shape.M, t.Shape.N
+}
+
+// mayHoldLocked reports whether sess may take a task of k: k's holder, or,
+// for a Kept nobody holds yet, a trusted connection with room to keep it.
+func (s *scheduler) mayHoldLocked(sess *session, k *Kept) bool {
+	if k.lost {
+		return false
+	}
+	if k.holder != nil {
+		return k.holder == sess
+	}
+	return sess.trusted && sess.kept != nil && sess.kept.limit >= k.bytes()
+}
+
+// loseLocked marks k lost and fails its queued tasks; leased ones fail as
+// their leases end. The failures are delivered by deliverFailures.
+func (s *scheduler) loseLocked(k *Kept) {
+	if k.lost {
+		return
+	}
+	k.lost = true
+	s.lostKept = true
+}
+
+// dropLostLocked removes the queued tasks of lost Kepts, to fail them.
+func (s *scheduler) dropLostLocked() {
+	if !s.lostKept {
+		return
+	}
+	s.lostKept = false
+	kept := s.queue[:0]
+	for _, t := range s.queue {
+		if t.Kept != nil && t.Kept.lost {
+			s.failed = append(s.failed, t)
+			delete(s.avoid, t.ID)
+			continue
+		}
+		kept = append(kept, t)
+	}
+	clear(s.queue[len(kept):])
+	s.queue = kept
+}
+
+// endKeptLeaseLocked handles a lease of a Kept's task that ended without
+// an accepted result: the task fails and the Kept is lost.
+func (s *scheduler) endKeptLeaseLocked(t *Task) {
+	s.loseLocked(t.Kept)
+	s.failed = append(s.failed, t)
+}
+
+// deliverFailures hands failed tasks to their sources. Call it with the
+// lock not held.
+func (s *scheduler) deliverFailures() {
+	s.mu.Lock()
+	s.dropLostLocked()
+	failed := s.failed
+	s.failed = nil
+	s.mu.Unlock()
+	for _, t := range failed {
+		if f, ok := t.Source.(Failer); ok {
+			f.Failed(t, ErrKeptLost)
+		}
+	}
+}
+
+// keptIDs is where one contributor keeps a Kept.
+type keptIDs struct {
+	w, v  uint32
+	bytes int64
+}
+
+// install makes room for k in the contributor's cache and returns the ids
+// it keeps k under, with the Keep messages to send first (none when it
+// already holds k). ok is false when k does not fit.
+func (c *opCache) install(k *Kept) (ids keptIDs, msgs []*protocol.Keep, ok bool) {
+	if e, held := c.kept[k]; held {
+		return e, nil, true
+	}
+	var drop []uint32
+	for other, e := range c.kept { // what no task will use again goes first
+		if other.released.Load() {
+			drop = append(drop, e.w, e.v)
+			c.used -= e.bytes
+			delete(c.kept, other)
+		}
+	}
+	size := k.bytes()
+	scratch := protocol.Task{Drop: drop}
+	for c.used+size > c.limit {
+		oldest := c.recent.next
+		if oldest == &c.recent || len(scratch.Drop)+2 > protocol.MaxDrop {
+			// Forgetting what is released must still reach the contributor.
+			return keptIDs{}, c.dropOnly(scratch.Drop), false
+		}
+		c.evict(&scratch, oldest)
+	}
+	ids = keptIDs{w: c.nextID(), v: c.nextID(), bytes: size}
+	c.used += size
+	c.kept[k] = ids
+	msgs = []*protocol.Keep{
+		{ID: ids.w, Drop: scratch.Drop, Rows: k.Rows, Cols: k.Cols, Data: k.W},
+		{ID: ids.v, Rows: k.Rows, Cols: k.Cols, Data: k.V},
+	}
+	return ids, msgs, true
+}
+
+// dropOnly is no message when nothing is dropped; the drops otherwise ride
+// on the next task, which the caller does not have, so they are kept for it.
+func (c *opCache) dropOnly(drop []uint32) []*protocol.Keep {
+	c.pendingDrop = append(c.pendingDrop, drop...)
+	return nil
+}
+
+// nextID returns a fresh id for a kept operand.
+func (c *opCache) nextID() uint32 {
+	c.lastID++
+	if c.lastID == 0 {
+		c.lastID = 1
+	}
+	return c.lastID
+}
+
+// unsendable fails a Kept's task that its session could not send (the
+// matrices do not fit the contributor's cache beside what it must keep).
+func (s *scheduler) unsendable(sess *session, l *lease) {
+	s.mu.Lock()
+	id := l.task.ID
+	if cur, ok := s.leases[id]; ok && cur == l {
+		delete(s.leases, id)
+		if st, ok := s.sessions[sess]; ok {
+			delete(st.held, id)
+			s.wantLocked(sess, st)
+		}
+		s.endKeptLeaseLocked(l.task)
+	}
+	s.mu.Unlock()
+	s.fill()
+}

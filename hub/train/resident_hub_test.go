@@ -1,0 +1,308 @@
+package train_test
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tessera-ai/tessera/client"
+	"github.com/tessera-ai/tessera/client/device"
+	"github.com/tessera-ai/tessera/hub"
+	"github.com/tessera-ai/tessera/hub/train"
+	"github.com/tessera-ai/tessera/hub/train/ckpt"
+	"github.com/tessera-ai/tessera/hub/train/tile"
+	"github.com/tessera-ai/tessera/internal/identity"
+	"github.com/tessera-ai/tessera/internal/kernel"
+)
+
+// ownNetwork is a real hub on loopback whose own workers (trusted
+// addresses) are started and stopped by the test.
+type ownNetwork struct {
+	tb   testing.TB
+	h    *hub.Hub
+	ws   string
+	keys []*identity.Key
+}
+
+func startOwnNetwork(tb testing.TB, workers int) *ownNetwork {
+	tb.Helper()
+	n := &ownNetwork{tb: tb}
+	cfg := hub.DefaultConfig()
+	cfg.DataDir = tb.TempDir()
+	cfg.Matmul.Shape = kernel.Shape{} // only the job's tiles
+	cfg.Logger = quiet
+	for range workers {
+		key, _ := identity.Generate()
+		n.keys = append(n.keys, key)
+		cfg.Trusted = append(cfg.Trusted, key.Address().Hex())
+	}
+	h, err := hub.New(cfg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	n.h = h
+	ctx, cancel := context.WithCancel(context.Background())
+	srv := httptest.NewServer(h.Handler())
+	done := make(chan struct{})
+	go func() { h.Run(ctx); close(done) }()
+	n.ws = "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"
+	tb.Cleanup(func() { cancel(); <-done; srv.Close() })
+	return n
+}
+
+// worker connects own worker i with dev; the returned func disconnects it
+// and waits until it has.
+func (n *ownNetwork) worker(i int, dev device.Device) (stop func()) {
+	ccfg := client.DefaultConfig()
+	ccfg.HubURL, ccfg.Key, ccfg.Device, ccfg.Logger = n.ws, n.keys[i], dev, quiet
+	c, err := client.New(ccfg)
+	if err != nil {
+		n.tb.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { c.Run(ctx); close(done) }()
+	stopped := false
+	stop = func() {
+		if !stopped {
+			stopped = true
+			cancel()
+			<-done
+		}
+	}
+	n.tb.Cleanup(stop)
+	return stop
+}
+
+// residentSpec is smallSpec trained with SGD and momentum, handing the
+// weights back every 5 steps, in float32 on the wire so that the run can
+// be compared with the local reference exactly.
+func residentSpec() train.Spec {
+	s := smallSpec()
+	s.Optimizer = train.OptimizerSpec{Type: "sgd", LearningRate: 0.05, Momentum: 0.9}
+	s.ResidentWeights = true
+	s.WireDType = "float32"
+	s.EvalEvery, s.CheckpointEvery, s.MaxSteps = 5, 5, 12
+	return s
+}
+
+// residentRun trains a resident trainer against a local reference of the
+// same spec, resident off, on the same batches.
+type residentRun struct {
+	t            *testing.T
+	spec         train.Spec
+	dist, local  *train.Trainer
+	remote       *train.Remote
+	batches      [][]float32
+	labels       [][]uint8
+	localLosses  []float64
+	rollbacks    int
+	lastRollback error
+}
+
+func newResidentRun(t *testing.T, n *ownNetwork, name string) *residentRun {
+	r := &residentRun{t: t, spec: residentSpec()}
+	var err error
+	if r.dist, err = train.NewTrainer(r.spec); err != nil {
+		t.Fatal(err)
+	}
+	plain := r.spec
+	plain.ResidentWeights = false
+	if r.local, err = train.NewTrainer(plain); err != nil {
+		t.Fatal(err)
+	}
+	exp := train.NewExposure(1, r.dist.TileFractions(), nil, nil, func(string, int) error { return nil })
+	r.remote = train.NewRemote(name, n.h, exp)
+	n.h.AddSource(r.remote)
+	rng := rand.New(rand.NewPCG(5, 6))
+	for range r.spec.MaxSteps {
+		x, y := syntheticBatch(rng, r.spec.BatchSize)
+		r.batches, r.labels = append(r.batches, x), append(r.labels, y)
+	}
+	return r
+}
+
+// step runs the resident trainer's next step (which may be a step redone
+// after a rollback) and, the first time a step number is reached, the
+// reference's; losses must agree.
+func (r *residentRun) step(ctx context.Context) {
+	r.t.Helper()
+	s := r.dist.StepsDone()
+	loss, err := r.dist.Step(ctx, r.remote, r.batches[s], r.labels[s])
+	if errors.Is(err, hub.ErrKeptLost) {
+		r.rollbacks++
+		r.lastRollback = err
+		return
+	}
+	if err != nil {
+		r.t.Fatalf("step %d: %v", s+1, err)
+	}
+	for len(r.localLosses) <= s {
+		ls := len(r.localLosses)
+		ll, err := r.local.Step(ctx, tile.NewLocal(2), r.batches[ls], r.labels[ls])
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		r.localLosses = append(r.localLosses, ll)
+	}
+	if ll := r.localLosses[s]; math.Abs(loss-ll) > 1e-5*math.Abs(ll) {
+		r.t.Errorf("step %d: loss %.7f through resident weights, %.7f in the local reference", s+1, loss, ll)
+	}
+}
+
+// sameState fails unless both trainers' checkpoints hold the same
+// parameters and momentum, to float32 rounding.
+func (r *residentRun) sameState() {
+	r.t.Helper()
+	dir := r.t.TempDir()
+	read := func(tr *train.Trainer, name string) ckpt.State {
+		p := filepath.Join(dir, name)
+		if err := tr.SaveCheckpoint(p); err != nil {
+			r.t.Fatal(err)
+		}
+		st, err := ckpt.Read(p)
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		return st
+	}
+	a, b := read(r.dist, "dist"), read(r.local, "local")
+	if a.Step != b.Step || len(a.Vectors) != len(b.Vectors) {
+		r.t.Fatalf("states at step %d and %d, %d and %d vectors", a.Step, b.Step, len(a.Vectors), len(b.Vectors))
+	}
+	var worst float64
+	for v := range a.Vectors {
+		for i, x := range a.Vectors[v] {
+			y := b.Vectors[v][i]
+			worst = max(worst, math.Abs(float64(x-y))/max(math.Abs(float64(y)), 1e-3))
+		}
+	}
+	r.t.Logf("step %d: parameters and momentum within %.2g (relative) of the local reference", a.Step, worst)
+	if worst > 1e-4 {
+		r.t.Errorf("the weights handed back differ from the local reference's by %.3g (relative)", worst)
+	}
+}
+
+// TestResidentWeightsThroughHub trains with one own worker keeping the
+// weights: every loss and the weights handed back at the end equal the
+// local reference's, the hub checked every product without holding the
+// weights, and far fewer bytes crossed the link than without residence.
+func TestResidentWeightsThroughHub(t *testing.T) {
+	n := startOwnNetwork(t, 1)
+	n.worker(0, device.CPU{})
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	r := newResidentRun(t, n, "resident")
+	for r.dist.StepsDone() < r.spec.MaxSteps {
+		r.step(ctx)
+	}
+	if r.rollbacks > 0 {
+		t.Fatalf("%d rollbacks with an honest worker: %v", r.rollbacks, r.lastRollback)
+	}
+	r.sameState()
+	st := n.h.Status()
+	if st.TasksCompleted == 0 || st.TasksRejected != 0 {
+		t.Errorf("hub status: %+v", st)
+	}
+
+	// The same steps without residence, on the same hub, for the bytes.
+	plainSpec := r.spec
+	plainSpec.ResidentWeights = false
+	plain, _ := train.NewTrainer(plainSpec)
+	exp := train.NewExposure(1, plain.TileFractions(), nil, nil, func(string, int) error { return nil })
+	remote := train.NewRemote("plain", n.h, exp)
+	n.h.AddSource(remote)
+	for s := range r.spec.MaxSteps {
+		if _, err := plain.Step(ctx, remote, r.batches[s], r.labels[s]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	res, pl := n.h.Wire("resident"), n.h.Wire("plain")
+	perGFLOP := func(w hub.WireStats) float64 { return float64(w.BytesDown+w.BytesUp) / (float64(w.UsefulFLOPs) / 1e9) }
+	t.Logf("bytes per useful GFLOP over %d steps: %.1f MB resident (%d down, %d up), %.1f MB plain (%d down, %d up)",
+		r.spec.MaxSteps, perGFLOP(res)/1e6, res.BytesDown, res.BytesUp, perGFLOP(pl)/1e6, pl.BytesDown, pl.BytesUp)
+	if res.UsefulFLOPs != pl.UsefulFLOPs {
+		t.Errorf("useful FLOPs %d resident, %d plain: the same steps should count the same", res.UsefulFLOPs, pl.UsefulFLOPs)
+	}
+	if !(perGFLOP(res) < 0.75*perGFLOP(pl)) {
+		t.Errorf("resident weights did not cut the bytes per useful GFLOP by a quarter")
+	}
+}
+
+// TestResidentWeightsSurviveLostWorker: the own worker keeping the weights
+// leaves after step 7; the next step fails with the weights lost, training
+// goes back to the anchor at step 5, a second own worker takes over, and
+// the run still ends with the local reference's weights.
+func TestResidentWeightsSurviveLostWorker(t *testing.T) {
+	n := startOwnNetwork(t, 2)
+	stop := n.worker(0, device.CPU{})
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	r := newResidentRun(t, n, "resident")
+	for r.dist.StepsDone() < 7 {
+		r.step(ctx)
+	}
+	stop()
+	n.worker(1, device.CPU{})
+	r.step(ctx)
+	if r.rollbacks != 1 || r.dist.StepsDone() != 5 {
+		t.Fatalf("after the worker left: %d rollbacks, at step %d; want 1, back at the anchor 5 (%v)", r.rollbacks, r.dist.StepsDone(), r.lastRollback)
+	}
+	for r.dist.StepsDone() < r.spec.MaxSteps {
+		r.step(ctx)
+	}
+	if r.rollbacks != 1 {
+		t.Errorf("%d rollbacks in all, want 1: %v", r.rollbacks, r.lastRollback)
+	}
+	r.sameState()
+}
+
+// cheatTN is a worker device that gets weight gradients slightly wrong,
+// as a worker saving work on its updates would.
+type cheatTN struct{ device.CPU }
+
+func (d cheatTN) Run(ctx context.Context, op kernel.Op, s kernel.Shape, a, b, c []float32) error {
+	if err := d.CPU.Run(ctx, op, s, a, b, c); err != nil {
+		return err
+	}
+	if op == kernel.MatMulTN {
+		c[len(c)/2] += 1e-3
+	}
+	return nil
+}
+
+// TestResidentWeightsCatchCheatingWorker: an own worker whose updates are
+// wrong is caught by the next product made with its weights, and refused;
+// training goes back to the anchor, and an honest worker finishes the run
+// with the local reference's weights.
+func TestResidentWeightsCatchCheatingWorker(t *testing.T) {
+	n := startOwnNetwork(t, 2)
+	stop := n.worker(0, cheatTN{})
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	r := newResidentRun(t, n, "resident")
+	failed := 0
+	for r.rollbacks == 0 && r.dist.StepsDone() < r.spec.MaxSteps {
+		failed = r.dist.StepsDone() + 1
+		r.step(ctx)
+	}
+	if r.rollbacks == 0 {
+		t.Fatal("wrong updates were never caught")
+	}
+	t.Logf("caught in step %d, back to step %d: %v", failed, r.dist.StepsDone(), r.lastRollback)
+	if st := n.h.Status(); st.TasksRejected == 0 {
+		t.Errorf("no result was refused: %+v", st)
+	}
+	stop()
+	n.worker(1, device.CPU{})
+	for r.dist.StepsDone() < r.spec.MaxSteps {
+		r.step(ctx)
+	}
+	r.sameState()
+}

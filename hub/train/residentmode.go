@@ -1,0 +1,210 @@
+package train
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+
+	"github.com/tessera-ai/tessera/hub"
+	"github.com/tessera-ai/tessera/hub/train/resident"
+	"github.com/tessera-ai/tessera/hub/train/tile"
+	"github.com/tessera-ai/tessera/internal/kernel"
+	"github.com/tessera-ai/tessera/internal/protocol"
+)
+
+// Resident weights (Spec.ResidentWeights): the contributors keep the
+// MLP's weight tiles and apply SGD with momentum to them themselves, so
+// that neither the weights go down nor their gradients up every step.
+// The hub keeps the biases, and for each weight tile a hub.Kept (what to
+// install at a contributor) and a resident.Tracker, against which every
+// product with the tile is checked.
+//
+// The hub's own copy of the weights (Trainer.params, and the momentum in
+// the optimizer) is brought up to date only at the steps whose state the
+// job needs: those it evaluates or checkpoints after, and the last. Their
+// updates ask the contributors to hand the weights back (ResidentStepReturn),
+// checked against the trackers before they are taken, and the trackers
+// start over from them (the anchor). Between two such steps the hub's
+// copy is that of the last anchor.
+//
+// If a contributor keeping a tile leaves, or fails a check, its tile's
+// state is lost: the step fails, and the trainer goes back to the anchor
+// (weights, momentum, biases and step count) and installs every tile
+// afresh. The steps since the anchor are done again, on the same batches.
+type residentMode struct {
+	lr, mu         float32
+	every, maxStep int // a step whose number is a multiple of every, or maxStep, hands back
+
+	tiles []*residentTile // per weight tile; nil until installed (and after a rollback)
+
+	// The anchor: the step, and the biases and their momentum then.
+	anchorStep   int
+	bias, biasV  []float32
+	anchorUpdate int
+}
+
+// residentTile is one weight tile kept by a contributor.
+type residentTile struct {
+	kept *hub.Kept
+	k, n int
+
+	mu  sync.Mutex // the checks run on the sessions' goroutines
+	trk *resident.Tracker
+	rng *rand.Rand
+	// back holds the weights and momentum handed back at this step, checked.
+	back []float32
+}
+
+// errRolledBack reports a step undone: a contributor keeping weights was
+// lost, and the trainer went back to its last anchor.
+var errRolledBack = errors.New("resident weights lost; training went back to the last anchor")
+
+func newResidentMode(spec Spec) *residentMode {
+	return &residentMode{lr: float32(spec.Optimizer.LearningRate), mu: float32(spec.Optimizer.Momentum),
+		every: gcd(spec.EvalEvery, spec.CheckpointEvery), maxStep: spec.MaxSteps}
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return max(a, 1)
+}
+
+// handsBack reports whether step (counted from 1) is one whose state the
+// job needs.
+func (r *residentMode) handsBack(step int) bool { return step%r.every == 0 || step == r.maxStep }
+
+// install makes every weight tile resident from the trainer's current
+// weights and momentum, which become the anchor.
+func (r *residentMode) install(t *Trainer, seed uint64) error {
+	vel := t.opt.(*sgd).vel
+	r.tiles = make([]*residentTile, len(t.m.tileElems))
+	for l := range t.m.layers {
+		ly := &t.m.layers[l]
+		for _, wt := range ly.tiles {
+			w, v := slices.Clone(tileOf(t.params, ly, wt)), slices.Clone(tileOf(vel, ly, wt))
+			rng := rand.New(rand.NewPCG(seed, uint64(wt.index)<<32|uint64(t.step)))
+			trk, err := resident.New(w, v, ly.in, wt.width, r.lr, r.mu, rng)
+			if err != nil {
+				return err
+			}
+			r.tiles[wt.index] = &residentTile{kept: &hub.Kept{Rows: ly.in, Cols: wt.width, W: w, V: v}, k: ly.in, n: wt.width, trk: trk, rng: rng}
+		}
+	}
+	r.anchor(t)
+	return nil
+}
+
+// anchor records the trainer's biases, their momentum and step.
+func (r *residentMode) anchor(t *Trainer) {
+	first := t.m.layers[0].bias
+	vel := t.opt.(*sgd).vel
+	r.anchorStep, r.anchorUpdate = t.step, t.opt.(*sgd).t
+	r.bias, r.biasV = slices.Clone(t.params[first:]), slices.Clone(vel[first:])
+}
+
+// rollback returns the trainer to the anchor and forgets every tile.
+func (r *residentMode) rollback(t *Trainer) {
+	first := t.m.layers[0].bias
+	params := slices.Clone(t.params)
+	copy(params[first:], r.bias)
+	t.params = params
+	s := t.opt.(*sgd)
+	copy(s.vel[first:], r.biasV)
+	s.t = r.anchorUpdate
+	t.step = r.anchorStep
+	r.forget()
+}
+
+// forget releases every tile, to be installed again before the next step.
+func (r *residentMode) forget() {
+	for _, rt := range r.tiles {
+		rt.kept.Release()
+	}
+	r.tiles = nil
+}
+
+// product is a forward or input-gradient tile with tile i's weights: op
+// is kernel.MatMulNN (X·W, X M×K) or kernel.MatMulNT (dY·Wᵀ, dY M×N).
+func (r *residentMode) product(i int, op kernel.Op) *tile.Resident {
+	rt := r.tiles[i]
+	return &tile.Resident{Kept: rt.kept, Verify: func(a, _, c []float32) error {
+		rt.mu.Lock()
+		defer rt.mu.Unlock()
+		if op == kernel.MatMulNN {
+			return rt.trk.CheckForward(a, c, len(a)/rt.k)
+		}
+		return rt.trk.CheckInputGrad(a, c, len(a)/rt.n)
+	}}
+}
+
+// update is tile i's update from X (M×K) and dY (M×N), the weights handed
+// back when back is set.
+func (r *residentMode) update(i int, back bool) *tile.Resident {
+	rt := r.tiles[i]
+	mode := protocol.ResidentStep
+	if back {
+		mode = protocol.ResidentStepReturn
+	}
+	return &tile.Resident{Kept: rt.kept, Update: protocol.Resident{Mode: mode, LR: r.lr, Momentum: r.mu},
+		Verify: func(x, dy, c []float32) error {
+			rt.mu.Lock()
+			defer rt.mu.Unlock()
+			if err := rt.trk.Update(x, dy, len(x)/rt.k); err != nil {
+				return err
+			}
+			if !back {
+				return rt.trk.Claim(c[:rt.k], c[rt.k:])
+			}
+			size := rt.k * rt.n
+			w, v := c[:size], c[size:]
+			if err := rt.trk.CheckState(w, v); err != nil {
+				return err
+			}
+			if err := rt.trk.Anchor(w, v, rt.rng); err != nil {
+				return err
+			}
+			rt.back = c
+			return nil
+		}}
+}
+
+// takeBack copies the weights and momentum handed back at this step into
+// the trainer's (the parameters out of place: an inference may be reading
+// them).
+func (r *residentMode) takeBack(t *Trainer) error {
+	vel := t.opt.(*sgd).vel
+	params := slices.Clone(t.params)
+	for l := range t.m.layers {
+		ly := &t.m.layers[l]
+		for _, wt := range ly.tiles {
+			rt := r.tiles[wt.index]
+			rt.mu.Lock()
+			back := rt.back
+			rt.back = nil
+			rt.mu.Unlock()
+			size := ly.in * wt.width
+			if len(back) != 2*size {
+				return fmt.Errorf("weight tile %d was not handed back", wt.index)
+			}
+			copy(tileOf(params, ly, wt), back[:size])
+			copy(tileOf(vel, ly, wt), back[size:])
+		}
+	}
+	t.params = params
+	return nil
+}
+
+// stepBiases applies SGD with momentum to the biases alone, out of place
+// (the weights are the contributors'), and returns the new parameters.
+func (r *residentMode) stepBiases(t *Trainer, grad []float32) []float32 {
+	next := slices.Clone(t.params)
+	first := t.m.layers[0].bias
+	s := t.opt.(*sgd)
+	s.t++
+	kernel.MomentumStep(next[first:], s.vel[first:], grad[first:], r.lr, r.mu)
+	return next
+}
