@@ -56,6 +56,9 @@ type Job struct {
 	stepBusy time.Duration
 	// sample is the language model's latest sample (nil otherwise).
 	sample *Sample
+	// rollbacks counts the times resident weights were lost and the model
+	// went back to its last anchor.
+	rollbacks int
 }
 
 // jobConfig is what a Job needs besides its spec.
@@ -116,6 +119,9 @@ func (j *Job) Run(ctx context.Context) error {
 			// back to its last anchor and does those steps again.
 			j.log.Warn("resident weights lost; redoing steps from the last anchor", "from", j.model.StepsDone(), "to", step, "err", err)
 			blocked.Store(0)
+			j.mu.Lock()
+			j.rollbacks++
+			j.mu.Unlock()
 			continue
 		}
 		if err != nil {
@@ -319,6 +325,9 @@ type JobStatus struct {
 	// manager fills both in.
 	WireBytesPerGFLOP float64        `json:"wire_bytes_per_gflop"`
 	Wire              *hub.WireStats `json:"wire,omitempty"`
+	// ResidentRollbacks counts the times a job with resident weights lost
+	// a contributor's weights and went back to its last anchor.
+	ResidentRollbacks int `json:"resident_rollbacks,omitempty"`
 }
 
 // Status returns the job's summary; exposure may be nil for local jobs.
@@ -327,7 +336,8 @@ func (j *Job) Status(exposure *Exposure) JobStatus {
 	defer j.mu.Unlock()
 	st := JobStatus{ID: j.ID, Name: j.Spec.Name, State: j.state, Step: j.step, MaxSteps: j.Spec.MaxSteps,
 		TargetAccuracy: j.Spec.TargetAccuracy, LastLoss: j.lastLoss, StepMillis: float64(j.stepTime.Microseconds()) / 1000,
-		Latest: j.lastPoint, ExposureCap: j.Spec.ExposureCap, Error: j.err, Model: j.Spec.Model.Type, Sample: j.sample}
+		Latest: j.lastPoint, ExposureCap: j.Spec.ExposureCap, Error: j.err, Model: j.Spec.Model.Type, Sample: j.sample,
+		ResidentRollbacks: j.rollbacks}
 	st.HubMillis = float64(j.hubTime.Microseconds()) / 1000
 	st.WaitMillis = float64(j.waitTime.Microseconds()) / 1000
 	if j.stepTime > 0 {

@@ -32,6 +32,9 @@ func TrainLocal(ctx context.Context, spec Spec, data *Data, opt LocalOptions) (*
 	if err := spec.Validate(); err != nil {
 		return nil, nil, err
 	}
+	// Weights resident at contributors are the same arithmetic as the
+	// hub's own sgd (kernel.MomentumStep): here the process keeps them.
+	spec.ResidentWeights = false
 	log := opt.Logger
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)

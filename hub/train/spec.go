@@ -163,6 +163,23 @@ func MNISTSpec() Spec {
 	}
 }
 
+// MNISTResidentSpec is MNISTSpec for an operator whose own workers train
+// it: with resident weights (Spec.ResidentWeights), SGD with momentum
+// instead of Adam, and each layer one tile, since own workers are exempt
+// from the exposure cap (an input gradient then comes back as one product,
+// not a partial sum per column tile). Measured through a hub with one own
+// CPU worker: 97% test accuracy at step 700 (MNISTSpec: 800), 6.7 MB per
+// useful GFLOP on the worker's socket (MNISTSpec: 22.9; issue #12's
+// notes). Ordinary contributors cannot take its tiles.
+func MNISTResidentSpec() Spec {
+	s := MNISTSpec()
+	s.Name = "mnist-mlp-resident"
+	s.Optimizer = OptimizerSpec{Type: "sgd", LearningRate: 0.05, Momentum: 0.9}
+	s.ResidentWeights = true
+	s.TileCols = 256
+	return s
+}
+
 // Limits on specs, so that a bad or hostile spec cannot exhaust the hub.
 const (
 	maxLayers    = 16

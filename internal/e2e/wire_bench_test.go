@@ -95,6 +95,26 @@ func BenchmarkShapedLinks(b *testing.B) {
 		b.ReportMetric(r.sockMBPerGFLOP(), "mnist_MB/GFLOP")
 	})
 
+	// The same with train.MNISTResidentSpec: SGD with momentum, the own
+	// worker keeping the weights, one tile per layer. 50 steps are
+	// measured, so that one hand-back of the weights (every 50 steps, the
+	// checkpoint interval) falls in the window, as it does in steady state.
+	b.Run("own1-resident", func(b *testing.B) {
+		keys, addrs := benchKeys(b, 1)
+		bh := startBenchHubOn(b, addrs, nil)
+		cs := startBenchClients(b, bh, keys, "cpu", benchSlots)
+		j := jobs[0]
+		j.spec = train.MNISTResidentSpec()
+		j.spec.Name, j.spec.TargetAccuracy, j.spec.EvalEvery, j.steps = "wire-mnist-resident", 0, 1_000_000, 50
+		if v := os.Getenv(wireEnv); v != "" {
+			j.spec.WireDType = v
+		}
+		r := measureWire(b, bh, cs, j)
+		b.Logf("mnist-mlp-resident, one own worker keeping the weights: %.1f MB/GFLOP (sockets; hub %.1f, %.0f%% up), %.2f steps/s, device busy %.0f%%",
+			r.sockMBPerGFLOP(), r.hubMBPerGFLOP(), 100*float64(r.up)/float64(r.hubBytes), r.stepsPerSecond(), 100*r.busyFraction())
+		b.ReportMetric(r.sockMBPerGFLOP(), "mnist_resident_MB/GFLOP")
+	})
+
 	for _, name := range []string{"unshaped", "shaped"} {
 		b.Run(name, func(b *testing.B) {
 			wrap := func(l net.Listener) net.Listener { return l }
