@@ -72,16 +72,30 @@ func (t *Task) resultDims() (batch, rows, cols int) {
 	return t.Shape.Count(), t.Shape.M, t.Shape.N
 }
 
-// mayHoldLocked reports whether sess may take a task of k: k's holder, or,
-// for a Kept nobody holds yet, a trusted connection with room to keep it.
-func (s *scheduler) mayHoldLocked(sess *session, k *Kept) bool {
+// mayHoldLocked reports whether sess, seated at st, may take a task of k:
+// k's holder, or, for a Kept nobody holds yet, a trusted connection with
+// room in its cache for k beside the Kepts it already keeps.
+func (s *scheduler) mayHoldLocked(sess *session, st *seat, k *Kept) bool {
 	if k.lost {
 		return false
 	}
 	if k.holder != nil {
 		return k.holder == sess
 	}
-	return sess.trusted && sess.kept != nil && sess.kept.limit >= k.bytes()
+	if !sess.trusted || sess.kept == nil {
+		return false
+	}
+	held := st.kept[:0] // forget the Kepts that are over
+	var bytes int64
+	for _, o := range st.kept {
+		if !o.lost && !o.released.Load() {
+			held = append(held, o)
+			bytes += o.bytes()
+		}
+	}
+	clear(st.kept[len(held):])
+	st.kept = held
+	return bytes+k.bytes() <= sess.kept.limit
 }
 
 // loseLocked marks k lost and fails its queued tasks; leased ones fail as

@@ -472,7 +472,7 @@ func (s *scheduler) takeLocked(sess *session, st *seat, addr, ip string, from in
 		if t.exclude == addr || !sess.runs(t.Op) || t.group.heldElsewhere(t.ID, addr) || s.shouldAvoid(t, addr) {
 			continue
 		}
-		if t.Kept != nil && !s.mayHoldLocked(sess, t.Kept) {
+		if t.Kept != nil && !s.mayHoldLocked(sess, st, t.Kept) {
 			continue
 		}
 		if t.excludeIP != "" && t.excludeIP == ip && s.otherNetworkLocked(ip, t.Job) {

@@ -60,8 +60,17 @@ func startOwnNetwork(tb testing.TB, workers int) *ownNetwork {
 // worker connects own worker i with dev; the returned func disconnects it
 // and waits until it has.
 func (n *ownNetwork) worker(i int, dev device.Device) (stop func()) {
+	return n.workerWithCache(i, dev, 0)
+}
+
+// workerWithCache is worker offering an operand cache of cacheMiB (0: the
+// client's default).
+func (n *ownNetwork) workerWithCache(i int, dev device.Device, cacheMiB int) (stop func()) {
 	ccfg := client.DefaultConfig()
 	ccfg.HubURL, ccfg.Key, ccfg.Device, ccfg.Logger = n.ws, n.keys[i], dev, quiet
+	if cacheMiB > 0 {
+		ccfg.CacheMiB = cacheMiB
+	}
 	c, err := client.New(ccfg)
 	if err != nil {
 		n.tb.Fatal(err)
@@ -108,7 +117,11 @@ type residentRun struct {
 }
 
 func newResidentRun(t *testing.T, n *ownNetwork, name string) *residentRun {
-	r := &residentRun{t: t, spec: residentSpec()}
+	return newResidentRunOf(t, n, name, residentSpec())
+}
+
+func newResidentRunOf(t *testing.T, n *ownNetwork, name string, spec train.Spec) *residentRun {
+	r := &residentRun{t: t, spec: spec}
 	var err error
 	if r.dist, err = train.NewTrainer(r.spec); err != nil {
 		t.Fatal(err)
@@ -311,6 +324,44 @@ func TestResidentWeightsCatchCheatingWorker(t *testing.T) {
 	}
 	if r.rollbacks != 1 {
 		t.Errorf("%d rollbacks, want 1: %v", r.rollbacks, r.lastRollback)
+	}
+	r.sameState()
+}
+
+// TestResidentWeightsShareWorkersCaches: own workers offer 2 MiB of operand
+// cache each; the MNIST model's first two layers with their momentum (1.6
+// MB and 0.5 MB) do not fit in one. The first worker takes the first
+// layer; the second layer's tasks wait, with the first worker idle, until
+// a second worker connects and keeps it; training runs without a rollback
+// to the reference's weights.
+func TestResidentWeightsShareWorkersCaches(t *testing.T) {
+	n := startOwnNetwork(t, 2)
+	n.workerWithCache(0, device.CPU{}, 2)
+	spec := residentSpec()
+	spec.Model.Layers, spec.TileCols = []int{784, 256, 256, 10}, 256
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	r := newResidentRunOf(t, n, "resident", spec)
+	first := make(chan struct{})
+	go func() { defer close(first); r.step(ctx) }()
+	for n.h.Status().TasksQueued == 0 || n.h.Status().TasksInFlight > 0 {
+		select {
+		case <-first:
+			t.Fatalf("step 1 ended with one worker whose cache cannot hold two layers: %d rollbacks (%v)", r.rollbacks, r.lastRollback)
+		case <-time.After(time.Millisecond):
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // a task wrongly leased would fail by now
+	if st := n.h.Status(); st.TasksQueued == 0 || st.TasksRejected > 0 {
+		t.Fatalf("the second layer's task did not wait for room: %+v", st)
+	}
+	n.workerWithCache(1, device.CPU{}, 2)
+	<-first
+	for r.dist.StepsDone() < r.spec.MaxSteps {
+		r.step(ctx)
+	}
+	if r.rollbacks > 0 {
+		t.Fatalf("%d rollbacks: %v", r.rollbacks, r.lastRollback)
 	}
 	r.sameState()
 }
