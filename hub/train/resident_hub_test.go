@@ -344,7 +344,9 @@ func TestResidentWeightsShareWorkersCaches(t *testing.T) {
 	r := newResidentRunOf(t, n, "resident", spec)
 	first := make(chan struct{})
 	go func() { defer close(first); r.step(ctx) }()
-	for n.h.Status().TasksQueued == 0 || n.h.Status().TasksInFlight > 0 {
+	// Wait for the first layer's forward product to be done and the
+	// second layer's to be queued with nothing in flight.
+	for st := n.h.Status(); st.TasksCompleted == 0 || st.TasksQueued == 0 || st.TasksInFlight > 0; st = n.h.Status() {
 		select {
 		case <-first:
 			t.Fatalf("step 1 ended with one worker whose cache cannot hold two layers: %d rollbacks (%v)", r.rollbacks, r.lastRollback)
