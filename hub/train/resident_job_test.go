@@ -118,7 +118,7 @@ func TestResidentJobSurvivesLostWorker(t *testing.T) {
 	spec := tinyJob("tiny-resident")
 	spec.Optimizer = train.OptimizerSpec{Type: "sgd", LearningRate: 0.05, Momentum: 0.9}
 	spec.ResidentWeights = true
-	spec.MaxSteps, spec.EvalEvery, spec.CheckpointEvery = 400, 200, 100
+	spec.MaxSteps, spec.EvalEvery, spec.CheckpointEvery = 60, 40, 20
 	id, err := mgr.Create(ctx, spec)
 	if err != nil {
 		t.Fatal(err)
@@ -132,7 +132,7 @@ func TestResidentJobSurvivesLostWorker(t *testing.T) {
 		return train.JobStatus{}
 	}
 	deadline := time.Now().Add(2 * time.Minute)
-	for status().Step < 150 {
+	for status().Step < 25 {
 		if time.Now().After(deadline) {
 			t.Fatalf("stuck: %+v", status())
 		}
