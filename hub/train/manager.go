@@ -142,11 +142,11 @@ func (m *Manager) Create(ctx context.Context, spec Spec) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if f := slices.Max(tr.TileFractions()); f > spec.ExposureCap && len(m.cfg.OwnWorkers) == 0 {
-		return "", fmt.Errorf("invalid job spec: one weight tile is %.1f%% of the weights, above the exposure cap of %.1f%%: use narrower tiles or a higher cap", 100*f, 100*spec.ExposureCap)
-	}
 	if spec.ResidentWeights && len(m.cfg.OwnWorkers) == 0 {
 		return "", fmt.Errorf("invalid job spec: resident_weights needs the operator's own workers (tessera-hub --own-workers): only they keep weights")
+	}
+	if f := slices.Max(tr.TileFractions()); f > spec.ExposureCap && len(m.cfg.OwnWorkers) == 0 {
+		return "", fmt.Errorf("invalid job spec: one weight tile is %.1f%% of the weights, above the exposure cap of %.1f%%: use narrower tiles or a higher cap", 100*f, 100*spec.ExposureCap)
 	}
 	raw, err := json.Marshal(spec)
 	if err != nil {
