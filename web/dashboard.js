@@ -122,7 +122,12 @@ function wireSummary(job) {
   const w = job.wire;
   if (!(job.wire_bytes_per_gflop > 0) || !w) return "–";
   const mb = (b) => (b / 1e6).toFixed(1);
-  return `${mb(job.wire_bytes_per_gflop)} MB per GFLOP (${mb(w.bytes_down)} MB down, ${mb(w.bytes_up)} MB up for ${Number((w.useful_flops / 1e9).toPrecision(3))} GFLOP)`;
+  let s = `${mb(job.wire_bytes_per_gflop)} MB per GFLOP (${mb(w.bytes_down)} MB down, ${mb(w.bytes_up)} MB up for ${Number((w.useful_flops / 1e9).toPrecision(3))} GFLOP)`;
+  if (job.resident_weights) {
+    const lost = job.resident_rollbacks || 0;
+    s += `; weights kept by the operator's own workers${lost > 0 ? `, lost ${count(lost)} time${lost === 1 ? "" : "s"} and the steps since redone` : ""}`;
+  }
+  return s;
 }
 
 async function renderJob(job) {

@@ -325,9 +325,11 @@ type JobStatus struct {
 	// manager fills both in.
 	WireBytesPerGFLOP float64        `json:"wire_bytes_per_gflop"`
 	Wire              *hub.WireStats `json:"wire,omitempty"`
-	// ResidentRollbacks counts the times a job with resident weights lost
-	// a contributor's weights and went back to its last anchor.
-	ResidentRollbacks int `json:"resident_rollbacks,omitempty"`
+	// ResidentWeights says the operator's own workers keep the weights
+	// (Spec.ResidentWeights); ResidentRollbacks counts the times one was
+	// lost and the job went back to its last anchor.
+	ResidentWeights   bool `json:"resident_weights,omitempty"`
+	ResidentRollbacks int  `json:"resident_rollbacks,omitempty"`
 }
 
 // Status returns the job's summary; exposure may be nil for local jobs.
@@ -337,7 +339,7 @@ func (j *Job) Status(exposure *Exposure) JobStatus {
 	st := JobStatus{ID: j.ID, Name: j.Spec.Name, State: j.state, Step: j.step, MaxSteps: j.Spec.MaxSteps,
 		TargetAccuracy: j.Spec.TargetAccuracy, LastLoss: j.lastLoss, StepMillis: float64(j.stepTime.Microseconds()) / 1000,
 		Latest: j.lastPoint, ExposureCap: j.Spec.ExposureCap, Error: j.err, Model: j.Spec.Model.Type, Sample: j.sample,
-		ResidentRollbacks: j.rollbacks}
+		ResidentWeights: j.Spec.ResidentWeights, ResidentRollbacks: j.rollbacks}
 	st.HubMillis = float64(j.hubTime.Microseconds()) / 1000
 	st.WaitMillis = float64(j.waitTime.Microseconds()) / 1000
 	if j.stepTime > 0 {

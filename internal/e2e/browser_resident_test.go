@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -52,6 +53,7 @@ func TestBrowserKeepsResidentWeights(t *testing.T) {
 		t.Fatal(err)
 	}
 	mgr := train.NewManager(h, db, train.ManagerConfig{DataDir: dir, OwnWorkers: cfg.Trusted, Logger: log})
+	mgr.Routes(h.Handle, "resident-test-admin-token-not-used-here")
 	srv := httptest.NewServer(h.Handler())
 	runDone := make(chan struct{})
 	go func() { h.Run(ctx); close(runDone) }()
@@ -108,4 +110,14 @@ func TestBrowserKeepsResidentWeights(t *testing.T) {
 	if stats.Backend != "webgpu" {
 		t.Errorf("the tab computed on %q, want webgpu (lavapipe)", stats.Backend)
 	}
+	// The dashboard says who keeps the weights.
+	p.do("open the dashboard", 20*time.Second, chromedp.Navigate(srv.URL+"/dashboard.html"))
+	waitFor(t, 20*time.Second, "the dashboard names the resident weights", func() error {
+		var text string
+		p.eval("read the dashboard", `document.getElementById("dash-jobs").textContent`, &text)
+		if !strings.Contains(text, "weights kept by the operator's own workers") {
+			return fmt.Errorf("the jobs section reads %q", text)
+		}
+		return nil
+	})
 }
