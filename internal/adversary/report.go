@@ -255,10 +255,25 @@ func (x *Harness) tally(m *member) (ContributorReport, string) {
 		cr.Detected = max(caught.Sub(cr.FirstBad), 0)
 	}
 	var problem string
-	if used != len(keys) {
+	if used != len(keys) && !(cr.Banned && used < len(keys) && x.allRejected(keys[used:], m.addr)) {
+		// A ban closes the connection at once: the verdicts of results
+		// still waiting for their credit to be durable never reach the
+		// contributor. Their rows must then be rejected (revoked by the
+		// ban); anything else is a credit row without its verdict.
 		problem = fmt.Sprintf("%s (%s): %d credit rows but %d accepting verdicts", m.addr, m.strategy, len(keys), used)
 	}
 	return cr, problem
+}
+
+// allRejected reports whether addr's credit rows for the tasks keys all
+// ended rejected.
+func (x *Harness) allRejected(keys []string, addr string) bool {
+	for _, k := range keys {
+		if x.credits.row(k, addr).state != stateRejected {
+			return false
+		}
+	}
+	return true
 }
 
 // summarize sums contributors by strategy, Honest first, then in the
