@@ -94,10 +94,8 @@ type opCache struct {
 	// tile happened to be first sent under a different permutation.
 	perms map[[2]int][]int32
 	// kept holds the resident weights installed (resident.go), never
-	// evicted by operands; pendingDrop, ids forgotten here that the next
-	// task's drop list must tell the contributor.
-	kept        map[*Kept]keptIDs
-	pendingDrop []uint32
+	// evicted to make room for operands.
+	kept map[*Kept]keptIDs
 }
 
 // maxPerms bounds opCache.perms; a full map is emptied (kept operands keep
@@ -154,8 +152,7 @@ func (c *opCache) plan(msg *protocol.Task, t *Task, blind bool, a2, b2 []float32
 	if cacheA && cacheB && ka == kb && ea == nil {
 		cacheB = false // one operand twice (unblinded): keep it once, as A
 	}
-	msg.Drop = append(msg.Drop[:0], c.pendingDrop...)
-	c.pendingDrop = c.pendingDrop[:0]
+	msg.Drop = msg.Drop[:0]
 	// Both held, but under blindings that disagree on the inner
 	// permutation: keep the larger, send the other again.
 	if ea != nil && eb != nil && !slices.Equal(ea.perm, eb.perm) {
@@ -242,11 +239,7 @@ func (c *opCache) keep(msg *protocol.Task, k opKey, size int64, perm []int32, ex
 		}
 		c.evict(msg, oldest)
 	}
-	c.lastID++
-	if c.lastID == 0 {
-		c.lastID = 1
-	}
-	e := &opEntry{key: k, id: c.lastID, bytes: size, perm: perm, exp: exp}
+	e := &opEntry{key: k, id: c.nextID(), bytes: size, perm: perm, exp: exp}
 	c.use(e)
 	c.byKey[k] = e
 	c.used += size

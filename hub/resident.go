@@ -60,18 +60,6 @@ type Failer interface {
 // it may forget the matrices when it needs the room.
 func (k *Kept) Release() { k.released.Store(true) }
 
-// resultDims returns the dimensions of t's result: its product's, or what
-// its resident update returns instead (protocol.Task.ResultDims).
-func (t *Task) resultDims() (batch, rows, cols int) {
-	switch t.Update.Mode {
-	case protocol.ResidentStep:
-		return 1, 1, t.Shape.M + t.Shape.N
-	case protocol.ResidentStepReturn:
-		return 2, t.Shape.M, t.Shape.N
-	}
-	return t.Shape.Count(), t.Shape.M, t.Shape.N
-}
-
 // mayHoldLocked reports whether sess, seated at st, may take a task of k:
 // k's holder, or, for a Kept nobody holds yet, a trusted connection with
 // room in its cache for k beside the Kepts it already keeps.
@@ -150,37 +138,43 @@ func (s *scheduler) deliverFailures() {
 }
 
 // keptIDs is where one contributor keeps a Kept.
-type keptIDs struct {
-	w, v  uint32
-	bytes int64
-}
+type keptIDs struct{ w, v uint32 }
 
 // install makes room for k in the contributor's cache and returns the ids
 // it keeps k under, with the Keep messages to send first (none when it
-// already holds k). ok is false when k does not fit.
+// already holds k). Room comes from the matrices released (Kept.Release)
+// first, then from the operands least recently used. ok is false, and
+// nothing changes, when that is not enough.
 func (c *opCache) install(k *Kept) (ids keptIDs, msgs []*protocol.Keep, ok bool) {
 	if e, held := c.kept[k]; held {
 		return e, nil, true
 	}
-	var drop []uint32
-	for other, e := range c.kept { // what no task will use again goes first
-		if other.released.Load() {
-			drop = append(drop, e.w, e.v)
-			c.used -= e.bytes
-			delete(c.kept, other)
-		}
-	}
 	size := k.bytes()
-	scratch := protocol.Task{Drop: drop}
-	for c.used+size > c.limit {
-		oldest := c.recent.next
-		if oldest == &c.recent || len(scratch.Drop)+2 > protocol.MaxDrop {
-			// Forgetting what is released must still reach the contributor.
-			return keptIDs{}, c.dropOnly(scratch.Drop), false
+	var released []*Kept
+	free, drops := c.limit-c.used, 0
+	for other := range c.kept {
+		if other.released.Load() {
+			released = append(released, other)
+			free, drops = free+other.bytes(), drops+2
 		}
-		c.evict(&scratch, oldest)
 	}
-	ids = keptIDs{w: c.nextID(), v: c.nextID(), bytes: size}
+	for e := c.recent.next; free < size && e != &c.recent; e = e.next {
+		free, drops = free+e.bytes, drops+1
+	}
+	if free < size || drops > protocol.MaxDrop {
+		return keptIDs{}, nil, false
+	}
+	scratch := protocol.Task{}
+	for _, other := range released {
+		e := c.kept[other]
+		scratch.Drop = append(scratch.Drop, e.w, e.v)
+		c.used -= other.bytes()
+		delete(c.kept, other)
+	}
+	for c.used+size > c.limit {
+		c.evict(&scratch, c.recent.next)
+	}
+	ids = keptIDs{w: c.nextID(), v: c.nextID()}
 	c.used += size
 	c.kept[k] = ids
 	msgs = []*protocol.Keep{
@@ -188,13 +182,6 @@ func (c *opCache) install(k *Kept) (ids keptIDs, msgs []*protocol.Keep, ok bool)
 		{ID: ids.v, Rows: k.Rows, Cols: k.Cols, Data: k.V},
 	}
 	return ids, msgs, true
-}
-
-// dropOnly is no message when nothing is dropped; the drops otherwise ride
-// on the next task, which the caller does not have, so they are kept for it.
-func (c *opCache) dropOnly(drop []uint32) []*protocol.Keep {
-	c.pendingDrop = append(c.pendingDrop, drop...)
-	return nil
 }
 
 // nextID returns a fresh id for a kept operand.

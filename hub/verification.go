@@ -126,9 +126,9 @@ func (h *Hub) judge(s *session, res *protocol.Result, size int, scratch *verify.
 	}
 	t := l.task
 	h.wire.received(t.Job, size)
-	if batch, rows, cols := t.resultDims(); int(res.Rows) != rows || int(res.Cols) != cols || max(int(res.Batch), 1) != batch {
+	if batch, rows, cols := protocol.ResultDims(t.Shape, t.Update.Mode); int(res.Rows) != rows || int(res.Cols) != cols || max(int(res.Batch), 1) != max(batch, 1) {
 		h.refuse(s, t, metrics.WrongShape, fmt.Sprintf("result is %d×%dx%d, the task's output is %d×%dx%d",
-			max(res.Batch, 1), res.Rows, res.Cols, batch, rows, cols))
+			max(res.Batch, 1), res.Rows, res.Cols, max(batch, 1), rows, cols))
 		return
 	}
 	if bl := l.blind.Load(); bl != nil {

@@ -3,6 +3,8 @@ package train
 import (
 	"fmt"
 	"math"
+
+	"github.com/tessera-ai/tessera/internal/kernel"
 )
 
 // optimizer updates parameters out of place: it reads p and writes the
@@ -66,14 +68,12 @@ type sgd struct {
 	t      int
 }
 
+// update is kernel.MomentumStep out of place: the arithmetic a contributor
+// keeping weights applies (resident weights), so that both round alike.
 func (s *sgd) update(p, g, next []float32) {
 	s.t++
-	lr, mu := float32(s.lr), float32(s.mu)
-	for i, gi := range g { // as kernel.MomentumStep, out of place
-		v := float32(mu*s.vel[i]) + gi
-		s.vel[i] = v
-		next[i] = p[i] - float32(lr*v)
-	}
+	copy(next, p)
+	kernel.MomentumStep(next, s.vel, g, float32(s.lr), float32(s.mu))
 }
 
 func (s *sgd) state() ([][]float32, int) { return [][]float32{s.vel}, s.t }

@@ -89,7 +89,7 @@ func disagreement(sh kernel.Shape, idx int, diff, tol float64) *Disagreement {
 // the Cauchy–Schwarz bound rows[i]·cols[j] (Norms) on the squared terms.
 // It returns a *Disagreement for the first element beyond it.
 func Agree(sh kernel.Shape, rows, cols []float64, c1, c2 []float32) error {
-	slack := 2 * subnormalSlack * float64(sh.K)
+	slack := 2 * SubnormalSlack * float64(sh.K)
 	M, N := sh.M, sh.N
 	for z := range sh.Count() {
 		rz, cz := rows[z*M:(z+1)*M], cols[z*N:(z+1)*N]
@@ -114,7 +114,7 @@ func Agree(sh kernel.Shape, rows, cols []float64, c1, c2 []float32) error {
 // arbiter uses it, having paid for the exact product, to decide borderline
 // and disputed results with the tightest bound available.
 func Judge(sh kernel.Shape, exact, sumSq []float64, c []float32) error {
-	slack := subnormalSlack * float64(sh.K)
+	slack := SubnormalSlack * float64(sh.K)
 	for idx, v := range c {
 		d := math.Abs(float64(v) - exact[idx])
 		tol := Lambda*math.Sqrt(Variance(sh.K, exact[idx]*exact[idx], sumSq[idx])) + slack

@@ -41,8 +41,8 @@ import (
 	"github.com/tessera-ai/tessera/internal/kernel"
 )
 
-// unitRoundoff is u for float32 (round to nearest).
-const unitRoundoff = 1.0 / (1 << 24)
+// UnitRoundoff is u for float32 (round to nearest).
+const UnitRoundoff = 1.0 / (1 << 24)
 
 // Slack multiplies the rigorous bound: results within Slack·γ_K pass. The
 // bound is already worst case; the factor only absorbs the hub's own float64
@@ -61,7 +61,7 @@ const Lambda = 16
 // sum s_t is rounded with a relative error uniform in [−u, u] (variance
 // u²/3), and over random orders E[Σ_t s_t²] = K·(c²/3 + sq/6).
 func Variance(k int, c2, sq float64) float64 {
-	return unitRoundoff * unitRoundoff / 3 * (float64(k)*(c2/3+sq/6) + sq)
+	return UnitRoundoff * UnitRoundoff / 3 * (float64(k)*(c2/3+sq/6) + sq)
 }
 
 // Mismatch describes a result that did not pass, in words a contributor
@@ -152,17 +152,7 @@ func (s *Scratch) product(op kernel.Op, sh kernel.Shape, a, b, c []float32, rng 
 	M, K, N := sh.M, sh.K, sh.N
 	s.r = grow(s.r, N)
 	s.brAbs = s.brAbs[:0] // rowBound computes it when a check first needs it
-	// r_j is uniform on [-2, -1] ∪ [1, 2]: continuous, so that errors in
-	// several elements of a row cannot cancel except by chance, and bounded
-	// away from zero, so that one wrong element is always seen when it is
-	// off by more than the row's tolerance.
-	for j := range s.r {
-		v := 1 + rng.Float64()
-		if rng.Uint64()&1 == 1 {
-			v = -v
-		}
-		s.r[j] = v
-	}
+	RandomVector(s.r, rng)
 
 	// br = op(B)·r and v = (op(B)∘op(B))·(r∘r), both length K.
 	s.br, s.v = grow(s.br, K), grow(s.v, K)
@@ -190,7 +180,7 @@ func (s *Scratch) product(op kernel.Op, sh kernel.Shape, a, b, c []float32, rng 
 		}
 	}
 
-	slack := subnormalSlack * float64(N*K)
+	slack := SubnormalSlack * float64(N*K)
 	var borderline *Mismatch
 	for i := 0; i < M; i++ {
 		// abr = (op(A)·br)_i and w = ((op(A)∘op(A))·v)_i, the squared terms
@@ -279,13 +269,27 @@ func (s *Scratch) rowBound(op kernel.Op, sh kernel.Shape, a, b []float32, i int)
 	return bound
 }
 
-// subnormalSlack covers products that a GPU flushes to zero (below the
+// SubnormalSlack covers products that a GPU flushes to zero (below the
 // smallest normal float32, 2⁻¹²⁶).
-const subnormalSlack = 0x1p-126
+const SubnormalSlack = 0x1p-126
 
 // gammaK is the classic bound K·u/(1−K·u) on the relative rounding error of
 // a K-term float32 dot product.
 func gammaK(k int) float64 {
-	ku := float64(k) * unitRoundoff
+	ku := float64(k) * UnitRoundoff
 	return ku / (1 - ku)
+}
+
+// RandomVector fills r with entries uniform on [-2, -1] ∪ [1, 2]:
+// continuous, so that errors in several elements of a row cannot cancel
+// except by chance, and bounded away from zero, so that one wrong element
+// is always seen when it is off by more than its row's tolerance.
+func RandomVector(r []float64, rng *rand.Rand) {
+	for j := range r {
+		v := 1 + rng.Float64()
+		if rng.Uint64()&1 == 1 {
+			v = -v
+		}
+		r[j] = v
+	}
 }

@@ -110,13 +110,8 @@ func (c *OperandCache) Resolve(t *Task) error {
 		}
 		return nil
 	}
-	for _, id := range t.Drop {
-		v, ok := c.ops[id]
-		if !ok {
-			return Errorf(CodeBadMessage, "task %d drops operand %d, which is not held", t.ID, id)
-		}
-		c.used -= 4 * int64(len(v))
-		delete(c.ops, id)
+	if err := c.forget(t.Drop, "task", t.ID); err != nil {
+		return err
 	}
 	ar, ac := t.Op.ADims(t.Shape)
 	br, bc := t.Op.BDims(t.Shape)
@@ -168,4 +163,49 @@ func (c *OperandCache) keep(task uint64, id uint32, v []float32) error {
 	c.used += size
 	c.ops[id] = v
 	return nil
+}
+
+// forget applies the drop list of a message (what, and its id).
+func (c *OperandCache) forget(ids []uint32, what string, msg uint64) error {
+	for _, id := range ids {
+		v, ok := c.ops[id]
+		if !ok {
+			return Errorf(CodeBadMessage, "%s %d drops operand %d, which is not held", what, msg, id)
+		}
+		c.used -= 4 * int64(len(v))
+		delete(c.ops, id)
+	}
+	return nil
+}
+
+// appendDrops appends a drop list: its count, then the ids (at most
+// MaxDrop of them).
+func appendDrops(dst []byte, ids []uint32) []byte {
+	ids = ids[:min(len(ids), MaxDrop)]
+	dst = appendU16(dst, uint16(len(ids)))
+	for _, id := range ids {
+		dst = appendU32(dst, id)
+	}
+	return dst
+}
+
+// drops reads a drop list into dst, refusing more than MaxDrop ids, id 0
+// and the id self (0: none). An empty list, or one that fails, is nil.
+func (r *reader) drops(dst []uint32, self uint32) []uint32 {
+	nd := int(r.u16("drop count"))
+	if r.err == nil && nd > MaxDrop {
+		r.fail("drops %d operands, more than %d", nd, MaxDrop)
+		return nil
+	}
+	for range nd {
+		id := r.u32("dropped id")
+		if r.err == nil && (id == 0 || id == self) {
+			r.fail("dropped operand id %d", id)
+		}
+		dst = append(dst, id)
+	}
+	if nd == 0 || r.err != nil {
+		return nil
+	}
+	return dst
 }

@@ -236,11 +236,7 @@ func (m *Task) appendBody(dst []byte) []byte {
 	dst = appendU32(dst, uint32(m.Shape.N))
 	dst = appendU32(dst, m.LeaseMillis)
 	dst = append(dst, byte(m.Wire))
-	drop := m.Drop[:min(len(m.Drop), MaxDrop)]
-	dst = appendU16(dst, uint16(len(drop)))
-	for _, id := range drop {
-		dst = appendU32(dst, id)
-	}
+	dst = appendDrops(dst, m.Drop)
 	ar, ac := m.Op.ADims(m.Shape)
 	dst = appendOperand(dst, m.ACache, m.Wire, m.Shape.Batch, ar, ac, m.A)
 	br, bc := m.Op.BDims(m.Shape)
@@ -268,21 +264,7 @@ func (m *Task) decodeBody(r *reader) error {
 	if r.err == nil && !m.Wire.Valid() {
 		return Errorf(CodeBadMessage, "task: unknown encoding %d", uint8(m.Wire))
 	}
-	nd := int(r.u16("drop count"))
-	if r.err == nil && nd > MaxDrop {
-		return Errorf(CodeBadMessage, "task: drops %d operands, more than %d", nd, MaxDrop)
-	}
-	m.Drop = m.Drop[:0]
-	for range nd {
-		id := r.u32("dropped id")
-		if r.err == nil && id == 0 {
-			r.fail("dropped operand id 0")
-		}
-		m.Drop = append(m.Drop, id)
-	}
-	if nd == 0 {
-		m.Drop = nil
-	}
+	m.Drop = r.drops(m.Drop[:0], 0)
 	ar, ac := m.Op.ADims(m.Shape)
 	m.A, m.ACache = r.operand("A", m.Wire, m.A, &m.aShared, m.Shape.Batch, ar, ac)
 	br, bc := m.Op.BDims(m.Shape)

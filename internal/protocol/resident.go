@@ -101,14 +101,19 @@ func keeps(c Cached, r *Resident) bool { return c.Keep != 0 && (c.Keep == r.W ||
 
 // ResultDims returns the dimensions of the result a task asks for: its
 // product's, or what its resident mode returns instead.
-func (m *Task) ResultDims() (batch, rows, cols int) {
-	switch m.Resident.Mode {
+func (m *Task) ResultDims() (batch, rows, cols int) { return ResultDims(m.Shape, m.Resident.Mode) }
+
+// ResultDims returns the dimensions of the result of a task of shape sh
+// and resident mode: the product's, or what the mode returns instead. A
+// batch of 0 is one matrix, as in kernel.Shape.
+func ResultDims(sh kernel.Shape, mode ResidentMode) (batch, rows, cols int) {
+	switch mode {
 	case ResidentStep:
-		return 0, 1, m.Shape.M + m.Shape.N
+		return 0, 1, sh.M + sh.N
 	case ResidentStepReturn:
-		return 2, m.Shape.M, m.Shape.N
+		return 2, sh.M, sh.N
 	}
-	return m.Shape.Batch, m.Shape.M, m.Shape.N
+	return sh.Batch, sh.M, sh.N
 }
 
 // Kept returns the matrices a resident task updates, as OperandCache.Resolve
@@ -136,11 +141,7 @@ func (m *Keep) appendBody(dst []byte) []byte {
 	dst = grow(dst, keepFixed+4*len(m.Drop)+tensorHeader+m.Wire.Size()*len(m.Data))
 	dst = appendU32(dst, m.ID)
 	dst = append(dst, byte(m.Wire))
-	drop := m.Drop[:min(len(m.Drop), MaxDrop)]
-	dst = appendU16(dst, uint16(len(drop)))
-	for _, id := range drop {
-		dst = appendU32(dst, id)
-	}
+	dst = appendDrops(dst, m.Drop)
 	return appendTensor(dst, m.Wire, 0, m.Rows, m.Cols, m.Data)
 }
 
@@ -156,19 +157,7 @@ func (m *Keep) decodeBody(r *reader) error {
 	if !m.Wire.Valid() {
 		return Errorf(CodeBadMessage, "keep: unknown encoding %d", uint8(m.Wire))
 	}
-	nd := int(r.u16("drop count"))
-	if r.err == nil && nd > MaxDrop {
-		return Errorf(CodeBadMessage, "keep: drops %d operands, more than %d", nd, MaxDrop)
-	}
-	m.Drop = nil
-	for range nd {
-		id := r.u32("dropped id")
-		if r.err == nil && (id == 0 || id == m.ID) {
-			r.fail("keep %d: drops operand id %d", m.ID, id)
-		}
-		m.Drop = append(m.Drop, id)
-	}
-	if r.err != nil {
+	if m.Drop = r.drops(nil, m.ID); r.err != nil {
 		return nil
 	}
 	if len(r.b) < tensorHeader {
@@ -191,13 +180,8 @@ func (c *OperandCache) Install(m *Keep) error {
 	if c == nil {
 		return Errorf(CodeBadMessage, "the hub keeps matrix %d in an operand cache this contributor did not offer", m.ID)
 	}
-	for _, id := range m.Drop {
-		v, ok := c.ops[id]
-		if !ok {
-			return Errorf(CodeBadMessage, "keeping matrix %d drops operand %d, which is not held", m.ID, id)
-		}
-		c.used -= 4 * int64(len(v))
-		delete(c.ops, id)
+	if err := c.forget(m.Drop, "keep", uint64(m.ID)); err != nil {
+		return err
 	}
 	if _, dup := c.ops[m.ID]; dup {
 		return Errorf(CodeBadMessage, "the hub keeps matrix %d, whose id is already held", m.ID)

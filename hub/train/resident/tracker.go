@@ -60,12 +60,6 @@ import (
 	"github.com/tessera-ai/tessera/hub/verify"
 )
 
-// unitRoundoff is u for float32.
-const unitRoundoff = 1.0 / (1 << 24)
-
-// subnormalSlack covers products a GPU flushes to zero, as in package verify.
-const subnormalSlack = 0x1p-126
-
 // Tracker follows one K×N weight matrix W and its momentum v, kept by a
 // contributor, through SGD steps, and checks products made with them. It is
 // not safe for concurrent use.
@@ -135,17 +129,10 @@ func (t *Tracker) Anchor(w, v []float32, rng *rand.Rand) error {
 	return nil
 }
 
-// draw returns n entries uniform on [−2, −1] ∪ [1, 2], as package verify
-// draws its vectors: continuous, and bounded away from zero.
+// draw returns n entries drawn as package verify draws its vectors.
 func draw(n int, rng *rand.Rand) []float64 {
 	r := make([]float64, n)
-	for j := range r {
-		x := 1 + rng.Float64()
-		if rng.Uint64()&1 == 1 {
-			x = -x
-		}
-		r[j] = x
-	}
+	verify.RandomVector(r, rng)
 	return r
 }
 
@@ -236,7 +223,7 @@ func (t *Tracker) Update(x, dy []float32, m int) error {
 // bounds the norm too (by Cauchy–Schwarz, ‖g‖² ≤ M·gQ) and gives the
 // variance of g's own rounding.
 func (t *Tracker) advance(m int, gs, gN, gQ, ws, vs, wN, vN, dw, dv []float64) {
-	u2 := unitRoundoff * unitRoundoff
+	u2 := verify.UnitRoundoff * verify.UnitRoundoff
 	// δW sums lr·δv over the later steps; through the momentum a step's
 	// error in v reaches W at most 1/(1−μ) times.
 	carry := t.lr * t.lr / ((1 - t.mu) * (1 - t.mu))
@@ -292,7 +279,7 @@ func (t *Tracker) CheckInputGrad(dy, c []float32, m int) error {
 // vector C is multiplied by, bN bounds B's lines' weighted norms and drift
 // their drift variance.
 func (t *Tracker) check(what string, m, in, out int, a, c []float32, bq, q, bN, drift []float64) error {
-	slack := subnormalSlack * float64(in*out)
+	slack := verify.SubnormalSlack * float64(in*out)
 	for i := range m {
 		var abq, w, d float64
 		for p, e := range a[i*in : (i+1)*in] {
@@ -350,7 +337,7 @@ func (t *Tracker) CheckState(w, v []float32) error {
 // compare checks each line's sketch against the tracked one, within
 // verify.Lambda standard deviations of its drift.
 func compare(what, line string, got, want, drift []float64, length int) error {
-	slack := subnormalSlack * float64(length)
+	slack := verify.SubnormalSlack * float64(length)
 	for i := range got {
 		if math.IsNaN(got[i]) || math.IsInf(got[i], 0) {
 			return &Mismatch{What: what, Line: line, Index: i, NonFinite: true}
