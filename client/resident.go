@@ -24,8 +24,7 @@ func (w *work) applyResident() ([]float32, error) {
 	}
 	switch r.Mode {
 	case protocol.ResidentStep:
-		rows, cols := kernel.SquaredNorms(kw, t.Shape.M, t.Shape.N)
-		w.out = append(append(w.out[:0], rows...), cols...)
+		w.out = kernel.SquaredNorms(w.out[:0], kw, t.Shape.M, t.Shape.N)
 	case protocol.ResidentStepReturn:
 		w.out = append(append(w.out[:0], kw...), kv...)
 	default:

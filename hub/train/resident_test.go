@@ -146,8 +146,8 @@ func TestResidentChecksFollowMNISTTraining(t *testing.T) {
 		for i, k := range w.trk {
 			wt, vel := w.state(i)
 			if claims {
-				rows, cols := kernel.SquaredNorms(wt, k.Rows(), k.Cols())
-				if err := k.Claim(rows, cols); err != nil {
+				sq := kernel.SquaredNorms(nil, wt, k.Rows(), k.Cols())
+				if err := k.Claim(sq[:k.Rows()], sq[k.Rows():]); err != nil {
 					t.Fatal(err)
 				}
 			}

@@ -1,6 +1,9 @@
 package kernel
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // MomentumStep applies one step of SGD with heavy-ball momentum in place,
 // in float32: v ← mu·v + g, then w ← w − lr·v, element by element.
@@ -23,19 +26,23 @@ func MomentumStep(w, v, g []float32, lr, mu float32) error {
 	return nil
 }
 
-// SquaredNorms returns each row's and each column's sum of squares of the
-// K×N matrix w, in float32: what a contributor keeping w reports after
-// each update, so that the hub can bound the checks' rounding tightly.
-func SquaredNorms(w []float32, k, n int) (rowSq, colSq []float32) {
-	rowSq, colSq = make([]float32, k), make([]float32, n)
+// SquaredNorms appends to dst each row's, then each column's, sum of
+// squares of the K×N matrix w, in float32: what a contributor keeping w
+// reports after each update, so that the hub can bound the checks'
+// rounding tightly.
+func SquaredNorms(dst, w []float32, k, n int) []float32 {
+	start := len(dst)
+	dst = slices.Grow(dst, k+n)[:start+k+n]
+	rows, cols := dst[start:start+k], dst[start+k:]
+	clear(cols)
 	for a := range k {
 		var s float32
 		for j, x := range w[a*n : (a+1)*n] {
 			sq := float32(x * x)
 			s += sq
-			colSq[j] += sq
+			cols[j] += sq
 		}
-		rowSq[a] = s
+		rows[a] = s
 	}
-	return rowSq, colSq
+	return dst
 }

@@ -27,25 +27,18 @@
 // W's norms, which the check's rounding model needs. The tracker bounds
 // both, per row of W (for checks against W·r) and per column (against sᵀW):
 //
-//   - Norms: Σ_j W_kj²·// column norms (Σ_j W_kj² and Σ_k W_kj², unweighted, as kernel.SquaredNorms
-//
-// computes them), sent with an update, and tightens the norm bounds with
-// it: with every |r_j| ≤ 2, a row's weighted norm is at most twice its
-// plain one. A report cannot loosen a check, since each bound only ever
-// falls to it (2.01 times the root: the margin covers the report's own
-// float32 rounding); a report too low makes the² is not linear in W, so the tracker keeps an
-//
-//	  upper bound of its square root instead, exact at the anchor and
-//	  carried through each update by the triangle inequality. It loosens
-//	  with the steps (on MNIST, to tens of times the true norms within 30
-//	  steps); anchoring again makes it exact, and the contributor's own
-//	  report of its norms with each update (Claim) keeps it within 2.01
-//	  of them, which a report can tighten but never loosen.
-//	- Drift: each update rounds g in its own sum, then v and W element by
-//	  element. The tracker adds a bound on the variance of each (u² times
-//	  the square of the rounded value, three times the variance of a
-//	  uniform rounding error), carried through the momentum, so the
-//	  tolerance grows with the steps since the anchor.
+//   - Norms: Σ_j W_kj²·r_j² is not linear in W, so the tracker keeps an
+//     upper bound of its square root instead, exact at the anchor and
+//     carried through each update by the triangle inequality. It loosens
+//     with the steps (on MNIST, to tens of times the true norms within 30
+//     steps); anchoring again makes it exact, and the contributor's own
+//     report of its norms with each update (Claim) keeps it within 2.01
+//     of them, which a report can tighten but never loosen.
+//   - Drift: each update rounds g in its own sum, then v and W element by
+//     element. The tracker adds a bound on the variance of each (u² times
+//     the square of the rounded value, three times the variance of a
+//     uniform rounding error), carried through the momentum, so the
+//     tolerance grows with the steps since the anchor.
 //
 // A result passes when it is within verify.Lambda standard deviations of
 // rounding and drift together. Unlike package verify there is no exact
@@ -79,6 +72,20 @@ type Tracker struct {
 	dwRow, dvRow, dwCol, dvCol []float64
 
 	steps int
+
+	bufs [10][]float64 // scratch of Update, CheckState and Looseness
+}
+
+// buf returns scratch vector i, n long and zeroed.
+func (t *Tracker) buf(i, n int) []float64 {
+	b := t.bufs[i]
+	if cap(b) < n {
+		b = make([]float64, n)
+	}
+	b = b[:n]
+	clear(b)
+	t.bufs[i] = b
+	return b
 }
 
 // New anchors a tracker to W and v (K×N, row-major), as the contributor
@@ -171,8 +178,7 @@ func (t *Tracker) Update(x, dy []float32, m int) error {
 		return fmt.Errorf("resident: update with %d inputs and %d output gradients for %d rows of a %d×%d matrix", len(x), len(dy), m, k, n)
 	}
 	// Per row i of the batch: dY_i·r, ‖dY_i‖ weighted by r², X_i·s, ‖X_i‖ by s².
-	dyr, dyN := make([]float64, m), make([]float64, m)
-	xs, xN := make([]float64, m), make([]float64, m)
+	dyr, dyN, xs, xN := t.buf(0, m), t.buf(1, m), t.buf(2, m), t.buf(3, m)
 	for i := range m {
 		var d, dn float64
 		for j, e := range dy[i*n : (i+1)*n] {
@@ -192,7 +198,7 @@ func (t *Tracker) Update(x, dy []float32, m int) error {
 		dyr[i], dyN[i], xs[i], xN[i] = d, math.Sqrt(dn), c, math.Sqrt(cn)
 	}
 	// Rows of W: g·r, and bounds on ‖g_k‖ (weighted by r²).
-	gr, gN, gQ := make([]float64, k), make([]float64, k), make([]float64, k)
+	gr, gN, gQ := t.buf(4, k), t.buf(5, k), t.buf(6, k)
 	for i := range m {
 		for a, e := range x[i*k : (i+1)*k] {
 			f := float64(e)
@@ -203,7 +209,7 @@ func (t *Tracker) Update(x, dy []float32, m int) error {
 	}
 	t.advance(m, gr, gN, gQ, t.wr, t.vr, t.wRow, t.vRow, t.dwRow, t.dvRow)
 	// Columns of W: sᵀg, and bounds on ‖g_:j‖ (weighted by s²).
-	sg, cN, cQ := make([]float64, n), make([]float64, n), make([]float64, n)
+	sg, cN, cQ := t.buf(7, n), t.buf(8, n), t.buf(9, n)
 	for i := range m {
 		for j, e := range dy[i*n : (i+1)*n] {
 			f := float64(e)
@@ -313,8 +319,7 @@ func (t *Tracker) CheckState(w, v []float32) error {
 	if len(w) != t.k*t.n || len(v) != t.k*t.n {
 		return fmt.Errorf("resident: %d weights and %d velocities handed back for a %d×%d matrix", len(w), len(v), t.k, t.n)
 	}
-	mr, sm := make([]float64, t.k), make([]float64, t.n)
-	rowN, colN := make([]float64, t.k), make([]float64, t.n)
+	mr, sm, rowN, colN := t.buf(0, t.k), t.buf(1, t.n), t.buf(2, t.k), t.buf(3, t.n)
 	for _, c := range []struct {
 		what            string
 		m               []float32
@@ -360,8 +365,7 @@ func (t *Tracker) Looseness(w []float32) float64 {
 	if len(w) != t.k*t.n {
 		return math.NaN()
 	}
-	mr, sm := make([]float64, t.k), make([]float64, t.n)
-	rowN, colN := make([]float64, t.k), make([]float64, t.n)
+	mr, sm, rowN, colN := t.buf(0, t.k), t.buf(1, t.n), t.buf(2, t.k), t.buf(3, t.n)
 	sketch(w, t.k, t.n, t.r, t.s, mr, sm, rowN, colN)
 	worst := 1.0
 	for a, x := range rowN {

@@ -250,7 +250,8 @@ func TestClaimOnlyTightens(t *testing.T) {
 		}
 	}
 	before := tr.Looseness(wk.w)
-	rows, cols := kernel.SquaredNorms(wk.w, testK, testN)
+	sq := kernel.SquaredNorms(nil, wk.w, testK, testN)
+	rows, cols := sq[:testK], sq[testK:]
 	big := func(v []float32, x float32) []float32 {
 		out := make([]float32, len(v))
 		for i := range out {
