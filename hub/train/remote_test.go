@@ -7,17 +7,12 @@ import (
 	"log/slog"
 	"math"
 	"math/rand/v2"
-	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
-	"github.com/tessera-ai/tessera/client"
 	"github.com/tessera-ai/tessera/client/device"
 	"github.com/tessera-ai/tessera/hub"
 	"github.com/tessera-ai/tessera/hub/train"
-	"github.com/tessera-ai/tessera/internal/identity"
-	"github.com/tessera-ai/tessera/internal/kernel"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -26,43 +21,13 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // returns the hub and their addresses.
 func startNetwork(tb testing.TB, n int) (*hub.Hub, []string) {
 	tb.Helper()
-	cfg := hub.DefaultConfig()
-	cfg.DataDir = tb.TempDir()
-	cfg.Matmul.Shape = kernel.Shape{} // only the job's tiles
-	cfg.Logger = quiet
-	h, err := hub.New(cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	srv := httptest.NewServer(h.Handler())
-	runDone := make(chan struct{})
-	go func() { h.Run(ctx); close(runDone) }()
-	ws := "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"
+	nw := newNetwork(tb, n, false)
 	var addrs []string
-	var dones []chan struct{}
-	for range n {
-		key, _ := identity.Generate()
-		ccfg := client.DefaultConfig()
-		ccfg.HubURL, ccfg.Key, ccfg.Device, ccfg.Logger = ws, key, device.CPU{}, quiet
-		c, err := client.New(ccfg)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		done := make(chan struct{})
-		go func() { c.Run(ctx); close(done) }()
-		addrs = append(addrs, key.Address().Hex())
-		dones = append(dones, done)
+	for i := range n {
+		nw.worker(i, device.CPU{})
+		addrs = append(addrs, nw.keys[i].Address().Hex())
 	}
-	tb.Cleanup(func() {
-		cancel()
-		for _, d := range dones {
-			<-d
-		}
-		<-runDone
-		srv.Close()
-	})
-	return h, addrs
+	return nw.h, addrs
 }
 
 func smallSpec() train.Spec {

@@ -22,18 +22,22 @@ import (
 	"github.com/tessera-ai/tessera/internal/kernel"
 )
 
-// ownNetwork is a real hub on loopback whose own workers (trusted
-// addresses) are started and stopped by the test.
-type ownNetwork struct {
+// network is a real hub on loopback whose contributors the test starts
+// and stops: keys[i] is worker i's, trusted (an own worker) when the
+// network was made so.
+type network struct {
 	tb   testing.TB
 	h    *hub.Hub
 	ws   string
 	keys []*identity.Key
 }
 
-func startOwnNetwork(tb testing.TB, workers int) *ownNetwork {
+// startOwnNetwork is a network of workers own workers.
+func startOwnNetwork(tb testing.TB, workers int) *network { return newNetwork(tb, workers, true) }
+
+func newNetwork(tb testing.TB, workers int, trusted bool) *network {
 	tb.Helper()
-	n := &ownNetwork{tb: tb}
+	n := &network{tb: tb}
 	cfg := hub.DefaultConfig()
 	cfg.DataDir = tb.TempDir()
 	cfg.Matmul.Shape = kernel.Shape{} // only the job's tiles
@@ -41,7 +45,9 @@ func startOwnNetwork(tb testing.TB, workers int) *ownNetwork {
 	for range workers {
 		key, _ := identity.Generate()
 		n.keys = append(n.keys, key)
-		cfg.Trusted = append(cfg.Trusted, key.Address().Hex())
+		if trusted {
+			cfg.Trusted = append(cfg.Trusted, key.Address().Hex())
+		}
 	}
 	h, err := hub.New(cfg)
 	if err != nil {
@@ -59,13 +65,13 @@ func startOwnNetwork(tb testing.TB, workers int) *ownNetwork {
 
 // worker connects own worker i with dev; the returned func disconnects it
 // and waits until it has.
-func (n *ownNetwork) worker(i int, dev device.Device) (stop func()) {
+func (n *network) worker(i int, dev device.Device) (stop func()) {
 	return n.workerWithCache(i, dev, 0)
 }
 
 // workerWithCache is worker offering an operand cache of cacheMiB (0: the
 // client's default).
-func (n *ownNetwork) workerWithCache(i int, dev device.Device, cacheMiB int) (stop func()) {
+func (n *network) workerWithCache(i int, dev device.Device, cacheMiB int) (stop func()) {
 	ccfg := client.DefaultConfig()
 	ccfg.HubURL, ccfg.Key, ccfg.Device, ccfg.Logger = n.ws, n.keys[i], dev, quiet
 	if cacheMiB > 0 {
@@ -116,11 +122,11 @@ type residentRun struct {
 	lastRollback error
 }
 
-func newResidentRun(t *testing.T, n *ownNetwork, name string) *residentRun {
+func newResidentRun(t *testing.T, n *network, name string) *residentRun {
 	return newResidentRunOf(t, n, name, residentSpec())
 }
 
-func newResidentRunOf(t *testing.T, n *ownNetwork, name string, spec train.Spec) *residentRun {
+func newResidentRunOf(t *testing.T, n *network, name string, spec train.Spec) *residentRun {
 	r := &residentRun{t: t, spec: spec}
 	var err error
 	if r.dist, err = train.NewTrainer(r.spec); err != nil {

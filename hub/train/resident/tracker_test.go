@@ -71,6 +71,25 @@ func batch(rng *rand.Rand, m, k, n int) (x, dy []float32) {
 	return x, dy
 }
 
+// honestRun starts a worker and its tracker and runs n honest updates;
+// it returns the last update's data.
+func honestRun(t *testing.T, rng *rand.Rand, n int) (wk *worker, tr *Tracker, x, dy []float32) {
+	t.Helper()
+	wk = newWorker(testK, testN, testLR, testMu, rng)
+	tr, err := New(wk.w, wk.v, testK, testN, testLR, testMu, rng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range n {
+		x, dy = batch(rng, testM, testK, testN)
+		wk.update(t, x, dy, testM, wk.lr)
+		if err := tr.Update(x, dy, testM); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return wk, tr, x, dy
+}
+
 const (
 	testM, testK, testN = 128, 256, 64
 	testLR, testMu      = 0.05, 0.9
@@ -133,20 +152,8 @@ func TestCheatingWorkerIsCaught(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(3, 4))
-			wk := newWorker(testK, testN, testLR, testMu, rng)
-			tr, err := New(wk.w, wk.v, testK, testN, testLR, testMu, rng)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var px, pdy []float32
-			for range 10 { // honest steps first, so that the tolerance has drift in it
-				x, dy := batch(rng, testM, testK, testN)
-				wk.update(t, x, dy, testM, wk.lr)
-				if err := tr.Update(x, dy, testM); err != nil {
-					t.Fatal(err)
-				}
-				px, pdy = x, dy
-			}
+			// Honest steps first, so that the tolerance has drift in it.
+			wk, tr, px, pdy := honestRun(t, rng, 10)
 			x, dy := batch(rng, testM, testK, testN)
 			tc.cheat(t, wk, x, dy, px, pdy)
 			if err := tr.Update(x, dy, testM); err != nil {
@@ -172,18 +179,7 @@ func TestCheatingWorkerIsCaught(t *testing.T) {
 // thousandth of its row's scale fails, and NaN is named as such.
 func TestTamperedResultIsCaught(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
-	wk := newWorker(testK, testN, testLR, testMu, rng)
-	tr, err := New(wk.w, wk.v, testK, testN, testLR, testMu, rng)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 20 {
-		x, dy := batch(rng, testM, testK, testN)
-		wk.update(t, x, dy, testM, wk.lr)
-		if err := tr.Update(x, dy, testM); err != nil {
-			t.Fatal(err)
-		}
-	}
+	wk, tr, _, _ := honestRun(t, rng, 20)
 	x, _ := batch(rng, testM, testK, testN)
 	c := wk.forward(t, x, testM)
 	var scale float64
@@ -237,18 +233,7 @@ func TestBadInput(t *testing.T) {
 // report too large, NaN or negative leaves the bounds as they were.
 func TestClaimOnlyTightens(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
-	wk := newWorker(testK, testN, testLR, testMu, rng)
-	tr, err := New(wk.w, wk.v, testK, testN, testLR, testMu, rng)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 20 {
-		x, dy := batch(rng, testM, testK, testN)
-		wk.update(t, x, dy, testM, wk.lr)
-		if err := tr.Update(x, dy, testM); err != nil {
-			t.Fatal(err)
-		}
-	}
+	wk, tr, _, _ := honestRun(t, rng, 20)
 	before := tr.Looseness(wk.w)
 	sq := kernel.SquaredNorms(nil, wk.w, testK, testN)
 	rows, cols := sq[:testK], sq[testK:]
