@@ -115,6 +115,7 @@ type Hub struct {
 	module   *protocol.Module // shipped to contributors lacking ops; nil if none
 	metrics  *metrics.Metrics
 	wire     wireBook
+	frozen   frozenChecks // prepared checks for frozen weight tiles
 
 	arbitrations atomic.Uint64
 	web          fs.FS

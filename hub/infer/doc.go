@@ -1,9 +1,10 @@
 // Package infer serves text completions from the language models the hub
 // trains, computed by contributors.
 //
-// An Engine per model decodes every request in flight together
-// (continuous batching): each step feeds the new requests their prompts
-// and every other request its last token, in one lm.Model.Advance whose
+// An Engine per model decodes the requests in flight together
+// (continuous batching), in a few lanes that step independently: each
+// step of a lane feeds its new requests their prompts and every other
+// request its last token, in one lm.Model.Advance whose
 // tiles go to contributors as urgent tasks (ahead of training), under the
 // job's exposure cap and verified as training tiles are. Each request
 // keeps its own KV cache on the hub. Requests arriving during a step join

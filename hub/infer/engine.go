@@ -23,7 +23,7 @@ type Source interface {
 
 // Config tunes an Engine.
 type Config struct {
-	// MaxBatch bounds the requests decoded together in one step.
+	// MaxBatch bounds the requests being decoded, over all lanes.
 	MaxBatch int
 	// MaxWaiting bounds the requests waiting to join; beyond it Submit
 	// returns ErrBusy.
@@ -36,13 +36,13 @@ type Config struct {
 	HubCompute bool
 	// MaxTokens bounds a request's max_tokens.
 	MaxTokens int
-	// Lanes is how many parts a step's requests are split into, advanced
-	// at once (lanes says why).
+	// Lanes is how many groups the requests in flight are split into,
+	// each stepping on its own (lane says why).
 	Lanes int
-	// MaxKVBytes bounds the KV caches of the requests decoded together,
-	// and MaxPromptBytes the attention scores of the prompts fed in one
-	// step; a request that does not fit waits for the next step (one
-	// request alone is always taken).
+	// MaxKVBytes bounds the KV caches of the requests being decoded, and
+	// MaxPromptBytes the attention scores of the prompts fed in one step of
+	// every lane together (each lane has its part); a request that does not
+	// fit waits for a later step (one request alone is always taken).
 	MaxKVBytes, MaxPromptBytes int64
 }
 
@@ -139,9 +139,9 @@ type Completion struct {
 
 // Stats counts an engine's work.
 type Stats struct {
-	Steps     uint64 // steps (each one Advance per lane)
-	Sequences uint64 // sequences summed over steps: Sequences/Steps is the mean batch
-	MaxBatch  uint64 // the most sequences in one step
+	Steps     uint64 // steps of all lanes
+	Sequences uint64 // sequences summed over steps: Sequences/Steps is a lane's mean batch
+	MaxBatch  uint64 // the most sequences in one lane's step
 	Tokens    uint64 // tokens generated
 	// Requests counts requests queued; Finished and Failed those that
 	// ended (Failed: an error, the caller's cancellation included).
@@ -173,6 +173,16 @@ type Engine struct {
 
 	closing sync.RWMutex
 	closed  bool
+
+	// Admission (admit): requests taken from in but not yet admitted, the
+	// oldest first; each lane's request count; the KV cache bytes of all
+	// admitted requests; and a channel closed (and replaced) whenever a
+	// lane frees some, which lanes with nothing to do wait on.
+	adm      sync.Mutex
+	pending  []*active
+	laneSize []int
+	kvUsed   int64
+	changed  chan struct{}
 }
 
 // active is a request being decoded.
@@ -197,7 +207,8 @@ type active struct {
 func NewEngine(name string, src Source, cfg Config) *Engine {
 	cfg = cfg.withDefaults()
 	ctx, stop := context.WithCancel(context.Background())
-	e := &Engine{name: name, src: src, cfg: cfg, in: make(chan *active, cfg.MaxWaiting), ctx: ctx, stop: stop, done: make(chan struct{})}
+	e := &Engine{name: name, src: src, cfg: cfg, in: make(chan *active, cfg.MaxWaiting), ctx: ctx, stop: stop, done: make(chan struct{}),
+		laneSize: make([]int, cfg.Lanes), changed: make(chan struct{})}
 	go e.run()
 	return e
 }
@@ -268,57 +279,150 @@ func (e *Engine) Submit(ctx context.Context, req Request) (*Completion, error) {
 	}
 }
 
-// run is the engine's loop: admit waiting requests, step, repeat.
+// run starts the lanes and, once they have stopped, fails whatever is
+// still waiting.
 func (e *Engine) run() {
 	defer close(e.done)
+	var wg sync.WaitGroup
+	for g := range e.cfg.Lanes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.lane(g)
+		}()
+	}
+	wg.Wait()
+	e.drain(e.pending)
+}
+
+// lane is one lane's loop: admit waiting requests, step, repeat. Lanes
+// step independently of each other: a step through contributors is a
+// chain of round trips (4 per layer and the head), and while one lane's
+// requests wait for results, or the hub does their element-wise work,
+// another lane's tiles are being computed. Lanes that started their steps
+// together would stay in phase, their round trips and their hub work at
+// the same moments, so none waits for the others.
+func (e *Engine) lane(g int) {
 	var batch []*active
-	var held *active // waiting for memory to join
 	for {
-		if held != nil && (len(batch) == 0 || e.fits(batch, held)) {
-			batch, held = append(batch, held), nil
-		}
-		if len(batch) == 0 {
-			select {
-			case a := <-e.in:
-				batch = append(batch, a)
-			case <-e.ctx.Done():
-				e.drain(batch)
-				return
-			}
-		}
-	admit:
-		for len(batch) < e.cfg.MaxBatch && held == nil {
-			select {
-			case a := <-e.in:
-				if !e.fits(batch, a) {
-					held = a
-					break admit
-				}
-				batch = append(batch, a)
-			default:
-				break admit
-			}
-		}
+		batch = e.admit(g, batch)
 		if e.ctx.Err() != nil {
-			if held != nil {
-				batch = append(batch, held)
-			}
 			e.drain(batch)
 			return
 		}
-		batch = e.step(batch)
-		e.decoding.Store(int64(len(batch)))
+		live := e.step(batch)
+		e.release(g, batch, live)
+		batch = live
 	}
 }
 
+// admit returns lane g's requests for its next step: batch and, while
+// the lane holds less than its share of the requests in flight, waiting
+// ones that fit the memory bounds, oldest first. A lane with nothing to do
+// waits here for a request (or for memory another lane frees).
+func (e *Engine) admit(g int, batch []*active) []*active {
+	for {
+		e.adm.Lock()
+		batch = e.admitLocked(g, batch)
+		changed := e.changed
+		wait := len(batch) == 0 && len(e.pending) == 0
+		e.adm.Unlock()
+		if len(batch) > 0 || e.ctx.Err() != nil {
+			return batch
+		}
+		if !wait { // the oldest request waits for memory another lane holds
+			select {
+			case <-changed:
+			case <-e.ctx.Done():
+			}
+			continue
+		}
+		select {
+		case a := <-e.in:
+			e.adm.Lock()
+			e.pending = append(e.pending, a)
+			e.adm.Unlock()
+		case <-changed:
+		case <-e.ctx.Done():
+		}
+	}
+}
+
+// admitLocked moves waiting requests into lane g's batch: up to the
+// lane's fair share of everything in flight or waiting (so that requests
+// arriving together are spread over the lanes) and its part of MaxBatch,
+// in order, stopping at the first that does not fit.
+func (e *Engine) admitLocked(g int, batch []*active) []*active {
+	perLane := (e.cfg.MaxBatch + e.cfg.Lanes - 1) / e.cfg.Lanes
+	for len(batch) < perLane {
+		if len(e.pending) == 0 {
+			select {
+			case a := <-e.in:
+				e.pending = append(e.pending, a)
+			default:
+				return batch
+			}
+		}
+		total := len(e.pending) + len(e.in)
+		for _, n := range e.laneSize {
+			total += n
+		}
+		if share := (total + e.cfg.Lanes - 1) / e.cfg.Lanes; len(batch) >= share {
+			return batch
+		}
+		a := e.pending[0]
+		if !e.fits(batch, a) {
+			return batch
+		}
+		e.pending[0] = nil
+		e.pending = e.pending[1:]
+		batch = append(batch, a)
+		e.laneSize[g]++
+		e.kvUsed += a.kvBytes()
+		e.decoding.Add(1)
+	}
+	return batch
+}
+
+// release returns the memory of lane g's requests that ended in the step
+// (those of before not in live) and wakes lanes waiting for it.
+func (e *Engine) release(g int, before, live []*active) {
+	ended := len(before) - len(live)
+	if ended == 0 {
+		return
+	}
+	still := make(map[*active]bool, len(live))
+	for _, a := range live {
+		still[a] = true
+	}
+	e.adm.Lock()
+	defer e.adm.Unlock()
+	for _, a := range before {
+		if !still[a] {
+			e.kvUsed -= a.kvBytes()
+		}
+	}
+	e.laneSize[g] -= ended
+	e.decoding.Add(int64(-ended))
+	close(e.changed)
+	e.changed = make(chan struct{})
+}
+
+// kvBytes is the KV cache a request holds while it is decoded:
+// 2·layers·context·width floats.
+func (a *active) kvBytes() int64 {
+	c := a.model.Config()
+	return 2 * 4 * int64(c.Layers) * int64(c.Context) * int64(c.Embd)
+}
+
 // fits reports whether a can join batch within the engine's memory
-// bounds: every request's KV cache (2·layers·context·width floats) under
-// MaxKVBytes, and the score matrices of this step's new prompts (a
-// prompt of n tokens: heads·n² floats, twice) under MaxPromptBytes.
+// bounds: every request's KV cache, in all lanes, under MaxKVBytes, and
+// the score matrices of this lane step's new prompts (a prompt of n
+// tokens: heads·n² floats, twice) under the lane's part of
+// MaxPromptBytes. A request alone in the engine is always taken.
 func (e *Engine) fits(batch []*active, a *active) bool {
-	kv := func(x *active) int64 {
-		c := x.model.Config()
-		return 2 * 4 * int64(c.Layers) * int64(c.Context) * int64(c.Embd)
+	if len(batch) == 0 && e.kvUsed == 0 {
+		return true
 	}
 	prompt := func(x *active) int64 {
 		if x.seq != nil {
@@ -327,15 +431,15 @@ func (e *Engine) fits(batch []*active, a *active) bool {
 		n := int64(len(x.chunk))
 		return 2 * 4 * int64(x.model.Config().Heads) * n * n
 	}
-	kvSum, promptSum := kv(a), prompt(a)
+	promptSum := prompt(a)
 	for _, x := range batch {
-		kvSum += kv(x)
 		promptSum += prompt(x)
 	}
-	return kvSum <= e.cfg.MaxKVBytes && promptSum <= e.cfg.MaxPromptBytes
+	return e.kvUsed+a.kvBytes() <= e.cfg.MaxKVBytes && promptSum <= e.cfg.MaxPromptBytes/int64(e.cfg.Lanes)
 }
 
-// drain fails every request left when the engine stops.
+// drain fails batch and every request still queued when the engine
+// stops.
 func (e *Engine) drain(batch []*active) {
 	for _, a := range batch {
 		a.fail(ErrClosed)
@@ -354,7 +458,7 @@ func (e *Engine) drain(batch []*active) {
 // (requests keep the checkpoint they started with), samples each one's
 // next token, and returns the requests still going.
 func (e *Engine) step(batch []*active) []*active {
-	live := batch[:0]
+	live := make([]*active, 0, len(batch))
 	for _, a := range batch {
 		if err := a.ctx.Err(); err != nil {
 			a.fail(err)
@@ -374,11 +478,11 @@ func (e *Engine) step(batch []*active) []*active {
 		}
 	}
 	began := time.Now()
-	lanes := e.lanes(batch)
+	groups := byModel(batch)
 	var wg sync.WaitGroup
-	errs := make([]error, len(lanes))
-	logits := make([][][]float32, len(lanes))
-	for g, as := range lanes {
+	errs := make([]error, len(groups))
+	logits := make([][][]float32, len(groups))
+	for g, as := range groups {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -411,7 +515,7 @@ func (e *Engine) step(batch []*active) []*active {
 		}
 	}
 	live = batch[:0]
-	for g, as := range lanes {
+	for g, as := range groups {
 		for i, a := range as {
 			if errs[g] != nil {
 				if e.ctx.Err() != nil {
@@ -430,28 +534,20 @@ func (e *Engine) step(batch []*active) []*active {
 	return live
 }
 
-// lanes splits a step's requests into the groups that Advance together:
-// by checkpoint (requests keep the one they started with), and each of
-// those into up to Config.Lanes parts. The lanes run at once, so while one
-// waits for contributors' results another's tiles are being computed: a
-// step through contributors is a chain of round trips, and one lane alone
-// leaves them idle between rounds.
-func (e *Engine) lanes(batch []*active) [][]*active {
+// byModel groups a lane's requests by checkpoint (requests keep the one
+// they started with): each group is one Advance.
+func byModel(batch []*active) [][]*active {
 	var order []*lm.Model
-	byModel := map[*lm.Model][]*active{}
+	groups := map[*lm.Model][]*active{}
 	for _, a := range batch {
-		if _, ok := byModel[a.model]; !ok {
+		if _, ok := groups[a.model]; !ok {
 			order = append(order, a.model)
 		}
-		byModel[a.model] = append(byModel[a.model], a)
+		groups[a.model] = append(groups[a.model], a)
 	}
-	var out [][]*active
-	for _, m := range order {
-		as := byModel[m]
-		k := min(e.cfg.Lanes, len(as))
-		for i := range k {
-			out = append(out, as[i*len(as)/k:(i+1)*len(as)/k])
-		}
+	out := make([][]*active, len(order))
+	for i, m := range order {
+		out[i] = groups[m]
 	}
 	return out
 }

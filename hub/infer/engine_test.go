@@ -177,3 +177,64 @@ func TestInferenceEngineMemoryBound(t *testing.T) {
 		t.Errorf("%d requests decoded together with room for one", st.MaxBatch)
 	}
 }
+
+// gate runs tiles on exec, except that tiles of rows rows wait until open
+// is closed; seen is closed when the first such tile arrives.
+type gate struct {
+	exec       tile.Executor
+	rows       int
+	seen, open chan struct{}
+	once       sync.Once
+}
+
+func (g *gate) Start(ctx context.Context, tiles []*tile.Tile) *tile.Batch {
+	for _, t := range tiles {
+		if t.Shape.M == g.rows {
+			g.once.Do(func() { close(g.seen) })
+			b := tile.NewBatch(1)
+			go func() {
+				<-g.open
+				b.Complete(g.exec.Start(ctx, tiles).Wait(ctx))
+			}()
+			return b
+		}
+	}
+	return g.exec.Start(ctx, tiles)
+}
+
+// TestInferenceEngineLanesStepApart: while one lane's step waits for its
+// tiles, a request in the other lane is decoded to its end (lanes do not
+// step in lockstep), and then the waiting one completes too.
+func TestInferenceEngineLanesStepApart(t *testing.T) {
+	m := infertest.Model(t)
+	g := &gate{exec: tile.NewLocal(1), rows: 5, seen: make(chan struct{}), open: make(chan struct{})}
+	e := NewEngine("go", infertest.Source{Name: "go", Model: m, Step: 7, Exec: g}, Config{Lanes: 2})
+	defer e.Close()
+	slow, err := e.Submit(context.Background(), Request{Prompt: []byte("func("), MaxTokens: 10, Sampler: infertest.Greedy(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-g.seen // the first lane is in its step, waiting
+	fast, err := e.Submit(context.Background(), Request{Prompt: []byte("fmt"), MaxTokens: 10, Sampler: infertest.Greedy(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan string)
+	go func() {
+		text, _ := collect(fast)
+		done <- text
+	}()
+	select {
+	case text := <-done:
+		if want := string(m.Generate([]byte("fmt"), 10, infertest.Greedy(t))); fast.Err != nil || text != want {
+			t.Errorf("the other lane's request: %q (%v), want %q", text, fast.Err, want)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("a request in the other lane made no progress while the first lane waited")
+	}
+	close(g.open)
+	text, _ := collect(slow)
+	if want := string(m.Generate([]byte("func("), 10, infertest.Greedy(t))); slow.Err != nil || text != want {
+		t.Errorf("the waiting request: %q (%v), want %q", text, slow.Err, want)
+	}
+}

@@ -100,7 +100,14 @@ func where(batched bool, product int, format string, args ...any) string {
 // tasks. The zero value is ready to use; a Scratch is not safe for
 // concurrent use.
 type Scratch struct {
-	r, br, v, brAbs []float64
+	sk sketch
+}
+
+// sketch is what a check knows of op(B): a random vector r (length N),
+// br = op(B)·r and v = (op(B)∘op(B))·(r∘r) (length K), and, computed when
+// a row first needs the rigorous bound, absBr = |op(B)|·|r|.
+type sketch struct {
+	r, br, v, absBr []float64
 }
 
 func grow(v []float64, n int) []float64 {
@@ -129,7 +136,9 @@ func (s *Scratch) Freivalds(op kernel.Op, sh kernel.Shape, a, b, c []float32, rn
 	na, nb, nc := one.ALen(), one.BLen(), one.CLen()
 	var borderline *Mismatch
 	for z := range sh.Count() {
-		mm := s.product(op, one, a[z*na:(z+1)*na], b[z*nb:(z+1)*nb], c[z*nc:(z+1)*nc], rng)
+		bz := b[z*nb : (z+1)*nb]
+		s.sk.draw(op, one, bz, rng)
+		mm := s.sk.check(op, one, a[z*na:(z+1)*na], bz, c[z*nc:(z+1)*nc])
 		if mm == nil {
 			continue
 		}
@@ -147,39 +156,45 @@ func (s *Scratch) Freivalds(op kernel.Op, sh kernel.Shape, a, b, c []float32, rn
 	return nil
 }
 
-// product checks one product (sh unbatched) with its own random vector.
-func (s *Scratch) product(op kernel.Op, sh kernel.Shape, a, b, c []float32, rng *rand.Rand) *Mismatch {
-	M, K, N := sh.M, sh.K, sh.N
-	s.r = grow(s.r, N)
-	s.brAbs = s.brAbs[:0] // rowBound computes it when a check first needs it
-	RandomVector(s.r, rng)
+// draw picks a new random vector and computes br and v from b (sh
+// unbatched).
+func (k *sketch) draw(op kernel.Op, sh kernel.Shape, b []float32, rng *rand.Rand) {
+	K, N := sh.K, sh.N
+	k.r = grow(k.r, N)
+	k.absBr = k.absBr[:0] // absB computes it when a check first needs it
+	RandomVector(k.r, rng)
 
 	// br = op(B)·r and v = (op(B)∘op(B))·(r∘r), both length K.
-	s.br, s.v = grow(s.br, K), grow(s.v, K)
+	k.br, k.v = grow(k.br, K), grow(k.v, K)
 	if op == kernel.MatMulNT { // B is N×K: accumulate rows into br
 		for j := 0; j < N; j++ {
-			rj := s.r[j]
+			rj := k.r[j]
 			r2 := rj * rj
-			br, v := s.br[:K], s.v[:K]
-			for k, x := range b[j*K : j*K+K] {
+			br, v := k.br[:K], k.v[:K]
+			for i, x := range b[j*K : j*K+K] {
 				f := float64(x)
-				br[k] += f * rj
-				v[k] += f * f * r2
+				br[i] += f * rj
+				v[i] += f * f * r2
 			}
 		}
 	} else { // B is K×N: dot each row with r
-		r := s.r[:N]
-		for k := 0; k < K; k++ {
+		r := k.r[:N]
+		for i := 0; i < K; i++ {
 			var sum, sq float64
-			for j, x := range b[k*N : k*N+N] {
+			for j, x := range b[i*N : i*N+N] {
 				f := float64(x) * r[j]
 				sum += f
 				sq += f * f
 			}
-			s.br[k], s.v[k] = sum, sq
+			k.br[i], k.v[i] = sum, sq
 		}
 	}
+}
 
+// check compares every row of c (sh unbatched) with the sketch: nil when
+// all pass, else the first failing row, or the first borderline one.
+func (k *sketch) check(op kernel.Op, sh kernel.Shape, a, b, c []float32) *Mismatch {
+	M, K, N := sh.M, sh.K, sh.N
 	slack := SubnormalSlack * float64(N*K)
 	var borderline *Mismatch
 	for i := 0; i < M; i++ {
@@ -187,21 +202,21 @@ func (s *Scratch) product(op kernel.Op, sh kernel.Shape, a, b, c []float32, rng 
 		// of row i weighted as the check weights its elements.
 		var abr, w float64
 		if op == kernel.MatMulTN { // A is K×M: column i
-			for k := 0; k < K; k++ {
-				f := float64(a[k*M+i])
-				abr += f * s.br[k]
-				w += f * f * s.v[k]
+			for t := 0; t < K; t++ {
+				f := float64(a[t*M+i])
+				abr += f * k.br[t]
+				w += f * f * k.v[t]
 			}
 		} else {
-			br, v := s.br[:K], s.v[:K]
-			for k, x := range a[i*K : i*K+K] {
+			br, v := k.br[:K], k.v[:K]
+			for t, x := range a[i*K : i*K+K] {
 				f := float64(x)
-				abr += f * br[k]
-				w += f * f * v[k]
+				abr += f * br[t]
+				w += f * f * v[t]
 			}
 		}
 		var cr, c2 float64 // Σ_j c_ij r_j and Σ_j c_ij² r_j²
-		r := s.r[:N]
+		r := k.r[:N]
 		for j, x := range c[i*N : i*N+N] {
 			f := float64(x) * r[j]
 			cr += f
@@ -219,7 +234,7 @@ func (s *Scratch) product(op kernel.Op, sh kernel.Shape, a, b, c []float32, rng 
 		if diff <= prob {
 			continue
 		}
-		rigorous := Slack*gammaK(K)*s.rowBound(op, sh, a, b, i) + slack
+		rigorous := Slack*gammaK(K)*k.rowBound(op, sh, a, b, i) + slack
 		if !(diff <= rigorous) { // also catches NaN
 			if math.IsNaN(cr) || math.IsInf(cr, 0) {
 				return &Mismatch{Row: i, NonFinite: true}
@@ -233,38 +248,44 @@ func (s *Scratch) product(op kernel.Op, sh kernel.Shape, a, b, c []float32, rng 
 	return borderline
 }
 
-// rowBound returns Σ_j |r_j| Σ_k |A_ik||B_kj| for row i, computing
-// |op(B)|·|r| on first use in this check.
-func (s *Scratch) rowBound(op kernel.Op, sh kernel.Shape, a, b []float32, i int) float64 {
-	M, K, N := sh.M, sh.K, sh.N
-	if len(s.brAbs) != K {
-		s.brAbs = grow(s.brAbs, K)
-		if op == kernel.MatMulNT {
-			for j := 0; j < N; j++ {
-				rj := math.Abs(s.r[j])
-				for k, x := range b[j*K : j*K+K] {
-					s.brAbs[k] += math.Abs(float64(x)) * rj
-				}
-			}
-		} else {
-			for k := 0; k < K; k++ {
-				var sum float64
-				for j, x := range b[k*N : k*N+N] {
-					sum += math.Abs(float64(x)) * math.Abs(s.r[j])
-				}
-				s.brAbs[k] = sum
+// absB computes absBr = |op(B)|·|r| unless it is already there.
+func (k *sketch) absB(op kernel.Op, sh kernel.Shape, b []float32) {
+	K, N := sh.K, sh.N
+	if len(k.absBr) == K {
+		return
+	}
+	k.absBr = grow(k.absBr, K)
+	if op == kernel.MatMulNT {
+		for j := 0; j < N; j++ {
+			rj := math.Abs(k.r[j])
+			for t, x := range b[j*K : j*K+K] {
+				k.absBr[t] += math.Abs(float64(x)) * rj
 			}
 		}
+		return
 	}
+	for t := 0; t < K; t++ {
+		var sum float64
+		for j, x := range b[t*N : t*N+N] {
+			sum += math.Abs(float64(x)) * math.Abs(k.r[j])
+		}
+		k.absBr[t] = sum
+	}
+}
+
+// rowBound returns Σ_j |r_j| Σ_k |A_ik||B_kj| for row i.
+func (k *sketch) rowBound(op kernel.Op, sh kernel.Shape, a, b []float32, i int) float64 {
+	M, K := sh.M, sh.K
+	k.absB(op, sh, b)
 	var bound float64
-	for k := 0; k < K; k++ {
+	for t := 0; t < K; t++ {
 		var x float32
 		if op == kernel.MatMulTN {
-			x = a[k*M+i]
+			x = a[t*M+i]
 		} else {
-			x = a[i*K+k]
+			x = a[i*K+t]
 		}
-		bound += math.Abs(float64(x)) * s.brAbs[k]
+		bound += math.Abs(float64(x)) * k.absBr[t]
 	}
 	return bound
 }

@@ -13,13 +13,16 @@ import (
 )
 
 // TestInferenceCheaterIsCaught decodes concurrent completions through two
-// honest contributors and one that corrupts every result: each answer
-// must still equal the local decoder's, none of the cheater's results may
-// be credited, and no honest result may be refused.
+// honest contributors and cheaters that corrupt their results (random,
+// noise at 1e-3, a part left uncomputed, a stale result resent): each
+// answer must still equal the local decoder's, none of the cheaters'
+// results may be credited, and no honest result may be refused. The
+// weight tiles are frozen, so the hub checks them with prepared vectors
+// (verify.Frozen) that the cheaters' results meet again and again.
 func TestInferenceCheaterIsCaught(t *testing.T) {
 	ctx := context.Background()
 	cfg := DefaultConfig(t.TempDir())
-	cfg.Shape, cfg.Honest, cfg.Cheaters = kernel.Shape{}, 2, []Strategy{Random}
+	cfg.Shape, cfg.Honest, cfg.Cheaters = kernel.Shape{}, 2, []Strategy{Random, Noise3, Partial, Stale}
 	x, err := Start(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -63,11 +66,13 @@ func TestInferenceCheaterIsCaught(t *testing.T) {
 			t.Errorf("prompt %q: %q (%v), want %q", p, texts[i], errs[i], want)
 		}
 	}
-	sr := rep.Strategy(Random)
-	if sr.Bad == 0 {
-		t.Fatalf("the cheater returned no bad result: the test proves nothing\n%s", rep.Table())
-	}
-	if sr.Credited != 0 || sr.CaughtRate() != 1 {
-		t.Errorf("cheater: %d bad results, %d credited, caught %.2f", sr.Bad, sr.Credited, sr.CaughtRate())
+	for _, st := range cfg.Cheaters {
+		sr := rep.Strategy(st)
+		if sr.Bad == 0 {
+			t.Fatalf("the %s cheater returned no bad result: the test proves nothing\n%s", st, rep.Table())
+		}
+		if sr.Credited != 0 || sr.CaughtRate() != 1 {
+			t.Errorf("%s cheater: %d bad results, %d credited, caught %.2f", st, sr.Bad, sr.Credited, sr.CaughtRate())
+		}
 	}
 }
