@@ -191,3 +191,20 @@ func (s *scheduler) freshTakerLocked(job, addr string, bad, barred []string) boo
 	}
 	return false
 }
+
+// Working returns the addresses connected now that work for job, each
+// once.
+func (h *Hub) Working(job string) []string {
+	s := h.sched
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.addrs))
+	seen := make(map[string]bool, len(s.addrs))
+	for sess, st := range s.sessions {
+		if a := sess.address(); !seen[a] && st.works(job) {
+			seen[a] = true
+			out = append(out, a)
+		}
+	}
+	return out
+}

@@ -58,42 +58,45 @@ func (e *Exposure) add(addr string, tile int) {
 	}
 }
 
-// check reports whether addr may receive weight tile w (-1: none), and
-// whether it would be new to addr.
-func (e *Exposure) check(addr string, w int) (allowed, reveals bool) {
-	if w < 0 {
-		return true, false
-	}
+// check reports whether addr may receive the weight tiles ws (-1: none)
+// together, and whether any of them would be new to addr.
+func (e *Exposure) check(addr string, ws ...int) (allowed, reveals bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	h := e.held[addr]
-	if h != nil && h.tiles[w] {
-		return true, false
-	}
-	if e.exempt[addr] {
-		return true, true
-	}
 	have := 0.0
 	if h != nil {
 		have = h.fraction
 	}
-	return have+e.fractions[w] <= e.cap+capSlack, true
+	for _, w := range ws {
+		if w < 0 || (h != nil && h.tiles[w]) {
+			continue
+		}
+		reveals = true
+		have += e.fractions[w]
+	}
+	if !reveals || e.exempt[addr] {
+		return true, reveals
+	}
+	return have <= e.cap+capSlack, true
 }
 
-// grant records that addr receives weight tile w.
-func (e *Exposure) grant(addr string, w int) error {
-	if w < 0 {
-		return nil
-	}
+// grant records that addr receives the weight tiles ws.
+func (e *Exposure) grant(addr string, ws ...int) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if h := e.held[addr]; h != nil && h.tiles[w] {
-		return nil
+	for _, w := range ws {
+		if w < 0 {
+			continue
+		}
+		if h := e.held[addr]; h != nil && h.tiles[w] {
+			continue
+		}
+		if err := e.record(addr, w); err != nil {
+			return err
+		}
+		e.add(addr, w)
 	}
-	if err := e.record(addr, w); err != nil {
-		return err
-	}
-	e.add(addr, w)
 	return nil
 }
 

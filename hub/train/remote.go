@@ -24,13 +24,24 @@ type Remote struct {
 	mu      sync.Mutex
 	pending []*hub.Task
 	wire    protocol.Encoding // of the operands (SendIn)
+
+	joined joined // wide inference tasks (widen.go)
 }
 
-// remoteRef links a hub task back to its tile and batch.
+// remoteRef links a hub task back to its tiles (one, or several of an
+// inference product: widen.go) and their batch.
 type remoteRef struct {
-	ctx   context.Context // the Start's: a task whose caller gave up is not handed out
-	work  *tile.Tile
-	batch *tile.Batch
+	ctx     context.Context // the Start's: a task whose caller gave up is not handed out
+	works   []*tile.Tile
+	weights []int // the weight tiles the task reveals, one per work
+	batch   *tile.Batch
+}
+
+// complete completes every tile of the task with err.
+func (ref *remoteRef) complete(err error) {
+	for range ref.works {
+		ref.batch.Complete(err)
+	}
 }
 
 // NewRemote returns an executor that queues tiles on h under the job's
@@ -65,11 +76,23 @@ func (r *Remote) SendIn(enc protocol.Encoding) {
 func (r *Remote) Start(ctx context.Context, tiles []*tile.Tile) *tile.Batch {
 	b := tile.NewBatch(len(tiles))
 	now := time.Now()
+	groups := r.group(tiles)
 	r.mu.Lock()
-	for _, t := range tiles {
+	for _, g := range groups {
+		t := g[0]
+		ref := &remoteRef{ctx: ctx, works: g, batch: b}
+		for _, w := range g {
+			ref.weights = append(ref.weights, w.Weight)
+		}
 		ht := &hub.Task{
 			Op: t.Op, Shape: t.Shape, A: t.A, B: t.B, BDigest: t.BDigest, Wire: r.wire, Job: r.name, Source: r,
-			Ref: &remoteRef{ctx: ctx, work: t, batch: b}, Ready: now,
+			Ref: ref, Ready: now,
+		}
+		if len(g) > 1 {
+			for _, w := range g[1:] {
+				ht.Shape.N += w.Shape.N
+			}
+			ht.B, ht.BDigest = r.joinedB(g)
 		}
 		if res := t.Resident; res != nil {
 			ht.Kept, ht.Update, ht.Verify = res.Kept, res.Update, res.Verify
@@ -96,7 +119,7 @@ func (r *Remote) Next(n int) []*hub.Task {
 		if ref := t.Ref.(*remoteRef); ref.ctx.Err() != nil {
 			// Its caller gave up (an inference request timed out, a job
 			// stopped): nobody would read the result.
-			ref.batch.Complete(ref.ctx.Err())
+			ref.complete(ref.ctx.Err())
 			continue
 		}
 		out = append(out, t)
@@ -107,21 +130,21 @@ func (r *Remote) Next(n int) []*hub.Task {
 // Done implements hub.Source: the verified result becomes the tile's C.
 func (r *Remote) Done(t *hub.Task, c []float32) {
 	ref := t.Ref.(*remoteRef)
-	copy(ref.work.C, c)
-	ref.batch.Complete(nil)
+	splitRows(ref.works, c)
+	ref.complete(nil)
 }
 
 // Failed implements hub.Failer: the tile fails, and with it its batch.
 func (r *Remote) Failed(t *hub.Task, err error) {
-	t.Ref.(*remoteRef).batch.Complete(err)
+	t.Ref.(*remoteRef).complete(err)
 }
 
 // Check implements hub.Gate.
 func (r *Remote) Check(addr string, t *hub.Task) (allowed, reveals bool) {
-	return r.exposure.check(addr, t.Ref.(*remoteRef).work.Weight)
+	return r.exposure.check(addr, t.Ref.(*remoteRef).weights...)
 }
 
 // Grant implements hub.Gate.
 func (r *Remote) Grant(addr string, t *hub.Task) error {
-	return r.exposure.grant(addr, t.Ref.(*remoteRef).work.Weight)
+	return r.exposure.grant(addr, t.Ref.(*remoteRef).weights...)
 }
