@@ -38,7 +38,9 @@ import (
 // maxJoined is the most tiles joined into one task, and maxJoinedFLOPs
 // the most arithmetic a joined task may carry: beyond it a product is
 // large enough (a long prompt's) that spreading its tiles over several
-// contributors pays more than saving round trips.
+// contributors pays more than saving round trips. It also keeps the
+// joined weights and result within kernel.MaxElems (each is at most
+// FLOPs/2 elements).
 const (
 	maxJoined      = 8
 	maxJoinedFLOPs = 4 << 20

@@ -65,6 +65,9 @@ func TestJoinedTilesComputeEachTile(t *testing.T) {
 // tiles of another input, batches, or tiles no connected contributor may
 // hold together under the cap; nothing with no contributor connected.
 func TestJoinGroups(t *testing.T) {
+	if maxJoinedFLOPs/2 > kernel.MaxElems {
+		t.Fatalf("a joined task of %d FLOPs may carry operands beyond kernel.MaxElems", maxJoinedFLOPs)
+	}
 	rng := rand.New(rand.NewPCG(5, 6))
 	sizes := func(groups [][]*tile.Tile) []int {
 		var out []int
