@@ -348,13 +348,13 @@ func (e *Engine) admit(g int, batch []*active) []*active {
 	}
 }
 
-// admitLocked moves waiting requests into lane g's batch: up to the
-// lane's fair share of everything in flight or waiting (so that requests
-// arriving together are spread over the lanes) and its part of MaxBatch,
-// in order, stopping at the first that does not fit.
+// admitLocked moves waiting requests into lane g's batch, in order,
+// while the engine decodes fewer than MaxBatch and the lane holds less
+// than its fair share of everything in flight or waiting (so that
+// requests arriving together are spread over the lanes), stopping at the
+// first that does not fit.
 func (e *Engine) admitLocked(g int, batch []*active) []*active {
-	perLane := (e.cfg.MaxBatch + e.cfg.Lanes - 1) / e.cfg.Lanes
-	for len(batch) < perLane {
+	for {
 		if len(e.pending) == 0 {
 			select {
 			case a := <-e.in:
@@ -363,10 +363,14 @@ func (e *Engine) admitLocked(g int, batch []*active) []*active {
 				return batch
 			}
 		}
-		total := len(e.pending) + len(e.in)
+		inFlight := 0
 		for _, n := range e.laneSize {
-			total += n
+			inFlight += n
 		}
+		if inFlight >= e.cfg.MaxBatch {
+			return batch
+		}
+		total := inFlight + len(e.pending) + len(e.in)
 		if share := (total + e.cfg.Lanes - 1) / e.cfg.Lanes; len(batch) >= share {
 			return batch
 		}
@@ -381,7 +385,6 @@ func (e *Engine) admitLocked(g int, batch []*active) []*active {
 		e.kvUsed += a.kvBytes()
 		e.decoding.Add(1)
 	}
-	return batch
 }
 
 // release returns the memory of lane g's requests that ended in the step

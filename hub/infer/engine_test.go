@@ -238,3 +238,34 @@ func TestInferenceEngineLanesStepApart(t *testing.T) {
 		t.Errorf("the waiting request: %q (%v), want %q", text, slow.Err, want)
 	}
 }
+
+// TestInferenceEngineMaxBatchOverLanes: MaxBatch bounds the requests
+// decoded at once over all lanes: with room for one, a second request
+// waits while the first lane's step is held, even though the other lane
+// is idle, and completes once the first is done.
+func TestInferenceEngineMaxBatchOverLanes(t *testing.T) {
+	m := infertest.Model(t)
+	g := &gate{exec: tile.NewLocal(1), rows: 5, seen: make(chan struct{}), open: make(chan struct{})}
+	e := NewEngine("go", infertest.Source{Name: "go", Model: m, Step: 7, Exec: g}, Config{Lanes: 2, MaxBatch: 1})
+	defer e.Close()
+	first, err := e.Submit(context.Background(), Request{Prompt: []byte("func("), MaxTokens: 5, Sampler: infertest.Greedy(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-g.seen
+	second, err := e.Submit(context.Background(), Request{Prompt: []byte("fmt"), MaxTokens: 5, Sampler: infertest.Greedy(t)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case piece := <-second.Text:
+		t.Fatalf("the second request was decoded (%q) beside the first with MaxBatch 1", piece)
+	case <-time.After(300 * time.Millisecond):
+	}
+	close(g.open)
+	for _, c := range []*Completion{first, second} {
+		if text, _ := collect(c); c.Err != nil || text == "" {
+			t.Errorf("completion %q, %v", text, c.Err)
+		}
+	}
+}
