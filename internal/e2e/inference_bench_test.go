@@ -26,7 +26,8 @@ import (
 // measures it again alternating the two round by round, which a shared
 // machine's drifts disturb less. Beside them: the
 // process's CPU time per token (steadier than the rate on a shared
-// machine) and, through contributors, the websocket bytes per token.
+// machine) and, through contributors, the websocket bytes and the tasks
+// leased (replicas included) per token.
 // TESSERA_BENCH_LANES sets infer.Config.Lanes (default 2) and
 // TESSERA_BENCH_OWN=1 makes the contributors the operator's own workers.
 func BenchmarkCompletions(b *testing.B) {
@@ -62,7 +63,7 @@ func BenchmarkCompletions(b *testing.B) {
 				defer e.Close()
 				var ttft time.Duration
 				var total int
-				wire0 := bh.wire.bytes.Load()
+				wire0, leased0 := bh.wire.bytes.Load(), bh.h.Status().TasksLeased
 				cpu0 := processCPU()
 				began := time.Now()
 				for range b.N {
@@ -79,6 +80,7 @@ func BenchmarkCompletions(b *testing.B) {
 				b.ReportMetric(float64(ttft.Milliseconds())/float64(b.N*conc), "ttft_ms")
 				if who == "contributors" {
 					b.ReportMetric(float64(bh.wire.bytes.Load()-wire0)/float64(total), "wire_B/token")
+					b.ReportMetric(float64(bh.h.Status().TasksLeased-leased0)/float64(total), "tasks/token")
 				}
 				st := e.Stats()
 				if st.Steps > 0 {
