@@ -51,6 +51,11 @@ const (
 // checkpoint brings new ones).
 const maxJoinedBytes = 256 << 20
 
+// maxTakersAsked bounds the contributors asked whether they may hold a
+// group of tiles (a hub with thousands connected would otherwise scan
+// them all for every group when the cap binds).
+const maxTakersAsked = 64
+
 // workingTTL is how long a Remote reuses the list of connected
 // contributors it joins tiles for.
 const workingTTL = 250 * time.Millisecond
@@ -129,10 +134,11 @@ func joinable(x, y *tile.Tile) bool {
 	return len(x.A) > 0 && len(x.A) == len(y.A) && &x.A[0] == &y.A[0]
 }
 
-// someoneTakes reports whether any of addrs may receive the weight tiles
-// ws together.
+// someoneTakes reports whether any of addrs (the first maxTakersAsked of
+// them: joining is only worth a bounded search) may receive the weight
+// tiles ws together.
 func (r *Remote) someoneTakes(addrs []string, ws []int) bool {
-	for _, a := range addrs {
+	for _, a := range addrs[:min(len(addrs), maxTakersAsked)] {
 		if ok, _ := r.exposure.check(a, ws...); ok {
 			return true
 		}
