@@ -286,10 +286,25 @@ func (s *scheduler) requeueLocked(t *Task) {
 		return
 	}
 	s.counters.Requeued++
-	t.Ready = s.now()
-	s.queue = append(s.queue, nil)
-	copy(s.queue[1:], s.queue)
-	s.queue[0] = t
+	ts := []*Task{t}
+	if sp, ok := t.Source.(Splitter); ok && t.group == nil {
+		if parts := sp.Split(t); len(parts) > 1 {
+			// Queued again as its pieces, each avoiding whoever failed it.
+			s.admitLocked(t.Source, parts)
+			for _, p := range parts {
+				if bad := s.avoid[t.ID]; len(bad) > 0 {
+					s.avoid[p.ID] = slices.Clone(bad)
+				}
+			}
+			delete(s.avoid, t.ID)
+			ts = parts
+		}
+	}
+	now := s.now()
+	for _, t := range ts {
+		t.Ready = now
+	}
+	s.queue = append(ts, s.queue...)
 }
 
 // fill leases queued (or newly produced) tasks to sessions with free slots,

@@ -93,6 +93,17 @@ type Source interface {
 	Done(t *Task, c []float32)
 }
 
+// Splitter is implemented by sources whose tasks may carry several pieces
+// of work that could also go out alone (an inference step's weight tiles
+// joined into one task). A task that comes back unfinished (its holder
+// left, its lease ran out, its result was refused) is queued again as its
+// pieces, which more contributors may be allowed to take. The scheduler
+// calls Split with its lock held.
+type Splitter interface {
+	// Split returns t's pieces as new tasks, or nil when t is one piece.
+	Split(t *Task) []*Task
+}
+
 // Urgent is implemented by sources whose tasks go before every other
 // task queued when Urgent returns true: inference, whose requests someone
 // is waiting for, before training.

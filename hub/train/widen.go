@@ -5,6 +5,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tessera-ai/tessera/hub"
 	"github.com/tessera-ai/tessera/hub/train/tile"
 	"github.com/tessera-ai/tessera/internal/digest"
 	"github.com/tessera-ai/tessera/internal/kernel"
@@ -25,7 +26,10 @@ import (
 //     the exposure cap (which the hub checks for every tile of the task
 //     at each lease, as for one), so that a joined task never waits for a
 //     contributor that cannot exist while single tiles would have been
-//     computed.
+//     computed. The group is chosen when the tiles start; if its holder
+//     then leaves, lets its lease run out or has its result refused, the
+//     hub queues it again as its tiles (Split, hub.Splitter), which more
+//     contributors may take.
 //
 // The joined weights, the tiles side by side, are made once per group and
 // named by their own digest, so contributors keep them like any frozen
@@ -221,4 +225,23 @@ func splitRows(works []*tile.Tile, c []float32) {
 			row = row[n:]
 		}
 	}
+}
+
+// Split implements hub.Splitter: a joined task that comes back unfinished
+// goes out again as its tiles, so that a contributor the cap allows one
+// of them can take it (the group was chosen for contributors connected
+// when the tiles started, who may have left).
+func (r *Remote) Split(t *hub.Task) []*hub.Task {
+	ref := t.Ref.(*remoteRef)
+	if len(ref.works) < 2 {
+		return nil
+	}
+	parts := make([]*hub.Task, len(ref.works))
+	for i, w := range ref.works {
+		parts[i] = &hub.Task{
+			Op: w.Op, Shape: w.Shape, A: w.A, B: w.B, BDigest: w.BDigest, Wire: t.Wire, Job: t.Job, Source: r,
+			Ref: &remoteRef{ctx: ref.ctx, works: ref.works[i : i+1], weights: ref.weights[i : i+1], batch: ref.batch},
+		}
+	}
+	return parts
 }

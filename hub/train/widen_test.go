@@ -1,10 +1,12 @@
 package train
 
 import (
+	"context"
 	"math/rand/v2"
 	"slices"
 	"testing"
 
+	"github.com/tessera-ai/tessera/hub"
 	"github.com/tessera-ai/tessera/hub/train/tile"
 	"github.com/tessera-ai/tessera/internal/digest"
 	"github.com/tessera-ai/tessera/internal/kernel"
@@ -144,5 +146,47 @@ func TestJoinGroups(t *testing.T) {
 	full := NewExposure(1.0/12, fractions, nil, map[string][]int{"a": {0}}, func(string, int) error { return nil })
 	if got := sizes((&Remote{exposure: full, urgent: true}).groupFor(decode[:4], []string{"a"})); len(got) != 4 {
 		t.Errorf("a contributor at its cap: groups %v, want single tiles", got)
+	}
+}
+
+// TestJoinedTaskSplitsIntoItsTiles: a joined task cut back into its tiles
+// (hub.Splitter) gives tasks of each tile's own operands, gated by its own
+// weight tile, whose results complete the tiles and their batch.
+func TestJoinedTaskSplitsIntoItsTiles(t *testing.T) {
+	rng := rand.New(rand.NewPCG(8, 9))
+	ts := frozenTiles(kernel.MatMulNN, 4, 16, []int{8, 8, 8}, rng)
+	fractions := []float64{0.3, 0.3, 0.3}
+	// "a" may hold one more tile (cap 0.6, holding tile 0): not all three.
+	exp := NewExposure(0.6, fractions, nil, map[string][]int{"a": {0}}, func(string, int) error { return nil })
+	r := &Remote{exposure: exp, urgent: true}
+	batch := tile.NewBatch(len(ts))
+	ref := &remoteRef{ctx: context.Background(), works: ts, weights: []int{0, 1, 2}, batch: batch}
+	joined := &hub.Task{Op: kernel.MatMulNN, Shape: kernel.Shape{M: 4, K: 16, N: 24}, Ref: ref, Source: r}
+	if ok, _ := r.Check("a", joined); ok {
+		t.Fatal("a may take all three tiles over its cap")
+	}
+	parts := r.Split(joined)
+	if len(parts) != 3 {
+		t.Fatalf("%d parts, want 3", len(parts))
+	}
+	for i, p := range parts {
+		if p.Shape != ts[i].Shape || &p.B[0] != &ts[i].B[0] || p.BDigest != ts[i].BDigest || &p.A[0] != &ts[i].A[0] {
+			t.Fatalf("part %d is not tile %d's product", i, i)
+		}
+		if ok, _ := r.Check("a", p); !ok {
+			t.Errorf("a may not take tile %d alone", i)
+		}
+		c := make([]float32, p.Shape.CLen())
+		kernel.Reference(p.Op, p.Shape, p.A, p.B, c)
+		r.Done(p, c)
+		if !slices.Equal(ts[i].C, c) {
+			t.Errorf("tile %d's output is not its part's result", i)
+		}
+	}
+	if err := batch.Wait(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if r.Split(parts[0]) != nil {
+		t.Error("a single tile was split")
 	}
 }

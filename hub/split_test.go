@@ -1,0 +1,111 @@
+package hub
+
+import (
+	"log/slog"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/tessera-ai/tessera/internal/kernel"
+)
+
+// splitSource hands out one task joining pieces pieces; Split cuts it.
+type splitSource struct {
+	*hammerSource
+	pieces int
+	split  int // calls of Split that cut
+}
+
+func (s *splitSource) Next(n int) []*Task {
+	ts := s.hammerSource.Next(n)
+	for _, t := range ts {
+		t.Shape.N, t.B = s.pieces, make([]float32, s.pieces)
+	}
+	return ts
+}
+
+func (s *splitSource) Split(t *Task) []*Task {
+	if t.Shape.N < 2 {
+		return nil
+	}
+	s.split++
+	var parts []*Task
+	for range t.Shape.N {
+		parts = append(parts, &Task{Op: kernel.MatMulNN, Shape: kernel.Shape{M: 1, K: 1, N: 1}, A: []float32{1}, B: []float32{1}, Job: t.Job})
+	}
+	return parts
+}
+
+// TestRequeuedTaskIsSplit: a joined task refused at A comes back as its
+// pieces, each avoiding A, and they go to B; one whose holder left is
+// split too; a replicated one is requeued whole (its pair compares whole
+// results).
+func TestRequeuedTaskIsSplit(t *testing.T) {
+	h := &Hub{log: slog.New(slog.DiscardHandler)}
+	s := newScheduler(time.Minute)
+	a := newFakeSession(h, "0xa", 8+sendQueue)
+	s.join(a, 1)
+	src := &splitSource{hammerSource: newHammerSource("lm", 2), pieces: 3}
+	s.addSource(src, false)
+	s.fill()
+	joined := (<-a.send).lease.task
+	if joined.Shape.N != 3 {
+		t.Fatalf("A got %v, want the joined task", joined.Shape)
+	}
+	b := newFakeSession(h, "0xb", 8+sendQueue)
+	s.join(b, 8)
+	got := []*Task{(<-b.send).lease.task} // the source's second task
+	s.finish(a, joined, false)
+	for len(got) < 4 {
+		select {
+		case f := <-b.send:
+			got = append(got, f.lease.task)
+		default:
+			t.Fatalf("B got %d tasks, want the other task and the 3 pieces", len(got))
+		}
+	}
+	pieces := 0
+	for _, p := range got {
+		if p.Shape.N == 1 {
+			pieces++
+			if !slices.Equal(s.avoid[p.ID], []string{"0xa"}) {
+				t.Errorf("piece %d avoids %v, want A", p.ID, s.avoid[p.ID])
+			}
+		}
+	}
+	if pieces != 3 || src.split != 1 {
+		t.Fatalf("%d pieces leased, %d splits", pieces, src.split)
+	}
+	if _, left := s.avoid[joined.ID]; left {
+		t.Error("the joined task's avoid list outlived it")
+	}
+
+	// A holder that leaves: its joined task comes back as pieces.
+	s2 := newScheduler(time.Minute)
+	c := newFakeSession(h, "0xc", 8+sendQueue)
+	s2.join(c, 1)
+	src2 := &splitSource{hammerSource: newHammerSource("lm", 1), pieces: 2}
+	s2.addSource(src2, false)
+	s2.fill()
+	<-c.send
+	s2.leave(c)
+	if src2.split != 1 || len(s2.queue) != 2 {
+		t.Fatalf("after the holder left: %d splits, %d queued, want 1 and 2", src2.split, len(s2.queue))
+	}
+
+	// A replicated joined task is requeued whole.
+	s3 := newScheduler(time.Minute)
+	s3.replication = func(string) float64 { return 1 }
+	d, e := newFakeSession(h, "0xd", 8+sendQueue), newFakeSession(h, "0xe", 8+sendQueue)
+	s3.join(d, 1)
+	s3.join(e, 1)
+	src3 := &splitSource{hammerSource: newHammerSource("lm", 1), pieces: 2}
+	s3.addSource(src3, false)
+	s3.fill()
+	primary := (<-d.send).lease.task
+	<-e.send
+	s3.finish(d, primary, false)
+	if src3.split != 0 {
+		t.Errorf("a replicated task was split")
+	}
+}
