@@ -46,7 +46,8 @@ func crashRound(k int) (credit map[int]int64, usage []*big.Int) {
 	return credit, usage
 }
 
-// revenueChild is a hub process. MODE "commit" writes round ROUND's credit
+// revenueChild is a hub process. MODE "commit" finishes any epoch left
+// open, then writes round ROUND's credit
 // and metered usage, deposits its revenue, and commits the epoch, stopping
 // for good right after the commit transaction is sent (the parent kills
 // it there: between the commit and any claim). MODE "claim" finishes any
@@ -69,6 +70,19 @@ func revenueChild(t *testing.T, arg string) {
 	cfg := Config{Interval: time.Hour, Poll: 10 * time.Millisecond, ReceiptTimeout: 2 * time.Second,
 		MinBackoff: 50 * time.Millisecond, MaxBackoff: time.Second, Durable: n.WaitDurable}
 	if mode == "commit" {
+		// First finish any epoch an earlier child left open (a claim child
+		// killed before its commit round, an epoch's transaction lost with
+		// the node's pool): this round's credit must make an epoch of its
+		// own, as the parent's model of the split assumes.
+		pre := NewCommitter(n.Client(), DevKey(), addr, l, cfg)
+		preCtx, stop := context.WithCancel(ctx)
+		ran := make(chan struct{})
+		go func() { defer close(ran); pre.Run(preCtx) }()
+		if err := pre.CommitNow(ctx); err != nil {
+			t.Fatal(err)
+		}
+		stop()
+		<-ran
 		credit, usage := crashRound(round)
 		var ops []ledger.Op
 		for i, amount := range credit {
