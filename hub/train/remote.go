@@ -33,7 +33,7 @@ type Remote struct {
 type remoteRef struct {
 	ctx     context.Context // the Start's: a task whose caller gave up is not handed out
 	works   []*tile.Tile
-	weights []int // the weight tiles the task reveals, one per work
+	weights []int // the works' weight tiles, kept for Check and Grant (the scheduler's hot path)
 	batch   *tile.Batch
 }
 
@@ -76,32 +76,41 @@ func (r *Remote) SendIn(enc protocol.Encoding) {
 func (r *Remote) Start(ctx context.Context, tiles []*tile.Tile) *tile.Batch {
 	b := tile.NewBatch(len(tiles))
 	now := time.Now()
-	groups := r.group(tiles)
 	r.mu.Lock()
-	for _, g := range groups {
-		t := g[0]
-		ref := &remoteRef{ctx: ctx, works: g, batch: b}
-		for _, w := range g {
-			ref.weights = append(ref.weights, w.Weight)
-		}
-		ht := &hub.Task{
-			Op: t.Op, Shape: t.Shape, A: t.A, B: t.B, BDigest: t.BDigest, Wire: r.wire, Job: r.name, Source: r,
-			Ref: ref, Ready: now,
-		}
-		if len(g) > 1 {
-			for _, w := range g[1:] {
-				ht.Shape.N += w.Shape.N
-			}
-			ht.B, ht.BDigest = r.joinedB(g)
-		}
-		if res := t.Resident; res != nil {
-			ht.Kept, ht.Update, ht.Verify = res.Kept, res.Update, res.Verify
-		}
-		r.pending = append(r.pending, ht)
+	wire := r.wire
+	r.mu.Unlock()
+	groups := r.group(tiles)
+	tasks := make([]*hub.Task, len(groups))
+	for i, g := range groups {
+		tasks[i] = r.task(ctx, g, b, wire)
+		tasks[i].Ready = now
 	}
+	r.mu.Lock()
+	r.pending = append(r.pending, tasks...)
 	r.mu.Unlock()
 	r.hub.Notify()
 	return b
+}
+
+// task is the hub task that computes works (one tile, or several joined:
+// widen.go) for batch, its operands travelling in wire.
+func (r *Remote) task(ctx context.Context, works []*tile.Tile, batch *tile.Batch, wire protocol.Encoding) *hub.Task {
+	t := works[0]
+	ref := &remoteRef{ctx: ctx, works: works, weights: make([]int, len(works)), batch: batch}
+	for i, w := range works {
+		ref.weights[i] = w.Weight
+	}
+	ht := &hub.Task{Op: t.Op, Shape: t.Shape, A: t.A, B: t.B, BDigest: t.BDigest, Wire: wire, Job: r.name, Source: r, Ref: ref}
+	if len(works) > 1 {
+		for _, w := range works[1:] {
+			ht.Shape.N += w.Shape.N
+		}
+		ht.B, ht.BDigest = r.joinedB(works)
+	}
+	if res := t.Resident; res != nil {
+		ht.Kept, ht.Update, ht.Verify = res.Kept, res.Update, res.Verify
+	}
+	return ht
 }
 
 // Name implements hub.Source.

@@ -237,11 +237,8 @@ func (r *Remote) Split(t *hub.Task) []*hub.Task {
 		return nil
 	}
 	parts := make([]*hub.Task, len(ref.works))
-	for i, w := range ref.works {
-		parts[i] = &hub.Task{
-			Op: w.Op, Shape: w.Shape, A: w.A, B: w.B, BDigest: w.BDigest, Wire: t.Wire, Job: t.Job, Source: r,
-			Ref: &remoteRef{ctx: ref.ctx, works: ref.works[i : i+1], weights: ref.weights[i : i+1], batch: ref.batch},
-		}
+	for i := range ref.works {
+		parts[i] = r.task(ref.ctx, ref.works[i:i+1], ref.batch, t.Wire)
 	}
 	return parts
 }
