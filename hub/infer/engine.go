@@ -175,14 +175,13 @@ type Engine struct {
 	closed  bool
 
 	// Admission (admit): requests taken from in but not yet admitted, the
-	// oldest first; each lane's request count; the KV cache bytes of all
-	// admitted requests; and a channel closed (and replaced) whenever a
+	// oldest first; the KV cache bytes of all admitted requests (their
+	// count is decoding); and a channel closed (and replaced) whenever a
 	// lane frees some, which lanes with nothing to do wait on.
-	adm      sync.Mutex
-	pending  []*active
-	laneSize []int
-	kvUsed   int64
-	changed  chan struct{}
+	adm     sync.Mutex
+	pending []*active
+	kvUsed  int64
+	changed chan struct{}
 }
 
 // active is a request being decoded.
@@ -208,7 +207,7 @@ func NewEngine(name string, src Source, cfg Config) *Engine {
 	cfg = cfg.withDefaults()
 	ctx, stop := context.WithCancel(context.Background())
 	e := &Engine{name: name, src: src, cfg: cfg, in: make(chan *active, cfg.MaxWaiting), ctx: ctx, stop: stop, done: make(chan struct{}),
-		laneSize: make([]int, cfg.Lanes), changed: make(chan struct{})}
+		changed: make(chan struct{})}
 	go e.run()
 	return e
 }
@@ -284,11 +283,11 @@ func (e *Engine) Submit(ctx context.Context, req Request) (*Completion, error) {
 func (e *Engine) run() {
 	defer close(e.done)
 	var wg sync.WaitGroup
-	for g := range e.cfg.Lanes {
+	for range e.cfg.Lanes {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			e.lane(g)
+			e.lane()
 		}()
 	}
 	wg.Wait()
@@ -302,28 +301,28 @@ func (e *Engine) run() {
 // another lane's tiles are being computed. Lanes that started their steps
 // together would stay in phase, their round trips and their hub work at
 // the same moments, so none waits for the others.
-func (e *Engine) lane(g int) {
+func (e *Engine) lane() {
 	var batch []*active
 	for {
-		batch = e.admit(g, batch)
+		batch = e.admit(batch)
 		if e.ctx.Err() != nil {
 			e.drain(batch)
 			return
 		}
 		live := e.step(batch)
-		e.release(g, batch, live)
+		e.release(batch)
 		batch = live
 	}
 }
 
-// admit returns lane g's requests for its next step: batch and, while
+// admit returns a lane's requests for its next step: batch and, while
 // the lane holds less than its share of the requests in flight, waiting
 // ones that fit the memory bounds, oldest first. A lane with nothing to do
 // waits here for a request (or for memory another lane frees).
-func (e *Engine) admit(g int, batch []*active) []*active {
+func (e *Engine) admit(batch []*active) []*active {
 	for {
 		e.adm.Lock()
-		batch = e.admitLocked(g, batch)
+		batch = e.admitLocked(batch)
 		changed := e.changed
 		wait := len(batch) == 0 && len(e.pending) == 0
 		e.adm.Unlock()
@@ -348,12 +347,12 @@ func (e *Engine) admit(g int, batch []*active) []*active {
 	}
 }
 
-// admitLocked moves waiting requests into lane g's batch, in order,
+// admitLocked moves waiting requests into a lane's batch, in order,
 // while the engine decodes fewer than MaxBatch and the lane holds less
 // than its fair share of everything in flight or waiting (so that
 // requests arriving together are spread over the lanes), stopping at the
 // first that does not fit.
-func (e *Engine) admitLocked(g int, batch []*active) []*active {
+func (e *Engine) admitLocked(batch []*active) []*active {
 	for {
 		if len(e.pending) == 0 {
 			select {
@@ -363,10 +362,7 @@ func (e *Engine) admitLocked(g int, batch []*active) []*active {
 				return batch
 			}
 		}
-		inFlight := 0
-		for _, n := range e.laneSize {
-			inFlight += n
-		}
+		inFlight := int(e.decoding.Load()) // written under adm
 		if inFlight >= e.cfg.MaxBatch {
 			return batch
 		}
@@ -381,35 +377,33 @@ func (e *Engine) admitLocked(g int, batch []*active) []*active {
 		e.pending[0] = nil
 		e.pending = e.pending[1:]
 		batch = append(batch, a)
-		e.laneSize[g]++
 		e.kvUsed += a.kvBytes()
 		e.decoding.Add(1)
 	}
 }
 
-// release returns the memory of lane g's requests that ended in the step
-// (those of before not in live) and wakes lanes waiting for it.
-func (e *Engine) release(g int, before, live []*active) {
-	ended := len(before) - len(live)
+// release returns the memory of the requests of batch that ended in the
+// step (completed or failed) and wakes lanes waiting for it.
+func (e *Engine) release(batch []*active) {
+	e.adm.Lock()
+	defer e.adm.Unlock()
+	ended := 0
+	for _, a := range batch {
+		if a.ended() {
+			e.kvUsed -= a.kvBytes()
+			ended++
+		}
+	}
 	if ended == 0 {
 		return
 	}
-	still := make(map[*active]bool, len(live))
-	for _, a := range live {
-		still[a] = true
-	}
-	e.adm.Lock()
-	defer e.adm.Unlock()
-	for _, a := range before {
-		if !still[a] {
-			e.kvUsed -= a.kvBytes()
-		}
-	}
-	e.laneSize[g] -= ended
 	e.decoding.Add(int64(-ended))
 	close(e.changed)
 	e.changed = make(chan struct{})
 }
+
+// ended reports whether the request has finished or failed.
+func (a *active) ended() bool { return a.c.Finish != "" || a.c.Err != nil }
 
 // kvBytes is the KV cache a request holds while it is decoded:
 // 2·layers·context·width floats.
