@@ -286,25 +286,24 @@ func (s *scheduler) requeueLocked(t *Task) {
 		return
 	}
 	s.counters.Requeued++
-	ts := []*Task{t}
+	t.Ready = s.now()
 	if sp, ok := t.Source.(Splitter); ok && t.group == nil {
 		if parts := sp.Split(t); len(parts) > 1 {
 			// Queued again as its pieces, each avoiding whoever failed it.
 			s.admitLocked(t.Source, parts)
+			bad := s.avoid[t.ID]
+			delete(s.avoid, t.ID)
 			for _, p := range parts {
-				if bad := s.avoid[t.ID]; len(bad) > 0 {
+				p.Ready = t.Ready
+				if len(bad) > 0 {
 					s.avoid[p.ID] = slices.Clone(bad)
 				}
 			}
-			delete(s.avoid, t.ID)
-			ts = parts
+			s.queue = slices.Insert(s.queue, 0, parts...)
+			return
 		}
 	}
-	now := s.now()
-	for _, t := range ts {
-		t.Ready = now
-	}
-	s.queue = append(ts, s.queue...)
+	s.queue = slices.Insert(s.queue, 0, t)
 }
 
 // fill leases queued (or newly produced) tasks to sessions with free slots,

@@ -36,23 +36,39 @@ func (s *splitSource) Split(t *Task) []*Task {
 	return parts
 }
 
+// splitSetup returns a scheduler with replication share rep, sessions
+// of the given addresses (one slot each) joined, and a source of tasks
+// tasks joining pieces pieces, filled once.
+func splitSetup(rep float64, tasks, pieces int, addrs ...string) (*scheduler, *splitSource, []*session) {
+	h := &Hub{log: slog.New(slog.DiscardHandler)}
+	s := newScheduler(time.Minute)
+	if rep > 0 {
+		s.replication = func(string) float64 { return rep }
+	}
+	var sess []*session
+	for _, a := range addrs {
+		f := newFakeSession(h, a, 8+sendQueue)
+		s.join(f, 1)
+		sess = append(sess, f)
+	}
+	src := &splitSource{hammerSource: newHammerSource("lm", tasks), pieces: pieces}
+	s.addSource(src, false)
+	s.fill()
+	return s, src, sess
+}
+
 // TestRequeuedTaskIsSplit: a joined task refused at A comes back as its
 // pieces, each avoiding A, and they go to B; one whose holder left is
 // split too; a replicated one is requeued whole (its pair compares whole
 // results).
 func TestRequeuedTaskIsSplit(t *testing.T) {
-	h := &Hub{log: slog.New(slog.DiscardHandler)}
-	s := newScheduler(time.Minute)
-	a := newFakeSession(h, "0xa", 8+sendQueue)
-	s.join(a, 1)
-	src := &splitSource{hammerSource: newHammerSource("lm", 2), pieces: 3}
-	s.addSource(src, false)
-	s.fill()
+	s, src, sess := splitSetup(0, 2, 3, "0xa")
+	a := sess[0]
 	joined := (<-a.send).lease.task
 	if joined.Shape.N != 3 {
 		t.Fatalf("A got %v, want the joined task", joined.Shape)
 	}
-	b := newFakeSession(h, "0xb", 8+sendQueue)
+	b := newFakeSession(a.h, "0xb", 8+sendQueue)
 	s.join(b, 8)
 	got := []*Task{(<-b.send).lease.task} // the source's second task
 	s.finish(a, joined, false)
@@ -81,30 +97,18 @@ func TestRequeuedTaskIsSplit(t *testing.T) {
 	}
 
 	// A holder that leaves: its joined task comes back as pieces.
-	s2 := newScheduler(time.Minute)
-	c := newFakeSession(h, "0xc", 8+sendQueue)
-	s2.join(c, 1)
-	src2 := &splitSource{hammerSource: newHammerSource("lm", 1), pieces: 2}
-	s2.addSource(src2, false)
-	s2.fill()
-	<-c.send
-	s2.leave(c)
+	s2, src2, sess2 := splitSetup(0, 1, 2, "0xc")
+	<-sess2[0].send
+	s2.leave(sess2[0])
 	if src2.split != 1 || len(s2.queue) != 2 {
 		t.Fatalf("after the holder left: %d splits, %d queued, want 1 and 2", src2.split, len(s2.queue))
 	}
 
 	// A replicated joined task is requeued whole.
-	s3 := newScheduler(time.Minute)
-	s3.replication = func(string) float64 { return 1 }
-	d, e := newFakeSession(h, "0xd", 8+sendQueue), newFakeSession(h, "0xe", 8+sendQueue)
-	s3.join(d, 1)
-	s3.join(e, 1)
-	src3 := &splitSource{hammerSource: newHammerSource("lm", 1), pieces: 2}
-	s3.addSource(src3, false)
-	s3.fill()
-	primary := (<-d.send).lease.task
-	<-e.send
-	s3.finish(d, primary, false)
+	s3, src3, sess3 := splitSetup(1, 1, 2, "0xd", "0xe")
+	primary := (<-sess3[0].send).lease.task
+	<-sess3[1].send
+	s3.finish(sess3[0], primary, false)
 	if src3.split != 0 {
 		t.Errorf("a replicated task was split")
 	}
