@@ -621,3 +621,16 @@ func TestErrorStrings(t *testing.T) {
 		t.Errorf("ErrorMsg.Err() = %+v, want %+v", m.Err(), e)
 	}
 }
+
+// TestKeepRoundTripNaN: a kept matrix holding NaN round-trips (compared
+// bitwise), as fresh-ci's FuzzDecode once found it did not appear to.
+func TestKeepRoundTripNaN(t *testing.T) {
+	k := &protocol.Keep{ID: 7, Rows: 1, Cols: 2, Data: []float32{float32(math.NaN()), 1}}
+	m, err := protocol.Decode(protocol.Encode(nil, k))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !sameMessage(k, m) {
+		t.Fatalf("round trip changed the message:\n%+v\n%+v", k, m)
+	}
+}
