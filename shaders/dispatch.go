@@ -26,6 +26,8 @@ func GeometryOf(f Family) Geometry {
 		return Geometry{WorkgroupX: 8, WorkgroupY: 8, BlockM: 64, BlockN: 32}
 	case Tiled:
 		return Geometry{WorkgroupX: 16, WorkgroupY: 16, BlockM: 64, BlockN: 64, WorkgroupBytes: 8192}
+	case Vec4:
+		return Geometry{WorkgroupX: 8, WorkgroupY: 8, BlockM: 32, BlockN: 64}
 	}
 	return Geometry{}
 }

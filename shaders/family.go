@@ -1,6 +1,10 @@
 package shaders
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/tessera-ai/tessera/internal/kernel"
+)
 
 // Family is a way of writing the matmul kernels, chosen per adapter.
 type Family uint8
@@ -14,10 +18,18 @@ const (
 	// Tiled kernels stage tiles of A and B in workgroup memory between
 	// workgroupBarrier calls, the usual choice for real GPUs.
 	Tiled
+	// Vec4 kernels compute a 4×8 block of C per invocation and read the
+	// operands as vec4<f32>, without workgroup memory or barriers. They
+	// need M, K and N to be multiples of 4, and run the rest with
+	// RegBlock's kernels (Family.For). The choice for CPU adapters: on
+	// lavapipe, where a load whose address differs between invocations
+	// costs a loop over the SIMD lanes, a vec4 load costs about what a
+	// scalar one does.
+	Vec4
 )
 
 // Families lists every family.
-var Families = []Family{RegBlock, Tiled}
+var Families = []Family{RegBlock, Tiled, Vec4}
 
 // String returns the family's name: "regblock" or "tiled".
 func (f Family) String() string {
@@ -26,12 +38,33 @@ func (f Family) String() string {
 		return "regblock"
 	case Tiled:
 		return "tiled"
+	case Vec4:
+		return "vec4"
 	}
 	return fmt.Sprintf("family(%d)", uint8(f))
 }
 
 // Valid reports whether f names a known family.
-func (f Family) Valid() bool { return f == RegBlock || f == Tiled }
+func (f Family) Valid() bool { return f == RegBlock || f == Tiled || f == Vec4 }
+
+// For returns the family whose kernels run shape s for a device of
+// family f: f itself, except that Vec4 hands products whose M, K or N is
+// not a multiple of 4 to RegBlock.
+func (f Family) For(s kernel.Shape) Family {
+	if f == Vec4 && (s.M%4 != 0 || s.K%4 != 0 || s.N%4 != 0) {
+		return RegBlock
+	}
+	return f
+}
+
+// Fallback returns the other family whose kernels a device of family f
+// needs (RegBlock for Vec4), or zero.
+func (f Family) Fallback() Family {
+	if f == Vec4 {
+		return RegBlock
+	}
+	return 0
+}
 
 // ParseFamily returns the family with the given name.
 func ParseFamily(name string) (Family, error) {

@@ -10,19 +10,24 @@ import (
 
 	"github.com/tessera-ai/tessera/client/device"
 	"github.com/tessera-ai/tessera/client/gpu"
+	"github.com/tessera-ai/tessera/shaders"
 )
 
 // Names lists the accepted backend names.
 var Names = []string{"auto", "webgpu", "cpu"}
 
 // Open returns the device for name: "webgpu" (fail if no adapter works),
-// "cpu", or "auto" (WebGPU, else the CPU fallback, logging why).
-func Open(ctx context.Context, name string, log *slog.Logger) (device.Device, error) {
+// "cpu", or "auto" (WebGPU, else the CPU fallback, logging why). A
+// nonzero family forces WebGPU's kernel family (otherwise chosen per
+// adapter).
+func Open(ctx context.Context, name string, family shaders.Family, log *slog.Logger) (device.Device, error) {
 	switch name {
 	case "cpu":
 		return device.CPU{}, nil
 	case "webgpu", "auto":
-		d, err := gpu.Open(ctx, gpu.DefaultOptions())
+		opts := gpu.DefaultOptions()
+		opts.Family = family
+		d, err := gpu.Open(ctx, opts)
 		if err == nil {
 			return d, nil
 		}

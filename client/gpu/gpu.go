@@ -8,7 +8,8 @@
 // it returns an error wrapping ErrNoAdapter and the caller falls back to
 // device.CPU. The kernel family (see package shaders) is chosen per
 // adapter: CPU adapters (lavapipe/llvmpipe, SwiftShader, fallback adapters)
-// get the barrier-free RegBlock kernels, real GPUs the Tiled kernels;
+// get the barrier-free Vec4 kernels (and RegBlock's for products whose
+// dimensions are not multiples of 4), real GPUs the Tiled kernels;
 // Options.Family forces one.
 //
 // A Device keeps its GPU resources between calls: the pipelines are built
@@ -36,7 +37,6 @@ import (
 
 	"github.com/cogentcore/webgpu/wgpu"
 	"github.com/tessera-ai/tessera/client/device"
-	"github.com/tessera-ai/tessera/internal/kernel"
 	"github.com/tessera-ai/tessera/shaders"
 )
 
@@ -73,7 +73,7 @@ type Device struct {
 
 	bindLayout *wgpu.BindGroupLayout
 	pipeLayout *wgpu.PipelineLayout
-	pipelines  map[kernel.Op]*wgpu.ComputePipeline
+	pipelines  map[pipeKey]*wgpu.ComputePipeline
 
 	bufs      buffers
 	bindGroup *wgpu.BindGroup // valid while bufs.generation == bindGen
@@ -88,7 +88,7 @@ var _ device.Device = (*Device)(nil)
 const closeWait = time.Minute
 
 // Info describes the device: Backend "webgpu", the adapter's readable name
-// and type, and the kernel family in use ("regblock" or "tiled").
+// and type, and the kernel family in use ("vec4", "regblock" or "tiled").
 func (d *Device) Info() device.Info { return d.info }
 
 // Family returns the kernel family the device runs.

@@ -130,8 +130,8 @@ func TestOpen(t *testing.T) {
 	if info.Variant != d.Family().String() {
 		t.Errorf("Variant %q, family %v", info.Variant, d.Family())
 	}
-	if info.AdapterType == "cpu" && d.Family() != shaders.RegBlock {
-		t.Errorf("CPU adapter %q got family %v, want regblock", info.Adapter, d.Family())
+	if info.AdapterType == "cpu" && d.Family() != shaders.Vec4 {
+		t.Errorf("CPU adapter %q got family %v, want vec4", info.Adapter, d.Family())
 	}
 }
 

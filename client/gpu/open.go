@@ -51,7 +51,7 @@ func Open(ctx context.Context, opts Options) (*Device, error) {
 			AdapterType: ai.typ,
 			Variant:     family.String(),
 		},
-		pipelines: make(map[kernel.Op]*wgpu.ComputePipeline),
+		pipelines: make(map[pipeKey]*wgpu.ComputePipeline),
 	}
 	if err := d.buildPipelines(); err != nil {
 		d.Close()
@@ -60,10 +60,10 @@ func Open(ctx context.Context, opts Options) (*Device, error) {
 	return d, nil
 }
 
-// familyFor picks RegBlock for CPU adapters, Tiled for GPUs.
+// familyFor picks Vec4 for CPU adapters, Tiled for GPUs.
 func familyFor(ai adapterInfo) shaders.Family {
 	if ai.software {
-		return shaders.RegBlock
+		return shaders.Vec4
 	}
 	return shaders.Tiled
 }

@@ -9,7 +9,7 @@ import (
 // Options configures Open.
 type Options struct {
 	// Family forces a kernel family; zero picks one from the adapter
-	// (RegBlock for CPU adapters, Tiled for GPUs).
+	// (Vec4 for CPU adapters, Tiled for GPUs).
 	Family shaders.Family
 	// ForceFallbackAdapter asks for the platform's fallback (software)
 	// adapter.

@@ -8,8 +8,15 @@ import (
 	"github.com/tessera-ai/tessera/shaders"
 )
 
+// pipeKey names a pipeline: an op in a kernel family.
+type pipeKey struct {
+	family shaders.Family
+	op     kernel.Op
+}
+
 // buildPipelines creates the bind group layout shared by every kernel, the
-// pipeline layout, and one compute pipeline per op of d.family. Layouts are
+// pipeline layout, and one compute pipeline per op of d.family and of its
+// fallback family (the shapes it cannot run; shaders.Family.For). Layouts are
 // explicit (no GetBindGroupLayout): the browser build lacks it, and one
 // layout lets a single bind group serve every pipeline.
 func (d *Device) buildPipelines() error {
@@ -47,21 +54,26 @@ func (d *Device) buildPipelines() error {
 	if err != nil {
 		return fmt.Errorf("create pipeline layout: %w", err)
 	}
-	for _, op := range kernel.Ops {
-		if err := d.buildPipeline(op); err != nil {
-			return err
+	for _, f := range []shaders.Family{d.family, d.family.Fallback()} {
+		if f == 0 {
+			continue
+		}
+		for _, op := range kernel.Ops {
+			if err := d.buildPipeline(pipeKey{f, op}); err != nil {
+				return err
+			}
 		}
 	}
 	return nil
 }
 
-// buildPipeline compiles the WGSL of op in d.family into a pipeline.
-func (d *Device) buildPipeline(op kernel.Op) error {
-	src, err := shaders.Source(op, d.family)
+// buildPipeline compiles the WGSL of an op in a family into a pipeline.
+func (d *Device) buildPipeline(key pipeKey) error {
+	src, err := shaders.Source(key.op, key.family)
 	if err != nil {
 		return err
 	}
-	label := d.family.String() + "_" + op.String()
+	label := key.family.String() + "_" + key.op.String()
 	var mod *wgpu.ShaderModule
 	err = d.errorScope(func() (err error) {
 		mod, err = d.dev.CreateShaderModule(&wgpu.ShaderModuleDescriptor{
@@ -88,6 +100,6 @@ func (d *Device) buildPipeline(op kernel.Op) error {
 	if err != nil {
 		return fmt.Errorf("create pipeline %s: %w", label, err)
 	}
-	d.pipelines[op] = p
+	d.pipelines[key] = p
 	return nil
 }

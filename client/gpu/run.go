@@ -49,7 +49,8 @@ func (d *Device) run(ctx context.Context, op kernel.Op, s kernel.Shape, a, b, c 
 	if err != nil {
 		return err
 	}
-	pipe := d.pipelines[op]
+	family := d.family.For(s)
+	pipe := d.pipelines[pipeKey{family, op}]
 	bs := &d.bufs
 	err = d.errorScope(func() error {
 		if err := d.upload(bs.a.buf, wgpu.ToBytes(a)); err != nil {
@@ -58,7 +59,7 @@ func (d *Device) run(ctx context.Context, op kernel.Op, s kernel.Shape, a, b, c 
 		if err := d.upload(bs.b.buf, wgpu.ToBytes(b)); err != nil {
 			return fmt.Errorf("write B: %w", err)
 		}
-		g := shaders.GeometryOf(d.family)
+		g := shaders.GeometryOf(family)
 		for band := range g.Bands(s, d.opts.MaxSubmitFLOPs, d.maxGroups()) {
 			if err := ctx.Err(); err != nil {
 				return err

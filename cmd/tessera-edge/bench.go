@@ -32,7 +32,7 @@ type benchConfig struct {
 // benchDevice is one device the bench runs: the CPU backend, or the
 // WebGPU adapter with one kernel family.
 type benchDevice struct {
-	Name        string `json:"name"` // "cpu", "webgpu-regblock", "webgpu-tiled"
+	Name        string `json:"name"` // "cpu", "webgpu-regblock", "webgpu-tiled", "webgpu-vec4"
 	Backend     string `json:"backend"`
 	Adapter     string `json:"adapter"`
 	AdapterType string `json:"adapter_type"`

@@ -16,6 +16,7 @@ import (
 	"github.com/tessera-ai/tessera/internal/kernel"
 	"github.com/tessera-ai/tessera/internal/protocol"
 	"github.com/tessera-ai/tessera/internal/tlsca"
+	"github.com/tessera-ai/tessera/shaders"
 )
 
 // runContribute runs the contributor until it is stopped: the first
@@ -34,6 +35,7 @@ func runContribute(args []string, stdout, stderr io.Writer, signals <-chan os.Si
 	slots := fs.Int("slots", 2, "tasks held at once (one running, the rest prefetched)")
 	cacheMiB := fs.Int("operand-cache", client.DefaultCacheMiB, "MiB of memory for operands the hub sends once and refers to in later tasks (0: none; fewer bytes on the network with it)")
 	backendName := fs.String("backend", "auto", "compute backend: auto, webgpu or cpu")
+	familyName := fs.String("family", "auto", "WebGPU kernel family: auto (chosen per adapter), "+strings.Join(familyNames(), ", "))
 	progress := fs.Duration("progress", 10*time.Second, "interval between progress lines (0 disables)")
 	grace := fs.Duration("grace", 30*time.Second, "on SIGINT/SIGTERM, how long to finish the tasks held before stopping anyway")
 	printAddr := fs.Bool("print-address", false, "print the key's address (creating the key if needed) and exit")
@@ -48,6 +50,13 @@ func runContribute(args []string, stdout, stderr io.Writer, signals <-chan os.Si
 	if err != nil {
 		fmt.Fprintf(stderr, "tessera-edge: --kernels: %v\n", err)
 		return exitUsage
+	}
+	var family shaders.Family
+	if *familyName != "auto" {
+		if family, err = shaders.ParseFamily(*familyName); err != nil {
+			fmt.Fprintf(stderr, "tessera-edge: --family: %v\n", err)
+			return exitUsage
+		}
 	}
 	jobs, err := parseJobs(*jobList)
 	if err != nil {
@@ -83,7 +92,7 @@ func runContribute(args []string, stdout, stderr io.Writer, signals <-chan os.Si
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	dev, err := backend.Open(ctx, *backendName, log)
+	dev, err := backend.Open(ctx, *backendName, family, log)
 	if err != nil {
 		log.Error("cannot open compute backend", "err", err)
 		return exitFailure

@@ -33,6 +33,7 @@ func TestHelpAndUsage(t *testing.T) {
 		{"UnknownFlag", []string{"--nope"}, exitUsage, "flag provided but not defined"},
 		{"StrayArgument", []string{"contribute"}, exitUsage, `unexpected argument "contribute"`},
 		{"BadKernel", []string{"--kernels", "matmul_xx"}, exitUsage, "unknown kernel"},
+		{"BadFamily", []string{"--family", "simd"}, exitUsage, `--family: unknown kernel family "simd"`},
 		{"BadHub", []string{"--hub", "ftp://x/ws"}, exitUsage, "want ws://"},
 		{"BadSize", []string{"bench", "--sizes", "64,huge"}, exitUsage, `"huge" is not a size`},
 		{"BadBackend", []string{"bench", "--backend", "tpu"}, exitUsage, "want cpu, webgpu or all"},
@@ -76,7 +77,7 @@ func TestBench(t *testing.T) {
 		devices []string
 	}{
 		{"cpu", []string{"cpu"}},
-		{"webgpu", []string{"webgpu-regblock", "webgpu-tiled"}},
+		{"webgpu", []string{"webgpu-regblock", "webgpu-tiled", "webgpu-vec4"}},
 	} {
 		t.Run(tc.backend, func(t *testing.T) {
 			out, errOut, code := run("bench", "--backend", tc.backend, "--sizes", "32,96", "--batched", "3x5x7x9", "--time", "20ms", "--reps", "2", "--json")

@@ -245,7 +245,7 @@ func TestBackendsAgree(t *testing.T) {
 // test fails, or skips when TESSERA_GPU_OPTIONAL=1.
 func openLavapipe(tb testing.TB) device.Device {
 	tb.Helper()
-	dev, err := backend.Open(context.Background(), "webgpu", slog.New(slog.DiscardHandler))
+	dev, err := backend.Open(context.Background(), "webgpu", 0, slog.New(slog.DiscardHandler))
 	if err != nil {
 		if errors.Is(err, gpu.ErrNoAdapter) && os.Getenv(gpuOptionalEnv) == "1" {
 			tb.Skipf("no WebGPU adapter (%s=1): %v", gpuOptionalEnv, err)

@@ -188,7 +188,7 @@ func openBenchDevice(tb testing.TB, name string) device.Device {
 
 // openDeviceErr opens one device of the named backend.
 func openDeviceErr(name string) (device.Device, error) {
-	return backend.Open(context.Background(), name, benchLog)
+	return backend.Open(context.Background(), name, 0, benchLog)
 }
 
 // cacheEnv, when set, is the operand cache (MiB) the benchmarks' clients

@@ -63,29 +63,8 @@ func BenchmarkLanguageModel(b *testing.B) {
 	b.Logf("local reference: %.0f ms/step (hub %.0f ms, waiting for its tiles %.0f ms), %.0f tokens/s",
 		ms(took), ms(took-tiles), ms(tiles), float64(spec.BatchSize*spec.Model.NPositions)/took.Seconds())
 
-	bins := edgeBinaries(b)
-	keys, dir := b.TempDir(), b.TempDir()
-	var addrs []string
-	for i := range 2 {
-		addrs = append(addrs, edgeAddress(b, bins, filepath.Join(keys, fmt.Sprintf("edge%d.key", i))))
-	}
-	_, base := startHubOn(b, bins, "127.0.0.1:0", []string{"--data", dir, "--matmul-shape", "off", "--default-job=false",
-		"--epoch", "1h", "--own-workers", strings.Join(addrs, ",")})
-	for i := range 2 {
-		start(b, filepath.Join(bins, "tessera-edge"), []string{"--hub", "ws" + strings.TrimPrefix(base, "http") + "/ws",
-			"--key", filepath.Join(keys, fmt.Sprintf("edge%d.key", i)), "--backend", "webgpu", "--progress", "0"}, nil)
-	}
-
-	// Calibrate: the pace through the edges, from a job's steps 10 to 30
-	// (removed before it ends: its end would evaluate the whole split).
-	cal := spec
-	cal.Name, cal.EvalEvery, cal.CheckpointEvery, cal.EvalWindows = "calibration", 1000, 1000, 1
-	calID := createJob(b, base, dir, cal)
-	waitStep(b, base, 10, 30*time.Minute)
-	t1 := time.Now()
-	waitStep(b, base, 30, 30*time.Minute)
-	pace := time.Since(t1) / 20
-	adminDelete(b, base, dir, calID)
+	base, dir, _ := lmEdges(b, edgeBinaries(b))
+	pace := calibrate(b, base, dir, spec)
 	steps := int(minutes * 60 * float64(time.Second) / float64(pace))
 	b.Logf("calibration through two lavapipe edges: %.0f ms/step: %d steps fit in %.0f minutes", ms(pace), steps, minutes)
 
@@ -145,4 +124,74 @@ func adminDelete(tb testing.TB, base, dataDir, id string) {
 	if resp.StatusCode != http.StatusOK {
 		tb.Fatalf("delete job %s: HTTP %d", id, resp.StatusCode)
 	}
+}
+
+// BenchmarkLanguageModelPace compares the WebGPU kernel families a CPU
+// adapter can run (RegBlock, and Vec4 with RegBlock for unaligned
+// shapes) where they matter: gocode-lm's step time through a real hub and
+// two lavapipe edge processes, each forced to one family (--family), in
+// alternating rounds. It reports each family's mean ms per step and
+// RegBlock's over Vec4's.
+func BenchmarkLanguageModelPace(b *testing.B) {
+	bins := edgeBinaries(b)
+	spec := train.GoCodeLMSpec()
+	families := []string{"regblock", "vec4"}
+	total := make(map[string]time.Duration)
+	const rounds = 2
+	for round := range rounds {
+		for _, f := range families {
+			base, dir, stop := lmEdges(b, bins, "--family", f)
+			pace := calibrate(b, base, dir, spec)
+			stop()
+			b.Logf("round %d, %s kernels: %.0f ms/step", round+1, f, ms(pace))
+			total[f] += pace
+		}
+	}
+	for _, f := range families {
+		b.ReportMetric(ms(total[f]/rounds), "ms/step-"+f)
+	}
+	b.ReportMetric(float64(total["regblock"])/float64(total["vec4"]), "regblock/vec4")
+}
+
+// lmEdges starts a hub with no jobs and two lavapipe edge processes as its
+// own workers (with extra edge flags), and returns the hub's base URL and
+// data directory, and a function that stops all three.
+func lmEdges(b *testing.B, bins string, edgeFlags ...string) (base, dir string, stop func()) {
+	b.Helper()
+	keys := b.TempDir()
+	dir = b.TempDir()
+	var addrs []string
+	for i := range 2 {
+		addrs = append(addrs, edgeAddress(b, bins, filepath.Join(keys, fmt.Sprintf("edge%d.key", i))))
+	}
+	hub, base := startHubOn(b, bins, "127.0.0.1:0", []string{"--data", dir, "--matmul-shape", "off", "--default-job=false",
+		"--epoch", "1h", "--own-workers", strings.Join(addrs, ",")})
+	var edges []*proc
+	for i := range 2 {
+		args := append([]string{"--hub", "ws" + strings.TrimPrefix(base, "http") + "/ws",
+			"--key", filepath.Join(keys, fmt.Sprintf("edge%d.key", i)), "--backend", "webgpu", "--progress", "0"}, edgeFlags...)
+		edges = append(edges, start(b, filepath.Join(bins, "tessera-edge"), args, nil))
+	}
+	return base, dir, func() {
+		for _, e := range edges {
+			e.stop(b)
+		}
+		hub.stop(b)
+	}
+}
+
+// calibrate runs a copy of spec through the hub at base and returns its
+// pace from step 10 to 30. The copy is deleted before it ends (its end
+// would evaluate the whole validation split).
+func calibrate(b *testing.B, base, dir string, spec train.Spec) time.Duration {
+	b.Helper()
+	cal := spec
+	cal.Name, cal.EvalEvery, cal.CheckpointEvery, cal.EvalWindows = "calibration", 1000, 1000, 1
+	calID := createJob(b, base, dir, cal)
+	waitStep(b, base, 10, 30*time.Minute)
+	t1 := time.Now()
+	waitStep(b, base, 30, 30*time.Minute)
+	pace := time.Since(t1) / 20
+	adminDelete(b, base, dir, calID)
+	return pace
 }
