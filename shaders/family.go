@@ -22,9 +22,9 @@ const (
 	// operands as vec4<f32>, without workgroup memory or barriers. They
 	// need M, K and N to be multiples of 4, and run the rest with
 	// RegBlock's kernels (Family.For). The choice for CPU adapters: on
-	// lavapipe, where a load whose address differs between invocations
-	// costs a loop over the SIMD lanes, a vec4 load costs about what a
-	// scalar one does.
+	// lavapipe, a load whose address differs between invocations costs a
+	// loop over the SIMD lanes, and a vec4 load fetches four elements in
+	// one such loop.
 	Vec4
 )
 
