@@ -47,23 +47,23 @@ func (f Family) String() string {
 // Valid reports whether f names a known family.
 func (f Family) Valid() bool { return f == RegBlock || f == Tiled || f == Vec4 }
 
-// For returns the family whose kernels run shape s for a device of
-// family f: f itself, except that Vec4 hands products whose M, K or N is
-// not a multiple of 4 to RegBlock.
-func (f Family) For(s kernel.Shape) Family {
-	if f == Vec4 && (s.M%4 != 0 || s.K%4 != 0 || s.N%4 != 0) {
-		return RegBlock
-	}
-	return f
-}
-
-// Fallback returns the other family whose kernels a device of family f
-// needs (RegBlock for Vec4), or zero.
+// Fallback returns the family that runs the shapes f's kernels cannot
+// (RegBlock for Vec4), or zero when f's kernels run every shape.
 func (f Family) Fallback() Family {
 	if f == Vec4 {
 		return RegBlock
 	}
 	return 0
+}
+
+// For returns the family whose kernels run shape s for a device of
+// family f: f itself, or its Fallback for a shape f cannot run (for Vec4,
+// one whose M, K or N is not a multiple of 4).
+func (f Family) For(s kernel.Shape) Family {
+	if fb := f.Fallback(); fb != 0 && (s.M%4 != 0 || s.K%4 != 0 || s.N%4 != 0) {
+		return fb
+	}
+	return f
 }
 
 // ParseFamily returns the family with the given name.

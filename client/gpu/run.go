@@ -49,8 +49,7 @@ func (d *Device) run(ctx context.Context, op kernel.Op, s kernel.Shape, a, b, c 
 	if err != nil {
 		return err
 	}
-	family := d.family.For(s)
-	pipe := d.pipelines[pipeKey{family, op}]
+	pipe, family := d.kernel(op, s)
 	bs := &d.bufs
 	err = d.errorScope(func() error {
 		if err := d.upload(bs.a.buf, wgpu.ToBytes(a)); err != nil {
@@ -79,6 +78,14 @@ func (d *Device) run(ctx context.Context, op kernel.Op, s kernel.Shape, a, b, c 
 		return err
 	}
 	return d.readback(ctx, c)
+}
+
+// kernel returns the pipeline that runs op on shape s, and its family:
+// the device's, or its fallback for a shape the device's kernels cannot
+// run (shaders.Family.For).
+func (d *Device) kernel(op kernel.Op, s kernel.Shape) (*wgpu.ComputePipeline, shaders.Family) {
+	f := d.family.For(s)
+	return d.pipelines[pipeKey{f, op}], f
 }
 
 // submitBand encodes and submits one dispatch of x×y×z workgroups (the

@@ -71,6 +71,34 @@ func TestVec4EqualsReference(t *testing.T) {
 	}
 }
 
+// TestVec4Chooses checks which kernels a device runs: a Vec4 device its
+// own for shapes whose M, K and N are multiples of 4 and RegBlock's for
+// the rest (both built), a RegBlock device always its own.
+func TestVec4Chooses(t *testing.T) {
+	unaligned := []kernel.Shape{{M: 3, K: 4, N: 4}, {M: 4, K: 5, N: 4}, {M: 4, K: 4, N: 10}, {M: 3, K: 4, N: 4, Batch: 2}}
+	for _, dev := range []struct {
+		family       shaders.Family
+		aligned, odd shaders.Family
+	}{
+		{shaders.Vec4, shaders.Vec4, shaders.RegBlock},
+		{shaders.RegBlock, shaders.RegBlock, shaders.RegBlock},
+	} {
+		d := openDevice(t, dev.family)
+		for _, op := range kernel.Ops {
+			for _, c := range []struct {
+				shapes []kernel.Shape
+				want   shaders.Family
+			}{{vec4Shapes, dev.aligned}, {unaligned, dev.odd}} {
+				for _, s := range c.shapes {
+					if got, built := gpu.KernelFor(d, op, s); got != c.want || !built {
+						t.Errorf("%v device, %v %v: %v kernel (built %v), want %v", dev.family, op, s, got, built, c.want)
+					}
+				}
+			}
+		}
+	}
+}
+
 // TestVec4Fallback runs shapes with a dimension that is not a multiple of
 // 4 on a Vec4 device (RegBlock's kernels), between aligned ones, each
 // checked against the reference.
