@@ -86,6 +86,22 @@ func (s *scheduler) mayHoldLocked(sess *session, st *seat, k *Kept) bool {
 	return bytes+k.bytes() <= sess.kept.limit
 }
 
+// Keeps reports whether a connection that may keep weights for job is
+// connected: a trusted one (an operator's own worker) with an operand
+// cache, working for job. A source with resident weights asks before it
+// installs them, and trains the ordinary way when none is.
+func (h *Hub) Keeps(job string) bool {
+	s := h.sched
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for sess, st := range s.sessions {
+		if sess.trusted && sess.kept != nil && sess.kept.limit > 0 && st.works(job) {
+			return true
+		}
+	}
+	return false
+}
+
 // loseLocked marks k lost and fails its queued tasks; leased ones fail as
 // their leases end. The failures are delivered by deliverFailures.
 func (s *scheduler) loseLocked(k *Kept) {

@@ -51,7 +51,7 @@ func doMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	shape := fs.String("matmul-shape", cfg.Matmul.Shape.String(), "shape MxKxN of the built-in matmul job's tasks (\"off\" disables it)")
 	ownWorkers := fs.String("own-workers", "", "comma-separated addresses of the operator's own workers, exempt from exposure caps")
 	fs.BoolVar(&svc.DefaultJob, "default-job", svc.DefaultJob, "create the default training jobs (--jobs) when there is no job")
-	jobs := fs.String("jobs", strings.Join(svc.Jobs, ","), "comma-separated default jobs to run (mnist-mlp, gocode-lm, or mnist-mlp-resident with --own-workers); given explicitly, each one missing is created on start")
+	jobs := fs.String("jobs", strings.Join(svc.Jobs, ","), "comma-separated default jobs to run (mnist-mlp, gocode-lm); given explicitly, each one missing is created on start")
 	fs.StringVar(&svc.Chain.RPC, "chain-rpc", "", "Ethereum JSON-RPC URL to commit credit to (default: an embedded chain in the data directory)")
 	fs.StringVar(&svc.Chain.KeyFile, "chain-key", "", "file with the committer's private key in hex (with --chain-rpc)")
 	fs.StringVar(&svc.Chain.Contract, "contract", "", "deployed TesseraCredits address (default: deploy one on first start)")

@@ -326,9 +326,11 @@ type JobStatus struct {
 	WireBytesPerGFLOP float64        `json:"wire_bytes_per_gflop"`
 	Wire              *hub.WireStats `json:"wire,omitempty"`
 	// ResidentWeights says the operator's own workers keep the weights
-	// (Spec.ResidentWeights); ResidentRollbacks counts the times one was
-	// lost and the job went back to its last anchor.
+	// while one is connected (Spec.ResidentWeights); WeightsKept, that one
+	// keeps them now; ResidentRollbacks counts the times one was lost and
+	// the job went back to its last anchor.
 	ResidentWeights   bool `json:"resident_weights,omitempty"`
+	WeightsKept       bool `json:"weights_kept,omitempty"`
 	ResidentRollbacks int  `json:"resident_rollbacks,omitempty"`
 }
 
@@ -340,6 +342,9 @@ func (j *Job) Status(exposure *Exposure) JobStatus {
 		TargetAccuracy: j.Spec.TargetAccuracy, LastLoss: j.lastLoss, StepMillis: float64(j.stepTime.Microseconds()) / 1000,
 		Latest: j.lastPoint, ExposureCap: j.Spec.ExposureCap, Error: j.err, Model: j.Spec.Model.Type, Sample: j.sample,
 		ResidentWeights: j.Spec.ResidentWeights, ResidentRollbacks: j.rollbacks}
+	if k, ok := j.model.(interface{ WeightsKept() bool }); ok {
+		st.WeightsKept = k.WeightsKept()
+	}
 	st.HubMillis = float64(j.hubTime.Microseconds()) / 1000
 	st.WaitMillis = float64(j.waitTime.Microseconds()) / 1000
 	if j.stepTime > 0 {

@@ -39,8 +39,6 @@ func DefaultSpec(name string) (Spec, bool) {
 	switch name {
 	case "mnist-mlp":
 		return MNISTSpec(), true
-	case "mnist-mlp-resident":
-		return MNISTResidentSpec(), true
 	case "gocode-lm":
 		return GoCodeLMSpec(), true
 	}

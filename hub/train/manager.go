@@ -142,9 +142,6 @@ func (m *Manager) Create(ctx context.Context, spec Spec) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if spec.ResidentWeights && len(m.cfg.OwnWorkers) == 0 {
-		return "", fmt.Errorf("invalid job spec: resident_weights needs the operator's own workers (tessera-hub --own-workers): only they keep weights")
-	}
 	if f := slices.Max(tr.TileFractions()); f > spec.ExposureCap && len(m.cfg.OwnWorkers) == 0 {
 		return "", fmt.Errorf("invalid job spec: one weight tile is %.1f%% of the weights, above the exposure cap of %.1f%%: use narrower tiles or a higher cap", 100*f, 100*spec.ExposureCap)
 	}
@@ -204,6 +201,10 @@ func (m *Manager) load(ctx context.Context, row store.Job) error {
 		return err
 	}
 	r.job.model.SetStepTimer(m.cfg.Metrics.StepTimer(row.ID))
+	if k, ok := r.job.model.(interface{ SetKeeper(func() bool) }); ok {
+		id := row.ID
+		k.SetKeeper(func() bool { return m.hub.Keeps(id) })
+	}
 	r.job.series = m.cfg.Metrics.Job(row.ID)
 	m.mu.Lock()
 	m.runs[row.ID] = r

@@ -69,16 +69,19 @@ func (m *model) maxTileFraction() float64 {
 	return float64(mx) / float64(m.nWeights)
 }
 
-// init fills p with He-normal weights and zero biases.
+// init fills p with He-normal weights and zero biases. Each layer's
+// weights are drawn in row-major order of the whole in×out matrix, so the
+// model a seed gives does not depend on how it is cut into tiles.
 func (m *model) init(p []float32, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 0x1417))
-	for _, ly := range m.layers {
+	for l := range m.layers {
+		ly := &m.layers[l]
 		std := math.Sqrt(2 / float64(ly.in))
-		for _, t := range ly.tiles {
-			for i := range ly.in * t.width {
-				p[t.offset+i] = float32(rng.NormFloat64() * std)
-			}
+		w := make([]float32, ly.in*ly.out)
+		for i := range w {
+			w[i] = float32(rng.NormFloat64() * std)
 		}
+		scatterLayer(p, ly, w)
 		clear(p[ly.bias : ly.bias+ly.out])
 	}
 }

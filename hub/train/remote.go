@@ -96,9 +96,13 @@ func (r *Remote) Start(ctx context.Context, tiles []*tile.Tile) *tile.Batch {
 // widen.go) for batch, its operands travelling in wire.
 func (r *Remote) task(ctx context.Context, works []*tile.Tile, batch *tile.Batch, wire protocol.Encoding) *hub.Task {
 	t := works[0]
-	ref := &remoteRef{ctx: ctx, works: works, weights: make([]int, len(works)), batch: batch}
-	for i, w := range works {
-		ref.weights[i] = w.Weight
+	ref := &remoteRef{ctx: ctx, works: works, weights: make([]int, 0, len(works)), batch: batch}
+	for _, w := range works {
+		if w.Resident != nil && len(w.Resident.Reveals) > 0 {
+			ref.weights = append(ref.weights, w.Resident.Reveals...)
+			continue
+		}
+		ref.weights = append(ref.weights, w.Weight)
 	}
 	ht := &hub.Task{Op: t.Op, Shape: t.Shape, A: t.A, B: t.B, BDigest: t.BDigest, Wire: wire, Job: r.name, Source: r, Ref: ref}
 	if len(works) > 1 {

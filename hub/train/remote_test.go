@@ -21,7 +21,7 @@ var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
 // returns the hub and their addresses.
 func startNetwork(tb testing.TB, n int) (*hub.Hub, []string) {
 	tb.Helper()
-	nw := newNetwork(tb, n, false)
+	nw := newNetwork(tb, 0, n)
 	var addrs []string
 	for i := range n {
 		nw.worker(i, device.CPU{})

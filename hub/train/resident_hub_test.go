@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -23,8 +24,8 @@ import (
 )
 
 // network is a real hub on loopback whose contributors the test starts
-// and stops: keys[i] is worker i's, trusted (an own worker) when the
-// network was made so.
+// and stops: keys[i] is worker i's, trusted (an own worker) for i below
+// the network's count of own workers.
 type network struct {
 	tb   testing.TB
 	h    *hub.Hub
@@ -33,19 +34,20 @@ type network struct {
 }
 
 // startOwnNetwork is a network of workers own workers.
-func startOwnNetwork(tb testing.TB, workers int) *network { return newNetwork(tb, workers, true) }
+func startOwnNetwork(tb testing.TB, workers int) *network { return newNetwork(tb, workers, 0) }
 
-func newNetwork(tb testing.TB, workers int, trusted bool) *network {
+// newNetwork is a network of own own workers and others ordinary ones.
+func newNetwork(tb testing.TB, own, others int) *network {
 	tb.Helper()
 	n := &network{tb: tb}
 	cfg := hub.DefaultConfig()
 	cfg.DataDir = tb.TempDir()
 	cfg.Matmul.Shape = kernel.Shape{} // only the job's tiles
 	cfg.Logger = quiet
-	for range workers {
+	for i := range own + others {
 		key, _ := identity.Generate()
 		n.keys = append(n.keys, key)
-		if trusted {
+		if i < own {
 			cfg.Trusted = append(cfg.Trusted, key.Address().Hex())
 		}
 	}
@@ -140,6 +142,9 @@ func newResidentRunOf(t *testing.T, n *network, name string, spec train.Spec) *r
 	exp := train.NewExposure(1, r.dist.TileFractions(), nil, nil, func(string, int) error { return nil })
 	r.remote = train.NewRemote(name, n.h, exp)
 	n.h.AddSource(r.remote)
+	// The tests connect their own workers before the first step, or
+	// expect the steps to wait for one: the weights are always kept.
+	r.dist.SetKeeper(func() bool { return true })
 	rng := rand.New(rand.NewPCG(5, 6))
 	for range r.spec.MaxSteps {
 		x, y := syntheticBatch(rng, r.spec.BatchSize)
@@ -372,4 +377,59 @@ func TestResidentWeightsShareWorkersCaches(t *testing.T) {
 		t.Fatalf("%d rollbacks: %v", r.rollbacks, r.lastRollback)
 	}
 	r.sameState()
+}
+
+// TestResidentWeightsFollowTheKeeper: a trainer with resident weights whose
+// keeper check is the hub's (as a job's is) trains the ordinary way through
+// an ordinary contributor while no own worker is connected; keeps the
+// weights at the own worker from the first step after it connects; and
+// when it leaves, goes back to the anchor and carries on the ordinary way.
+// The run ends with the local reference's weights.
+func TestResidentWeightsFollowTheKeeper(t *testing.T) {
+	n := newNetwork(t, 1, 1) // key 0 an own worker, key 1 an ordinary one
+	n.worker(1, device.CPU{})
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	r := newResidentRun(t, n, "resident")
+	r.dist.SetKeeper(func() bool { return n.h.Keeps("resident") })
+	kept := func() []bool {
+		var out []bool
+		for range 3 {
+			r.step(ctx)
+			out = append(out, r.dist.WeightsKept())
+		}
+		return out
+	}
+	if got := kept(); slices.Contains(got, true) {
+		t.Fatalf("steps 1-3 without an own worker kept the weights: %v", got)
+	}
+	stop := n.worker(0, device.CPU{})
+	for !n.h.Keeps("resident") {
+		time.Sleep(time.Millisecond)
+	}
+	if got := kept(); slices.Contains(got, false) {
+		t.Fatalf("steps 4-6 with an own worker connected: weights kept %v", got)
+	}
+	stop()
+	for n.h.Keeps("resident") {
+		time.Sleep(time.Millisecond)
+	}
+	r.step(ctx) // step 7 fails: the weights left with the worker
+	if r.rollbacks != 1 || r.dist.StepsDone() != 5 || r.dist.WeightsKept() {
+		t.Fatalf("after the own worker left: %d rollbacks, at step %d, weights kept %v; want 1, back at the anchor 5, not kept (%v)",
+			r.rollbacks, r.dist.StepsDone(), r.dist.WeightsKept(), r.lastRollback)
+	}
+	for r.dist.StepsDone() < r.spec.MaxSteps {
+		r.step(ctx)
+		if r.dist.WeightsKept() {
+			t.Fatalf("step %d kept the weights with no own worker connected", r.dist.StepsDone())
+		}
+	}
+	if r.rollbacks != 1 {
+		t.Errorf("%d rollbacks in all, want 1: %v", r.rollbacks, r.lastRollback)
+	}
+	r.sameState()
+	if st := n.h.Status(); st.TasksRejected != 0 {
+		t.Errorf("%d results refused with honest workers", st.TasksRejected)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/tessera-ai/tessera/hub"
 	"github.com/tessera-ai/tessera/hub/train/resident"
@@ -14,12 +15,22 @@ import (
 	"github.com/tessera-ai/tessera/internal/protocol"
 )
 
-// Resident weights (Spec.ResidentWeights): the contributors keep the
-// MLP's weight tiles and apply SGD with momentum to them themselves, so
-// that neither the weights go down nor their gradients up every step.
-// The hub keeps the biases, and for each weight tile a hub.Kept (what to
-// install at a contributor) and a resident.Tracker, against which every
-// product with the tile is checked.
+// Resident weights (Spec.ResidentWeights): the operator's own workers
+// keep the MLP's weights and apply SGD with momentum to them themselves,
+// so that neither the weights go down nor their gradients up every step.
+// The hub keeps the biases, and for each layer a hub.Kept (what to install
+// at a contributor: the whole layer, since an own worker is exempt from
+// the exposure cap) and a resident.Tracker, against which every product
+// with the layer's weights is checked. A whole layer takes one task per
+// product, and its input gradient comes back as one matrix rather than a
+// partial sum per column tile.
+//
+// The mode is taken only while a worker that may keep weights is
+// connected (Trainer.keeper): a step begins resident when the weights are
+// already installed or such a worker is there; otherwise it is an ordinary
+// step over the column tiles, which any contributor may take within the
+// cap, with the same SGD applied by the hub. The arithmetic is the same
+// either way, so the job does not care which steps were which.
 //
 // The hub's own copy of the weights (Trainer.params, and the momentum in
 // the optimizer) is brought up to date only at the steps whose state the
@@ -29,15 +40,18 @@ import (
 // start over from them (the anchor). Between two such steps the hub's
 // copy is that of the last anchor.
 //
-// If a contributor keeping a tile leaves, or fails a check, its tile's
-// state is lost: the step fails, and the trainer goes back to the anchor
-// (weights, momentum, biases and step count) and installs every tile
-// afresh. The steps since the anchor are done again, on the same batches.
+// If a contributor keeping a layer leaves, or fails a check, its state is
+// lost: the step fails, and the trainer goes back to the anchor (weights,
+// momentum, biases and step count) and forgets every layer. The steps since
+// the anchor are done again, on the same batches: resident again if a
+// keeper is connected, ordinary otherwise.
 type residentMode struct {
 	lr, mu         float32
 	every, maxStep int // a step whose number is a multiple of every, or maxStep, hands back
 
-	tiles []*residentTile // per weight tile; nil until installed (and after a rollback)
+	tiles []*residentTile // per layer; nil until installed (and after a rollback)
+	// kept mirrors tiles != nil for readers on other goroutines.
+	kept atomic.Bool
 
 	// The anchor: the step, and the biases and their momentum then.
 	anchorStep   int
@@ -45,10 +59,13 @@ type residentMode struct {
 	anchorUpdate int
 }
 
-// residentTile is one weight tile kept by a contributor.
+// residentTile is one layer's weights, kept by a contributor.
 type residentTile struct {
 	kept *hub.Kept
 	k, n int
+	// exposed lists the layer's weight tiles, which a task with the kept
+	// matrix reveals to its holder.
+	exposed []int
 
 	mu  sync.Mutex // the checks run on the sessions' goroutines
 	trk *resident.Tracker
@@ -77,25 +94,53 @@ func gcd(a, b int) int {
 // job needs.
 func (r *residentMode) handsBack(step int) bool { return step%r.every == 0 || step == r.maxStep }
 
-// install makes every weight tile resident from the trainer's current
-// weights and momentum, which become the anchor.
+// install makes every layer resident from the trainer's current weights
+// and momentum, which become the anchor.
 func (r *residentMode) install(t *Trainer, seed uint64) error {
 	vel := t.opt.(*sgd).vel
-	r.tiles = make([]*residentTile, len(t.m.tileElems))
+	r.tiles = make([]*residentTile, len(t.m.layers))
 	for l := range t.m.layers {
 		ly := &t.m.layers[l]
-		for _, wt := range ly.tiles {
-			w, v := slices.Clone(tileOf(t.params, ly, wt)), slices.Clone(tileOf(vel, ly, wt))
-			rng := rand.New(rand.NewPCG(seed, uint64(wt.index)<<32|uint64(t.step)))
-			trk, err := resident.New(w, v, ly.in, wt.width, r.lr, r.mu, rng)
-			if err != nil {
-				return err
-			}
-			r.tiles[wt.index] = &residentTile{kept: &hub.Kept{Rows: ly.in, Cols: wt.width, W: w, V: v}, k: ly.in, n: wt.width, trk: trk, rng: rng}
+		w, v := gatherLayer(t.params, ly), gatherLayer(vel, ly)
+		rng := rand.New(rand.NewPCG(seed, uint64(l)<<32|uint64(t.step)))
+		trk, err := resident.New(w, v, ly.in, ly.out, r.lr, r.mu, rng)
+		if err != nil {
+			return err
 		}
+		exposed := make([]int, len(ly.tiles))
+		for j, wt := range ly.tiles {
+			exposed[j] = wt.index
+		}
+		r.tiles[l] = &residentTile{kept: &hub.Kept{Rows: ly.in, Cols: ly.out, W: w, V: v}, k: ly.in, n: ly.out,
+			exposed: exposed, trk: trk, rng: rng}
 	}
 	r.anchor(t)
+	r.kept.Store(true)
 	return nil
+}
+
+// gatherLayer returns layer ly's weights in p (stored as column tiles) as
+// one in×out row-major matrix.
+func gatherLayer(p []float32, ly *layer) []float32 {
+	out := make([]float32, ly.in*ly.out)
+	for _, wt := range ly.tiles {
+		src := tileOf(p, ly, wt)
+		for row := range ly.in {
+			copy(out[row*ly.out+wt.col0:row*ly.out+wt.col0+wt.width], src[row*wt.width:(row+1)*wt.width])
+		}
+	}
+	return out
+}
+
+// scatterLayer is gatherLayer's inverse: it writes the in×out matrix w
+// into layer ly's column tiles in p.
+func scatterLayer(p []float32, ly *layer, w []float32) {
+	for _, wt := range ly.tiles {
+		dst := tileOf(p, ly, wt)
+		for row := range ly.in {
+			copy(dst[row*wt.width:(row+1)*wt.width], w[row*ly.out+wt.col0:row*ly.out+wt.col0+wt.width])
+		}
+	}
 }
 
 // anchor records the trainer's biases, their momentum and step.
@@ -125,13 +170,14 @@ func (r *residentMode) forget() {
 		rt.kept.Release()
 	}
 	r.tiles = nil
+	r.kept.Store(false)
 }
 
-// product is a forward or input-gradient tile with tile i's weights: op
-// is kernel.MatMulNN (X·W, X M×K) or kernel.MatMulNT (dY·Wᵀ, dY M×N).
-func (r *residentMode) product(i int, op kernel.Op) *tile.Resident {
-	rt := r.tiles[i]
-	return &tile.Resident{Kept: rt.kept, Verify: func(a, _, c []float32) error {
+// product is a forward or input-gradient product with layer l's weights:
+// op is kernel.MatMulNN (X·W, X M×K) or kernel.MatMulNT (dY·Wᵀ, dY M×N).
+func (r *residentMode) product(l int, op kernel.Op) *tile.Resident {
+	rt := r.tiles[l]
+	return &tile.Resident{Kept: rt.kept, Reveals: rt.exposed, Verify: func(a, _, c []float32) error {
 		rt.mu.Lock()
 		defer rt.mu.Unlock()
 		if op == kernel.MatMulNN {
@@ -141,15 +187,15 @@ func (r *residentMode) product(i int, op kernel.Op) *tile.Resident {
 	}}
 }
 
-// update is tile i's update from X (M×K) and dY (M×N), the weights handed
-// back when back is set.
-func (r *residentMode) update(i int, back bool) *tile.Resident {
-	rt := r.tiles[i]
+// update is layer l's update from X (M×K) and dY (M×N), the weights
+// handed back when back is set.
+func (r *residentMode) update(l int, back bool) *tile.Resident {
+	rt := r.tiles[l]
 	mode := protocol.ResidentStep
 	if back {
 		mode = protocol.ResidentStepReturn
 	}
-	return &tile.Resident{Kept: rt.kept, Update: protocol.Resident{Mode: mode, LR: r.lr, Momentum: r.mu},
+	return &tile.Resident{Kept: rt.kept, Reveals: rt.exposed, Update: protocol.Resident{Mode: mode, LR: r.lr, Momentum: r.mu},
 		Verify: func(x, dy, c []float32) error {
 			rt.mu.Lock()
 			defer rt.mu.Unlock()
@@ -180,19 +226,17 @@ func (r *residentMode) takeBack(t *Trainer) error {
 	params := slices.Clone(t.params)
 	for l := range t.m.layers {
 		ly := &t.m.layers[l]
-		for _, wt := range ly.tiles {
-			rt := r.tiles[wt.index]
-			rt.mu.Lock()
-			back := rt.back
-			rt.back = nil
-			rt.mu.Unlock()
-			size := ly.in * wt.width
-			if len(back) != 2*size {
-				return fmt.Errorf("weight tile %d was not handed back", wt.index)
-			}
-			copy(tileOf(params, ly, wt), back[:size])
-			copy(tileOf(vel, ly, wt), back[size:])
+		rt := r.tiles[l]
+		rt.mu.Lock()
+		back := rt.back
+		rt.back = nil
+		rt.mu.Unlock()
+		size := ly.in * ly.out
+		if len(back) != 2*size {
+			return fmt.Errorf("layer %d's weights were not handed back", l)
 		}
+		scatterLayer(params, ly, back[:size])
+		scatterLayer(vel, ly, back[size:])
 	}
 	t.params = params
 	return nil

@@ -36,10 +36,11 @@ type Trainer struct {
 	// stepTime, if set, receives each completed step's duration (the
 	// hub's step time metric).
 	stepTime func(time.Duration)
-	// res, when set, has contributors keep the weights (residentmode.go);
-	// seed draws its trackers' vectors.
-	res  *residentMode
-	seed uint64
+	// res, when set, has contributors keep the weights (residentmode.go)
+	// while keeper reports one connected; seed draws its trackers' vectors.
+	res    *residentMode
+	keeper func() bool
+	seed   uint64
 }
 
 // NewTrainer returns a trainer for spec's model and optimizer, with weights
@@ -60,6 +61,16 @@ func NewTrainer(spec Spec) (*Trainer, error) {
 	}
 	return t, nil
 }
+
+// SetKeeper tells a trainer with resident weights (Spec.ResidentWeights)
+// how to learn whether a contributor that may keep them is connected
+// (hub.Hub.Keeps). Until it is set, or while it reports none, steps are
+// ordinary: the hub holds the weights and applies the update itself.
+func (t *Trainer) SetKeeper(keeper func() bool) { t.keeper = keeper }
+
+// WeightsKept reports whether contributors keep the weights now (resident
+// weights installed). It may be called from any goroutine.
+func (t *Trainer) WeightsKept() bool { return t.res != nil && t.res.kept.Load() }
 
 // StepsDone returns the number of optimizer steps applied.
 func (t *Trainer) StepsDone() int { return t.step }
@@ -96,12 +107,15 @@ func (t *Trainer) forward(ctx context.Context, exec tile.Executor, x []float32, 
 	a[0] = x
 	for l := range t.m.layers {
 		ly := &t.m.layers[l]
-		tiles := make([]*tile.Tile, len(ly.tiles))
-		for j, wt := range ly.tiles {
+		parts := t.parts(l, resident)
+		tiles := make([]*tile.Tile, len(parts))
+		for j, wt := range parts {
 			tiles[j] = &tile.Tile{Op: kernel.MatMulNN, Shape: kernel.Shape{M: b, K: ly.in, N: wt.width},
-				A: a[l], B: tileOf(t.params, ly, wt), C: make([]float32, b*wt.width), Weight: wt.index}
+				A: a[l], C: make([]float32, b*wt.width)}
 			if resident {
-				tiles[j].B, tiles[j].Resident = nil, t.res.product(wt.index, kernel.MatMulNN)
+				tiles[j].Weight, tiles[j].Resident = -1, t.res.product(l, kernel.MatMulNN)
+			} else {
+				tiles[j].B, tiles[j].Weight = tileOf(t.params, ly, wt), wt.index
 			}
 		}
 		if err := exec.Start(ctx, tiles).Wait(ctx); err != nil {
@@ -109,7 +123,7 @@ func (t *Trainer) forward(ctx context.Context, exec tile.Executor, x []float32, 
 		}
 		zl := make([]float32, b*ly.out)
 		bias := t.params[ly.bias : ly.bias+ly.out]
-		for j, wt := range ly.tiles {
+		for j, wt := range parts {
 			c := tiles[j].C
 			for r := 0; r < b; r++ {
 				row := zl[r*ly.out+wt.col0 : r*ly.out+wt.col0+wt.width]
@@ -133,11 +147,11 @@ func (t *Trainer) forward(ctx context.Context, exec tile.Executor, x []float32, 
 // Step runs one training step on the batch x (B×in) with labels y and
 // returns the mean cross-entropy loss before the update.
 func (t *Trainer) Step(ctx context.Context, exec tile.Executor, x []float32, y []uint8) (float64, error) {
-	if t.res != nil {
+	if t.residentNext() {
 		return t.stepResident(ctx, exec, x, y)
 	}
 	start := time.Now()
-	loss, grad, err := t.backprop(ctx, exec, x, y)
+	loss, grad, err := t.backprop(ctx, exec, x, y, false)
 	if err != nil {
 		return 0, err
 	}
@@ -151,6 +165,24 @@ func (t *Trainer) Step(ctx context.Context, exec tile.Executor, x []float32, y [
 	return loss, nil
 }
 
+// residentNext reports whether the next step keeps the weights at a
+// contributor: they are installed already, or a worker that may keep them
+// is connected.
+func (t *Trainer) residentNext() bool {
+	return t.res != nil && (t.res.tiles != nil || (t.keeper != nil && t.keeper()))
+}
+
+// parts returns the column blocks layer l's products are cut into: its
+// weight tiles, or with resident weights the whole layer, which one
+// contributor keeps.
+func (t *Trainer) parts(l int, resident bool) []weightTile {
+	ly := &t.m.layers[l]
+	if resident {
+		return []weightTile{{index: -1, width: ly.out}}
+	}
+	return ly.tiles
+}
+
 // stepResident is Step with resident weights (residentmode.go).
 func (t *Trainer) stepResident(ctx context.Context, exec tile.Executor, x []float32, y []uint8) (float64, error) {
 	start := time.Now()
@@ -161,7 +193,7 @@ func (t *Trainer) stepResident(ctx context.Context, exec tile.Executor, x []floa
 		}
 	}
 	back := r.handsBack(t.step + 1)
-	loss, grad, err := t.backprop(ctx, exec, x, y)
+	loss, grad, err := t.backprop(ctx, exec, x, y, true)
 	if err == nil && back {
 		err = r.takeBack(t)
 	}
@@ -186,13 +218,13 @@ func (t *Trainer) stepResident(ctx context.Context, exec tile.Executor, x []floa
 }
 
 // backprop returns the batch's mean loss and its gradient with respect to
-// every parameter.
-func (t *Trainer) backprop(ctx context.Context, exec tile.Executor, x []float32, y []uint8) (float64, []float32, error) {
+// every parameter; with resident set, the gradient of the biases only (the
+// contributors keeping the weights apply theirs).
+func (t *Trainer) backprop(ctx context.Context, exec tile.Executor, x []float32, y []uint8, resident bool) (float64, []float32, error) {
 	b := len(y)
 	if b == 0 || len(x) != b*t.m.layers[0].in {
 		return 0, nil, fmt.Errorf("batch: %d inputs for %d labels", len(x), b)
 	}
-	resident := t.res != nil
 	back := resident && t.res.handsBack(t.step+1)
 	a, z, err := t.forward(ctx, exec, x, b, resident)
 	if err != nil {
@@ -206,17 +238,20 @@ func (t *Trainer) backprop(ctx context.Context, exec tile.Executor, x []float32,
 	var dW []*tile.Batch
 	for l := L - 1; l >= 0; l-- {
 		ly := &t.m.layers[l]
-		// dY split into the tiles' column blocks, contiguous for sending.
-		dzt := make([][]float32, len(ly.tiles))
-		for j, wt := range ly.tiles {
+		parts := t.parts(l, resident)
+		// dY split into the parts' column blocks, contiguous for sending.
+		dzt := make([][]float32, len(parts))
+		for j, wt := range parts {
 			dzt[j] = columns(dz, b, ly.out, wt.col0, wt.width)
 		}
-		wg := make([]*tile.Tile, len(ly.tiles))
-		for j, wt := range ly.tiles {
+		wg := make([]*tile.Tile, len(parts))
+		for j, wt := range parts {
 			wg[j] = &tile.Tile{Op: kernel.MatMulTN, Shape: kernel.Shape{M: ly.in, K: b, N: wt.width},
-				A: a[l], B: dzt[j], C: tileOf(grad, ly, wt), Weight: -1}
+				A: a[l], B: dzt[j], Weight: -1}
 			if resident { // the contributor applies the gradient itself
-				wg[j].C, wg[j].Resident = nil, t.res.update(wt.index, back)
+				wg[j].Resident = t.res.update(l, back)
+			} else {
+				wg[j].C = tileOf(grad, ly, wt)
 			}
 		}
 		db := grad[ly.bias : ly.bias+ly.out]
@@ -229,12 +264,14 @@ func (t *Trainer) backprop(ctx context.Context, exec tile.Executor, x []float32,
 			dW = append(dW, exec.Start(ctx, wg))
 			break
 		}
-		dx := make([]*tile.Tile, len(ly.tiles))
-		for j, wt := range ly.tiles {
+		dx := make([]*tile.Tile, len(parts))
+		for j, wt := range parts {
 			dx[j] = &tile.Tile{Op: kernel.MatMulNT, Shape: kernel.Shape{M: b, K: wt.width, N: ly.in},
-				A: dzt[j], B: tileOf(t.params, ly, wt), C: make([]float32, b*ly.in), Weight: wt.index}
+				A: dzt[j], C: make([]float32, b*ly.in)}
 			if resident {
-				dx[j].B, dx[j].Resident = nil, t.res.product(wt.index, kernel.MatMulNT)
+				dx[j].Weight, dx[j].Resident = -1, t.res.product(l, kernel.MatMulNT)
+			} else {
+				dx[j].B, dx[j].Weight = tileOf(t.params, ly, wt), wt.index
 			}
 		}
 		// The input gradient is on the critical path: queue it before the

@@ -45,11 +45,11 @@ func TestTiledEqualsUntiled(t *testing.T) {
 			t.Fatal(err)
 		}
 		copyWeights(t, whole, tiled)
-		l1, g1, err := whole.backprop(ctx, tile.NewLocal(2), x, y)
+		l1, g1, err := whole.backprop(ctx, tile.NewLocal(2), x, y, false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		l2, g2, err := tiled.backprop(ctx, tile.NewLocal(2), x, y)
+		l2, g2, err := tiled.backprop(ctx, tile.NewLocal(2), x, y, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -116,7 +116,7 @@ func TestGradientFiniteDifference(t *testing.T) {
 		}
 	}
 	exec := tile.NewLocal(1)
-	_, grad, err := tr.backprop(ctx, exec, x, y)
+	_, grad, err := tr.backprop(ctx, exec, x, y, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -125,9 +125,9 @@ func TestGradientFiniteDifference(t *testing.T) {
 	for i := range tr.params {
 		orig := tr.params[i]
 		tr.params[i] = orig + h
-		lp, _, err1 := tr.backprop(ctx, exec, x, y)
+		lp, _, err1 := tr.backprop(ctx, exec, x, y, false)
 		tr.params[i] = orig - h
-		lm, _, err2 := tr.backprop(ctx, exec, x, y)
+		lm, _, err2 := tr.backprop(ctx, exec, x, y, false)
 		tr.params[i] = orig
 		if err1 != nil || err2 != nil {
 			t.Fatal(err1, err2)

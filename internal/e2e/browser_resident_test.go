@@ -22,11 +22,11 @@ import (
 
 // TestBrowserKeepsResidentWeights: the operator's own worker is a browser
 // tab (the contributor page with the worker's key imported, computing on
-// WebGPU), the only contributor of a job with resident weights. The tab
-// keeps the weight tiles (Keep messages into the Go client's operand
-// cache, compiled to WebAssembly), applies every update and hands the
-// weights back at the evaluation steps; the job finishes with no result
-// refused and no rollback.
+// WebGPU), the only contributor of a job with resident weights. Once
+// connected, the tab keeps the layers (Keep messages into the Go client's
+// operand cache, compiled to WebAssembly), applies every update and hands
+// the weights back at the evaluation steps; the job finishes with no
+// result refused and no rollback.
 func TestBrowserKeepsResidentWeights(t *testing.T) {
 	chrome := findChromium(t)
 	root := repoRoot(t)
@@ -62,7 +62,7 @@ func TestBrowserKeepsResidentWeights(t *testing.T) {
 	}
 	t.Cleanup(func() { cancel(); mgr.Wait(); <-runDone; srv.Close(); db.Close() })
 
-	spec := train.MNISTResidentSpec()
+	spec := train.MNISTSpec()
 	spec.Name, spec.Model.Layers, spec.TileCols, spec.BatchSize = "browser-resident", []int{784, 32, 10}, 32, 32
 	spec.MaxSteps, spec.EvalEvery, spec.CheckpointEvery, spec.TargetAccuracy = 20, 10, 10, 0
 	id, err := mgr.Create(ctx, spec)
@@ -104,8 +104,9 @@ func TestBrowserKeepsResidentWeights(t *testing.T) {
 	hs := h.Status()
 	t.Logf("job done at step %d on %s in the tab: %d results accepted, %d rollbacks, %.1f MB per useful GFLOP",
 		st.Step, stats.Backend, stats.Accepted, st.ResidentRollbacks, h.Wire(id).BytesPerGFLOP()/1e6)
-	if st.Step != spec.MaxSteps || st.ResidentRollbacks != 0 || hs.TasksRejected != 0 || stats.Accepted == 0 {
-		t.Errorf("job at step %d with %d rollbacks; hub refused %d results; the tab had %d accepted", st.Step, st.ResidentRollbacks, hs.TasksRejected, stats.Accepted)
+	if st.Step != spec.MaxSteps || !st.WeightsKept || st.ResidentRollbacks != 0 || hs.TasksRejected != 0 || stats.Accepted == 0 {
+		t.Errorf("job at step %d, weights kept %v, with %d rollbacks; hub refused %d results; the tab had %d accepted",
+			st.Step, st.WeightsKept, st.ResidentRollbacks, hs.TasksRejected, stats.Accepted)
 	}
 	if stats.Backend != "webgpu" {
 		t.Errorf("the tab computed on %q, want webgpu (lavapipe)", stats.Backend)

@@ -50,6 +50,10 @@ type Tile struct {
 type Resident struct {
 	Kept   *hub.Kept
 	Update protocol.Resident
+	// Reveals lists the weight tiles Kept holds (a whole layer may hold
+	// several), which the task reveals to whoever keeps it; Tile.Weight
+	// is then -1.
+	Reveals []int
 	// Verify checks the result (hub.Task.Verify): a and b are the operands
 	// as sent, c the result.
 	Verify func(a, b, c []float32) error
