@@ -183,7 +183,10 @@ func (r *residentRun) step(ctx context.Context) {
 
 // sameState fails unless both trainers' checkpoints hold the same
 // parameters and momentum, to float32 rounding.
-func (r *residentRun) sameState() {
+func (r *residentRun) sameState() { r.sameStateWithin(1e-4) }
+
+// sameStateWithin is sameState with a relative tolerance of tol.
+func (r *residentRun) sameStateWithin(tol float64) {
 	r.t.Helper()
 	dir := r.t.TempDir()
 	read := func(tr *train.Trainer, name string) ckpt.State {
@@ -209,7 +212,7 @@ func (r *residentRun) sameState() {
 		}
 	}
 	r.t.Logf("step %d: parameters and momentum within %.2g (relative) of the local reference", a.Step, worst)
-	if worst > 1e-4 {
+	if worst > tol {
 		r.t.Errorf("the weights handed back differ from the local reference's by %.3g (relative)", worst)
 	}
 }
@@ -428,7 +431,12 @@ func TestResidentWeightsFollowTheKeeper(t *testing.T) {
 	if r.rollbacks != 1 {
 		t.Errorf("%d rollbacks in all, want 1: %v", r.rollbacks, r.lastRollback)
 	}
-	r.sameState()
+	// The ordinary contributor's tasks are blinded: a permutation of the
+	// inner dimension, drawn per run, reorders its sums, so its results
+	// differ from the reference's by rounding, and differently each run
+	// (1e-4 to 2e-4 of the state after 12 steps, against 7e-5 or less
+	// when the ordinary steps are unblinded).
+	r.sameStateWithin(1e-3)
 	if st := n.h.Status(); st.TasksRejected != 0 {
 		t.Errorf("%d results refused with honest workers", st.TasksRejected)
 	}
