@@ -125,7 +125,9 @@ function wireSummary(job) {
   let s = `${mb(job.wire_bytes_per_gflop)} MB per GFLOP (${mb(w.bytes_down)} MB down, ${mb(w.bytes_up)} MB up for ${Number((w.useful_flops / 1e9).toPrecision(3))} GFLOP)`;
   if (job.resident_weights) {
     const lost = job.resident_rollbacks || 0;
-    s += job.weights_kept ? "; weights kept by the operator's own workers" : "; weights held by the hub until an own worker connects";
+    if (job.weights_kept) s += "; weights kept by the operator's own workers";
+    else if (job.state === "running") s += "; weights held by the hub until an own worker connects";
+    else s += "; weights kept by the operator's own workers while one is connected";
     if (lost > 0) s += `, lost ${count(lost)} time${lost === 1 ? "" : "s"} and the steps since redone`;
   }
   return s;

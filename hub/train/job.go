@@ -187,6 +187,9 @@ func (j *Job) recordStep(loss float64, took, waited time.Duration) {
 
 func (j *Job) finish(ctx context.Context, why string) error {
 	j.log.Info("job done", "why", why, "step", j.model.StepsDone())
+	if k, ok := j.model.(interface{ ReleaseWeights() }); ok {
+		k.ReleaseWeights() // the worker keeping them may forget them
+	}
 	j.setState(store.StateDone, "")
 	return j.db.SetState(ctx, j.ID, store.StateDone, "")
 }

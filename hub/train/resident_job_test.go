@@ -76,6 +76,9 @@ func TestResidentMNISTReachesTarget(t *testing.T) {
 	if st.ResidentRollbacks != 0 {
 		t.Errorf("%d rollbacks with an honest worker", st.ResidentRollbacks)
 	}
+	if st.WeightsKept {
+		t.Errorf("the job is done and its weights are still kept: the worker cannot forget them")
+	}
 	if mb := st.WireBytesPerGFLOP / 1e6; !(mb > 0 && mb <= 8) {
 		t.Errorf("%.1f MB per useful GFLOP, want at most 8", mb)
 	}

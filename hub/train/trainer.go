@@ -72,6 +72,15 @@ func (t *Trainer) SetKeeper(keeper func() bool) { t.keeper = keeper }
 // weights installed). It may be called from any goroutine.
 func (t *Trainer) WeightsKept() bool { return t.res != nil && t.res.kept.Load() }
 
+// ReleaseWeights lets the contributors keeping the weights forget them.
+// Call it only after a step that handed them back (the job's last), from
+// the goroutine that steps.
+func (t *Trainer) ReleaseWeights() {
+	if t.res != nil && t.res.tiles != nil {
+		t.res.forget()
+	}
+}
+
 // StepsDone returns the number of optimizer steps applied.
 func (t *Trainer) StepsDone() int { return t.step }
 

@@ -82,10 +82,12 @@ func TestBrowserKeepsResidentWeights(t *testing.T) {
 	})
 	p.do("click Contribute", 5*time.Second, chromedp.Click(chromedp.ID("contribute")))
 	var st train.JobStatus
+	sawKept := false // the tab keeps the weights from the first step after it connects
 	waitFor(t, 3*time.Minute, "the job done", func() error {
 		for _, s := range mgr.Statuses() {
 			if s.ID == id {
 				st = s
+				sawKept = sawKept || s.WeightsKept
 			}
 		}
 		if st.State == store.StateFailed {
@@ -104,9 +106,9 @@ func TestBrowserKeepsResidentWeights(t *testing.T) {
 	hs := h.Status()
 	t.Logf("job done at step %d on %s in the tab: %d results accepted, %d rollbacks, %.1f MB per useful GFLOP",
 		st.Step, stats.Backend, stats.Accepted, st.ResidentRollbacks, h.Wire(id).BytesPerGFLOP()/1e6)
-	if st.Step != spec.MaxSteps || !st.WeightsKept || st.ResidentRollbacks != 0 || hs.TasksRejected != 0 || stats.Accepted == 0 {
-		t.Errorf("job at step %d, weights kept %v, with %d rollbacks; hub refused %d results; the tab had %d accepted",
-			st.Step, st.WeightsKept, st.ResidentRollbacks, hs.TasksRejected, stats.Accepted)
+	if st.Step != spec.MaxSteps || !sawKept || st.ResidentRollbacks != 0 || hs.TasksRejected != 0 || stats.Accepted == 0 {
+		t.Errorf("job at step %d, weights kept while it ran %v, with %d rollbacks; hub refused %d results; the tab had %d accepted",
+			st.Step, sawKept, st.ResidentRollbacks, hs.TasksRejected, stats.Accepted)
 	}
 	if stats.Backend != "webgpu" {
 		t.Errorf("the tab computed on %q, want webgpu (lavapipe)", stats.Backend)
