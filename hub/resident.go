@@ -87,15 +87,17 @@ func (s *scheduler) mayHoldLocked(sess *session, st *seat, k *Kept) bool {
 }
 
 // Keeps reports whether a connection that may keep weights for job is
-// connected: a trusted one (an operator's own worker) with an operand
-// cache, working for job. A source with resident weights asks before it
-// installs them, and trains the ordinary way when none is.
-func (h *Hub) Keeps(job string) bool {
+// connected: a trusted one (an operator's own worker) working for job,
+// whose operand cache could hold a Kept of bytes (Kept.bytes: the matrix
+// and its momentum) if it held nothing else. A source with resident
+// weights asks before it installs them, and trains the ordinary way when
+// none is.
+func (h *Hub) Keeps(job string, bytes int64) bool {
 	s := h.sched
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for sess, st := range s.sessions {
-		if sess.trusted && sess.kept != nil && sess.kept.limit > 0 && st.works(job) {
+		if sess.trusted && sess.kept != nil && sess.kept.limit >= max(bytes, 1) && st.works(job) {
 			return true
 		}
 	}

@@ -144,7 +144,7 @@ func newResidentRunOf(t *testing.T, n *network, name string, spec train.Spec) *r
 	n.h.AddSource(r.remote)
 	// The tests connect their own workers before the first step, or
 	// expect the steps to wait for one: the weights are always kept.
-	r.dist.SetKeeper(func() bool { return true })
+	r.dist.SetKeeper(func(int64) bool { return true })
 	rng := rand.New(rand.NewPCG(5, 6))
 	for range r.spec.MaxSteps {
 		x, y := syntheticBatch(rng, r.spec.BatchSize)
@@ -394,7 +394,7 @@ func TestResidentWeightsFollowTheKeeper(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	r := newResidentRun(t, n, "resident")
-	r.dist.SetKeeper(func() bool { return n.h.Keeps("resident") })
+	r.dist.SetKeeper(func(bytes int64) bool { return n.h.Keeps("resident", bytes) })
 	kept := func() []bool {
 		var out []bool
 		for range 3 {
@@ -407,14 +407,14 @@ func TestResidentWeightsFollowTheKeeper(t *testing.T) {
 		t.Fatalf("steps 1-3 without an own worker kept the weights: %v", got)
 	}
 	stop := n.worker(0, device.CPU{})
-	for !n.h.Keeps("resident") {
+	for !n.h.Keeps("resident", 1) {
 		time.Sleep(time.Millisecond)
 	}
 	if got := kept(); slices.Contains(got, false) {
 		t.Fatalf("steps 4-6 with an own worker connected: weights kept %v", got)
 	}
 	stop()
-	for n.h.Keeps("resident") {
+	for n.h.Keeps("resident", 1) {
 		time.Sleep(time.Millisecond)
 	}
 	r.step(ctx) // step 7 fails: the weights left with the worker
@@ -440,4 +440,44 @@ func TestResidentWeightsFollowTheKeeper(t *testing.T) {
 	if st := n.h.Status(); st.TasksRejected != 0 {
 		t.Errorf("%d results refused with honest workers", st.TasksRejected)
 	}
+}
+
+// TestResidentWeightsNeedRoom: an own worker whose operand cache cannot
+// hold the largest layer (MNIST's first, 1.6 MB with its momentum, against
+// 1 MiB) is not taken for a keeper: the steps are ordinary and complete,
+// rather than waiting for room that never comes. A worker with room that
+// connects later keeps the weights from the next step.
+func TestResidentWeightsNeedRoom(t *testing.T) {
+	n := startOwnNetwork(t, 2)
+	n.workerWithCache(0, device.CPU{}, 1)
+	spec := residentSpec()
+	spec.Model.Layers, spec.TileCols = []int{784, 256, 256, 10}, 256
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	r := newResidentRunOf(t, n, "resident", spec)
+	r.dist.SetKeeper(func(bytes int64) bool { return n.h.Keeps("resident", bytes) })
+	for !n.h.Keeps("resident", 1) {
+		time.Sleep(time.Millisecond)
+	}
+	for range 2 {
+		r.step(ctx)
+		if r.dist.WeightsKept() {
+			t.Fatalf("step %d: weights kept by a worker whose cache cannot hold the first layer", r.dist.StepsDone())
+		}
+	}
+	n.workerWithCache(1, device.CPU{}, 4)
+	for !n.h.Keeps("resident", 2<<20) {
+		time.Sleep(time.Millisecond)
+	}
+	r.step(ctx)
+	if !r.dist.WeightsKept() {
+		t.Fatal("step 3: a worker with room is connected, and the weights are not kept")
+	}
+	for r.dist.StepsDone() < r.spec.MaxSteps {
+		r.step(ctx)
+	}
+	if r.rollbacks > 0 {
+		t.Fatalf("%d rollbacks: %v", r.rollbacks, r.lastRollback)
+	}
+	r.sameState()
 }

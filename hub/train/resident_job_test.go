@@ -37,7 +37,7 @@ func TestResidentMNISTReachesTarget(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { cancel(); mgr.Wait(); db.Close() })
-	for !n.h.Keeps("any") { // the worker's handshake, so that step 1 keeps the weights
+	for !n.h.Keeps("any", 1) { // the worker's handshake, so that step 1 keeps the weights
 		time.Sleep(time.Millisecond)
 	}
 	spec := train.MNISTSpec()

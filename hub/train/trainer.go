@@ -39,7 +39,7 @@ type Trainer struct {
 	// res, when set, has contributors keep the weights (residentmode.go)
 	// while keeper reports one connected; seed draws its trackers' vectors.
 	res    *residentMode
-	keeper func() bool
+	keeper func(bytes int64) bool
 	seed   uint64
 }
 
@@ -63,10 +63,11 @@ func NewTrainer(spec Spec) (*Trainer, error) {
 }
 
 // SetKeeper tells a trainer with resident weights (Spec.ResidentWeights)
-// how to learn whether a contributor that may keep them is connected
-// (hub.Hub.Keeps). Until it is set, or while it reports none, steps are
+// how to learn whether a contributor that may keep them is connected:
+// keeper(bytes) reports one that could keep a layer of bytes (hub.Hub.Keeps
+// for the job). Until it is set, or while it reports none, steps are
 // ordinary: the hub holds the weights and applies the update itself.
-func (t *Trainer) SetKeeper(keeper func() bool) { t.keeper = keeper }
+func (t *Trainer) SetKeeper(keeper func(bytes int64) bool) { t.keeper = keeper }
 
 // WeightsKept reports whether contributors keep the weights now (resident
 // weights installed). It may be called from any goroutine.
@@ -178,7 +179,17 @@ func (t *Trainer) Step(ctx context.Context, exec tile.Executor, x []float32, y [
 // contributor: they are installed already, or a worker that may keep them
 // is connected.
 func (t *Trainer) residentNext() bool {
-	return t.res != nil && (t.res.tiles != nil || (t.keeper != nil && t.keeper()))
+	return t.res != nil && (t.res.tiles != nil || (t.keeper != nil && t.keeper(t.largestLayer())))
+}
+
+// largestLayer is what keeping the largest layer takes: its weights and
+// their momentum, in bytes.
+func (t *Trainer) largestLayer() int64 {
+	var most int64
+	for _, ly := range t.m.layers {
+		most = max(most, 8*int64(ly.in)*int64(ly.out))
+	}
+	return most
 }
 
 // parts returns the column blocks layer l's products are cut into: its
