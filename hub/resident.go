@@ -70,8 +70,15 @@ func (s *scheduler) mayHoldLocked(sess *session, st *seat, k *Kept) bool {
 	if k.holder != nil {
 		return k.holder == sess
 	}
+	return s.roomLocked(sess, st) >= k.bytes()
+}
+
+// roomLocked is what sess, seated at st, could still keep: its cache
+// beside the Kepts it keeps (0 for a connection that may keep nothing:
+// not trusted, or without a cache).
+func (s *scheduler) roomLocked(sess *session, st *seat) int64 {
 	if !sess.trusted || sess.kept == nil {
-		return false
+		return 0
 	}
 	held := st.kept[:0] // forget the Kepts that are over
 	var bytes int64
@@ -83,21 +90,64 @@ func (s *scheduler) mayHoldLocked(sess *session, st *seat, k *Kept) bool {
 	}
 	clear(st.kept[len(held):])
 	st.kept = held
-	return bytes+k.bytes() <= sess.kept.limit
+	return sess.kept.limit - bytes
 }
 
-// Keeps reports whether a connection that may keep weights for job is
-// connected: a trusted one (an operator's own worker) working for job,
-// whose operand cache could hold a Kept of bytes (Kept.bytes: the matrix
-// and its momentum) if it held nothing else. A source with resident
-// weights asks before it installs them, and trains the ordinary way when
-// none is.
+// keeperLocked reports whether sess, seated at st, takes tasks of job now:
+// it works for job, has slots and is not closing.
+func keeperLocked(sess *session, st *seat, job string) bool {
+	return st.capacity > 0 && st.works(job) && !sess.closing()
+}
+
+// Keeps reports whether a connection is there that could keep bytes of
+// weights for job (Kept.bytes: matrices and their momentum): a trusted
+// one (an operator's own worker; the service trusts exactly the own
+// workers, whom exposure caps exempt) that takes tasks of job and has that
+// much room in its operand cache beside what it keeps. A source with
+// resident weights asks, for all of its matrices, before it installs
+// them, and trains the ordinary way when none is.
 func (h *Hub) Keeps(job string, bytes int64) bool {
 	s := h.sched
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for sess, st := range s.sessions {
-		if sess.trusted && sess.kept != nil && sess.kept.limit >= max(bytes, 1) && st.works(job) {
+		if keeperLocked(sess, st, job) && s.roomLocked(sess, st) >= max(bytes, 1) {
+			return true
+		}
+	}
+	return false
+}
+
+// Strand marks k lost, when nobody can run its tasks any more, and
+// reports whether it is lost: its holder left, takes no more tasks, or no
+// longer works for job; or nobody holds it yet and no connection that
+// takes tasks of job has room for it. Its queued tasks then fail to their
+// source (ErrKeptLost), which goes back to its anchor rather than wait for
+// a keeper that may never come. A source with resident weights calls it
+// while a step waits, and fails the tasks it has not yet handed to the hub
+// itself.
+func (h *Hub) Strand(job string, k *Kept) bool {
+	s := h.sched
+	s.mu.Lock()
+	if !k.lost && !s.reachableLocked(job, k) {
+		s.loseLocked(k)
+	}
+	lost := k.lost
+	s.mu.Unlock()
+	if lost {
+		s.fill() // fails the queued tasks
+	}
+	return lost
+}
+
+// reachableLocked reports whether some connection can run k's tasks.
+func (s *scheduler) reachableLocked(job string, k *Kept) bool {
+	if k.holder != nil {
+		st := s.sessions[k.holder]
+		return st != nil && keeperLocked(k.holder, st, job)
+	}
+	for sess, st := range s.sessions {
+		if keeperLocked(sess, st, job) && s.mayHoldLocked(sess, st, k) {
 			return true
 		}
 	}

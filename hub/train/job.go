@@ -108,6 +108,11 @@ func (j *Job) Run(ctx context.Context) error {
 	if j.lastPoint != nil && j.targetMet(*j.lastPoint) && j.lastPoint.Step <= j.model.StepsDone() {
 		return j.finish(ctx, "target reached before the restart")
 	}
+	defer func() {
+		j.mu.Lock()
+		j.releaseWeightsLocked()
+		j.mu.Unlock()
+	}()
 	var blocked atomic.Int64
 	exec := tile.Timed(j.exec, &blocked)
 	for j.model.StepsDone() < j.Spec.MaxSteps {
@@ -187,11 +192,20 @@ func (j *Job) recordStep(loss float64, took, waited time.Duration) {
 
 func (j *Job) finish(ctx context.Context, why string) error {
 	j.log.Info("job done", "why", why, "step", j.model.StepsDone())
-	if k, ok := j.model.(interface{ ReleaseWeights() }); ok {
-		k.ReleaseWeights() // the worker keeping them may forget them
-	}
-	j.setState(store.StateDone, "")
+	j.mu.Lock() // a status never shows the job done with its weights kept
+	j.releaseWeightsLocked()
+	j.state, j.err = store.StateDone, ""
+	j.mu.Unlock()
 	return j.db.SetState(ctx, j.ID, store.StateDone, "")
+}
+
+// releaseWeightsLocked lets the workers keeping the model's weights
+// forget them (Trainer.ReleaseWeights). Run calls it however it returns:
+// a stopped or failed job must not hold their caches.
+func (j *Job) releaseWeightsLocked() {
+	if k, ok := j.model.(interface{ ReleaseWeights() }); ok {
+		k.ReleaseWeights()
+	}
 }
 
 func (j *Job) setState(state, msg string) {

@@ -201,9 +201,8 @@ func (m *Manager) load(ctx context.Context, row store.Job) error {
 		return err
 	}
 	r.job.model.SetStepTimer(m.cfg.Metrics.StepTimer(row.ID))
-	if k, ok := r.job.model.(interface{ SetKeeper(func(int64) bool) }); ok {
-		id := row.ID
-		k.SetKeeper(func(bytes int64) bool { return m.hub.Keeps(id, bytes) })
+	if k, ok := r.job.model.(interface{ SetKeeper(Keeper) }); ok {
+		k.SetKeeper(r.remote)
 	}
 	r.job.series = m.cfg.Metrics.Job(row.ID)
 	m.mu.Lock()

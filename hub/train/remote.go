@@ -117,6 +117,36 @@ func (r *Remote) task(ctx context.Context, works []*tile.Tile, batch *tile.Batch
 	return ht
 }
 
+// Strand fails the tasks of k not yet handed to the hub, with
+// hub.ErrKeptLost, once the hub says nobody can run k's tasks (hub.Strand,
+// which fails the ones it holds). It reports whether k is lost.
+func (r *Remote) Strand(k *hub.Kept) bool {
+	if !r.hub.Strand(r.name, k) {
+		return false
+	}
+	r.mu.Lock()
+	var failed []*hub.Task
+	kept := r.pending[:0]
+	for _, t := range r.pending {
+		if t.Kept == k {
+			failed = append(failed, t)
+			continue
+		}
+		kept = append(kept, t)
+	}
+	clear(r.pending[len(kept):])
+	r.pending = kept
+	r.mu.Unlock()
+	for _, t := range failed {
+		r.Failed(t, hub.ErrKeptLost)
+	}
+	return true
+}
+
+// Keeps reports whether a contributor that could keep bytes of the job's
+// weights is connected (hub.Keeps).
+func (r *Remote) Keeps(bytes int64) bool { return r.hub.Keeps(r.name, bytes) }
+
 // Name implements hub.Source.
 func (r *Remote) Name() string { return r.name }
 

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -144,7 +145,7 @@ func newResidentRunOf(t *testing.T, n *network, name string, spec train.Spec) *r
 	n.h.AddSource(r.remote)
 	// The tests connect their own workers before the first step, or
 	// expect the steps to wait for one: the weights are always kept.
-	r.dist.SetKeeper(func(int64) bool { return true })
+	r.dist.SetKeeper(alwaysKeeper{})
 	rng := rand.New(rand.NewPCG(5, 6))
 	for range r.spec.MaxSteps {
 		x, y := syntheticBatch(rng, r.spec.BatchSize)
@@ -152,6 +153,12 @@ func newResidentRunOf(t *testing.T, n *network, name string, spec train.Spec) *r
 	}
 	return r
 }
+
+// alwaysKeeper says a keeper is always there, and never strands a layer.
+type alwaysKeeper struct{}
+
+func (alwaysKeeper) Keeps(int64) bool        { return true }
+func (alwaysKeeper) Strand(k *hub.Kept) bool { return false }
 
 // step runs the resident trainer's next step (which may be a step redone
 // after a rollback) and, the first time a step number is reached, the
@@ -394,7 +401,7 @@ func TestResidentWeightsFollowTheKeeper(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	r := newResidentRun(t, n, "resident")
-	r.dist.SetKeeper(func(bytes int64) bool { return n.h.Keeps("resident", bytes) })
+	r.dist.SetKeeper(r.remote)
 	kept := func() []bool {
 		var out []bool
 		for range 3 {
@@ -443,30 +450,31 @@ func TestResidentWeightsFollowTheKeeper(t *testing.T) {
 }
 
 // TestResidentWeightsNeedRoom: an own worker whose operand cache cannot
-// hold the largest layer (MNIST's first, 1.6 MB with its momentum, against
-// 1 MiB) is not taken for a keeper: the steps are ordinary and complete,
-// rather than waiting for room that never comes. A worker with room that
-// connects later keeps the weights from the next step.
+// hold every layer at once (MNIST's three, 2.15 MB with their momentum,
+// against 2 MiB, which holds the largest) is not taken for a keeper: the
+// steps are ordinary and complete, rather than leave a layer waiting for
+// room that never comes. A worker with room that connects later keeps the
+// weights from the next step.
 func TestResidentWeightsNeedRoom(t *testing.T) {
 	n := startOwnNetwork(t, 2)
-	n.workerWithCache(0, device.CPU{}, 1)
+	n.workerWithCache(0, device.CPU{}, 2)
 	spec := residentSpec()
 	spec.Model.Layers, spec.TileCols = []int{784, 256, 256, 10}, 256
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	r := newResidentRunOf(t, n, "resident", spec)
-	r.dist.SetKeeper(func(bytes int64) bool { return n.h.Keeps("resident", bytes) })
+	r.dist.SetKeeper(r.remote)
 	for !n.h.Keeps("resident", 1) {
 		time.Sleep(time.Millisecond)
 	}
 	for range 2 {
 		r.step(ctx)
 		if r.dist.WeightsKept() {
-			t.Fatalf("step %d: weights kept by a worker whose cache cannot hold the first layer", r.dist.StepsDone())
+			t.Fatalf("step %d: weights kept by a worker whose cache cannot hold every layer", r.dist.StepsDone())
 		}
 	}
 	n.workerWithCache(1, device.CPU{}, 4)
-	for !n.h.Keeps("resident", 2<<20) {
+	for !n.h.Keeps("resident", 3<<20) {
 		time.Sleep(time.Millisecond)
 	}
 	r.step(ctx)
@@ -480,4 +488,59 @@ func TestResidentWeightsNeedRoom(t *testing.T) {
 		t.Fatalf("%d rollbacks: %v", r.rollbacks, r.lastRollback)
 	}
 	r.sameState()
+}
+
+// leavingKeeper is a job's Remote as its Keeper, except that the first time
+// it reports a keeper it makes that keeper leave: the weights are then
+// installed for a worker that is gone before it takes a task.
+type leavingKeeper struct {
+	*train.Remote
+	leave func()
+	once  sync.Once
+}
+
+func (k *leavingKeeper) Keeps(bytes int64) bool {
+	ok := k.Remote.Keeps(bytes)
+	if ok {
+		k.once.Do(k.leave)
+	}
+	return ok
+}
+
+// TestResidentWeightsStrandedKeeper: the own worker leaves between the
+// trainer's check for a keeper and its first task, so the step's layers
+// have no holder and no connection may take them (the ordinary worker is
+// not trusted). The step fails within the trainer's watch instead of
+// waiting forever, goes back to the anchor, and training carries on the
+// ordinary way to the local reference's weights.
+func TestResidentWeightsStrandedKeeper(t *testing.T) {
+	n := newNetwork(t, 1, 1)
+	stop := n.worker(0, device.CPU{})
+	n.worker(1, device.CPU{})
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	r := newResidentRun(t, n, "resident")
+	r.dist.SetKeeper(&leavingKeeper{Remote: r.remote, leave: func() {
+		stop()
+		for n.h.Keeps("resident", 1) {
+			time.Sleep(time.Millisecond)
+		}
+	}})
+	for !n.h.Keeps("resident", 1) {
+		time.Sleep(time.Millisecond)
+	}
+	stepCtx, stepCancel := context.WithTimeout(ctx, 20*time.Second)
+	r.step(stepCtx)
+	stepCancel()
+	if r.rollbacks != 1 || r.dist.StepsDone() != 0 || r.dist.WeightsKept() {
+		t.Fatalf("step 1 with its keeper gone: %d rollbacks, at step %d, weights kept %v; want 1, at step 0, not kept (%v)",
+			r.rollbacks, r.dist.StepsDone(), r.dist.WeightsKept(), r.lastRollback)
+	}
+	for r.dist.StepsDone() < r.spec.MaxSteps {
+		r.step(ctx)
+		if r.dist.WeightsKept() {
+			t.Fatalf("step %d kept the weights with no own worker connected", r.dist.StepsDone())
+		}
+	}
+	r.sameStateWithin(1e-3) // the ordinary worker's tasks are blinded (TestResidentWeightsFollowTheKeeper)
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/tessera-ai/tessera/hub"
 	"github.com/tessera-ai/tessera/hub/train/resident"
@@ -27,10 +28,14 @@ import (
 //
 // The mode is taken only while a worker that may keep weights is
 // connected (Trainer.keeper): a step begins resident when the weights are
-// already installed or such a worker is there; otherwise it is an ordinary
-// step over the column tiles, which any contributor may take within the
-// cap, with the same SGD applied by the hub. The arithmetic is the same
-// either way, so the job does not care which steps were which.
+// already installed or such a worker is there, with room for all of them;
+// otherwise it is an ordinary step over the column tiles, which any
+// contributor may take within the cap, with the same SGD applied by the
+// hub. The arithmetic is the same either way, to float32 rounding (an
+// ordinary step sums the input gradient per column tile), so the job does
+// not care which steps were which. While a resident step waits, watch
+// fails a layer that nobody can run any more (its keeper left before
+// taking it, say), and the step goes back to the anchor.
 //
 // The hub's own copy of the weights (Trainer.params, and the momentum in
 // the optimizer) is brought up to date only at the steps whose state the
@@ -72,6 +77,44 @@ type residentTile struct {
 	rng *rand.Rand
 	// back holds the weights and momentum handed back at this step, checked.
 	back []float32
+}
+
+// strandEvery is how often a resident step that is still waiting checks
+// that some contributor can run each layer's tasks.
+const strandEvery = 250 * time.Millisecond
+
+// watch checks, every strandEvery until stop is called, that some
+// contributor can still run each layer's tasks (Keeper.Strand): a keeper
+// may leave, drain or choose other jobs before it takes a layer's first
+// task, and nobody else may take them. A layer nobody can run fails its
+// tasks, and the step with them, which then goes back to the anchor.
+func (r *residentMode) watch(k Keeper) (stop func()) {
+	if k == nil {
+		return func() {}
+	}
+	tiles := r.tiles
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		tick := time.NewTicker(strandEvery)
+		defer tick.Stop()
+		lost := make([]bool, len(tiles))
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+			for i, rt := range tiles {
+				if !lost[i] {
+					lost[i] = k.Strand(rt.kept)
+				}
+			}
+		}
+	}()
+	return func() { close(done); wg.Wait() }
 }
 
 // errRolledBack reports a step undone: a contributor keeping weights was

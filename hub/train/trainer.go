@@ -39,7 +39,7 @@ type Trainer struct {
 	// res, when set, has contributors keep the weights (residentmode.go)
 	// while keeper reports one connected; seed draws its trackers' vectors.
 	res    *residentMode
-	keeper func(bytes int64) bool
+	keeper Keeper
 	seed   uint64
 }
 
@@ -62,23 +62,34 @@ func NewTrainer(spec Spec) (*Trainer, error) {
 	return t, nil
 }
 
-// SetKeeper tells a trainer with resident weights (Spec.ResidentWeights)
-// how to learn whether a contributor that may keep them is connected:
-// keeper(bytes) reports one that could keep a layer of bytes (hub.Hub.Keeps
-// for the job). Until it is set, or while it reports none, steps are
-// ordinary: the hub holds the weights and applies the update itself.
-func (t *Trainer) SetKeeper(keeper func(bytes int64) bool) { t.keeper = keeper }
+// Keeper is what a trainer with resident weights asks of the hub; a job's
+// Remote is one.
+type Keeper interface {
+	// Keeps reports whether a contributor that could keep bytes of
+	// weights (matrices and momentum) is connected (hub.Hub.Keeps).
+	Keeps(bytes int64) bool
+	// Strand fails k's tasks when nobody can run them any more, and
+	// reports whether k is lost (hub.Hub.Strand).
+	Strand(k *hub.Kept) bool
+}
+
+// SetKeeper gives a trainer with resident weights (Spec.ResidentWeights)
+// its Keeper. Until it is set, or while it reports no contributor that
+// could keep the weights, steps are ordinary: the hub holds the weights
+// and applies the update itself.
+func (t *Trainer) SetKeeper(k Keeper) { t.keeper = k }
 
 // WeightsKept reports whether contributors keep the weights now (resident
 // weights installed). It may be called from any goroutine.
 func (t *Trainer) WeightsKept() bool { return t.res != nil && t.res.kept.Load() }
 
-// ReleaseWeights lets the contributors keeping the weights forget them.
-// Call it only after a step that handed them back (the job's last), from
-// the goroutine that steps.
+// ReleaseWeights lets the contributors keeping the weights forget them,
+// when training stops. The trainer goes back to its last anchor, the last
+// state it holds (nothing changes after a step that handed the weights
+// back, as a job's last step does). Call it from the goroutine that steps.
 func (t *Trainer) ReleaseWeights() {
 	if t.res != nil && t.res.tiles != nil {
-		t.res.forget()
+		t.res.rollback(t)
 	}
 }
 
@@ -179,18 +190,13 @@ func (t *Trainer) Step(ctx context.Context, exec tile.Executor, x []float32, y [
 // contributor: they are installed already, or a worker that may keep them
 // is connected.
 func (t *Trainer) residentNext() bool {
-	return t.res != nil && (t.res.tiles != nil || (t.keeper != nil && t.keeper(t.largestLayer())))
+	return t.res != nil && (t.res.tiles != nil || (t.keeper != nil && t.keeper.Keeps(t.keptBytes())))
 }
 
-// largestLayer is what keeping the largest layer takes: its weights and
-// their momentum, in bytes.
-func (t *Trainer) largestLayer() int64 {
-	var most int64
-	for _, ly := range t.m.layers {
-		most = max(most, 8*int64(ly.in)*int64(ly.out))
-	}
-	return most
-}
+// keptBytes is what keeping every layer takes: the weights and their
+// momentum, in bytes. One contributor must have room for all of them, so
+// that the layers never wait for room that no connection has.
+func (t *Trainer) keptBytes() int64 { return 8 * int64(t.m.nWeights) }
 
 // parts returns the column blocks layer l's products are cut into: its
 // weight tiles, or with resident weights the whole layer, which one
@@ -213,7 +219,9 @@ func (t *Trainer) stepResident(ctx context.Context, exec tile.Executor, x []floa
 		}
 	}
 	back := r.handsBack(t.step + 1)
+	stop := r.watch(t.keeper)
 	loss, grad, err := t.backprop(ctx, exec, x, y, true)
+	stop()
 	if err == nil && back {
 		err = r.takeBack(t)
 	}
