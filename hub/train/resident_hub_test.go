@@ -154,6 +154,18 @@ func newResidentRunOf(t *testing.T, n *network, name string, spec train.Spec) *r
 	return r
 }
 
+// finishUnkept runs the remaining steps, none of which may keep the
+// weights (no own worker is connected).
+func (r *residentRun) finishUnkept(ctx context.Context) {
+	r.t.Helper()
+	for r.dist.StepsDone() < r.spec.MaxSteps {
+		r.step(ctx)
+		if r.dist.WeightsKept() {
+			r.t.Fatalf("step %d kept the weights with no own worker connected", r.dist.StepsDone())
+		}
+	}
+}
+
 // alwaysKeeper says a keeper is always there, and never strands a layer.
 type alwaysKeeper struct{}
 
@@ -429,12 +441,7 @@ func TestResidentWeightsFollowTheKeeper(t *testing.T) {
 		t.Fatalf("after the own worker left: %d rollbacks, at step %d, weights kept %v; want 1, back at the anchor 5, not kept (%v)",
 			r.rollbacks, r.dist.StepsDone(), r.dist.WeightsKept(), r.lastRollback)
 	}
-	for r.dist.StepsDone() < r.spec.MaxSteps {
-		r.step(ctx)
-		if r.dist.WeightsKept() {
-			t.Fatalf("step %d kept the weights with no own worker connected", r.dist.StepsDone())
-		}
-	}
+	r.finishUnkept(ctx)
 	if r.rollbacks != 1 {
 		t.Errorf("%d rollbacks in all, want 1: %v", r.rollbacks, r.lastRollback)
 	}
@@ -536,11 +543,6 @@ func TestResidentWeightsStrandedKeeper(t *testing.T) {
 		t.Fatalf("step 1 with its keeper gone: %d rollbacks, at step %d, weights kept %v; want 1, at step 0, not kept (%v)",
 			r.rollbacks, r.dist.StepsDone(), r.dist.WeightsKept(), r.lastRollback)
 	}
-	for r.dist.StepsDone() < r.spec.MaxSteps {
-		r.step(ctx)
-		if r.dist.WeightsKept() {
-			t.Fatalf("step %d kept the weights with no own worker connected", r.dist.StepsDone())
-		}
-	}
+	r.finishUnkept(ctx)
 	r.sameStateWithin(1e-3) // the ordinary worker's tasks are blinded (TestResidentWeightsFollowTheKeeper)
 }
