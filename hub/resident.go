@@ -110,7 +110,7 @@ func (h *Hub) Keeps(job string, bytes int64) bool {
 	s := h.sched
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for sess, st := range s.sessions {
+	for sess, st := range s.keepers {
 		if keeperLocked(sess, st, job) && s.roomLocked(sess, st) >= max(bytes, 1) {
 			return true
 		}
@@ -146,7 +146,7 @@ func (s *scheduler) reachableLocked(job string, k *Kept) bool {
 		st := s.sessions[k.holder]
 		return st != nil && keeperLocked(k.holder, st, job)
 	}
-	for sess, st := range s.sessions {
+	for sess, st := range s.keepers {
 		if keeperLocked(sess, st, job) && s.mayHoldLocked(sess, st, k) {
 			return true
 		}

@@ -69,6 +69,10 @@ type scheduler struct {
 	// (resident.go).
 	lostKept bool
 	failed   []*Task
+	// keepers are the sessions that may keep weights (trusted, with an
+	// operand cache): the few that Hub.Keeps and Hub.Strand look at,
+	// however many others are connected.
+	keepers map[*session]*seat
 	// choosers counts the seats that chose jobs (seat.jobs not nil);
 	// while it is 0 every contributor may take every task and the
 	// checks that depend on choices take their fast paths.
@@ -125,6 +129,7 @@ func newScheduler(leaseTimeout time.Duration) *scheduler {
 		avoid:        make(map[uint64][]string),
 		nextID:       1,
 		removed:      make(map[Source]struct{}),
+		keepers:      make(map[*session]*seat),
 	}
 }
 
@@ -156,6 +161,9 @@ func (s *scheduler) joinChoosing(sess *session, capacity int, ch choice) {
 	st := &seat{capacity: capacity, held: make(map[uint64]*lease)}
 	s.setChoiceLocked(st, ch)
 	s.sessions[sess] = st
+	if sess.trusted && sess.kept != nil && sess.kept.limit > 0 {
+		s.keepers[sess] = st
+	}
 	s.wantLocked(sess, st)
 	s.addrs[sess.address()]++
 	s.ips[sess.remote]++
@@ -177,6 +185,7 @@ func (s *scheduler) leave(sess *session) {
 	st, ok := s.sessions[sess]
 	if ok {
 		delete(s.sessions, sess)
+		delete(s.keepers, sess)
 		s.setChoiceLocked(st, choice{})
 		if s.addrs[sess.address()]--; s.addrs[sess.address()] <= 0 {
 			delete(s.addrs, sess.address())

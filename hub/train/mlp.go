@@ -70,13 +70,7 @@ func (m *mlpModel) SetStepTimer(f func(time.Duration)) { m.stepTime = f }
 func (m *mlpModel) Tensors() ([]safetensors.Tensor, map[string]string) {
 	var out []safetensors.Tensor
 	for l, ly := range m.m.layers {
-		w := make([]float32, ly.in*ly.out)
-		for _, t := range ly.tiles {
-			src := tileOf(m.params, &ly, t)
-			for r := 0; r < ly.in; r++ {
-				copy(w[r*ly.out+t.col0:r*ly.out+t.col0+t.width], src[r*t.width:(r+1)*t.width])
-			}
-		}
+		w := gatherLayer(m.params, &ly)
 		name := "layers." + strconv.Itoa(l)
 		out = append(out,
 			safetensors.Tensor{Name: name + ".weight", Shape: []int{ly.in, ly.out}, Data: w},

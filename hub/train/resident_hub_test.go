@@ -115,9 +115,11 @@ func residentSpec() train.Spec {
 // same spec, resident off, on the same batches.
 type residentRun struct {
 	t            *testing.T
+	name         string
 	spec         train.Spec
 	dist, local  *train.Trainer
 	remote       *train.Remote
+	hub          *hub.Hub
 	batches      [][]float32
 	labels       [][]uint8
 	localLosses  []float64
@@ -130,7 +132,7 @@ func newResidentRun(t *testing.T, n *network, name string) *residentRun {
 }
 
 func newResidentRunOf(t *testing.T, n *network, name string, spec train.Spec) *residentRun {
-	r := &residentRun{t: t, spec: spec}
+	r := &residentRun{t: t, name: name, spec: spec}
 	var err error
 	if r.dist, err = train.NewTrainer(r.spec); err != nil {
 		t.Fatal(err)
@@ -143,9 +145,8 @@ func newResidentRunOf(t *testing.T, n *network, name string, spec train.Spec) *r
 	exp := train.NewExposure(1, r.dist.TileFractions(), nil, nil, func(string, int) error { return nil })
 	r.remote = train.NewRemote(name, n.h, exp)
 	n.h.AddSource(r.remote)
-	// The tests connect their own workers before the first step, or
-	// expect the steps to wait for one: the weights are always kept.
-	r.dist.SetKeeper(alwaysKeeper{})
+	r.dist.SetKeeper(r.remote) // as a job's trainer has
+	r.hub = n.h
 	rng := rand.New(rand.NewPCG(5, 6))
 	for range r.spec.MaxSteps {
 		x, y := syntheticBatch(rng, r.spec.BatchSize)
@@ -166,7 +167,27 @@ func (r *residentRun) finishUnkept(ctx context.Context) {
 	}
 }
 
-// alwaysKeeper says a keeper is always there, and never strands a layer.
+// awaitKeeper waits until an own worker that may keep the weights has
+// connected, so that the next step keeps them.
+func (r *residentRun) awaitKeeper() {
+	for !r.hub.Keeps(r.name, 1) {
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// mnistResidentRun is a resident run of the MNIST model's shape (784-256-
+// 256-10, each layer one tile), whose ctx ends with the test.
+func mnistResidentRun(t *testing.T, n *network) (*residentRun, context.Context) {
+	spec := residentSpec()
+	spec.Model.Layers, spec.TileCols = []int{784, 256, 256, 10}, 256
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	t.Cleanup(cancel)
+	return newResidentRunOf(t, n, "resident", spec), ctx
+}
+
+// alwaysKeeper says a keeper is always there, and never strands a layer:
+// a trainer that installs its weights without asking the hub, whose own
+// accounting of workers' room is then what decides.
 type alwaysKeeper struct{}
 
 func (alwaysKeeper) Keeps(int64) bool        { return true }
@@ -246,8 +267,12 @@ func TestResidentWeightsThroughHub(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	r := newResidentRun(t, n, "resident")
+	r.awaitKeeper()
 	for r.dist.StepsDone() < r.spec.MaxSteps {
 		r.step(ctx)
+		if !r.dist.WeightsKept() {
+			t.Fatalf("step %d: the own worker does not keep the weights", r.dist.StepsDone())
+		}
 	}
 	if r.rollbacks > 0 {
 		t.Fatalf("%d rollbacks with an honest worker: %v", r.rollbacks, r.lastRollback)
@@ -292,6 +317,7 @@ func TestResidentWeightsSurviveLostWorker(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	r := newResidentRun(t, n, "resident")
+	r.awaitKeeper()
 	for r.dist.StepsDone() < 7 {
 		r.step(ctx)
 	}
@@ -301,6 +327,7 @@ func TestResidentWeightsSurviveLostWorker(t *testing.T) {
 	if r.rollbacks != 1 || r.dist.StepsDone() != 5 {
 		t.Fatalf("after the worker left: %d rollbacks, at step %d; want 1, back at the anchor 5 (%v)", r.rollbacks, r.dist.StepsDone(), r.lastRollback)
 	}
+	r.awaitKeeper()
 	for r.dist.StepsDone() < r.spec.MaxSteps {
 		r.step(ctx)
 	}
@@ -340,6 +367,7 @@ func TestResidentWeightsCatchCheatingWorker(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	r := newResidentRun(t, n, "resident")
+	r.awaitKeeper()
 	failed := 0
 	for r.rollbacks == 0 && r.dist.StepsDone() < r.spec.MaxSteps {
 		failed = r.dist.StepsDone() + 1
@@ -370,11 +398,10 @@ func TestResidentWeightsCatchCheatingWorker(t *testing.T) {
 func TestResidentWeightsShareWorkersCaches(t *testing.T) {
 	n := startOwnNetwork(t, 2)
 	n.workerWithCache(0, device.CPU{}, 2)
-	spec := residentSpec()
-	spec.Model.Layers, spec.TileCols = []int{784, 256, 256, 10}, 256
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	r := newResidentRunOf(t, n, "resident", spec)
+	r, ctx := mnistResidentRun(t, n)
+	// The hub's room accounting is under test: a trainer asking first
+	// (Hub.Keeps) would not install layers that no one worker can hold.
+	r.dist.SetKeeper(alwaysKeeper{})
 	first := make(chan struct{})
 	go func() { defer close(first); r.step(ctx) }()
 	// Wait for the first layer's forward product to be done and the
@@ -413,7 +440,6 @@ func TestResidentWeightsFollowTheKeeper(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	r := newResidentRun(t, n, "resident")
-	r.dist.SetKeeper(r.remote)
 	kept := func() []bool {
 		var out []bool
 		for range 3 {
@@ -426,9 +452,7 @@ func TestResidentWeightsFollowTheKeeper(t *testing.T) {
 		t.Fatalf("steps 1-3 without an own worker kept the weights: %v", got)
 	}
 	stop := n.worker(0, device.CPU{})
-	for !n.h.Keeps("resident", 1) {
-		time.Sleep(time.Millisecond)
-	}
+	r.awaitKeeper()
 	if got := kept(); slices.Contains(got, false) {
 		t.Fatalf("steps 4-6 with an own worker connected: weights kept %v", got)
 	}
@@ -465,15 +489,8 @@ func TestResidentWeightsFollowTheKeeper(t *testing.T) {
 func TestResidentWeightsNeedRoom(t *testing.T) {
 	n := startOwnNetwork(t, 2)
 	n.workerWithCache(0, device.CPU{}, 2)
-	spec := residentSpec()
-	spec.Model.Layers, spec.TileCols = []int{784, 256, 256, 10}, 256
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	r := newResidentRunOf(t, n, "resident", spec)
-	r.dist.SetKeeper(r.remote)
-	for !n.h.Keeps("resident", 1) {
-		time.Sleep(time.Millisecond)
-	}
+	r, ctx := mnistResidentRun(t, n)
+	r.awaitKeeper() // connected, though without room for every layer
 	for range 2 {
 		r.step(ctx)
 		if r.dist.WeightsKept() {
@@ -533,9 +550,7 @@ func TestResidentWeightsStrandedKeeper(t *testing.T) {
 			time.Sleep(time.Millisecond)
 		}
 	}})
-	for !n.h.Keeps("resident", 1) {
-		time.Sleep(time.Millisecond)
-	}
+	r.awaitKeeper()
 	stepCtx, stepCancel := context.WithTimeout(ctx, 20*time.Second)
 	r.step(stepCtx)
 	stepCancel()

@@ -66,8 +66,7 @@ type residentMode struct {
 
 // residentTile is one layer's weights, kept by a contributor.
 type residentTile struct {
-	kept *hub.Kept
-	k, n int
+	kept *hub.Kept // Rows×Cols: the layer's in×out
 	// exposed lists the layer's weight tiles, which a task with the kept
 	// matrix reveals to its holder.
 	exposed []int
@@ -154,8 +153,7 @@ func (r *residentMode) install(t *Trainer, seed uint64) error {
 		for j, wt := range ly.tiles {
 			exposed[j] = wt.index
 		}
-		r.tiles[l] = &residentTile{kept: &hub.Kept{Rows: ly.in, Cols: ly.out, W: w, V: v}, k: ly.in, n: ly.out,
-			exposed: exposed, trk: trk, rng: rng}
+		r.tiles[l] = &residentTile{kept: &hub.Kept{Rows: ly.in, Cols: ly.out, W: w, V: v}, exposed: exposed, trk: trk, rng: rng}
 	}
 	r.anchor(t)
 	r.kept.Store(true)
@@ -224,9 +222,9 @@ func (r *residentMode) product(l int, op kernel.Op) *tile.Resident {
 		rt.mu.Lock()
 		defer rt.mu.Unlock()
 		if op == kernel.MatMulNN {
-			return rt.trk.CheckForward(a, c, len(a)/rt.k)
+			return rt.trk.CheckForward(a, c, len(a)/rt.kept.Rows)
 		}
-		return rt.trk.CheckInputGrad(a, c, len(a)/rt.n)
+		return rt.trk.CheckInputGrad(a, c, len(a)/rt.kept.Cols)
 	}}
 }
 
@@ -242,13 +240,14 @@ func (r *residentMode) update(l int, back bool) *tile.Resident {
 		Verify: func(x, dy, c []float32) error {
 			rt.mu.Lock()
 			defer rt.mu.Unlock()
-			if err := rt.trk.Update(x, dy, len(x)/rt.k); err != nil {
+			k := rt.kept.Rows
+			if err := rt.trk.Update(x, dy, len(x)/k); err != nil {
 				return err
 			}
 			if !back {
-				return rt.trk.Claim(c[:rt.k], c[rt.k:])
+				return rt.trk.Claim(c[:k], c[k:])
 			}
-			size := rt.k * rt.n
+			size := k * rt.kept.Cols
 			w, v := c[:size], c[size:]
 			if err := rt.trk.CheckState(w, v); err != nil {
 				return err
