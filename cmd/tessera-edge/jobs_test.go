@@ -14,7 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tessera-ai/tessera/client"
+	"github.com/tessera-ai/tessera/client/backend"
 	"github.com/tessera-ai/tessera/hub"
+	"github.com/tessera-ai/tessera/internal/identity"
 	"github.com/tessera-ai/tessera/internal/kernel"
 )
 
@@ -97,11 +100,10 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// TestChooseJobsEdge runs the edge with --jobs against a real hub on
-// loopback: it says what it chose when it starts and in every progress
-// record, warns about the name the hub does not know (with the hub's
-// jobs), and works for the one it does.
-func TestChooseJobsEdge(t *testing.T) {
+// startMatmulHub runs a hub with only its matmul job on loopback and
+// returns its websocket URL.
+func startMatmulHub(t *testing.T) (*hub.Hub, string) {
+	t.Helper()
 	cfg := hub.DefaultConfig()
 	cfg.DataDir = t.TempDir()
 	cfg.Matmul = hub.MatmulConfig{Shape: kernel.Shape{M: 8, K: 8, N: 8}, Seed: 1}
@@ -111,16 +113,77 @@ func TestChooseJobsEdge(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	t.Cleanup(cancel)
 	srv := httptest.NewServer(h.Handler())
-	defer srv.Close()
+	t.Cleanup(srv.Close)
 	go h.Run(ctx)
+	return h, "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"
+}
 
+// TestProgressWarnsAboutAnEarlyAnswer starts the progress reporter only
+// after the hub has answered the choice of jobs (as happens when the
+// connection wins the race against the reporter's goroutine): the
+// warning about the unknown job must still be logged once.
+func TestProgressWarnsAboutAnEarlyAnswer(t *testing.T) {
+	_, url := startMatmulHub(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	dev, err := backend.Open(ctx, "cpu", 0, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+	key, err := identity.Generate()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := client.DefaultConfig()
+	cfg.HubURL, cfg.Key, cfg.Device, cfg.Jobs = url, key, dev, []string{"matmul", "gocode-llm"}
+	cfg.Logger = slog.New(slog.DiscardHandler)
+	c, err := client.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	go c.Run(ctx)
+	deadline := time.Now().Add(20 * time.Second)
+	for c.Stats().JobsNote == "" {
+		if time.Now().After(deadline) {
+			t.Fatal("the hub never answered the choice of jobs")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	api, _, err := hubAPI(url, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logs syncBuffer
+	p := &progressReporter{c: c, api: api, log: newLogger(&logs, true), out: &logs, address: key.Address().Hex()}
+	go p.run(ctx, 20*time.Millisecond)
+	want := `the hub has no job named \"gocode-llm\"`
+	for !strings.Contains(logs.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s in the reporter's log:\n%s", want, logs.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(100 * time.Millisecond) // several more progress lines
+	cancel()
+	if n := strings.Count(logs.String(), want); n != 1 {
+		t.Errorf("the warning was logged %d times, want once:\n%s", n, logs.String())
+	}
+}
+
+// TestChooseJobsEdge runs the edge with --jobs against a real hub on
+// loopback: it says what it chose when it starts and in every progress
+// record, warns about the name the hub does not know (with the hub's
+// jobs), and works for the one it does.
+func TestChooseJobsEdge(t *testing.T) {
+	h, url := startMatmulHub(t)
 	var out, errOut syncBuffer
 	signals := make(chan os.Signal, 2)
 	done := make(chan int, 1)
 	go func() {
-		done <- doMain([]string{"--hub", "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws", "--key", t.TempDir() + "/edge.key",
+		done <- doMain([]string{"--hub", url, "--key", t.TempDir() + "/edge.key",
 			"--backend", "cpu", "--jobs", "matmul,gocode-llm", "--progress", "100ms", "--log-json"}, &out, &errOut, signals)
 	}()
 	deadline := time.Now().Add(20 * time.Second)

@@ -40,6 +40,10 @@ func (p *progressReporter) run(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	prev, prevAt := p.c.Stats(), time.Now()
+	// What was last warned about starts empty rather than at prev: the
+	// hub's answer to the choice of jobs may arrive before this loop
+	// starts, and must still be reported once.
+	var refusal, note string
 	for {
 		select {
 		case <-ctx.Done():
@@ -48,12 +52,13 @@ func (p *progressReporter) run(ctx context.Context, every time.Duration) {
 			s := p.c.Stats()
 			p.refreshCredit(ctx, now)
 			p.line(s, prev, now.Sub(prevAt), now)
-			if s.LastRefusal != prev.LastRefusal && s.LastRefusal != "" {
+			if s.LastRefusal != refusal && s.LastRefusal != "" {
 				p.log.Warn("last refusal", "reason", s.LastRefusal)
 			}
-			if s.JobsNote != prev.JobsNote && s.JobsNote != "" {
+			if s.JobsNote != note && s.JobsNote != "" {
 				p.log.Warn("chosen jobs", "note", s.JobsNote)
 			}
+			refusal, note = s.LastRefusal, s.JobsNote
 			prev, prevAt = s, now
 		}
 	}
