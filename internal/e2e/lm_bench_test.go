@@ -181,7 +181,7 @@ func lmEdges(b *testing.B, bins string, edgeFlags ...string) (base, dir string, 
 }
 
 // calibrate runs a copy of spec through the hub at base and returns its
-// pace from step 10 to 30. The copy is deleted before it ends (its end
+// pace from step 10 to 110. The copy is deleted before it ends (its end
 // would evaluate the whole validation split).
 func calibrate(b *testing.B, base, dir string, spec train.Spec) time.Duration {
 	b.Helper()
