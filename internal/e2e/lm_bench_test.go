@@ -185,9 +185,9 @@ func lmEdges(b *testing.B, bins string, edgeFlags ...string) (base, dir string, 
 // would evaluate the whole validation split).
 func calibrate(b *testing.B, base, dir string, spec train.Spec) time.Duration {
 	b.Helper()
-	// 100 steps with the spec's checkpoints, after 10 to warm up: with
-	// 20 steps and no checkpoints (before session 15), a 515 ms pace was
-	// measured for a run whose steps then averaged 585 ms.
+	// 100 steps with the spec's checkpoints, after 10 to warm up: 20
+	// steps without checkpoints once measured 515 ms a step for a run
+	// whose steps then averaged 585 ms.
 	const warm, measured = 10, 100
 	cal := spec
 	cal.Name, cal.EvalEvery, cal.EvalWindows = "calibration", 1000, 1
