@@ -154,8 +154,12 @@ func TestWrongResultIsRefused(t *testing.T) {
 	strikes := hub.DefaultVerification().MaxStrikes
 	waitFor(t, "the liar to be banned", 10*time.Second, func() bool { return strings.Contains(bad.Stats().LastError, "banned") })
 	s := bad.Stats()
-	if s.Refused != uint64(strikes) {
-		t.Errorf("the liar had %d refusals before the ban, want %d", s.Refused, strikes)
+	// The hub's own count (below) must be exact. The client may miss the
+	// last verdict: the hub closes the connection after the ban, and a
+	// client writing its next result then ends its session on the broken
+	// pipe before reading what was already sent.
+	if s.Refused != uint64(strikes) && s.Refused != uint64(strikes-1) {
+		t.Errorf("the liar saw %d refusals before the ban, want %d (or %d)", s.Refused, strikes, strikes-1)
 	}
 	if s.Accepted != 0 {
 		t.Errorf("the liar had %d results accepted", s.Accepted)
