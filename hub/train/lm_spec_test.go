@@ -33,6 +33,8 @@ func TestLanguageModelSpecRefusals(t *testing.T) {
 		{"NoCorpus", `{"name":"lm","model":{"type":"gpt2"},"corpus":null}`, "needs a corpus"},
 		{"LayersForLM", `{"name":"lm","model":{"type":"gpt2","layers":[1,2]}}`, "model.layers is for an mlp"},
 		{"HugeEvalWindows", `{"name":"lm","model":{"type":"gpt2"},"eval_windows":1000000}`, "eval_windows"},
+		{"EvalStrideOverContext", `{"name":"lm","model":{"type":"gpt2","n_positions":64},"eval_stride":65}`, "eval_stride must be between 1 and n_positions (64)"},
+		{"NegativeEvalStride", `{"name":"lm","model":{"type":"gpt2"},"eval_stride":-1}`, "eval_stride"},
 		{"AccuracyTarget", `{"name":"lm","model":{"type":"gpt2"},"target_accuracy":0.9}`, "target_bits_per_byte"},
 		{"UnknownModel", `{"name":"x","model":{"type":"rnn"}}`, `"mlp" or "gpt2"`},
 	} {

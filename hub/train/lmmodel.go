@@ -7,6 +7,7 @@ import (
 
 	"github.com/tessera-ai/tessera/hub/lm"
 	"github.com/tessera-ai/tessera/hub/train/tile"
+	"github.com/tessera-ai/tessera/internal/corpus"
 )
 
 // TextData is a language model's corpus as its job reads it.
@@ -14,11 +15,14 @@ type TextData interface {
 	// TrainWindows returns batch training windows of length+1 bytes,
 	// concatenated, drawn as a pure function of (seed, step).
 	TrainWindows(seed uint64, step, batch, length int) ([]byte, error)
-	// ValidationWindows returns up to max validation windows of length+1
-	// bytes (all of them, scoring every byte once, when max < 1), evenly
-	// spaced over the split and in a fixed order, concatenated; and per
-	// window how many leading targets not to score.
-	ValidationWindows(length, max int) (windows []byte, skip []int, err error)
+	// ValidationWindows returns the validation windows of length bytes
+	// starting stride bytes apart (corpus.Split.EvalWindows): all of them,
+	// scoring every byte once, when max < 1, or max of them evenly spaced
+	// over the split.
+	ValidationWindows(length, stride, max int) (corpus.Eval, error)
+	// AppendValidation appends window w's length+1 bytes (its inputs, then
+	// its last target) to dst.
+	AppendValidation(dst []byte, w corpus.Window) []byte
 }
 
 // lmModel is a GPT-2 language model as a Model: the lm.Trainer and its
@@ -51,8 +55,9 @@ func (m *lmModel) Step(ctx context.Context, exec tile.Executor) (float64, error)
 	return m.Trainer.Step(ctx, exec, w)
 }
 
-// Evaluate scores EvalWindows validation windows (all of them if full) in
-// batches of the training batch size and reports bits per byte.
+// Evaluate scores EvalWindows validation windows (all of them if full),
+// eval_stride bytes apart, four training batches at a time, and reports
+// bits per byte.
 func (m *lmModel) Evaluate(ctx context.Context, exec tile.Executor, full bool) (Eval, error) {
 	if m.text == nil {
 		return Eval{}, errNoData
@@ -62,28 +67,35 @@ func (m *lmModel) Evaluate(ctx context.Context, exec tile.Executor, full bool) (
 	if full {
 		max = 0
 	}
-	w, skip, err := m.text.ValidationWindows(c.Context, max)
+	plan, err := m.text.ValidationWindows(c.Context, m.spec.evalStride(), max)
 	if err != nil {
 		return Eval{}, err
 	}
-	n := len(skip)
-	if n == 0 {
-		return Eval{}, fmt.Errorf("the validation split has no window of %d bytes", c.Context+1)
-	}
+	n := plan.Len()
+	// Forward passes keep no activations for a backward pass: four
+	// training batches at a time make fewer, larger tiles. The windows are
+	// read a batch at a time: with a small stride a whole split has many.
+	eb := 4 * m.spec.BatchSize
+	w := make([]byte, 0, eb*(c.Context+1))
+	skip := make([]int, 0, eb)
 	var nll float64
 	var count int
-	per := c.Context + 1
-	// Forward passes keep no activations for a backward pass: four
-	// training batches at a time make fewer, larger tiles.
-	eb := 4 * m.spec.BatchSize
 	for s := 0; s < n; s += eb {
-		k := min(eb, n-s)
-		l, scored, err := m.Loss(ctx, exec, w[s*per:(s+k)*per], k, c.Context, skip[s:s+k])
+		w, skip = w[:0], skip[:0]
+		for i := s; i < min(s+eb, n); i++ {
+			win := plan.At(i)
+			w = m.text.AppendValidation(w, win)
+			skip = append(skip, win.Skip)
+		}
+		l, scored, err := m.Loss(ctx, exec, w, len(skip), c.Context, skip)
 		if err != nil {
 			return Eval{}, err
 		}
 		nll += l
 		count += scored
+	}
+	if count != plan.Scored() {
+		return Eval{}, fmt.Errorf("the evaluation scored %d bytes, not the %d of its windows", count, plan.Scored())
 	}
 	loss := nll / float64(count)
 	return Eval{Loss: loss, BitsPerByte: loss / math.Ln2, Count: count, Full: full}, nil

@@ -21,9 +21,12 @@ func GoCodeLMSpec() Spec {
 			WeightDecay: 0.1, WarmupSteps: 30, GradClip: 1},
 		BatchSize: 16,
 		// 6.1 million training bytes, as 3,000 steps of 32 windows were.
-		MaxSteps:        6000,
-		EvalEvery:       100,
-		EvalWindows:     64,
+		MaxSteps:  6000,
+		EvalEvery: 100,
+		// Evaluation windows start 48 bytes apart (eval_stride 0: three
+		// quarters of the context), each scoring its last 48 bytes: 96
+		// windows score 4,608 bytes.
+		EvalWindows:     96,
 		SamplePrompt:    "func (",
 		CheckpointEvery: 50,
 		TileCols:        64,
@@ -54,6 +57,15 @@ func DefaultSpecNames() []string { return []string{"mnist-mlp", "gocode-lm"} }
 func (s *Spec) lmConfig() lm.Config {
 	return lm.Config{Layers: s.Model.NLayer, Embd: s.Model.NEmbd, Heads: s.Model.NHead, Context: s.Model.NPositions,
 		TileCols: s.TileCols, AttnBatch: s.Model.AttnBatch}
+}
+
+// evalStride returns how far apart a gpt2 spec's evaluation windows
+// start.
+func (s *Spec) evalStride() int {
+	if s.EvalStride == 0 {
+		return max(3*s.Model.NPositions/4, 1)
+	}
+	return s.EvalStride
 }
 
 // lmOpt returns the AdamW settings of a gpt2 spec.
@@ -100,6 +112,9 @@ func (s *Spec) validateLM(bad func(string, ...any)) {
 	}
 	if s.EvalWindows < 1 || s.EvalWindows > maxEvalWindows {
 		bad("eval_windows must be between 1 and %d", maxEvalWindows)
+	}
+	if s.EvalStride < 0 || s.EvalStride > s.Model.NPositions {
+		bad("eval_stride must be between 1 and n_positions (%d), or 0 for three quarters of it", s.Model.NPositions)
 	}
 	if len(s.SamplePrompt) > 1024 {
 		bad("sample_prompt is longer than 1024 bytes")

@@ -51,19 +51,13 @@ func (t *textCorpus) TrainWindows(seed uint64, step, batch, length int) ([]byte,
 	return w, nil
 }
 
-func (t *textCorpus) ValidationWindows(length, limit int) ([]byte, []int, error) {
-	ws, err := t.c.Validation.EvalWindows(length, limit)
-	if err != nil {
-		return nil, nil, err
-	}
-	out := make([]byte, 0, len(ws)*(length+1))
-	skip := make([]int, len(ws))
-	for i, w := range ws {
-		x, y := t.c.Validation.Window(w)
-		out = append(append(out, x...), y[len(y)-1])
-		skip[i] = w.Skip
-	}
-	return out, skip, nil
+func (t *textCorpus) ValidationWindows(length, stride, limit int) (corpus.Eval, error) {
+	return t.c.Validation.EvalWindows(length, stride, limit)
+}
+
+func (t *textCorpus) AppendValidation(dst []byte, w corpus.Window) []byte {
+	x, y := t.c.Validation.Window(w)
+	return append(append(dst, x...), y[len(y)-1])
 }
 
 // TrainBigramEntropy returns the byte-bigram conditional entropy, in bits

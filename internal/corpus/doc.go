@@ -13,9 +13,9 @@
 //   - [Split.Batch] draws training windows at positions that are a pure
 //     function of (seed, step), so a step re-run after a restart sees the
 //     same bytes.
-//   - [Split.EvalWindows] and [Split.Window] walk a split in consecutive
-//     windows (or an evenly spaced bounded sample of them) and say exactly
-//     how many target bytes each scores, for bits per byte.
+//   - [Split.EvalWindows] and [Split.Window] walk a split in windows a
+//     stride apart (or an evenly spaced bounded sample of them) and say
+//     exactly which target bytes each scores, for bits per byte.
 //   - [UnigramEntropy] and [BigramEntropy] give the baselines a model must
 //     beat.
 //

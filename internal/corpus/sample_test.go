@@ -90,69 +90,95 @@ func TestBatchErrors(t *testing.T) {
 	}
 }
 
+// windows lists every window of e.
+func windows(e Eval) []Window {
+	ws := make([]Window, e.Len())
+	for i := range ws {
+		ws[i] = e.At(i)
+	}
+	return ws
+}
+
 func TestEvalWindows(t *testing.T) {
 	tests := []struct {
-		name           string
-		n, ctx, limit  int
-		offsets, skips []int
+		name                  string
+		n, ctx, stride, limit int
+		offsets, skips        []int
 	}{
-		{"Exact", 9, 4, 0, []int{0, 4}, []int{0, 0}},
-		{"Tail", 11, 4, 0, []int{0, 4, 6}, []int{0, 0, 2}},
-		{"OneWindow", 5, 4, 0, []int{0}, []int{0}},
-		{"LimitAtTotal", 11, 4, 3, []int{0, 4, 6}, []int{0, 0, 2}},
-		{"LimitSample", 41, 4, 3, []int{0, 12, 24}, []int{0, 0, 0}},
-		{"LimitOne", 41, 4, 1, []int{0}, []int{0}},
+		{"Exact", 9, 4, 4, 0, []int{0, 4}, []int{0, 0}},
+		{"Tail", 11, 4, 4, 0, []int{0, 4, 6}, []int{0, 0, 2}},
+		{"OneWindow", 5, 4, 4, 0, []int{0}, []int{0}},
+		{"LimitAtTotal", 11, 4, 4, 3, []int{0, 4, 6}, []int{0, 0, 2}},
+		{"LimitSample", 41, 4, 4, 3, []int{0, 12, 24}, []int{0, 0, 0}},
+		{"LimitOne", 41, 4, 4, 1, []int{0}, []int{0}},
+		{"Stride", 11, 4, 2, 0, []int{0, 2, 4, 6}, []int{0, 2, 2, 2}},
+		{"StrideTail", 12, 4, 2, 0, []int{0, 2, 4, 6, 7}, []int{0, 2, 2, 2, 3}},
+		{"StrideOne", 7, 4, 1, 0, []int{0, 1, 2}, []int{0, 3, 3}},
+		{"StrideSample", 41, 4, 2, 3, []int{0, 12, 24}, []int{2, 2, 2}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := testSplit(tt.n)
-			ws, err := s.EvalWindows(tt.ctx, tt.limit)
+			e, err := s.EvalWindows(tt.ctx, tt.stride, tt.limit)
 			if err != nil {
 				t.Fatal(err)
 			}
+			ws := windows(e)
 			if len(ws) != len(tt.offsets) {
 				t.Fatalf("windows %+v, want offsets %v", ws, tt.offsets)
 			}
+			scored := 0
 			for i, w := range ws {
 				if w.Offset != tt.offsets[i] || w.Skip != tt.skips[i] || w.Context != tt.ctx {
 					t.Errorf("window %d = %+v, want offset %d skip %d", i, w, tt.offsets[i], tt.skips[i])
 				}
+				scored += w.Scored()
+			}
+			if scored != e.Scored() {
+				t.Errorf("windows score %d bytes, Scored says %d", scored, e.Scored())
 			}
 		})
 	}
 }
 
 // TestEvalWindowsScoreEachByteOnce checks that the whole-split windows
-// score every byte after the first exactly once.
+// score every byte after the first exactly once, and each one after the
+// first window with at least context−stride bytes before it in its window.
 func TestEvalWindowsScoreEachByteOnce(t *testing.T) {
 	for _, n := range []int{2, 3, 64, 65, 66, 1000, 1023} {
 		for _, ctx := range []int{1, 2, 7, 64} {
-			if n < ctx+1 {
-				continue
-			}
-			s := testSplit(n)
-			ws, err := s.EvalWindows(ctx, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			scored := make([]int, n)
-			total := 0
-			for _, w := range ws {
-				x, y := s.Window(w)
-				if len(x) != ctx || len(y) != ctx || &y[0] != &s.Data[w.Offset+1] {
-					t.Fatalf("n %d ctx %d: window %+v has bad slices", n, ctx, w)
+			for _, stride := range []int{1, 2, 3, ctx / 2, ctx - 1, ctx} {
+				if n < ctx+1 || stride < 1 || stride > ctx {
+					continue
 				}
-				for i := w.Skip; i < ctx; i++ {
-					scored[w.Offset+1+i]++
+				s := testSplit(n)
+				e, err := s.EvalWindows(ctx, stride, 0)
+				if err != nil {
+					t.Fatal(err)
 				}
-				total += w.Scored()
-			}
-			if total != n-1 {
-				t.Errorf("n %d ctx %d: %d bytes scored, want %d", n, ctx, total, n-1)
-			}
-			for i := 1; i < n; i++ {
-				if scored[i] != 1 {
-					t.Fatalf("n %d ctx %d: byte %d scored %d times", n, ctx, i, scored[i])
+				scored := make([]int, n)
+				total := 0
+				for i, w := range windows(e) {
+					x, y := s.Window(w)
+					if len(x) != ctx || len(y) != ctx || &y[0] != &s.Data[w.Offset+1] {
+						t.Fatalf("n %d ctx %d stride %d: window %+v has bad slices", n, ctx, stride, w)
+					}
+					if i > 0 && w.Skip < ctx-stride {
+						t.Errorf("n %d ctx %d stride %d: window %+v scores a byte with less than %d before it",
+							n, ctx, stride, w, ctx-stride)
+					}
+					for i := w.Skip; i < ctx; i++ {
+						scored[w.Offset+1+i]++
+					}
+					total += w.Scored()
+				}
+				if total != n-1 || e.Scored() != n-1 {
+					t.Errorf("n %d ctx %d stride %d: %d bytes scored (Scored %d), want %d", n, ctx, stride, total, e.Scored(), n-1)
+				}
+				for i := 1; i < n; i++ {
+					if scored[i] != 1 {
+						t.Fatalf("n %d ctx %d stride %d: byte %d scored %d times", n, ctx, stride, i, scored[i])
+					}
 				}
 			}
 		}
@@ -161,11 +187,18 @@ func TestEvalWindowsScoreEachByteOnce(t *testing.T) {
 
 func TestEvalWindowsErrors(t *testing.T) {
 	s := &Split{Data: []byte("abc")}
-	if _, err := s.EvalWindows(0, 0); err == nil {
-		t.Error("EvalWindows(0, 0) succeeded")
-	}
-	if _, err := s.EvalWindows(3, 0); err == nil || !strings.Contains(err.Error(), "shorter than a window") {
-		t.Errorf("EvalWindows(3, 0) = %v", err)
+	for _, tt := range []struct {
+		ctx, stride int
+		want        string
+	}{
+		{0, 1, "context must be positive"},
+		{3, 3, "shorter than a window"},
+		{2, 0, "stride 0 must be between 1 and the context, 2"},
+		{2, 3, "stride 3 must be between 1"},
+	} {
+		if _, err := s.EvalWindows(tt.ctx, tt.stride, 0); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("EvalWindows(%d, %d, 0) = %v, want %q", tt.ctx, tt.stride, err, tt.want)
+		}
 	}
 }
 

@@ -76,42 +76,87 @@ func (s *Split) Window(w Window) (x, y []byte) {
 	return s.Data[w.Offset:end:end], s.Data[w.Offset+1 : end+1 : end+1]
 }
 
-// EvalWindows returns windows of context bytes that walk the split in
-// order, each starting where the previous one's targets ended, so that
-// together they score every byte of Data but the first exactly once:
-// len(Data)-1 target bytes in all. The last window is moved back to end
-// at the end of Data and skips the targets already scored.
+// Eval is an evaluation's windows over a split, in order, computed on
+// demand (a plan, not a list: an evaluation with a small stride over a
+// large split has many windows, and a caller reads them a batch at a time).
+// Get one from [Split.EvalWindows].
+type Eval struct {
+	context, stride int
+	// full counts the windows at multiples of stride; rest is the targets
+	// left after them, scored by one more window when not zero.
+	full, rest int
+	// limit > 0: a sample of limit windows out of full.
+	limit int
+	last  int // the offset of the window that ends at the end of Data
+}
+
+// Len returns the number of windows.
+func (e Eval) Len() int {
+	switch {
+	case e.limit > 0:
+		return e.limit
+	case e.rest > 0:
+		return e.full + 1
+	}
+	return e.full
+}
+
+// At returns window i, 0 <= i < Len().
+func (e Eval) At(i int) Window {
+	if e.limit > 0 {
+		// Evenly spaced over the windows of the whole split, each scoring
+		// the targets that window would (the first window's too), so that a
+		// sample estimates what the whole split measures.
+		return Window{Offset: (i * e.full / e.limit) * e.stride, Context: e.context, Skip: e.context - e.stride}
+	}
+	switch {
+	case i == 0:
+		return Window{Offset: 0, Context: e.context}
+	case i < e.full:
+		return Window{Offset: i * e.stride, Context: e.context, Skip: e.context - e.stride}
+	}
+	return Window{Offset: e.last, Context: e.context, Skip: e.context - e.rest}
+}
+
+// Scored returns the number of target bytes the windows score.
+func (e Eval) Scored() int {
+	if e.limit > 0 {
+		return e.limit * e.stride
+	}
+	return e.context + (e.full-1)*e.stride + e.rest
+}
+
+// EvalWindows returns the windows of context bytes of an evaluation that
+// walks the split in order, window i starting at i·stride (1 <= stride <=
+// context). The first window scores all its targets and every later one
+// its last stride targets, which follow the targets of the window before:
+// together they score every byte of Data but the first exactly once,
+// len(Data)-1 target bytes in all, and every byte after the first window
+// with at least context−stride bytes before it in its window. This is the
+// sliding-window evaluation of a model with a fixed context; stride =
+// context gives consecutive windows that do not overlap, each byte scored
+// with what precedes it in its window only. A last window, moved back to
+// end at the end of Data, scores what the others left.
 //
 // With 0 < limit < the number of those windows, it returns limit of the
-// full windows (Skip 0), evenly spaced across the split: a bounded
-// deterministic sample for frequent evaluation. Sum [Window.Scored] for
-// the bytes scored either way.
-func (s *Split) EvalWindows(context, limit int) ([]Window, error) {
+// windows at multiples of stride, evenly spaced across the split, each
+// scoring its last stride targets: a bounded deterministic sample for
+// frequent evaluation.
+func (s *Split) EvalWindows(context, stride, limit int) (Eval, error) {
 	if context <= 0 {
-		return nil, errors.New("corpus: context must be positive")
+		return Eval{}, errors.New("corpus: context must be positive")
+	}
+	if stride < 1 || stride > context {
+		return Eval{}, fmt.Errorf("corpus: stride %d must be between 1 and the context, %d", stride, context)
 	}
 	n := len(s.Data)
 	if n < context+1 {
-		return nil, fmt.Errorf("corpus: split of %d bytes is shorter than a window of context %d + 1", n, context)
+		return Eval{}, fmt.Errorf("corpus: split of %d bytes is shorter than a window of context %d + 1", n, context)
 	}
-	full, rest := (n-1)/context, (n-1)%context
-	total := full
-	if rest > 0 {
-		total++
+	full := (n-1-context)/stride + 1
+	e := Eval{context: context, stride: stride, full: full, rest: n - 1 - ((full-1)*stride + context), last: n - 1 - context}
+	if limit > 0 && limit < e.Len() {
+		e.limit = min(limit, full)
 	}
-	if limit > 0 && limit < total {
-		ws := make([]Window, limit)
-		for i := range ws {
-			ws[i] = Window{Offset: (i * full / limit) * context, Context: context}
-		}
-		return ws, nil
-	}
-	ws := make([]Window, 0, total)
-	for i := range full {
-		ws = append(ws, Window{Offset: i * context, Context: context})
-	}
-	if rest > 0 {
-		ws = append(ws, Window{Offset: n - 1 - context, Context: context, Skip: context - rest})
-	}
-	return ws, nil
+	return e, nil
 }
