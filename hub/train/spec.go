@@ -51,9 +51,9 @@ type Spec struct {
 	// windows start: 1 to n_positions, or 0 for three quarters of
 	// n_positions. A window scores only its last eval_stride targets (the
 	// split's first window all of its own), so every validation byte is
-	// scored once, with at least n_positions − eval_stride bytes before it
-	// in its window: the sliding-window evaluation of a fixed-context
-	// model. The whole split costs n_positions/eval_stride times the
+	// scored once, and every one after the first window with at least
+	// n_positions − eval_stride bytes before it in its window: the
+	// sliding-window evaluation of a fixed-context model. The whole split costs n_positions/eval_stride times the
 	// forward passes of windows that do not overlap (eval_stride =
 	// n_positions).
 	EvalStride int `json:"eval_stride,omitempty"`
