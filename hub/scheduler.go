@@ -260,7 +260,8 @@ func (s *scheduler) finish(sess *session, t *Task, accepted bool) {
 	s.fill()
 }
 
-// expire requeues every lease past its deadline.
+// expire requeues every lease past its deadline, and splits the joined
+// tasks nobody connected may take (stranded.go).
 func (s *scheduler) expire() {
 	s.mu.Lock()
 	now := s.now()
@@ -282,6 +283,7 @@ func (s *scheduler) expire() {
 			s.requeueLocked(l.task)
 		}
 	}
+	n += s.splitStrandedLocked(now)
 	s.mu.Unlock()
 	if n > 0 {
 		s.fill()
@@ -296,21 +298,10 @@ func (s *scheduler) requeueLocked(t *Task) {
 	}
 	s.counters.Requeued++
 	t.Ready = s.now()
-	if sp, ok := t.Source.(Splitter); ok && t.group == nil {
-		if parts := sp.Split(t); len(parts) > 1 {
-			// Queued again as its pieces, each avoiding whoever failed it.
-			s.admitLocked(t.Source, parts)
-			bad := s.avoid[t.ID]
-			delete(s.avoid, t.ID)
-			for _, p := range parts {
-				p.Ready = t.Ready
-				if len(bad) > 0 {
-					s.avoid[p.ID] = slices.Clone(bad)
-				}
-			}
-			s.queue = slices.Insert(s.queue, 0, parts...)
-			return
-		}
+	if parts := s.splitLocked(t); parts != nil {
+		// Queued again as its pieces, each avoiding whoever failed it.
+		s.queue = slices.Insert(s.queue, 0, parts...)
+		return
 	}
 	s.queue = slices.Insert(s.queue, 0, t)
 }

@@ -113,3 +113,73 @@ func TestRequeuedTaskIsSplit(t *testing.T) {
 		t.Errorf("a replicated task was split")
 	}
 }
+
+// gatedSplitSource is a splitSource whose joined tasks only the addresses
+// in joiners may take; anyone may take a piece.
+type gatedSplitSource struct {
+	*splitSource
+	joiners map[string]bool
+}
+
+func (g *gatedSplitSource) Check(addr string, t *Task) (allowed, reveals bool) {
+	return t.Shape.N < 2 || g.joiners[addr], true
+}
+
+func (g *gatedSplitSource) Grant(string, *Task) error { return nil }
+
+// TestStrandedJoinedTaskIsSplit: a queued joined task that no connected
+// contributor may take any more (the cap changed its mind after the group
+// was made) goes out as its pieces at the next expiry tick past
+// strandedAfter; one that somebody connected may take, busy or not, stays
+// whole, and so does a fresh one.
+func TestStrandedJoinedTaskIsSplit(t *testing.T) {
+	h := &Hub{log: slog.New(slog.DiscardHandler)}
+	s := newScheduler(time.Minute)
+	var clock time.Duration
+	s.now = func() time.Time { return time.Unix(0, 0).Add(clock) }
+	a := newFakeSession(h, "0xa", 8+sendQueue)
+	b := newFakeSession(h, "0xb", 8+sendQueue)
+	s.join(a, 1)
+	s.join(b, 1)
+	src := &gatedSplitSource{splitSource: &splitSource{hammerSource: newHammerSource("lm", 2), pieces: 3}, joiners: map[string]bool{"0xa": true}}
+	s.addSource(src, false)
+	if got := (<-a.send).lease.task; got.Shape.N != 3 {
+		t.Fatalf("A got %v, want a joined task", got.Shape)
+	}
+	if len(b.send) != 0 || len(s.queue) != 1 {
+		t.Fatalf("B holds %d, %d queued: want the second joined task queued for A", len(b.send), len(s.queue))
+	}
+	delete(src.joiners, "0xa") // nobody may take it now
+	clock += strandedAfter / 2
+	s.expire()
+	if src.split != 0 {
+		t.Fatal("split before it waited strandedAfter")
+	}
+	src.joiners["0xa"] = true
+	clock += strandedAfter
+	s.expire()
+	if src.split != 0 || len(b.send) != 0 {
+		t.Fatalf("split %d times while A (busy) may take it", src.split)
+	}
+
+	delete(src.joiners, "0xa")
+	c := newFakeSession(h, "0xc", 8+sendQueue)
+	s.join(c, 4)
+	clock += strandedAfter
+	s.expire()
+	if src.split != 1 {
+		t.Fatalf("%d splits, want the stranded task split", src.split)
+	}
+	got := 0
+	for _, sess := range []*session{b, c} {
+		for len(sess.send) > 0 {
+			if p := (<-sess.send).lease.task; p.Shape.N != 1 {
+				t.Fatalf("%s got %v, want a piece", sess.address(), p.Shape)
+			}
+			got++
+		}
+	}
+	if got != 3 || len(s.queue) != 0 {
+		t.Fatalf("%d pieces leased, %d queued: want all 3 leased", got, len(s.queue))
+	}
+}

@@ -24,12 +24,16 @@ import (
 //     long prompt's products still spread over several contributors;
 //   - when some contributor connected now may receive all of them under
 //     the exposure cap (which the hub checks for every tile of the task
-//     at each lease, as for one), so that a joined task never waits for a
+//     at each lease, as for one), together with the groups of the same
+//     Start already made for it, so that a joined task never waits for a
 //     contributor that cannot exist while single tiles would have been
 //     computed. The group is chosen when the tiles start; if its holder
 //     then leaves, lets its lease run out or has its result refused, the
 //     hub queues it again as its tiles (Split, hub.Splitter), which more
-//     contributors may take.
+//     contributors may take; if the cap changes its mind before anyone
+//     takes it (the contributor received other tiles first), the hub
+//     splits it the same way once it has waited a moment
+//     (hub/stranded.go).
 //
 // The joined weights, the tiles side by side, are made once per group and
 // named by their own digest, so contributors keep them like any frozen
@@ -103,19 +107,31 @@ func (r *Remote) group(tiles []*tile.Tile) [][]*tile.Tile {
 func (r *Remote) groupFor(tiles []*tile.Tile, addrs []string) [][]*tile.Tile {
 	out := make([][]*tile.Tile, 0, len(tiles))
 	ws := make([]int, 0, maxJoined)
+	// promised: the weight tiles of the groups made so far, by the
+	// contributor each was made for, counted as received when the next
+	// groups are asked about (else every group could count on the same
+	// contributor's room, which only some of them fit).
+	var promised map[string][]int
 	for i := 0; i < len(tiles); {
-		n := 1
+		n, taker := 1, ""
 		ws = append(ws[:0], tiles[i].Weight)
 		flops := tiles[i].Shape.FLOPs()
 		for len(addrs) > 0 && n < maxJoined && i+n < len(tiles) && joinable(tiles[i], tiles[i+n]) {
 			if flops += tiles[i+n].Shape.FLOPs(); flops > maxJoinedFLOPs {
 				break
 			}
-			if !r.someoneTakes(addrs, append(ws, tiles[i+n].Weight)) {
+			a := r.taker(addrs, promised, append(ws, tiles[i+n].Weight))
+			if a == "" {
 				break
 			}
 			ws = append(ws, tiles[i+n].Weight)
-			n++
+			n, taker = n+1, a
+		}
+		if taker != "" {
+			if promised == nil {
+				promised = map[string][]int{}
+			}
+			promised[taker] = append(promised[taker], ws...)
 		}
 		out = append(out, tiles[i:i+n])
 		i += n
@@ -138,16 +154,17 @@ func joinable(x, y *tile.Tile) bool {
 	return len(x.A) > 0 && len(x.A) == len(y.A) && &x.A[0] == &y.A[0]
 }
 
-// someoneTakes reports whether any of addrs (the first maxTakersAsked of
-// them: joining is only worth a bounded search) may receive the weight
-// tiles ws together.
-func (r *Remote) someoneTakes(addrs []string, ws []int) bool {
+// taker returns the first of addrs (the first maxTakersAsked of them:
+// joining is only worth a bounded search) that may receive the weight
+// tiles ws together with those already promised to it, or "" when none
+// may.
+func (r *Remote) taker(addrs []string, promised map[string][]int, ws []int) string {
 	for _, a := range addrs[:min(len(addrs), maxTakersAsked)] {
-		if ok, _ := r.exposure.check(a, ws...); ok {
-			return true
+		if ok, _ := r.exposure.check(a, append(ws[:len(ws):len(ws)], promised[a]...)...); ok {
+			return a
 		}
 	}
-	return false
+	return ""
 }
 
 // workingAddrs returns the contributors connected for this job, at most

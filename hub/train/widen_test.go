@@ -65,7 +65,8 @@ func TestJoinedTilesComputeEachTile(t *testing.T) {
 // TestJoinGroups: decoding tiles of one product are joined up to
 // maxJoined; a long prompt's by maxJoinedFLOPs; never training tiles,
 // tiles of another input, batches, or tiles no connected contributor may
-// hold together under the cap; nothing with no contributor connected.
+// hold together under the cap (counting the groups already made for it);
+// nothing with no contributor connected.
 func TestJoinGroups(t *testing.T) {
 	if maxJoinedFLOPs/2 > kernel.MaxElems {
 		t.Fatalf("a joined task of %d FLOPs may carry operands beyond kernel.MaxElems", maxJoinedFLOPs)
@@ -142,6 +143,15 @@ func TestJoinGroups(t *testing.T) {
 	}
 	if got := sizes(rc.groupFor(decode[:6], []string{"a"})); !slices.Equal(got, []int{3, 1, 1, 1}) {
 		t.Errorf("under the cap, a alone: groups %v, want [3 1 1 1]", got)
+	}
+	// A newcomer holding nothing may take any 3 tiles, but not two groups
+	// of 3: the second group must not count on the room the first takes.
+	fresh := &Remote{exposure: NewExposure(3.0/12, fractions, nil, nil, func(string, int) error { return nil }), urgent: true}
+	if got := sizes(fresh.groupFor(decode[:6], []string{"c"})); !slices.Equal(got, []int{3, 1, 1, 1}) {
+		t.Errorf("one newcomer: groups %v, want [3 1 1 1]", got)
+	}
+	if got := sizes(fresh.groupFor(decode[:6], []string{"c", "d"})); !slices.Equal(got, []int{3, 3}) {
+		t.Errorf("two newcomers: groups %v, want [3 3]", got)
 	}
 	full := NewExposure(1.0/12, fractions, nil, map[string][]int{"a": {0}}, func(string, int) error { return nil })
 	if got := sizes((&Remote{exposure: full, urgent: true}).groupFor(decode[:4], []string{"a"})); len(got) != 4 {
