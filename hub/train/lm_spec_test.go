@@ -176,3 +176,37 @@ func TestBrokenJobIsListed(t *testing.T) {
 		t.Errorf("the database still holds %d jobs", len(rows))
 	}
 }
+
+// TestSpecZeroesSurviveRoundTrip: a field whose default is not zero keeps
+// an explicit zero through ParseSpec, JSON and ParseSpec again (the admin
+// CLI and the API print specs back): beta1 0 is Adam without momentum,
+// not a request for the default 0.9.
+func TestSpecZeroesSurviveRoundTrip(t *testing.T) {
+	for _, c := range []struct{ spec, field string }{
+		{`{"name":"x","model":{"type":"gpt2"},"optimizer":{"type":"adamw","lr":0.001,"beta1":0}}`, "beta1"},
+		{`{"name":"x","model":{"type":"gpt2"},"optimizer":{"type":"adamw","lr":0.001,"beta1":0.9,"beta2":0}}`, "beta2"},
+		{`{"name":"x","model":{"type":"gpt2"},"optimizer":{"type":"adamw","lr":0.001,"weight_decay":0}}`, "weight_decay"},
+		{`{"name":"x","model":{"type":"gpt2"},"optimizer":{"type":"adamw","lr":0.001,"min_lr":0}}`, "min_lr"},
+		{`{"name":"x","model":{"type":"gpt2"},"optimizer":{"type":"adamw","lr":0.001,"warmup_steps":0}}`, "warmup_steps"},
+		{`{"name":"x","model":{"type":"gpt2"},"optimizer":{"type":"adamw","lr":0.001,"grad_clip":0}}`, "grad_clip"},
+		{`{"name":"x","model":{"type":"gpt2"},"sample_prompt":""}`, "sample_prompt"},
+		{`{"name":"x","optimizer":{"type":"sgd","lr":0.1,"momentum":0}}`, "momentum"},
+		{`{"name":"x","resident_weights":false}`, "resident_weights"},
+	} {
+		first, err := train.ParseSpec(strings.NewReader(c.spec))
+		if err != nil {
+			t.Fatalf("%s: %v", c.field, err)
+		}
+		raw, err := json.Marshal(first)
+		if err != nil {
+			t.Fatal(err)
+		}
+		again, err := train.ParseSpec(strings.NewReader(string(raw)))
+		if err != nil {
+			t.Fatalf("%s: read back: %v", c.field, err)
+		}
+		if back, _ := json.Marshal(again); string(back) != string(raw) {
+			t.Errorf("%s 0 does not survive: %s, read back as %s", c.field, raw, back)
+		}
+	}
+}

@@ -59,7 +59,7 @@ type Spec struct {
 	EvalStride int `json:"eval_stride,omitempty"`
 	// SamplePrompt starts the text a language model writes after each
 	// evaluation, shown on the dashboard ("" starts a new document).
-	SamplePrompt string `json:"sample_prompt,omitempty"`
+	SamplePrompt string `json:"sample_prompt"`
 	// CheckpointEvery is the number of steps between checkpoints.
 	CheckpointEvery int `json:"checkpoint_every"`
 	// TileCols is the width of a weight tile: each layer's weight matrix
@@ -79,7 +79,7 @@ type Spec struct {
 	// one with room in its operand cache for all of them; while none that
 	// takes the job's tasks is connected, the job trains the ordinary way,
 	// over column tiles any contributor may take.
-	ResidentWeights bool `json:"resident_weights,omitempty"`
+	ResidentWeights bool `json:"resident_weights"`
 	// WireDType is how tile operands travel to contributors: "float32"
 	// (the default when empty) or "bfloat16", half the bytes. With
 	// bfloat16 the hub rounds every operand before sending and verifies
@@ -137,17 +137,17 @@ type OptimizerSpec struct {
 	// gpt2 model.
 	Type         string  `json:"type"`
 	LearningRate float64 `json:"lr"`
-	Beta1        float64 `json:"beta1,omitempty"`
-	Beta2        float64 `json:"beta2,omitempty"`
+	Beta1        float64 `json:"beta1"`
+	Beta2        float64 `json:"beta2"`
 	Epsilon      float64 `json:"eps,omitempty"`
-	Momentum     float64 `json:"momentum,omitempty"`
+	Momentum     float64 `json:"momentum"`
 	// AdamW: decoupled weight decay (matrices and embeddings only), the
 	// learning rate at the end of the cosine schedule, linear warmup
 	// steps, and the bound on the global gradient norm (0: no clipping).
-	WeightDecay float64 `json:"weight_decay,omitempty"`
-	MinLR       float64 `json:"min_lr,omitempty"`
-	WarmupSteps int     `json:"warmup_steps,omitempty"`
-	GradClip    float64 `json:"grad_clip,omitempty"`
+	WeightDecay float64 `json:"weight_decay"`
+	MinLR       float64 `json:"min_lr"`
+	WarmupSteps int     `json:"warmup_steps"`
+	GradClip    float64 `json:"grad_clip"`
 }
 
 // MNISTSpec is the default job `make run` creates: a 784-256-256-10 MLP
