@@ -17,6 +17,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -71,6 +72,7 @@ func doMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&svc.Inference.StepTimeout, "inference-timeout", 30*time.Second, "how long a completion waits for contributors before it fails")
 	noLimits := fs.Bool("no-limits", false, "turn the per-address connection and rate limits off (load tests on loopback)")
 	jsonLogs := fs.Bool("log-json", false, "log in JSON")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the whole run to this file (go tool pprof reads it)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -172,6 +174,23 @@ func doMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	// server errors) comes out in the same format.
 	slog.SetDefault(cfg.Logger)
 
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			if f != nil {
+				f.Close()
+			}
+			fmt.Fprintf(stderr, "tessera-hub: --cpuprofile: %v\n", err)
+			return 1
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
+	}
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		fmt.Fprintf(stderr, "tessera-hub: listen: %v\n", err)

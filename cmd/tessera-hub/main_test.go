@@ -129,3 +129,39 @@ func selfSigned(tb testing.TB, dir, name string) (certFile, keyFile string, pool
 	}
 	return certFile, keyFile, pool
 }
+
+// TestCPUProfile: --cpuprofile writes a profile pprof reads when the hub
+// stops, and a path it cannot create is an error that names the flag.
+func TestCPUProfile(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	bad := doMain(context.Background(), []string{"--data", t.TempDir(), "--cpuprofile", t.TempDir() + "/no/such/dir/cpu.pprof"}, &stdout, &stderr)
+	if bad != 1 || !strings.Contains(stderr.String(), "--cpuprofile") {
+		t.Errorf("exit %d, stderr %q; want 1 and the flag named", bad, stderr.String())
+	}
+	path := t.TempDir() + "/cpu.pprof"
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &syncBuffer{}
+	done := make(chan int)
+	go func() {
+		done <- doMain(ctx, []string{"--data", t.TempDir(), "--addr", "127.0.0.1:0", "--matmul-shape", "off", "--default-job=false", "--cpuprofile", path}, out, out)
+	}()
+	for !strings.Contains(out.String(), "hub is up") {
+		select {
+		case code := <-done:
+			t.Fatalf("the hub stopped with %d: %s", code, out.String())
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d: %s", code, out.String())
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A CPU profile is a gzipped protocol buffer.
+	if len(raw) < 2 || raw[0] != 0x1f || raw[1] != 0x8b {
+		t.Errorf("the profile (%d bytes) is not gzip", len(raw))
+	}
+}
