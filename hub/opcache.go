@@ -142,7 +142,7 @@ func (c *opCache) plan(msg *protocol.Task, t *Task, blind bool, a2, b2 []float32
 	var ea, eb *opEntry
 	cacheA, cacheB := c.limit > 0 && 4*len(t.A) >= minCachedBytes, c.limit > 0 && 4*len(t.B) >= minCachedBytes
 	if cacheA {
-		ka = keyOf(t.A, digest.D{}, sh.Count(), ar, ac, ra)
+		ka = keyOf(t.A, t.ADigest, sh.Count(), ar, ac, ra)
 		ea = c.byKey[ka]
 	}
 	if cacheB {

@@ -22,6 +22,10 @@ type Task struct {
 	// never changes (a frozen model's weight tile), so that the hub need
 	// not hash the same weights for every task that carries them.
 	BDigest digest.D
+	// ADigest, when not zero, is digest.Of(A), given by a source whose
+	// tasks share one A (an input multiplied by several weight tiles), so
+	// that the hub hashes it once instead of once per task.
+	ADigest digest.D
 	// Wire is the encoding the operands travel in. With bfloat16 the
 	// source gives A and B already rounded to it (kernel.RoundBF16): the
 	// hub verifies results against A and B as they are.

@@ -67,15 +67,22 @@ var geluC = math.Sqrt(2 / math.Pi)
 
 // gelu is GPT-2's GELU: 0.5·x·(1 + tanh(√(2/π)·(x + 0.044715·x³))).
 func gelu(x float32) float32 {
-	v := float64(x)
-	return float32(0.5 * v * (1 + math.Tanh(geluC*(v+0.044715*v*v*v))))
+	y, _ := geluTanh(x)
+	return y
 }
 
-// geluGrad is the derivative of gelu.
-func geluGrad(x float32) float32 {
+// geluTanh returns gelu(x) and the tanh it took, which the backward pass
+// reuses (geluGrad) rather than computing it again: the tanh is most of
+// GELU's cost, and GELU most of the hub's element-wise work.
+func geluTanh(x float32) (y float32, t float64) {
 	v := float64(x)
-	u := geluC * (v + 0.044715*v*v*v)
-	t := math.Tanh(u)
+	t = math.Tanh(geluC * (v + 0.044715*v*v*v))
+	return float32(0.5 * v * (1 + t)), t
+}
+
+// geluGrad is the derivative of gelu at x, given the tanh geluTanh took.
+func geluGrad(x float32, t float64) float32 {
+	v := float64(x)
 	du := geluC * (1 + 3*0.044715*v*v)
 	return float32(0.5*(1+t) + 0.5*v*(1-t*t)*du)
 }

@@ -44,6 +44,7 @@ type blockCache struct {
 	xh2, rs2 []float32
 	f        []float32 // c_fc output, before GELU
 	g        []float32 // after GELU, mlp.c_proj's input
+	tanh     []float64 // GELU's tanh of each element of f (geluTanh)
 }
 
 func (ps *pass) weights(ln *linear) [][]float32 {
@@ -100,8 +101,9 @@ func (ps *pass) forward() error {
 			return fmt.Errorf("block %d mlp.c_fc: %w", i, err)
 		}
 		bc.g = make([]float32, len(bc.f))
+		bc.tanh = make([]float64, len(bc.f))
 		for k, v := range bc.f {
-			bc.g[k] = gelu(v)
+			bc.g[k], bc.tanh[k] = geluTanh(v)
 		}
 		y, err = bl.mproj.forward(ps.ctx, ps.exec, bc.g, m, ps.weights(&bl.mproj), nil, p)
 		if err != nil {
@@ -175,7 +177,7 @@ func (ps *pass) backward(dlogits []float32) ([]float32, error) {
 			return nil, err
 		}
 		for k, v := range bc.f {
-			dg[k] *= geluGrad(v)
+			dg[k] *= geluGrad(v, bc.tanh[k])
 		}
 		dh2, err := bl.fc.backward(ps.ctx, ps.exec, bc.h2, dg, m, ps.weights(&bl.fc), grad, &pending, name+"mlp.c_fc")
 		if err != nil {

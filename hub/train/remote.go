@@ -7,6 +7,7 @@ import (
 
 	"github.com/tessera-ai/tessera/hub"
 	"github.com/tessera-ai/tessera/hub/train/tile"
+	"github.com/tessera-ai/tessera/internal/digest"
 	"github.com/tessera-ai/tessera/internal/protocol"
 )
 
@@ -85,6 +86,7 @@ func (r *Remote) Start(ctx context.Context, tiles []*tile.Tile) *tile.Batch {
 		tasks[i] = r.task(ctx, g, b, wire)
 		tasks[i].Ready = now
 	}
+	shareDigests(tasks)
 	r.mu.Lock()
 	r.pending = append(r.pending, tasks...)
 	r.mu.Unlock()
@@ -115,6 +117,44 @@ func (r *Remote) task(ctx context.Context, works []*tile.Tile, batch *tile.Batch
 		ht.Kept, ht.Update, ht.Verify = res.Kept, res.Update, res.Verify
 	}
 	return ht
+}
+
+// shareDigests hashes once each A that several of tasks share (a layer's
+// input, multiplied by each of its column tiles) and gives the tasks its
+// digest (hub.Task.ADigest), instead of the hub hashing it again for each
+// task it plans. The slices are alive and unchanged while the tasks are
+// (tile operands are never written after Start), so their address names
+// them within one Start.
+func shareDigests(tasks []*hub.Task) {
+	if len(tasks) < 2 {
+		return
+	}
+	type operand struct {
+		p *float32
+		n int
+	}
+	uses := make(map[operand]int, len(tasks))
+	for _, t := range tasks {
+		if len(t.A) > 0 {
+			uses[operand{&t.A[0], len(t.A)}]++
+		}
+	}
+	sums := make(map[operand]digest.D)
+	for _, t := range tasks {
+		if len(t.A) == 0 {
+			continue
+		}
+		k := operand{&t.A[0], len(t.A)}
+		if uses[k] < 2 {
+			continue
+		}
+		d, ok := sums[k]
+		if !ok {
+			d = digest.Of(t.A)
+			sums[k] = d
+		}
+		t.ADigest = d
+	}
 }
 
 // Strand fails the tasks of k not yet handed to the hub, with

@@ -200,3 +200,24 @@ func TestJoinedTaskSplitsIntoItsTiles(t *testing.T) {
 		t.Error("a single tile was split")
 	}
 }
+
+// TestSharedInputDigest: tasks that share an A carry its digest, computed
+// once; a task whose A is its own, or an equal copy of another's, carries
+// none (the hub hashes it when it plans the task).
+func TestSharedInputDigest(t *testing.T) {
+	x := []float32{1, 2, 3, 4}
+	own := []float32{5, 6, 7, 8}
+	copyOfX := slices.Clone(x)
+	ts := []*hub.Task{{A: x}, {A: own}, {A: x}, {A: copyOfX}, {A: x[:2]}}
+	shareDigests(ts)
+	want := digest.Of(x)
+	for i, tk := range ts {
+		shared := i == 0 || i == 2
+		if shared && tk.ADigest != want {
+			t.Errorf("task %d shares x: digest %v, want %v", i, tk.ADigest, want)
+		}
+		if !shared && tk.ADigest != (digest.D{}) {
+			t.Errorf("task %d does not share its A, yet carries digest %v", i, tk.ADigest)
+		}
+	}
+}
