@@ -24,6 +24,8 @@ func (s *splitSource) Next(n int) []*Task {
 	return ts
 }
 
+func (s *splitSource) Joined(t *Task) bool { return t.Shape.N > 1 }
+
 func (s *splitSource) Split(t *Task) []*Task {
 	if t.Shape.N < 2 {
 		return nil

@@ -14,8 +14,9 @@ import (
 // splits it, and the task would wait in the queue for a contributor that
 // cannot exist while its pieces alone would be taken at once. Every
 // expiry tick, splitStrandedLocked looks at the splittable tasks that have
-// waited at least strandedAfter and queues again, as its pieces, each one
-// that no connected contributor of its job may take now.
+// waited at least strandedAfter and queues again, as its pieces, each
+// joined one (Splitter.Joined, a cheap test made first) that no connected
+// contributor of its job may take now.
 
 // strandedAfter is how long a splittable task waits in the queue before
 // the scheduler asks whether anyone may take it: a fresh one is usually
@@ -54,11 +55,12 @@ func (s *scheduler) splitStrandedLocked(now time.Time) int {
 	n := 0
 	for i := 0; i < len(s.queue); i++ {
 		t := s.queue[i]
-		g, gated := t.Source.(Gate)
-		if !gated || now.Sub(t.Ready) < strandedAfter {
+		if now.Sub(t.Ready) < strandedAfter || t.group != nil {
 			continue
 		}
-		if _, ok := t.Source.(Splitter); !ok || s.someoneMayTakeLocked(t, g) {
+		g, gated := t.Source.(Gate)
+		sp, ok := t.Source.(Splitter)
+		if !gated || !ok || !sp.Joined(t) || s.someoneMayTakeLocked(t, g) {
 			continue
 		}
 		parts := s.splitLocked(t)
@@ -74,23 +76,23 @@ func (s *scheduler) splitStrandedLocked(now time.Time) int {
 
 // someoneMayTakeLocked reports whether any connected contributor that
 // works for t's job and runs its kernel may receive t under its gate. It
-// asks at most maxAskedStranded of them: past that the task is split
+// looks at most at maxSeenStranded sessions: past that the task is split
 // (which only costs the round trips joining saves).
 func (s *scheduler) someoneMayTakeLocked(t *Task, g Gate) bool {
-	asked := 0
+	seen := 0
 	for sess, st := range s.sessions {
+		if seen++; seen > maxSeenStranded {
+			return false
+		}
 		if !st.works(t.Job) || !sess.runs(t.Op) || sess.closing() {
 			continue
 		}
 		if ok, _ := g.Check(sess.address(), t); ok {
 			return true
 		}
-		if asked++; asked >= maxAskedStranded {
-			return false
-		}
 	}
 	return false
 }
 
-// maxAskedStranded bounds the contributors asked about one stranded task.
-const maxAskedStranded = 64
+// maxSeenStranded bounds the sessions looked at for one stranded task.
+const maxSeenStranded = 64

@@ -102,8 +102,10 @@ type Source interface {
 // joined into one task). A task that comes back unfinished (its holder
 // left, its lease ran out, its result was refused) is queued again as its
 // pieces, which more contributors may be allowed to take. The scheduler
-// calls Split with its lock held.
+// calls both methods with its lock held.
 type Splitter interface {
+	// Joined reports, cheaply, whether t carries several pieces.
+	Joined(t *Task) bool
 	// Split returns t's pieces as new tasks, or nil when t is one piece.
 	Split(t *Task) []*Task
 }

@@ -180,6 +180,7 @@ func (t *Trainer) gradients(ctx context.Context, exec tile.Executor, windows []b
 	}
 	x, y := inputs(windows, t.batch, t.cfg.Context)
 	ps := t.newPass(ctx, exec, x, t.batch, t.cfg.Context)
+	ps.train = true
 	if err := ps.forward(); err != nil {
 		return 0, nil, err
 	}

@@ -20,6 +20,8 @@ type pass struct {
 	b, t int
 	m    int // b·t rows
 	in   []byte
+	// train: a backward pass follows (forward keeps what it needs).
+	train bool
 	// Per linear layer (by weight offset), its column tiles' weights.
 	wts map[int][][]float32
 
@@ -42,9 +44,8 @@ type blockCache struct {
 	x2       []float32 // after the attention residual
 	h2       []float32
 	xh2, rs2 []float32
-	f        []float32 // c_fc output, before GELU
+	f        []float32 // c_fc output, before GELU; in a training pass, GELU's derivative there
 	g        []float32 // after GELU, mlp.c_proj's input
-	tanh     []float64 // GELU's tanh of each element of f (geluTanh)
 }
 
 func (ps *pass) weights(ln *linear) [][]float32 {
@@ -101,9 +102,14 @@ func (ps *pass) forward() error {
 			return fmt.Errorf("block %d mlp.c_fc: %w", i, err)
 		}
 		bc.g = make([]float32, len(bc.f))
-		bc.tanh = make([]float64, len(bc.f))
 		for k, v := range bc.f {
-			bc.g[k], bc.tanh[k] = geluTanh(v)
+			y, th := geluTanh(v)
+			bc.g[k] = y
+			if ps.train {
+				// f is needed only for GELU's derivative: keep that
+				// instead, with the tanh just taken.
+				bc.f[k] = geluGrad(v, th)
+			}
 		}
 		y, err = bl.mproj.forward(ps.ctx, ps.exec, bc.g, m, ps.weights(&bl.mproj), nil, p)
 		if err != nil {
@@ -176,8 +182,8 @@ func (ps *pass) backward(dlogits []float32) ([]float32, error) {
 		if err != nil {
 			return nil, err
 		}
-		for k, v := range bc.f {
-			dg[k] *= geluGrad(v, bc.tanh[k])
+		for k, d := range bc.f { // GELU's derivative (forward)
+			dg[k] *= d
 		}
 		dh2, err := bl.fc.backward(ps.ctx, ps.exec, bc.h2, dg, m, ps.weights(&bl.fc), grad, &pending, name+"mlp.c_fc")
 		if err != nil {

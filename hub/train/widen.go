@@ -256,6 +256,10 @@ func (r *Remote) Split(t *hub.Task) []*hub.Task {
 	parts := make([]*hub.Task, len(ref.works))
 	for i := range ref.works {
 		parts[i] = r.task(ref.ctx, ref.works[i:i+1], ref.batch, t.Wire)
+		parts[i].ADigest = t.ADigest // the same input
 	}
 	return parts
 }
+
+// Joined implements hub.Splitter.
+func (r *Remote) Joined(t *hub.Task) bool { return len(t.Ref.(*remoteRef).works) > 1 }

@@ -160,8 +160,9 @@ func TestJoinGroups(t *testing.T) {
 }
 
 // TestJoinedTaskSplitsIntoItsTiles: a joined task cut back into its tiles
-// (hub.Splitter) gives tasks of each tile's own operands, gated by its own
-// weight tile, whose results complete the tiles and their batch.
+// (hub.Splitter) gives tasks of each tile's own operands (the input's
+// digest kept), gated by its own weight tile, whose results complete the
+// tiles and their batch.
 func TestJoinedTaskSplitsIntoItsTiles(t *testing.T) {
 	rng := rand.New(rand.NewPCG(8, 9))
 	ts := frozenTiles(kernel.MatMulNN, 4, 16, []int{8, 8, 8}, rng)
@@ -171,7 +172,10 @@ func TestJoinedTaskSplitsIntoItsTiles(t *testing.T) {
 	r := &Remote{exposure: exp, urgent: true}
 	batch := tile.NewBatch(len(ts))
 	ref := &remoteRef{ctx: context.Background(), works: ts, weights: []int{0, 1, 2}, batch: batch}
-	joined := &hub.Task{Op: kernel.MatMulNN, Shape: kernel.Shape{M: 4, K: 16, N: 24}, Ref: ref, Source: r}
+	joined := &hub.Task{Op: kernel.MatMulNN, Shape: kernel.Shape{M: 4, K: 16, N: 24}, Ref: ref, Source: r, ADigest: digest.Of(ts[0].A)}
+	if !r.Joined(joined) {
+		t.Fatal("a task of three tiles is not Joined")
+	}
 	if ok, _ := r.Check("a", joined); ok {
 		t.Fatal("a may take all three tiles over its cap")
 	}
@@ -182,6 +186,9 @@ func TestJoinedTaskSplitsIntoItsTiles(t *testing.T) {
 	for i, p := range parts {
 		if p.Shape != ts[i].Shape || &p.B[0] != &ts[i].B[0] || p.BDigest != ts[i].BDigest || &p.A[0] != &ts[i].A[0] {
 			t.Fatalf("part %d is not tile %d's product", i, i)
+		}
+		if p.ADigest != joined.ADigest || r.Joined(p) {
+			t.Errorf("part %d: input digest %v (want the joined task's), joined %v", i, p.ADigest, r.Joined(p))
 		}
 		if ok, _ := r.Check("a", p); !ok {
 			t.Errorf("a may not take tile %d alone", i)
