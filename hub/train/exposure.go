@@ -1,7 +1,6 @@
 package train
 
 import (
-	"slices"
 	"sync"
 )
 
@@ -59,9 +58,8 @@ func (e *Exposure) add(addr string, tile int) {
 	}
 }
 
-// check reports whether addr may receive the weight tiles ws (-1: none;
-// a tile listed twice counts once) together, and whether any of them
-// would be new to addr.
+// check reports whether addr may receive the weight tiles ws (-1: none)
+// together, and whether any of them would be new to addr.
 func (e *Exposure) check(addr string, ws ...int) (allowed, reveals bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -70,8 +68,8 @@ func (e *Exposure) check(addr string, ws ...int) (allowed, reveals bool) {
 	if h != nil {
 		have = h.fraction
 	}
-	for i, w := range ws {
-		if w < 0 || (h != nil && h.tiles[w]) || slices.Contains(ws[:i], w) {
+	for _, w := range ws {
+		if w < 0 || (h != nil && h.tiles[w]) {
 			continue
 		}
 		reveals = true

@@ -126,34 +126,25 @@ func (r *Remote) task(ctx context.Context, works []*tile.Tile, batch *tile.Batch
 // (tile operands are never written after Start), so their address names
 // them within one Start.
 func shareDigests(tasks []*hub.Task) {
-	if len(tasks) < 2 {
-		return
-	}
 	type operand struct {
 		p *float32
 		n int
 	}
-	uses := make(map[operand]int, len(tasks))
-	for _, t := range tasks {
-		if len(t.A) > 0 {
-			uses[operand{&t.A[0], len(t.A)}]++
-		}
-	}
-	sums := make(map[operand]digest.D)
+	first := make(map[operand]*hub.Task, len(tasks))
 	for _, t := range tasks {
 		if len(t.A) == 0 {
 			continue
 		}
 		k := operand{&t.A[0], len(t.A)}
-		if uses[k] < 2 {
+		f, seen := first[k]
+		if !seen {
+			first[k] = t
 			continue
 		}
-		d, ok := sums[k]
-		if !ok {
-			d = digest.Of(t.A)
-			sums[k] = d
+		if f.ADigest == (digest.D{}) {
+			f.ADigest = digest.Of(t.A)
 		}
-		t.ADigest = d
+		t.ADigest = f.ADigest
 	}
 }
 

@@ -157,7 +157,8 @@ func joinable(x, y *tile.Tile) bool {
 // taker returns the first of addrs (the first maxTakersAsked of them:
 // joining is only worth a bounded search) that may receive the weight
 // tiles ws together with those already promised to it, or "" when none
-// may.
+// may. (The groups of one Start hold different tiles; a tile counted
+// twice would only make the answer more cautious.)
 func (r *Remote) taker(addrs []string, promised map[string][]int, ws []int) string {
 	for _, a := range addrs[:min(len(addrs), maxTakersAsked)] {
 		if ok, _ := r.exposure.check(a, append(ws[:len(ws):len(ws)], promised[a]...)...); ok {
