@@ -77,15 +77,21 @@ func jobsCommand() *command {
 		summary: "Training jobs: list, show, create, pause, resume, remove.",
 		subs: []*command{
 			{name: "list", summary: "List the jobs with their progress.", setup: leaf(jobsList)},
-			{name: "show", args: []string{"ID"}, summary: "Show a job: progress, spec and evaluation history.", setup: leaf(jobsShow)},
+			{name: "show", args: []string{"JOB"}, summary: "Show a job (its ID, or a name only one job has): progress, spec and evaluation history.", setup: leaf(jobsShow)},
 			{name: "create", args: []string{"FILE"}, summary: "Create a job from a JSON spec file (- reads standard input).",
-				details: `The spec lists the fields to change from the default MNIST job, e.g.
+				details: `The spec lists the fields to change from the default job of its model type:
+mnist-mlp for "mlp", gocode-lm for "gpt2". For example, an MLP:
   {"name": "mnist-wide", "model": {"type": "mlp", "layers": [784, 512, 512, 10]}, "exposure_cap": 0.25}
+and a language model on your own text (a directory or glob of UTF-8 files,
+or JSON Lines with a "text" field; files whose path starts with a prefix,
+or a share of them by a stable hash, are the validation split):
+  {"name": "poems-lm", "model": {"type": "gpt2", "n_layer": 4, "n_embd": 256, "n_head": 8, "n_positions": 128},
+   "dataset": "text", "corpus": {"path": "/srv/poems", "validation_percent": 10}, "max_steps": 20000}
 See hub/train/spec.go for every field. The hub checks the spec and says what is wrong.`,
 				setup: leaf(jobsCreate)},
-			{name: "pause", args: []string{"ID"}, summary: "Pause a running job after its current step.", setup: leaf(jobAction("pause"))},
-			{name: "resume", args: []string{"ID"}, summary: "Resume a paused job.", setup: leaf(jobAction("resume"))},
-			{name: "remove", args: []string{"ID"}, summary: "Stop a job and delete it with its checkpoints (its credit stays in the ledger).", setup: leaf(jobAction("remove"))},
+			{name: "pause", args: []string{"JOB"}, summary: "Pause a running job after its current step.", setup: leaf(jobAction("pause"))},
+			{name: "resume", args: []string{"JOB"}, summary: "Resume a paused job.", setup: leaf(jobAction("resume"))},
+			{name: "remove", args: []string{"JOB"}, summary: "Stop a job and delete it with its checkpoints (its credit stays in the ledger).", setup: leaf(jobAction("remove"))},
 		},
 	}
 }
@@ -228,7 +234,14 @@ func jobAction(action string) runFunc {
 		case a.opts.json:
 			return a.printRaw(raw)
 		case action == "remove":
-			_, err = fmt.Fprintf(a.stdout, "removed job %s\n", args[0])
+			// The hub answers with the ID it removed (args[0] may be a name).
+			var gone struct {
+				Removed string `json:"removed"`
+			}
+			if json.Unmarshal(raw, &gone) != nil || gone.Removed == "" {
+				gone.Removed = args[0]
+			}
+			_, err = fmt.Fprintf(a.stdout, "removed job %s\n", gone.Removed)
 		default:
 			_, err = fmt.Fprintf(a.stdout, "job %s (%s) is %s at step %d\n", st.ID, st.Name, st.State, st.Step)
 		}

@@ -488,7 +488,14 @@ func testJobs(t *testing.T, c *cli) {
 	if out := c.ok("jobs", "show", id); !strings.Contains(out, `"tile_cols": 16`) {
 		t.Errorf("jobs show table:\n%s", out)
 	}
-	if out := c.ok("jobs", "resume", id); !strings.Contains(out, "running") {
+	// A name only one job has names it (hub/train's TestJobNames has
+	// the rest).
+	var byName train.JobDetail
+	c.okJSON(&byName, "jobs", "show", "cli-tiny")
+	if byName.ID != id {
+		t.Errorf("jobs show by name: %+v", byName.JobStatus)
+	}
+	if out := c.ok("jobs", "resume", "cli-tiny"); !strings.Contains(out, "running") {
 		t.Errorf("jobs resume: %s", out)
 	}
 	c.fails(exitFailed, "", "jobs", "resume", id) // already running: the hub says 409

@@ -74,12 +74,11 @@ func (m *Manager) serveList(w http.ResponseWriter, r *http.Request) {
 }
 
 func (m *Manager) serveJob(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	run, err := m.get(id)
-	if err != nil {
-		httpjson.Errorf(w, http.StatusNotFound, "%v", err)
+	run, ok := m.runOf(w, r)
+	if !ok {
 		return
 	}
+	id := run.job.ID
 	hist, err := m.db.History(r.Context(), id)
 	if err != nil {
 		httpjson.Errorf(w, http.StatusInternalServerError, "cannot read the job's history")
@@ -88,14 +87,33 @@ func (m *Manager) serveJob(w http.ResponseWriter, r *http.Request) {
 	httpjson.Write(w, http.StatusOK, JobDetail{JobStatus: run.job.Status(run.exposure), Spec: run.job.Spec, History: hist})
 }
 
+// runOf returns the job the request's {id} names (an ID, or a name only
+// one job has), or answers 404 (or 409 for a shared name) and false.
+func (m *Manager) runOf(w http.ResponseWriter, r *http.Request) (*run, bool) {
+	id, err := m.resolve(r.PathValue("id"))
+	if err == nil {
+		var run *run
+		if run, err = m.get(id); err == nil {
+			return run, true
+		}
+	}
+	refuseRef(w, err)
+	return nil, false
+}
+
+// refuseRef answers a job reference that resolve or get refused.
+func refuseRef(w http.ResponseWriter, err error) {
+	status := http.StatusNotFound
+	if errors.Is(err, ErrAmbiguousJob) {
+		status = http.StatusConflict
+	}
+	httpjson.Errorf(w, status, "%v", err)
+}
+
 // checkpointModel loads the job's latest checkpoint into a fresh model, so
 // that an export never races the training goroutine.
-func (m *Manager) checkpointModel(ctx context.Context, id string) (Model, int, error) {
-	run, err := m.get(id)
-	if err != nil {
-		return nil, 0, err
-	}
-	row, err := m.db.Job(ctx, id)
+func (m *Manager) checkpointModel(ctx context.Context, run *run) (Model, int, error) {
+	row, err := m.db.Job(ctx, run.job.ID)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -118,12 +136,13 @@ var errNoCheckpoint = errors.New("the job has no checkpoint yet; try again after
 // file: GPT-2's names and layout for a gpt2 model, layers.N.weight and
 // layers.N.bias for an mlp.
 func (m *Manager) serveWeights(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("id")
-	model, step, err := m.checkpointModel(r.Context(), id)
-	switch {
-	case errors.Is(err, ErrUnknownJob):
-		httpjson.Errorf(w, http.StatusNotFound, "%v", err)
+	run, ok := m.runOf(w, r)
+	if !ok {
 		return
+	}
+	id := run.job.ID
+	model, step, err := m.checkpointModel(r.Context(), run)
+	switch {
 	case errors.Is(err, errNoCheckpoint):
 		httpjson.Errorf(w, http.StatusNotFound, "%v", err)
 		return
@@ -149,9 +168,8 @@ func (m *Manager) serveWeights(w http.ResponseWriter, r *http.Request) {
 
 // serveHFConfig sends a gpt2 model's Hugging Face config.json.
 func (m *Manager) serveHFConfig(w http.ResponseWriter, r *http.Request) {
-	run, err := m.get(r.PathValue("id"))
-	if err != nil {
-		httpjson.Errorf(w, http.StatusNotFound, "%v", err)
+	run, ok := m.runOf(w, r)
+	if !ok {
 		return
 	}
 	spec := run.job.Spec
@@ -227,7 +245,11 @@ func (m *Manager) serveCreate(w http.ResponseWriter, r *http.Request) {
 
 func (m *Manager) serveAction(act func(ctx context.Context, id string) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id := r.PathValue("id")
+		id, err := m.resolve(r.PathValue("id"))
+		if err != nil {
+			refuseRef(w, err)
+			return
+		}
 		if err := act(r.Context(), id); errors.Is(err, ErrUnknownJob) || errors.Is(err, store.ErrNotFound) {
 			httpjson.Errorf(w, http.StatusNotFound, "%v", err)
 			return

@@ -245,9 +245,14 @@ func (j *Job) evaluate(ctx context.Context, full bool) error {
 		return err
 	}
 	j.series.Evaluated(ev.BitsPerByte, tps)
-	j.log.Info("evaluated", "step", p.Step, "train_loss", fmt.Sprintf("%.4f", train),
-		"test_loss", fmt.Sprintf("%.4f", ev.Loss), "test_accuracy", fmt.Sprintf("%.4f", ev.Accuracy),
-		"bits_per_byte", fmt.Sprintf("%.4f", ev.BitsPerByte), "full", ev.Full, "scored", ev.Count)
+	// A classifier's figure is its accuracy, a language model's its bits
+	// per byte; each logs only its own.
+	quality := []any{"test_accuracy", fmt.Sprintf("%.4f", ev.Accuracy)}
+	if _, ok := j.model.(*lmModel); ok {
+		quality = []any{"bits_per_byte", fmt.Sprintf("%.4f", ev.BitsPerByte)}
+	}
+	j.log.Info("evaluated", append([]any{"step", p.Step, "train_loss", fmt.Sprintf("%.4f", train),
+		"test_loss", fmt.Sprintf("%.4f", ev.Loss)}, append(quality, "full", ev.Full, "scored", ev.Count)...)...)
 	if lmm, ok := j.model.(*lmModel); ok {
 		smp := lmm.sample()
 		j.mu.Lock()

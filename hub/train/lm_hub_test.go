@@ -151,4 +151,11 @@ func TestLanguageModelThroughHubMatchesLocal(t *testing.T) {
 		cfg["n_positions"] != 16.0 || cfg["activation_function"] != "gelu_new" {
 		t.Errorf("config.json: %d %v", code, cfg)
 	}
+	// The job's name (only this job has it) names it as well as its ID.
+	if code, byName := call(t, "GET", srv.URL+"/api/v1/jobs/"+spec.Name+"/config.json", "", ""); code != 200 || byName["n_embd"] != 32.0 {
+		t.Errorf("config.json by the job's name %q: %d %v", spec.Name, code, byName)
+	}
+	if code, _ := call(t, "GET", srv.URL+"/api/v1/jobs/no-such-job/config.json", "", ""); code != 404 {
+		t.Errorf("config.json of an unknown job: %d, want 404", code)
+	}
 }

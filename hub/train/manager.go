@@ -249,6 +249,44 @@ func (r *run) stop() {
 // ErrUnknownJob is returned for an ID that names no job.
 var ErrUnknownJob = errors.New("unknown job")
 
+// ErrAmbiguousJob is returned for a name that several jobs have.
+var ErrAmbiguousJob = errors.New("ambiguous job name")
+
+// resolve returns the ID of the job that ref names: its ID, or its name
+// when exactly one job has that name (names need not be unique; an
+// operator who gave two jobs the same one is told their IDs). The jobs
+// API and tessera-admin take either, so that gocode-lm's weights are at
+// /api/v1/jobs/gocode-lm/weights.
+func (m *Manager) resolve(ref string) (string, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.runs[ref]; ok {
+		return ref, nil
+	}
+	var ids []string
+	if st, ok := m.broken[ref]; ok {
+		return st.ID, nil
+	}
+	for id, r := range m.runs {
+		if r.job.Spec.Name == ref {
+			ids = append(ids, id)
+		}
+	}
+	for id, st := range m.broken {
+		if st.Name == ref {
+			ids = append(ids, id)
+		}
+	}
+	switch len(ids) {
+	case 0:
+		return "", fmt.Errorf("%w %q", ErrUnknownJob, ref)
+	case 1:
+		return ids[0], nil
+	}
+	slices.Sort(ids)
+	return "", fmt.Errorf("%w: %d jobs are named %q (%s); use an ID", ErrAmbiguousJob, len(ids), ref, strings.Join(ids, ", "))
+}
+
 func (m *Manager) get(id string) (*run, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -262,6 +300,10 @@ func (m *Manager) get(id string) (*run, error) {
 // Pause stops a running job after its current step; it resumes from its
 // last checkpoint.
 func (m *Manager) Pause(ctx context.Context, id string) error {
+	id, err := m.resolve(id)
+	if err != nil {
+		return err
+	}
 	r, err := m.get(id)
 	if err != nil {
 		return err
@@ -273,6 +315,10 @@ func (m *Manager) Pause(ctx context.Context, id string) error {
 
 // Resume restarts a paused job from its last checkpoint.
 func (m *Manager) Resume(ctx context.Context, id string) error {
+	id, err := m.resolve(id)
+	if err != nil {
+		return err
+	}
 	r, err := m.get(id)
 	if err != nil {
 		return err
@@ -296,6 +342,10 @@ func (m *Manager) Resume(ctx context.Context, id string) error {
 
 // Remove stops a job and deletes it with its history and checkpoints.
 func (m *Manager) Remove(ctx context.Context, id string) error {
+	id, err := m.resolve(id)
+	if err != nil {
+		return err
+	}
 	m.mu.Lock()
 	_, broken := m.broken[id]
 	m.mu.Unlock()

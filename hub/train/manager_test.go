@@ -115,6 +115,48 @@ func TestJobsRunConcurrently(t *testing.T) {
 	}
 }
 
+// TestJobNames checks that the jobs API takes a job's name where only one
+// job has it, and refuses a name two jobs share, naming their IDs.
+func TestJobNames(t *testing.T) {
+	mgr, srv := startManager(t)
+	ctx := context.Background()
+	long := tinyJob("twin")
+	long.MaxSteps = 100000
+	a, err := mgr.Create(ctx, long)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if code, d := call(t, "GET", srv.URL+"/api/v1/jobs/twin", "", ""); code != 200 || d["id"] != a {
+		t.Errorf("GET by a name one job has: %d %v", code, d)
+	}
+	if code, d := call(t, "POST", srv.URL+"/api/v1/admin/jobs/twin/pause", testToken, ""); code != 200 || d["id"] != a || d["state"] != "paused" {
+		t.Errorf("pause by name: %d %v", code, d)
+	}
+	b, err := mgr.Create(ctx, long)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/api/v1/jobs/twin", "/api/v1/jobs/twin/weights", "/api/v1/jobs/twin/config.json"} {
+		code, d := call(t, "GET", srv.URL+path, "", "")
+		msg, _ := d["error"].(string)
+		if code != 409 || !strings.Contains(msg, a) || !strings.Contains(msg, b) || !strings.Contains(msg, "use an ID") {
+			t.Errorf("GET %s with a shared name: %d %v", path, code, d)
+		}
+	}
+	if code, _ := call(t, "DELETE", srv.URL+"/api/v1/admin/jobs/twin", testToken, ""); code != 409 {
+		t.Errorf("remove by a shared name: %d, want 409", code)
+	}
+	if len(mgr.Statuses()) != 2 {
+		t.Errorf("a refused removal removed a job: %+v", mgr.Statuses())
+	}
+	if code, d := call(t, "DELETE", srv.URL+"/api/v1/admin/jobs/"+b, testToken, ""); code != 200 || d["removed"] != b {
+		t.Errorf("remove by ID: %d %v", code, d)
+	}
+	if code, d := call(t, "GET", srv.URL+"/api/v1/jobs/twin", "", ""); code != 200 || d["id"] != a {
+		t.Errorf("GET by the name once it is unique again: %d %v", code, d)
+	}
+}
+
 func TestAdminAPI(t *testing.T) {
 	mgr, srv := startManager(t)
 	spec, _ := json.Marshal(func() train.Spec { s := tinyJob("api"); s.MaxSteps = 100000; return s }())

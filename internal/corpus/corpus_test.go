@@ -222,7 +222,7 @@ func TestOpenErrors(t *testing.T) {
 		{"BadGlob", Options{Path: filepath.Join(dir, "[")}, "syntax error in pattern"},
 		{"NoMatchingInclude", Options{Path: dir, Include: func(string) bool { return false }}, "no matching files"},
 		{"AllEmpty", Options{Path: filepath.Join(dir, "empty"), ValidationPercent: 50}, "every matching file is empty"},
-		{"NoValidation", Options{Path: filepath.Join(dir, "text")}, "validation split is empty (set ValidationPrefixes or ValidationPercent)"},
+		{"NoValidation", Options{Path: filepath.Join(dir, "text")}, "validation split is empty (set ValidationPrefixes or ValidationPercent: corpus.validation_prefixes or corpus.validation_percent in a job spec)"},
 		{"NoTrain", Options{Path: filepath.Join(dir, "text"), ValidationPercent: 100}, "training split is empty"},
 		{"NUL", Options{Path: filepath.Join(dir, "nul"), ValidationPercent: 50}, "bin.dat: not UTF-8 text: NUL byte at offset 2"},
 		{"InvalidUTF8", Options{Path: filepath.Join(dir, "utf"), ValidationPercent: 50}, "latin1.txt: not UTF-8 text: invalid UTF-8 at offset 3"},

@@ -102,7 +102,7 @@ func (c *Corpus) checkSplits(o Options) error {
 	case c.Train.Documents == 0:
 		return fmt.Errorf("corpus: %s: the training split is empty (every document went to validation)", o.Path)
 	case c.Validation.Documents == 0:
-		return fmt.Errorf("corpus: %s: the validation split is empty (set ValidationPrefixes or ValidationPercent)", o.Path)
+		return fmt.Errorf("corpus: %s: the validation split is empty (set ValidationPrefixes or ValidationPercent: corpus.validation_prefixes or corpus.validation_percent in a job spec)", o.Path)
 	}
 	return nil
 }
