@@ -98,6 +98,10 @@ func doMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		}
 		cfg.Matmul.Shape = s
 	}
+	if e := svc.Chain.Interval; e < time.Second {
+		fmt.Fprintf(stderr, "tessera-hub: --epoch %v: the interval between commits must be at least 1s\n", e)
+		return 2
+	}
 	if svc.Chain.RPC != "" && svc.Chain.KeyFile == "" {
 		fmt.Fprintln(stderr, "tessera-hub: --chain-rpc needs --chain-key")
 		return 2

@@ -34,6 +34,8 @@ func TestTLSFlags(t *testing.T) {
 		{"FractionalRelayMinimum", []string{"--relay-min-wei", "0.5"}, "is not a whole number of wei"},
 		{"ZeroDemoRate", []string{"--demo-rate", "0"}, "--demo-rate: 0 is outside 1..6000"},
 		{"HugeDemoRate", []string{"--demo-rate", "100000"}, "--demo-rate: 100000 is outside 1..6000"},
+		{"ZeroEpoch", []string{"--epoch", "0s"}, "--epoch 0s: the interval between commits must be at least 1s"},
+		{"TinyEpoch", []string{"--epoch", "10ms"}, "--epoch 10ms"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
