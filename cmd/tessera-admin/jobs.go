@@ -82,12 +82,17 @@ func jobsCommand() *command {
 				details: `The spec lists the fields to change from the default job of its model type:
 mnist-mlp for "mlp", gocode-lm for "gpt2". For example, an MLP:
   {"name": "mnist-wide", "model": {"type": "mlp", "layers": [784, 512, 512, 10]}, "exposure_cap": 0.25}
-and a language model on your own text (a directory or glob of UTF-8 files,
-or JSON Lines with a "text" field; files whose path starts with a prefix,
-or a share of them by a stable hash, are the validation split):
+and a language model on your own text: a directory or glob of UTF-8 files,
+or JSON Lines with a "text" field, on the hub's machine (nothing is
+uploaded). Files whose path starts with one of validation_prefixes, or
+validation_percent of them by a stable hash of their path (of JSON Lines,
+of the records, by their text; of a single file, its end), are the
+validation split:
   {"name": "poems-lm", "model": {"type": "gpt2", "n_layer": 4, "n_embd": 256, "n_head": 8, "n_positions": 128},
    "dataset": "text", "corpus": {"path": "/srv/poems", "validation_percent": 10}, "max_steps": 20000}
-See hub/train/spec.go for every field. The hub checks the spec and says what is wrong.`,
+Give each job a "name": without one it takes the default job's (two jobs of one
+name are then reached by ID only). See hub/train/spec.go for every field. The
+hub checks the spec and says what is wrong.`,
 				setup: leaf(jobsCreate)},
 			{name: "pause", args: []string{"JOB"}, summary: "Pause a running job after its current step.", setup: leaf(jobAction("pause"))},
 			{name: "resume", args: []string{"JOB"}, summary: "Resume a paused job.", setup: leaf(jobAction("resume"))},

@@ -276,6 +276,10 @@ func TestAdminCLI(t *testing.T) {
 			t.Errorf("revenue deposit:\n%s", out)
 		}
 		c.fails(exitUsage, "not a positive whole number", "revenue", "deposit", "--model", "matmul", "--wei", "-5")
+		// Money for a model the hub does not know could never reach an
+		// owner: refused (hub/service's TestKnownModel has the rest).
+		c.fails(exitNotFound, "could never reach an owner", "revenue", "record", "--model", "matmull", "--wei", "1000")
+		c.fails(exitNotFound, "could never reach an owner", "revenue", "deposit", "--model", "matmull", "--wei", "1000")
 	})
 	t.Run("Workers", func(t *testing.T) {
 		var ws struct{ Workers []hub.Worker }
@@ -499,8 +503,8 @@ func testJobs(t *testing.T, c *cli) {
 		t.Errorf("jobs resume: %s", out)
 	}
 	c.fails(exitFailed, "", "jobs", "resume", id) // already running: the hub says 409
-	if out := c.ok("jobs", "remove", id); !strings.Contains(out, "removed job "+id) {
-		t.Errorf("jobs remove: %s", out)
+	if out := c.ok("jobs", "remove", "cli-tiny"); !strings.Contains(out, "removed job "+id) {
+		t.Errorf("jobs remove by name: %s", out)
 	}
 	c.fails(exitNotFound, "unknown job", "jobs", "show", id)
 	c.fails(exitNotFound, "unknown job", "jobs", "pause", "job-nope")

@@ -41,7 +41,7 @@ func checkWebsocketURL(hub string) error {
 		if u.Scheme == "https" {
 			ws = "wss"
 		}
-		return fmt.Errorf("%q is the hub's web address; contributors connect to its websocket: --hub %s://%s%s/ws", hub, ws, u.Host, strings.TrimSuffix(u.Path, "/"))
+		return fmt.Errorf("%q is the hub's web address; contributors connect to its websocket: --hub %s://%s/ws", hub, ws, u.Host)
 	}
 	return fmt.Errorf("%q: want ws:// or wss://", hub)
 }

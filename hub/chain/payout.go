@@ -232,8 +232,10 @@ func (p *Payouts) serveClaim(w http.ResponseWriter, r *http.Request) {
 // DepositHandler serves the operator's POST /api/v1/admin/deposit
 // {model, wei}: the hub's key funds the model's vault (on the embedded
 // chain the operator's ether; on a real chain the operator may as well
-// call deposit from any wallet).
-func DepositHandler(vault *Vault, key *ecdsa.PrivateKey) http.Handler {
+// call deposit from any wallet). known, when not nil, refuses a model the
+// hub knows nothing of (404): ether in a misspelt model's vault could
+// never be claimed.
+func DepositHandler(vault *Vault, key *ecdsa.PrivateKey, known func(ctx context.Context, model string) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var body struct {
 			Model string `json:"model"`
@@ -249,6 +251,12 @@ func DepositHandler(vault *Vault, key *ecdsa.PrivateKey) http.Handler {
 		if !ok || wei.Sign() <= 0 {
 			httpjson.Errorf(w, http.StatusBadRequest, "wei %q is not a positive whole number", body.Wei)
 			return
+		}
+		if known != nil {
+			if err := known(r.Context(), body.Model); err != nil {
+				httpjson.Errorf(w, http.StatusNotFound, "%v", err)
+				return
+			}
 		}
 		rcpt, err := vault.Deposit(r.Context(), key, ModelID(body.Model), wei)
 		if err != nil {

@@ -45,6 +45,20 @@ import (
 // for money rather than work.
 type Wei = flop.Amount
 
+// HasCredit reports whether any contributor has credit, in any state, in
+// model.
+func (l *Ledger) HasCredit(ctx context.Context, model string) (bool, error) {
+	var one int
+	err := l.db.QueryRowContext(ctx, `SELECT 1 FROM credits WHERE model = ? LIMIT 1`, model).Scan(&one)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, fmt.Errorf("ledger: %w", err)
+	}
+	return true, nil
+}
+
 // RecordRevenue records wei of revenue for model that did not come
 // through the metered API (a grant, a licence fee); the model's next
 // epoch splits it among the owners like metered usage. note says what it

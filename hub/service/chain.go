@@ -124,7 +124,7 @@ func chainEndpoint(rpc string) string {
 
 // routeChain serves proofs, earnings and claims relayed by the hub (key
 // pays their gas), and the operator's commit-now and deposit requests.
-func routeChain(handle func(string, http.Handler), led *ledger.Ledger, committer *chain.Committer, addr common.Address, backend *ethclient.Client,
+func routeChain(handle func(string, http.Handler), led *ledger.Ledger, mgr *train.Manager, committer *chain.Committer, addr common.Address, backend *ethclient.Client,
 	key *ecdsa.PrivateKey, token string, relayMin *big.Int) error {
 	chainID, err := backend.ChainID(context.Background())
 	if err != nil {
@@ -136,7 +136,7 @@ func routeChain(handle func(string, http.Handler), led *ledger.Ledger, committer
 	payouts := chain.NewPayouts(proofs, led, vault, key)
 	payouts.RelayMinWei = relayMin
 	payouts.Routes(handle)
-	handle("POST /api/v1/admin/deposit", train.RequireToken(token, chain.DepositHandler(vault, key)))
+	handle("POST /api/v1/admin/deposit", train.RequireToken(token, chain.DepositHandler(vault, key, knownModel(mgr, led))))
 	list, one := chain.EpochsHandler(led, addr, chainID)
 	handle("GET /api/v1/epochs", list)
 	handle("GET /api/v1/epochs/{model}/{epoch}", one)
@@ -149,4 +149,27 @@ func routeChain(handle func(string, http.Handler), led *ledger.Ledger, committer
 		httpjson.Write(w, http.StatusOK, map[string]string{"committed": "ok", "contract": addr.Hex()})
 	})))
 	return nil
+}
+
+// knownModel returns the check that revenue and deposits name a model the
+// hub knows: one of its jobs (by ID, as credit and vaults are keyed), or
+// one anyone has credit in (the matmul benchmark, a removed job). Money
+// recorded for, or sent to the vault of, a misspelt model or a job's name
+// would never reach an owner. A job's name is answered with its ID.
+func knownModel(mgr *train.Manager, led *ledger.Ledger) func(ctx context.Context, model string) error {
+	return func(ctx context.Context, model string) error {
+		if mgr != nil && mgr.HasJob(model) {
+			return nil
+		}
+		has, err := led.HasCredit(ctx, model)
+		if err != nil || has {
+			return err
+		}
+		if mgr != nil {
+			if id, err := mgr.Resolve(model); err == nil {
+				return fmt.Errorf("%q is a job's name; its model (credit, revenue, vault) is its ID, %s", model, id)
+			}
+		}
+		return fmt.Errorf("no job and no credit for model %q: money for it could never reach an owner (models are job IDs, as tessera-admin credits list shows)", model)
+	}
 }

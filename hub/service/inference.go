@@ -109,7 +109,7 @@ func routeInference(ctx context.Context, handle func(string, http.Handler), mgr 
 	counted := func(pattern string, h http.Handler) { handle(pattern, m.APIResponses(pattern, h)) }
 	api := openai.New(&inferenceBackend{mgr: mgr, pool: pool, led: led}, openai.Config{Logger: log})
 	api.Routes(counted)
-	keys := &keysAPI{led: led, pool: pool}
+	keys := &keysAPI{led: led, pool: pool, known: knownModel(mgr, led)}
 	admin := func(pattern string, f http.HandlerFunc) { handle(pattern, train.RequireToken(token, f)) }
 	admin("GET /api/v1/admin/keys", keys.list)
 	admin("POST /api/v1/admin/keys", keys.create)
@@ -140,8 +140,9 @@ func routeInference(ctx context.Context, handle func(string, http.Handler), mgr 
 
 // keysAPI is the admin side of API keys.
 type keysAPI struct {
-	led  *ledger.Ledger
-	pool *infer.Pool
+	led   *ledger.Ledger
+	pool  *infer.Pool
+	known func(ctx context.Context, model string) error // knownModel
 }
 
 // KeyJSON is an API key in the admin API (never its token, which only
@@ -290,6 +291,10 @@ func (a *keysAPI) recordRevenue(w http.ResponseWriter, r *http.Request) {
 		httpjson.Errorf(w, http.StatusBadRequest, "note longer than 200 bytes")
 		return
 	}
+	if err := a.known(r.Context(), body.Model); err != nil {
+		httpjson.Errorf(w, http.StatusNotFound, "%v", err)
+		return
+	}
 	if err := a.led.RecordRevenue(r.Context(), body.Model, wei, body.Note); err != nil {
 		httpjson.Errorf(w, http.StatusInternalServerError, "%v", err)
 		return
@@ -338,6 +343,9 @@ func (c *classifier) serve(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, train.ErrNotServable):
 		httpjson.Errorf(w, http.StatusNotFound, "%v", err)
+		return
+	case errors.Is(err, train.ErrAmbiguousJob):
+		httpjson.Errorf(w, http.StatusConflict, "%v", err)
 		return
 	case errors.Is(err, train.ErrBadInput):
 		httpjson.Errorf(w, http.StatusBadRequest, "%v", err)

@@ -133,7 +133,7 @@ func Run(ctx context.Context, ln net.Listener, cfg Config) error {
 		}
 		defer stopChain() // before the ledger closes: defers run in reverse
 		watchCommits(cfg.Hub.Metrics, committer)
-		if err := routeChain(h.Handle, led, committer, addr, backend, chainKey, token, cfg.Chain.RelayMinWei); err != nil {
+		if err := routeChain(h.Handle, led, mgr, committer, addr, backend, chainKey, token, cfg.Chain.RelayMinWei); err != nil {
 			return err
 		}
 	}

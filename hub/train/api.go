@@ -50,9 +50,9 @@ func (m *Manager) Routes(handle func(pattern string, h http.Handler), adminToken
 	handle("GET /api/v1/jobs/{id}/config.json", http.HandlerFunc(m.serveHFConfig))
 	admin := func(f http.HandlerFunc) http.Handler { return RequireToken(adminToken, f) }
 	handle("POST /api/v1/admin/jobs", admin(m.serveCreate))
-	handle("POST /api/v1/admin/jobs/{id}/pause", admin(m.serveAction(m.Pause)))
-	handle("POST /api/v1/admin/jobs/{id}/resume", admin(m.serveAction(m.Resume)))
-	handle("DELETE /api/v1/admin/jobs/{id}", admin(m.serveAction(m.Remove)))
+	handle("POST /api/v1/admin/jobs/{id}/pause", admin(m.serveAction(m.pause)))
+	handle("POST /api/v1/admin/jobs/{id}/resume", admin(m.serveAction(m.resume)))
+	handle("DELETE /api/v1/admin/jobs/{id}", admin(m.serveAction(m.remove)))
 }
 
 // RequireToken admits requests bearing the admin token ("Authorization:
@@ -90,7 +90,7 @@ func (m *Manager) serveJob(w http.ResponseWriter, r *http.Request) {
 // runOf returns the job the request's {id} names (an ID, or a name only
 // one job has), or answers 404 (or 409 for a shared name) and false.
 func (m *Manager) runOf(w http.ResponseWriter, r *http.Request) (*run, bool) {
-	id, err := m.resolve(r.PathValue("id"))
+	id, err := m.Resolve(r.PathValue("id"))
 	if err == nil {
 		var run *run
 		if run, err = m.get(id); err == nil {
@@ -101,10 +101,11 @@ func (m *Manager) runOf(w http.ResponseWriter, r *http.Request) (*run, bool) {
 	return nil, false
 }
 
-// refuseRef answers a job reference that resolve or get refused.
+// refuseRef answers a job reference that resolve or get refused: 404 for
+// no such job, 409 for a shared name or a job that could not be restored.
 func refuseRef(w http.ResponseWriter, err error) {
 	status := http.StatusNotFound
-	if errors.Is(err, ErrAmbiguousJob) {
+	if errors.Is(err, ErrAmbiguousJob) || errors.Is(err, ErrBrokenJob) {
 		status = http.StatusConflict
 	}
 	httpjson.Errorf(w, status, "%v", err)
@@ -243,9 +244,11 @@ func (m *Manager) serveCreate(w http.ResponseWriter, r *http.Request) {
 	httpjson.Write(w, http.StatusCreated, run.job.Status(run.exposure))
 }
 
+// serveAction serves an admin action on the job {id} names, resolved
+// once here: act takes the job's ID.
 func (m *Manager) serveAction(act func(ctx context.Context, id string) error) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		id, err := m.resolve(r.PathValue("id"))
+		id, err := m.Resolve(r.PathValue("id"))
 		if err != nil {
 			refuseRef(w, err)
 			return

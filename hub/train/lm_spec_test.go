@@ -3,6 +3,7 @@ package train_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -94,11 +95,15 @@ func TestLanguageModelBadCorpora(t *testing.T) {
 			t.Log(err)
 		})
 	}
-	if st := mgr.Statuses(); len(st) != 0 {
-		for _, s := range st {
-			if s.State != "failed" {
-				t.Errorf("a refused job is %s: %+v", s.State, s)
-			}
+	// Each refused job is listed as failed, with its reason, until it is
+	// removed.
+	st := mgr.Statuses()
+	if len(st) != 5 {
+		t.Errorf("%d jobs listed after 5 refused corpora: %+v", len(st), st)
+	}
+	for _, s := range st {
+		if s.State != "failed" || s.Error == "" {
+			t.Errorf("a refused job is %s (%q): %+v", s.State, s.Error, s)
 		}
 	}
 }
@@ -166,7 +171,11 @@ func TestBrokenJobIsListed(t *testing.T) {
 	if len(sts) != 1 || sts[0].ID != id || sts[0].State != store.StateFailed || !strings.Contains(sts[0].Error, "corpus") {
 		t.Fatalf("after restart: %+v, want job %s failed for its corpus", sts, id)
 	}
-	if err := mgr.Remove(ctx, id); err != nil {
+	// It can only be removed, also by its name.
+	if err := mgr.Pause(ctx, spec.Name); !errors.Is(err, train.ErrBrokenJob) || !strings.Contains(err.Error(), "corpus") {
+		t.Errorf("pause the broken job: %v, want ErrBrokenJob with the reason", err)
+	}
+	if err := mgr.Remove(ctx, spec.Name); err != nil {
 		t.Fatalf("remove the broken job: %v", err)
 	}
 	if sts := mgr.Statuses(); len(sts) != 0 {

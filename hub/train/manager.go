@@ -117,13 +117,7 @@ func (m *Manager) Start(ctx context.Context) error {
 	for _, row := range rows {
 		if err := m.load(ctx, row); err != nil {
 			m.log.Error("cannot restore job", "job", row.ID, "err", err)
-			m.db.SetState(ctx, row.ID, store.StateFailed, err.Error())
-			m.mu.Lock()
-			if m.broken == nil {
-				m.broken = map[string]JobStatus{}
-			}
-			m.broken[row.ID] = JobStatus{ID: row.ID, Name: row.Name, State: store.StateFailed, Step: row.Step, Error: err.Error()}
-			m.mu.Unlock()
+			m.markBroken(ctx, row, err)
 		}
 	}
 	return nil
@@ -160,7 +154,9 @@ func (m *Manager) Create(ctx context.Context, spec Spec) (string, error) {
 		return "", err
 	}
 	if err := m.load(ctx, row); err != nil {
-		m.db.SetState(ctx, id, store.StateFailed, err.Error())
+		// Listed as failed, with the reason, until it is removed (a
+		// default job that cannot run here is shown this way).
+		m.markBroken(ctx, row, err)
 		return "", err
 	}
 	m.log.Info("job created", "job", id, "name", spec.Name)
@@ -252,12 +248,12 @@ var ErrUnknownJob = errors.New("unknown job")
 // ErrAmbiguousJob is returned for a name that several jobs have.
 var ErrAmbiguousJob = errors.New("ambiguous job name")
 
-// resolve returns the ID of the job that ref names: its ID, or its name
+// Resolve returns the ID of the job that ref names: its ID, or its name
 // when exactly one job has that name (names need not be unique; an
 // operator who gave two jobs the same one is told their IDs). The jobs
 // API and tessera-admin take either, so that gocode-lm's weights are at
 // /api/v1/jobs/gocode-lm/weights.
-func (m *Manager) resolve(ref string) (string, error) {
+func (m *Manager) Resolve(ref string) (string, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.runs[ref]; ok {
@@ -287,23 +283,75 @@ func (m *Manager) resolve(ref string) (string, error) {
 	return "", fmt.Errorf("%w: %d jobs are named %q (%s); use an ID", ErrAmbiguousJob, len(ids), ref, strings.Join(ids, ", "))
 }
 
+// HasJob reports whether id is the ID of a job of this hub (a failed one
+// included).
+func (m *Manager) HasJob(id string) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	_, running := m.runs[id]
+	_, broken := m.broken[id]
+	return running || broken
+}
+
+// ErrBrokenJob is returned for a job that could not be restored or
+// resumed: it is listed, failed, and can only be removed.
+var ErrBrokenJob = errors.New("the job could not be restored")
+
+// get returns the job of ID id.
 func (m *Manager) get(id string) (*run, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	r, ok := m.runs[id]
 	if !ok {
+		if st, broken := m.broken[id]; broken {
+			return nil, fmt.Errorf("job %s: %w (%s); remove it", id, ErrBrokenJob, st.Error)
+		}
 		return nil, fmt.Errorf("%w %q", ErrUnknownJob, id)
 	}
 	return r, nil
 }
 
-// Pause stops a running job after its current step; it resumes from its
-// last checkpoint.
-func (m *Manager) Pause(ctx context.Context, id string) error {
-	id, err := m.resolve(id)
+// markBroken lists the job of row as failed with err, to be removed: its
+// row is kept (and the error stored) so that the operator sees what
+// happened.
+func (m *Manager) markBroken(ctx context.Context, row store.Job, err error) {
+	m.db.SetState(ctx, row.ID, store.StateFailed, err.Error())
+	m.mu.Lock()
+	if m.broken == nil {
+		m.broken = map[string]JobStatus{}
+	}
+	m.broken[row.ID] = JobStatus{ID: row.ID, Name: row.Name, State: store.StateFailed, Step: row.Step, Error: err.Error()}
+	m.mu.Unlock()
+}
+
+// Pause stops a running job (ref: its ID, or a name only it has) after
+// its current step; it resumes from its last checkpoint.
+func (m *Manager) Pause(ctx context.Context, ref string) error {
+	return m.byRef(ctx, ref, m.pause)
+}
+
+// Resume restarts a paused job (ref as for Pause) from its last
+// checkpoint.
+func (m *Manager) Resume(ctx context.Context, ref string) error {
+	return m.byRef(ctx, ref, m.resume)
+}
+
+// Remove stops a job (ref as for Pause) and deletes it with its history
+// and checkpoints.
+func (m *Manager) Remove(ctx context.Context, ref string) error {
+	return m.byRef(ctx, ref, m.remove)
+}
+
+// byRef resolves ref and runs act on the job's ID.
+func (m *Manager) byRef(ctx context.Context, ref string, act func(context.Context, string) error) error {
+	id, err := m.Resolve(ref)
 	if err != nil {
 		return err
 	}
+	return act(ctx, id)
+}
+
+func (m *Manager) pause(ctx context.Context, id string) error {
 	r, err := m.get(id)
 	if err != nil {
 		return err
@@ -313,12 +361,7 @@ func (m *Manager) Pause(ctx context.Context, id string) error {
 	return m.db.SetState(ctx, id, store.StatePaused, "")
 }
 
-// Resume restarts a paused job from its last checkpoint.
-func (m *Manager) Resume(ctx context.Context, id string) error {
-	id, err := m.resolve(id)
-	if err != nil {
-		return err
-	}
+func (m *Manager) resume(ctx context.Context, id string) error {
 	r, err := m.get(id)
 	if err != nil {
 		return err
@@ -337,15 +380,16 @@ func (m *Manager) Resume(ctx context.Context, id string) error {
 	delete(m.runs, id)
 	m.mu.Unlock()
 	m.hub.RemoveSource(r.infer)
-	return m.load(ctx, row)
-}
-
-// Remove stops a job and deletes it with its history and checkpoints.
-func (m *Manager) Remove(ctx context.Context, id string) error {
-	id, err := m.resolve(id)
-	if err != nil {
+	if err := m.load(ctx, row); err != nil {
+		// Its data or checkpoint could not be read again: list it as
+		// failed, to be removed, rather than lose sight of it.
+		m.markBroken(ctx, row, err)
 		return err
 	}
+	return nil
+}
+
+func (m *Manager) remove(ctx context.Context, id string) error {
 	m.mu.Lock()
 	_, broken := m.broken[id]
 	m.mu.Unlock()

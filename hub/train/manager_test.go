@@ -3,6 +3,7 @@ package train_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -142,6 +143,17 @@ func TestJobNames(t *testing.T) {
 		if code != 409 || !strings.Contains(msg, a) || !strings.Contains(msg, b) || !strings.Contains(msg, "use an ID") {
 			t.Errorf("GET %s with a shared name: %d %v", path, code, d)
 		}
+	}
+	for _, act := range []string{"pause", "resume"} {
+		if code, _ := call(t, "POST", srv.URL+"/api/v1/admin/jobs/twin/"+act, testToken, ""); code != 409 {
+			t.Errorf("%s by a shared name: %d, want 409", act, code)
+		}
+	}
+	if code, _ := call(t, "POST", srv.URL+"/api/v1/admin/jobs/no-such-name/pause", testToken, ""); code != 404 {
+		t.Errorf("pause by an unknown name: %d, want 404", code)
+	}
+	if _, _, _, err := mgr.Classify(ctx, "twin", [][]float32{make([]float32, 784)}, nil); !errors.Is(err, train.ErrAmbiguousJob) {
+		t.Errorf("classify by a shared name: %v, want ErrAmbiguousJob", err)
 	}
 	if code, _ := call(t, "DELETE", srv.URL+"/api/v1/admin/jobs/twin", testToken, ""); code != 409 {
 		t.Errorf("remove by a shared name: %d, want 409", code)

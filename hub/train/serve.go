@@ -158,27 +158,29 @@ func (m *Manager) WhyNotServed(ctx context.Context, name string) string {
 	return ""
 }
 
-// Classify runs the latest checkpoint of the MLP job id (or named id) on
-// images (each the model's input width) and returns each one's class
-// probabilities with the checkpoint's step and the job's ID. The forward
-// pass's tiles go to contributors through the job's inference Remote
-// (urgent, under its exposure cap), or to exec when it is not nil (the
-// hub computing).
+// Classify runs the latest checkpoint of the MLP job id (its ID, or a
+// name only it has: a shared name is ErrAmbiguousJob) on images (each the
+// model's input width) and returns each one's class probabilities with
+// the checkpoint's step and the job's ID. The forward pass's tiles go to
+// contributors through the job's inference Remote (urgent, under its
+// exposure cap), or to exec when it is not nil (the hub computing).
 func (m *Manager) Classify(ctx context.Context, id string, images [][]float32, exec tile.Executor) ([][]float64, int, string, error) {
-	rows, err := m.db.Jobs(ctx)
-	if err != nil {
+	jobID, err := m.Resolve(id)
+	if errors.Is(err, ErrAmbiguousJob) {
 		return nil, 0, "", err
 	}
-	jobID, step := "", 0
-	for _, row := range rows {
-		if row.ID == id || (row.Name == id && jobID == "") {
-			jobID, step = row.ID, row.Step
-		}
+	var r *run
+	if err == nil {
+		r, err = m.get(jobID)
 	}
-	r, err := m.get(jobID)
 	if err != nil {
 		return nil, 0, "", fmt.Errorf("%w: %q", ErrNotServable, id)
 	}
+	row, err := m.db.Job(ctx, jobID)
+	if err != nil {
+		return nil, 0, "", err
+	}
+	step := row.Step
 	if r.job.Spec.Model.Type != "mlp" {
 		return nil, 0, "", fmt.Errorf("%w: %q is a %s job; classification is for mlp jobs", ErrNotServable, id, r.job.Spec.Model.Type)
 	}
