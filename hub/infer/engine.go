@@ -86,9 +86,26 @@ var (
 	ErrNoCompute = errors.New("no contributor computed the request in time")
 	// ErrClosed: the engine is shut down.
 	ErrClosed = errors.New("the inference engine is shut down")
-	// ErrBadRequest wraps a request the model cannot take.
+	// ErrBadRequest wraps a request the model cannot take (a
+	// *RequestError says which field).
 	ErrBadRequest = errors.New("bad request")
 )
+
+// RequestError is a request the model cannot take: Param names the
+// request's field at fault (as OpenAI's error object does; "" for none)
+// and Code, when not "", is a machine-readable reason. It wraps
+// ErrBadRequest.
+type RequestError struct {
+	Param, Code, Msg string
+}
+
+func (e *RequestError) Error() string { return ErrBadRequest.Error() + ": " + e.Msg }
+func (e *RequestError) Unwrap() error { return ErrBadRequest }
+
+// badRequest returns a *RequestError about param.
+func badRequest(param, code, format string, args ...any) error {
+	return &RequestError{Param: param, Code: code, Msg: fmt.Sprintf(format, args...)}
+}
 
 // Bounds on stop strings: each is compared with the text after every
 // token, on the engine's one goroutine.
@@ -233,17 +250,17 @@ func (e *Engine) Close() {
 // when it is done, fails, or ctx ends.
 func (e *Engine) Submit(ctx context.Context, req Request) (*Completion, error) {
 	if req.MaxTokens < 1 || req.MaxTokens > e.cfg.MaxTokens {
-		return nil, fmt.Errorf("%w: max_tokens %d is not in 1..%d", ErrBadRequest, req.MaxTokens, e.cfg.MaxTokens)
+		return nil, badRequest("max_tokens", "", "max_tokens %d is not in 1..%d", req.MaxTokens, e.cfg.MaxTokens)
 	}
 	if req.Sampler == nil {
-		return nil, fmt.Errorf("%w: no sampler", ErrBadRequest)
+		return nil, badRequest("", "", "no sampler")
 	}
 	if len(req.Stop) > MaxStops {
-		return nil, fmt.Errorf("%w: %d stop strings, at most %d", ErrBadRequest, len(req.Stop), MaxStops)
+		return nil, badRequest("stop", "", "%d stop strings, at most %d", len(req.Stop), MaxStops)
 	}
 	for _, s := range req.Stop {
 		if s == "" || len(s) > MaxStopBytes {
-			return nil, fmt.Errorf("%w: a stop string must hold 1 to %d bytes", ErrBadRequest, MaxStopBytes)
+			return nil, badRequest("stop", "", "a stop string must hold 1 to %d bytes", MaxStopBytes)
 		}
 	}
 	model, step, exec, err := e.src.Checkpoint(ctx, e.name)
@@ -254,7 +271,7 @@ func (e *Engine) Submit(ctx context.Context, req Request) (*Completion, error) {
 		exec = tile.NewLocal(0)
 	}
 	if n := model.Config().Context; len(req.Prompt) > n {
-		return nil, fmt.Errorf("%w: this model's maximum context length is %d tokens, the prompt has %d", ErrBadRequest, n, len(req.Prompt))
+		return nil, badRequest("", "context_length_exceeded", "this model's maximum context length is %d tokens, the prompt has %d", n, len(req.Prompt))
 	}
 	text := make(chan string, req.MaxTokens+1)
 	c := &Completion{Text: text, text: text, PromptTokens: len(req.Prompt), Step: step}

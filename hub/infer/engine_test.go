@@ -119,14 +119,20 @@ func TestInferenceEngineTimesOut(t *testing.T) {
 	if !errors.Is(c.Err, ErrNoCompute) {
 		t.Fatalf("err %v, want ErrNoCompute", c.Err)
 	}
-	for _, req := range []Request{
-		{Prompt: make([]byte, 33), MaxTokens: 1, Sampler: infertest.Greedy(t)},
-		{Prompt: []byte("x"), MaxTokens: 0, Sampler: infertest.Greedy(t)},
-		{Prompt: []byte("x"), MaxTokens: 1},
-		{Prompt: []byte("x"), MaxTokens: 1, Sampler: infertest.Greedy(t), Stop: []string{""}},
+	for _, tc := range []struct {
+		req         Request
+		param, code string // of the *RequestError
+	}{
+		{Request{Prompt: make([]byte, 33), MaxTokens: 1, Sampler: infertest.Greedy(t)}, "", "context_length_exceeded"},
+		{Request{Prompt: []byte("x"), MaxTokens: 0, Sampler: infertest.Greedy(t)}, "max_tokens", ""},
+		{Request{Prompt: []byte("x"), MaxTokens: 1 << 20, Sampler: infertest.Greedy(t)}, "max_tokens", ""},
+		{Request{Prompt: []byte("x"), MaxTokens: 1}, "", ""},
+		{Request{Prompt: []byte("x"), MaxTokens: 1, Sampler: infertest.Greedy(t), Stop: []string{""}}, "stop", ""},
 	} {
-		if _, err := e.Submit(context.Background(), req); !errors.Is(err, ErrBadRequest) {
-			t.Errorf("%d-byte prompt, %d tokens: err %v, want ErrBadRequest", len(req.Prompt), req.MaxTokens, err)
+		_, err := e.Submit(context.Background(), tc.req)
+		var re *RequestError
+		if !errors.Is(err, ErrBadRequest) || !errors.As(err, &re) || re.Param != tc.param || re.Code != tc.code {
+			t.Errorf("%d-byte prompt, %d tokens: err %v (%+v), want ErrBadRequest about %q, code %q", len(tc.req.Prompt), tc.req.MaxTokens, err, re, tc.param, tc.code)
 		}
 	}
 	e.Close()

@@ -346,14 +346,16 @@ func newID(prefix string) string {
 func submitError(err error) *apiError {
 	switch {
 	case errors.Is(err, infer.ErrBadRequest):
-		msg := strings.TrimPrefix(err.Error(), infer.ErrBadRequest.Error()+": ")
-		if strings.Contains(msg, "context length") {
-			e := badParam("", "%s", msg)
-			code := "context_length_exceeded"
-			e.Body.Code = &code
-			return e
+		var re *infer.RequestError
+		if !errors.As(err, &re) {
+			return badParam("", "%s", strings.TrimPrefix(err.Error(), infer.ErrBadRequest.Error()+": "))
 		}
-		return badParam("", "%s", msg)
+		e := badParam(re.Param, "%s", re.Msg)
+		if re.Code != "" {
+			code := re.Code
+			e.Body.Code = &code
+		}
+		return e
 	case errors.Is(err, infer.ErrBusy):
 		return newError(http.StatusServiceUnavailable, "server_error", "", "", "The model is currently overloaded with other requests. Please retry your request shortly.")
 	case errors.Is(err, infer.ErrNoCompute):

@@ -202,19 +202,23 @@ func TestCompletionAPIErrors(t *testing.T) {
 	apiErr(t, "bad key", code, out, 401, "invalid_request_error", "invalid_api_key")
 	code, out = call(t, srv, key, "POST", "/v1/completions", `{"model":"nope","prompt":"x"}`)
 	apiErr(t, "unknown model", code, out, 404, "invalid_request_error", "model_not_found")
-	for _, body := range []string{
-		`{"model":"go","prompt":"x","temperature":3}`,
-		`{"model":"go","prompt":"x","n":2}`,
-		`{"model":"go","prompt":"x","max_tokens":0}`,
-		`{"model":"go","prompt":["a","b"]}`,
-		`{"model":"go","prompt":[1,300]}`,
-		`{"model":"go","prompt":"x","stop":["a","b","c","d","e"]}`,
-		`{"model":"go","prompt":"` + strings.Repeat("x", 33) + `"}`,
-		`{"model":"go","prompt":"x","logprobs":2}`,
-		`{"model":"go","prompt":`,
+	for _, tc := range []struct{ body, param, code string }{
+		{`{"model":"go","prompt":"x","temperature":3}`, "temperature", ""},
+		{`{"model":"go","prompt":"x","n":2}`, "n", ""},
+		{`{"model":"go","prompt":"x","max_tokens":0}`, "max_tokens", ""},
+		{`{"model":"go","prompt":["a","b"]}`, "prompt", ""},
+		{`{"model":"go","prompt":[1,300]}`, "prompt", ""},
+		{`{"model":"go","prompt":"x","stop":["a","b","c","d","e"]}`, "stop", ""},
+		{`{"model":"go","prompt":"` + strings.Repeat("x", 33) + `"}`, "", "context_length_exceeded"},
+		{`{"model":"go","prompt":"x","logprobs":2}`, "logprobs", ""},
+		{`{"model":"go","prompt":`, "", ""},
 	} {
-		code, out = call(t, srv, key, "POST", "/v1/completions", body)
-		apiErr(t, body, code, out, 400, "invalid_request_error", "")
+		code, out = call(t, srv, key, "POST", "/v1/completions", tc.body)
+		apiErr(t, tc.body, code, out, 400, "invalid_request_error", tc.code)
+		// The field at fault is named, as OpenAI's error object does.
+		if e, _ := out["error"].(map[string]any); e != nil && tc.param != "" && e["param"] != tc.param {
+			t.Errorf("%s: param %v, want %q", tc.body, e["param"], tc.param)
+		}
 	}
 	// The key allows 10 requests per minute and has made 10 (refused ones
 	// count; those refused for their key do not).
