@@ -73,9 +73,10 @@ func creditsList(ctx context.Context, a *app, _ []string) error {
 		_, err := fmt.Fprintln(a.stdout, "no credit yet")
 		return err
 	}
-	t := newTable(a.stdout, "MODEL", "CONTRIBUTORS", "VERIFIED", "IN_EPOCH", "PENDING", "REJECTED")
+	names := jobNames(ctx, a)
+	t := newTable(a.stdout, "MODEL", "NAME", "CONTRIBUTORS", "VERIFIED", "IN_EPOCH", "PENDING", "REJECTED")
 	for _, m := range out.Models {
-		t.row(m.Model, m.Contributors, amount(m.Verified), amount(m.InEpoch), amount(m.Pending), amount(m.Rejected))
+		t.row(m.Model, nameOf(names, m.Model), m.Contributors, amount(m.Verified), amount(m.InEpoch), amount(m.Pending), amount(m.Rejected))
 	}
 	return t.flush()
 }
@@ -114,7 +115,11 @@ func fetchShares(ctx context.Context, a *app, model string) (modelShares, error)
 }
 
 func creditsShow(ctx context.Context, a *app, args []string) error {
-	ms, err := fetchShares(ctx, a, args[0])
+	model, err := modelOf(ctx, a, args[0])
+	if err != nil {
+		return err
+	}
+	ms, err := fetchShares(ctx, a, model)
 	if err != nil {
 		return err
 	}
@@ -139,7 +144,11 @@ func creditsExport(fs *flag.FlagSet) runFunc {
 		if *format != "csv" && *format != "json" {
 			return usageErrorf("--format %q: want csv or json", *format)
 		}
-		ms, err := fetchShares(ctx, a, args[0])
+		model, err := modelOf(ctx, a, args[0])
+		if err != nil {
+			return err
+		}
+		ms, err := fetchShares(ctx, a, model)
 		if err != nil {
 			return err
 		}

@@ -57,7 +57,11 @@ func epochsList(fs *flag.FlagSet) runFunc {
 		}
 		q := url.Values{"limit": {strconv.Itoa(*limit)}}
 		if *model != "" {
-			q.Set("model", *model)
+			m, err := modelOf(ctx, a, *model)
+			if err != nil {
+				return err
+			}
+			q.Set("model", m)
 		}
 		return a.listEpochs(ctx, q)
 	}
@@ -77,7 +81,8 @@ func (a *app) listEpochs(ctx context.Context, q url.Values) error {
 		_, err := fmt.Fprintln(a.stdout, "no epochs yet")
 		return err
 	}
-	t := newTable(a.stdout, "MODEL", "EPOCH", "STATE", "TOTAL", "CONTRIBUTORS", "BLOCK", "TX", "ROOT", "COMMITTED")
+	names := jobNames(ctx, a)
+	t := newTable(a.stdout, "MODEL", "NAME", "EPOCH", "STATE", "TOTAL", "CONTRIBUTORS", "BLOCK", "TX", "ROOT", "COMMITTED")
 	for _, e := range l.Epochs {
 		block, committed := "-", "-"
 		if e.Block > 0 {
@@ -86,7 +91,7 @@ func (a *app) listEpochs(ctx context.Context, q url.Values) error {
 		if e.CommittedAt != nil {
 			committed = ago(*e.CommittedAt)
 		}
-		t.row(e.Model, e.Epoch, e.State, totalFLOPs(e.Total), e.Contributors, block, orDash(short(e.TxHash)), short(e.Root), committed)
+		t.row(e.Model, nameOf(names, e.Model), e.Epoch, e.State, totalFLOPs(e.Total), e.Contributors, block, orDash(short(e.TxHash)), short(e.Root), committed)
 	}
 	return t.flush()
 }
@@ -106,8 +111,12 @@ func epochsShow(ctx context.Context, a *app, args []string) error {
 	if err != nil || n == 0 {
 		return usageErrorf("epoch %q: want a positive integer", args[1])
 	}
+	model, err := modelOf(ctx, a, args[0])
+	if err != nil {
+		return err
+	}
 	var e epoch
-	raw, err := a.getJSON(ctx, "/api/v1/epochs/"+url.PathEscape(args[0])+"/"+strconv.FormatUint(n, 10), false, &e)
+	raw, err := a.getJSON(ctx, "/api/v1/epochs/"+url.PathEscape(model)+"/"+strconv.FormatUint(n, 10), false, &e)
 	if err != nil {
 		return err
 	}

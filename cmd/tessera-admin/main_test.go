@@ -493,16 +493,26 @@ func testJobs(t *testing.T, c *cli) {
 		t.Errorf("jobs show table:\n%s", out)
 	}
 	// A name only one job has names it (hub/train's TestJobNames has
-	// the rest).
+	// the rest), and names its model for the credit commands.
 	var byName train.JobDetail
 	c.okJSON(&byName, "jobs", "show", "cli-tiny")
 	if byName.ID != id {
 		t.Errorf("jobs show by name: %+v", byName.JobStatus)
 	}
+	var shares modelShares
+	c.okJSON(&shares, "credits", "show", "cli-tiny")
+	if shares.Model != id {
+		t.Errorf("credits show by the job's name: model %q, want %s", shares.Model, id)
+	}
 	if out := c.ok("jobs", "resume", "cli-tiny"); !strings.Contains(out, "running") {
 		t.Errorf("jobs resume: %s", out)
 	}
 	c.fails(exitFailed, "", "jobs", "resume", id) // already running: the hub says 409
+	// Tables show each model's job name beside its ID, once it has credit.
+	waitUntil(t, "the job's credit", func() bool {
+		out := c.ok("credits", "list")
+		return strings.Contains(out, "NAME") && strings.Contains(out, id+"  cli-tiny")
+	})
 	if out := c.ok("jobs", "remove", "cli-tiny"); !strings.Contains(out, "removed job "+id) {
 		t.Errorf("jobs remove by name: %s", out)
 	}

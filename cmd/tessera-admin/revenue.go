@@ -73,7 +73,7 @@ func revenueRecord(fs *flag.FlagSet) runFunc {
 // revenuePost is a command that posts {model, wei[, note]} to path and
 // prints the answer with done (or as JSON with --json).
 func revenuePost(fs *flag.FlagSet, path, role string, withNote bool, done func(a *app, model string, out map[string]any) error) runFunc {
-	model := fs.String("model", "", "the model (job ID) "+role+" (required)")
+	model := fs.String("model", "", "the model "+role+" (required): a job's ID, or a name only one job has")
 	wei := fs.String("wei", "", "the amount in wei (required)")
 	var note *string
 	if withNote {
@@ -86,7 +86,11 @@ func revenuePost(fs *flag.FlagSet, path, role string, withNote bool, done func(a
 		if w, ok := new(big.Int).SetString(*wei, 10); !ok || w.Sign() <= 0 {
 			return usageErrorf("--wei %q is not a positive whole number of wei", *wei)
 		}
-		req := map[string]string{"model": *model, "wei": *wei}
+		id, err := modelOf(ctx, a, *model)
+		if err != nil {
+			return err
+		}
+		req := map[string]string{"model": id, "wei": *wei}
 		if note != nil {
 			req["note"] = *note
 		}
@@ -99,6 +103,6 @@ func revenuePost(fs *flag.FlagSet, path, role string, withNote bool, done func(a
 		if a.opts.json {
 			return a.printRaw(raw)
 		}
-		return done(a, *model, out)
+		return done(a, id, out)
 	}
 }

@@ -69,8 +69,11 @@ func verifyProof(fs *flag.FlagSet) runFunc {
 	amount := fs.String("amount", "", "check this amount of FLOPs instead of the proof's")
 	epoch := fs.Uint64("epoch", 0, "check the proof of this committed epoch (default: the latest)")
 	return func(ctx context.Context, a *app, args []string) error {
-		model := args[0]
 		addr, err := checkAddress(args[1])
+		if err != nil {
+			return err
+		}
+		model, err := modelOf(ctx, a, args[0])
 		if err != nil {
 			return err
 		}
