@@ -499,20 +499,26 @@ func testJobs(t *testing.T, c *cli) {
 	if byName.ID != id {
 		t.Errorf("jobs show by name: %+v", byName.JobStatus)
 	}
+	if out := c.ok("jobs", "resume", "cli-tiny"); !strings.Contains(out, "running") {
+		t.Errorf("jobs resume: %s", out)
+	}
+	c.fails(exitFailed, "", "jobs", "resume", id) // already running: the hub says 409
+	// Once the job has credit, the credit commands take its name, and
+	// tables show the name beside the ID.
+	waitUntil(t, "the job's credit", func() bool {
+		time.Sleep(200 * time.Millisecond)
+		for _, line := range strings.Split(c.ok("credits", "list"), "\n") {
+			if f := strings.Fields(line); len(f) > 1 && f[0] == id && f[1] == "cli-tiny" {
+				return true
+			}
+		}
+		return false
+	})
 	var shares modelShares
 	c.okJSON(&shares, "credits", "show", "cli-tiny")
 	if shares.Model != id {
 		t.Errorf("credits show by the job's name: model %q, want %s", shares.Model, id)
 	}
-	if out := c.ok("jobs", "resume", "cli-tiny"); !strings.Contains(out, "running") {
-		t.Errorf("jobs resume: %s", out)
-	}
-	c.fails(exitFailed, "", "jobs", "resume", id) // already running: the hub says 409
-	// Tables show each model's job name beside its ID, once it has credit.
-	waitUntil(t, "the job's credit", func() bool {
-		out := c.ok("credits", "list")
-		return strings.Contains(out, "NAME") && strings.Contains(out, id+"  cli-tiny")
-	})
 	if out := c.ok("jobs", "remove", "cli-tiny"); !strings.Contains(out, "removed job "+id) {
 		t.Errorf("jobs remove by name: %s", out)
 	}

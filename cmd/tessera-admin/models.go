@@ -7,9 +7,11 @@ import (
 )
 
 // Models (what credit, epochs, revenue and vaults are keyed by) are job
-// IDs, and "matmul" for the hub's benchmark. The commands that take a
-// MODEL also take a job's name when only one job has it, as the jobs
-// commands do, and the tables show each model's job name beside its ID.
+// IDs, and "matmul" for the hub's benchmark. The commands that read a
+// MODEL's credit or epochs also take a job's name when only one job has
+// it, as the jobs commands do, and the tables show each model's job name
+// beside its ID. Revenue and deposits do not: money goes to exactly the
+// model named, and the hub refuses one it does not know.
 
 // jobNames returns the hub's jobs' names by ID, from its public jobs list.
 // Names are a convenience: a hub that cannot list its jobs gives none.

@@ -73,7 +73,7 @@ func revenueRecord(fs *flag.FlagSet) runFunc {
 // revenuePost is a command that posts {model, wei[, note]} to path and
 // prints the answer with done (or as JSON with --json).
 func revenuePost(fs *flag.FlagSet, path, role string, withNote bool, done func(a *app, model string, out map[string]any) error) runFunc {
-	model := fs.String("model", "", "the model "+role+" (required): a job's ID, or a name only one job has")
+	model := fs.String("model", "", "the model (a job's ID) "+role+" (required); the hub refuses a model it does not know, and answers a job's name with its ID")
 	wei := fs.String("wei", "", "the amount in wei (required)")
 	var note *string
 	if withNote {
@@ -86,11 +86,9 @@ func revenuePost(fs *flag.FlagSet, path, role string, withNote bool, done func(a
 		if w, ok := new(big.Int).SetString(*wei, 10); !ok || w.Sign() <= 0 {
 			return usageErrorf("--wei %q is not a positive whole number of wei", *wei)
 		}
-		id, err := modelOf(ctx, a, *model)
-		if err != nil {
-			return err
-		}
-		req := map[string]string{"model": id, "wei": *wei}
+		// Money is sent to exactly the model named: a name is not resolved
+		// here (job names are free text; one could be "matmul").
+		req := map[string]string{"model": *model, "wei": *wei}
 		if note != nil {
 			req["note"] = *note
 		}
@@ -103,6 +101,6 @@ func revenuePost(fs *flag.FlagSet, path, role string, withNote bool, done func(a
 		if a.opts.json {
 			return a.printRaw(raw)
 		}
-		return done(a, id, out)
+		return done(a, *model, out)
 	}
 }

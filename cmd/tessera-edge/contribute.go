@@ -41,7 +41,10 @@ func checkWebsocketURL(hub string) error {
 		if u.Scheme == "https" {
 			ws = "wss"
 		}
-		return fmt.Errorf("%q is the hub's web address; contributors connect to its websocket: --hub %s://%s/ws", hub, ws, u.Host)
+		// The websocket is /ws under the hub's root, which a proxy may put
+		// under a prefix: keep the path up to a /ws it may already end in.
+		prefix := strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), "/ws")
+		return fmt.Errorf("%q is the hub's web address; contributors connect to its websocket: --hub %s://%s%s/ws", hub, ws, u.Host, prefix)
 	}
 	return fmt.Errorf("%q: want ws:// or wss://", hub)
 }

@@ -37,6 +37,7 @@ func TestHelpAndUsage(t *testing.T) {
 		{"BadHub", []string{"--hub", "ftp://x/ws"}, exitUsage, "want ws://"},
 		{"PageURLAsHub", []string{"--hub", "https://hub.example:8443/"}, exitUsage, "--hub wss://hub.example:8443/ws\n"},
 		{"HTTPWebsocketPath", []string{"--hub", "http://127.0.0.1:8080/ws"}, exitUsage, "--hub ws://127.0.0.1:8080/ws\n"},
+		{"HTTPUnderPrefix", []string{"--hub", "https://example.org/tessera/"}, exitUsage, "--hub wss://example.org/tessera/ws\n"},
 		{"NoSlots", []string{"--slots", "0"}, exitUsage, "--slots 0 is not between 1 and 64"},
 		{"TooManySlots", []string{"--slots", "65"}, exitUsage, "--slots 65"},
 		{"BadSize", []string{"bench", "--sizes", "64,huge"}, exitUsage, `"huge" is not a size`},

@@ -229,6 +229,10 @@ func (p *Payouts) serveClaim(w http.ResponseWriter, r *http.Request) {
 		TxHash: rcpt.TxHash.Hex(), Block: rcpt.BlockNumber.Uint64()})
 }
 
+// ErrUnknownModel is what a deposit's known check returns, wrapped, for a
+// model the hub knows nothing of.
+var ErrUnknownModel = errors.New("unknown model")
+
 // DepositHandler serves the operator's POST /api/v1/admin/deposit
 // {model, wei}: the hub's key funds the model's vault (on the embedded
 // chain the operator's ether; on a real chain the operator may as well
@@ -253,8 +257,11 @@ func DepositHandler(vault *Vault, key *ecdsa.PrivateKey, known func(ctx context.
 			return
 		}
 		if known != nil {
-			if err := known(r.Context(), body.Model); err != nil {
+			if err := known(r.Context(), body.Model); errors.Is(err, ErrUnknownModel) {
 				httpjson.Errorf(w, http.StatusNotFound, "%v", err)
+				return
+			} else if err != nil {
+				httpjson.Errorf(w, http.StatusInternalServerError, "%v", err)
 				return
 			}
 		}

@@ -194,7 +194,7 @@ func TestCompletionAPIErrors(t *testing.T) {
 	}
 	remote := train.NewInferenceRemote("go-job", h, train.NewExposure(1, m.TileFractions(), nil, nil, func(string, int) error { return nil }))
 	h.AddSource(remote)
-	srv, key, _ := serve(t, m, remote, infer.Config{StepTimeout: 200 * time.Millisecond}, 10)
+	srv, key, _ := serve(t, m, remote, infer.Config{StepTimeout: 200 * time.Millisecond}, 12)
 	ok := `{"model":"go","prompt":"x","max_tokens":2}`
 	code, out := call(t, srv, "", "POST", "/v1/completions", ok)
 	apiErr(t, "no key", code, out, 401, "invalid_request_error", "")
@@ -212,6 +212,9 @@ func TestCompletionAPIErrors(t *testing.T) {
 		{`{"model":"go","prompt":"` + strings.Repeat("x", 33) + `"}`, "", "context_length_exceeded"},
 		{`{"model":"go","prompt":"x","logprobs":2}`, "logprobs", ""},
 		{`{"model":"go","prompt":`, "", ""},
+		// Refused by the engine (hub/infer), which names the field too.
+		{`{"model":"go","prompt":"x","max_tokens":100000}`, "max_tokens", ""},
+		{`{"model":"go","prompt":"x","stop":["` + strings.Repeat("s", 300) + `"]}`, "stop", ""},
 	} {
 		code, out = call(t, srv, key, "POST", "/v1/completions", tc.body)
 		apiErr(t, tc.body, code, out, 400, "invalid_request_error", tc.code)
@@ -220,7 +223,7 @@ func TestCompletionAPIErrors(t *testing.T) {
 			t.Errorf("%s: param %v, want %q", tc.body, e["param"], tc.param)
 		}
 	}
-	// The key allows 10 requests per minute and has made 10 (refused ones
+	// The key allows 12 requests per minute and has made 12 (refused ones
 	// count; those refused for their key do not).
 	code, out = call(t, srv, key, "POST", "/v1/completions", ok)
 	apiErr(t, "over the limit", code, out, 429, "requests", "rate_limit_exceeded")

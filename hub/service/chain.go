@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"crypto/ecdsa"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math/big"
@@ -156,6 +157,8 @@ func routeChain(handle func(string, http.Handler), led *ledger.Ledger, mgr *trai
 // one anyone has credit in (the matmul benchmark, a removed job). Money
 // recorded for, or sent to the vault of, a misspelt model or a job's name
 // would never reach an owner. A job's name is answered with its ID.
+// Refusals wrap chain.ErrUnknownModel; other errors (the ledger's) are
+// the hub's.
 func knownModel(mgr *train.Manager, led *ledger.Ledger) func(ctx context.Context, model string) error {
 	return func(ctx context.Context, model string) error {
 		if mgr != nil && mgr.HasJob(model) {
@@ -166,10 +169,14 @@ func knownModel(mgr *train.Manager, led *ledger.Ledger) func(ctx context.Context
 			return err
 		}
 		if mgr != nil {
-			if id, err := mgr.Resolve(model); err == nil {
-				return fmt.Errorf("%q is a job's name; its model (credit, revenue, vault) is its ID, %s", model, id)
+			id, err := mgr.Resolve(model)
+			switch {
+			case err == nil:
+				return fmt.Errorf("%w: %q is a job's name; its model (credit, revenue, vault) is its ID, %s", chain.ErrUnknownModel, model, id)
+			case errors.Is(err, train.ErrAmbiguousJob):
+				return fmt.Errorf("%w: %w", chain.ErrUnknownModel, err)
 			}
 		}
-		return fmt.Errorf("no job and no credit for model %q: money for it could never reach an owner (models are job IDs, as tessera-admin credits list shows)", model)
+		return fmt.Errorf("%w: no job and no credit for model %q: money for it could never reach an owner (models are job IDs, as tessera-admin credits list shows)", chain.ErrUnknownModel, model)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/tessera-ai/tessera/hub/chain"
 	"github.com/tessera-ai/tessera/hub/infer"
 	"github.com/tessera-ai/tessera/hub/ledger"
 	"github.com/tessera-ai/tessera/hub/metrics"
@@ -291,8 +292,11 @@ func (a *keysAPI) recordRevenue(w http.ResponseWriter, r *http.Request) {
 		httpjson.Errorf(w, http.StatusBadRequest, "note longer than 200 bytes")
 		return
 	}
-	if err := a.known(r.Context(), body.Model); err != nil {
+	if err := a.known(r.Context(), body.Model); errors.Is(err, chain.ErrUnknownModel) {
 		httpjson.Errorf(w, http.StatusNotFound, "%v", err)
+		return
+	} else if err != nil {
+		httpjson.Errorf(w, http.StatusInternalServerError, "%v", err)
 		return
 	}
 	if err := a.led.RecordRevenue(r.Context(), body.Model, wei, body.Note); err != nil {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -14,7 +15,7 @@ import (
 
 // TestServiceDefaultJobsWithoutGoSource: on a machine without Go's source
 // tree the default language model cannot load its corpus; the hub still
-// starts and trains MNIST (the failure is logged).
+// starts and trains MNIST, and lists gocode-lm as failed with the reason.
 func TestServiceDefaultJobsWithoutGoSource(t *testing.T) {
 	cfg := service.DefaultConfig()
 	cfg.Hub.DataDir = t.TempDir()
@@ -44,7 +45,7 @@ func TestServiceDefaultJobsWithoutGoSource(t *testing.T) {
 			jobs.Jobs = nil
 			getJSON(t, "http://"+ln.Addr().String()+"/api/v1/jobs", http.StatusOK, &jobs)
 		}
-		if len(jobs.Jobs) >= 1 || time.Now().After(deadline) {
+		if len(jobs.Jobs) >= 2 || time.Now().After(deadline) {
 			break
 		}
 		select {
@@ -53,7 +54,14 @@ func TestServiceDefaultJobsWithoutGoSource(t *testing.T) {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
-	if len(jobs.Jobs) != 1 || jobs.Jobs[0].Name != "mnist-mlp" || jobs.Jobs[0].State != "running" {
-		t.Fatalf("jobs %+v: want mnist-mlp running", jobs.Jobs)
+	states := map[string]string{}
+	for _, j := range jobs.Jobs {
+		states[j.Name] = j.State
+		if j.Name == "gocode-lm" && !strings.Contains(j.Error, "corpus") {
+			t.Errorf("gocode-lm failed for %q, want its corpus named", j.Error)
+		}
+	}
+	if len(jobs.Jobs) != 2 || states["mnist-mlp"] != "running" || states["gocode-lm"] != "failed" {
+		t.Fatalf("jobs %+v: want mnist-mlp running and gocode-lm failed", jobs.Jobs)
 	}
 }

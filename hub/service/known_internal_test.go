@@ -2,12 +2,14 @@ package service
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/tessera-ai/tessera/hub"
+	"github.com/tessera-ai/tessera/hub/chain"
 	"github.com/tessera-ai/tessera/hub/ledger"
 	"github.com/tessera-ai/tessera/hub/store"
 	"github.com/tessera-ai/tessera/hub/train"
@@ -56,13 +58,26 @@ func TestKnownModel(t *testing.T) {
 	if err := known(ctx, id); err != nil {
 		t.Errorf("the job's ID: %v", err)
 	}
-	if err := known(ctx, "named-job"); err == nil || !strings.Contains(err.Error(), "its ID, "+id) {
-		t.Errorf("the job's name: %v, want a refusal naming %s", err, id)
+	refused := func(model, want string) {
+		t.Helper()
+		if err := known(ctx, model); !errors.Is(err, chain.ErrUnknownModel) || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want ErrUnknownModel mentioning %q", model, err, want)
+		}
 	}
-	if err := known(ctx, "matmull"); err == nil || !strings.Contains(err.Error(), "could never reach an owner") {
-		t.Errorf("an unknown model: %v", err)
+	refused("named-job", "its ID, "+id)
+	refused("matmull", "could never reach an owner")
+	refused("matmul", "could never reach an owner") // no credit in it yet
+	twin, err := mgr.Create(ctx, spec)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if err := known(ctx, "matmul"); err == nil {
-		t.Error("matmul passed with no credit in it")
+	if err := mgr.Pause(ctx, twin); err != nil {
+		t.Fatal(err)
+	}
+	refused("named-job", twin)
+	// A ledger that cannot answer is the hub's error, not a refusal.
+	led.Close()
+	if err := known(ctx, "anything"); err == nil || errors.Is(err, chain.ErrUnknownModel) {
+		t.Errorf("with the ledger closed: %v, want an error that is not ErrUnknownModel", err)
 	}
 }

@@ -185,7 +185,7 @@ func createDefaultJobs(ctx context.Context, cfg Config, db *store.DB, mgr *train
 		// source tree for gocode-lm) must not keep the hub and its other
 		// jobs from serving: it is recorded as failed, with the reason, in
 		// the job list.
-		if _, err := mgr.Create(ctx, spec); err != nil {
+		if _, err := mgr.CreateListed(ctx, spec); err != nil {
 			log := cmp.Or(cfg.Hub.Logger, slog.Default())
 			log.Error("cannot create a default job; the hub serves without it", "job", name, "err", err)
 		}

@@ -43,6 +43,11 @@ type Manager struct {
 	db  *store.DB
 	log *slog.Logger
 
+	// ops serializes the operator's actions on jobs (create, pause,
+	// resume, remove): a resume takes a job out of runs while it reloads,
+	// and two at once would load it twice.
+	ops sync.Mutex
+
 	mu   sync.Mutex
 	ctx  context.Context
 	runs map[string]*run
@@ -127,8 +132,23 @@ func (m *Manager) Start(ctx context.Context) error {
 func (m *Manager) Wait() { m.wg.Wait() }
 
 // Create validates spec, stores a new job and starts it. It returns the
-// job's ID.
+// job's ID. A job that cannot load (its corpus, say) leaves nothing
+// behind.
 func (m *Manager) Create(ctx context.Context, spec Spec) (string, error) {
+	return m.create(ctx, spec, false)
+}
+
+// CreateListed is Create for the hub's default jobs: one that cannot load
+// here (no Go source tree for gocode-lm) is kept, listed as failed with
+// the reason, so that the operator sees why it does not train (and a
+// restart does not create it again).
+func (m *Manager) CreateListed(ctx context.Context, spec Spec) (string, error) {
+	return m.create(ctx, spec, true)
+}
+
+func (m *Manager) create(ctx context.Context, spec Spec, listFailure bool) (string, error) {
+	m.ops.Lock()
+	defer m.ops.Unlock()
 	if err := spec.Validate(); err != nil {
 		return "", err
 	}
@@ -154,9 +174,14 @@ func (m *Manager) Create(ctx context.Context, spec Spec) (string, error) {
 		return "", err
 	}
 	if err := m.load(ctx, row); err != nil {
-		// Listed as failed, with the reason, until it is removed (a
-		// default job that cannot run here is shown this way).
-		m.markBroken(ctx, row, err)
+		if listFailure {
+			m.markBroken(ctx, row, err)
+			return id, err
+		}
+		if derr := m.db.DeleteJob(context.WithoutCancel(ctx), id); derr != nil {
+			m.log.Error("remove a job that could not load", "job", id, "err", derr)
+		}
+		removeAll(filepath.Join(m.cfg.DataDir, "jobs", id))
 		return "", err
 	}
 	m.log.Info("job created", "job", id, "name", spec.Name)
@@ -315,12 +340,22 @@ func (m *Manager) get(id string) (*run, error) {
 // row is kept (and the error stored) so that the operator sees what
 // happened.
 func (m *Manager) markBroken(ctx context.Context, row store.Job, err error) {
-	m.db.SetState(ctx, row.ID, store.StateFailed, err.Error())
+	// Stored even if the request that failed was cancelled: a row left
+	// "running" would load, and train, at the next start.
+	if serr := m.db.SetState(context.WithoutCancel(ctx), row.ID, store.StateFailed, err.Error()); serr != nil {
+		m.log.Error("record a job as failed", "job", row.ID, "err", serr)
+	}
+	var kind struct {
+		Model struct {
+			Type string `json:"type"`
+		} `json:"model"`
+	}
+	json.Unmarshal([]byte(row.Spec), &kind)
 	m.mu.Lock()
 	if m.broken == nil {
 		m.broken = map[string]JobStatus{}
 	}
-	m.broken[row.ID] = JobStatus{ID: row.ID, Name: row.Name, State: store.StateFailed, Step: row.Step, Error: err.Error()}
+	m.broken[row.ID] = JobStatus{ID: row.ID, Name: row.Name, Model: kind.Model.Type, State: store.StateFailed, Step: row.Step, Error: err.Error()}
 	m.mu.Unlock()
 }
 
@@ -351,7 +386,11 @@ func (m *Manager) byRef(ctx context.Context, ref string, act func(context.Contex
 	return act(ctx, id)
 }
 
+// pause, resume and remove act on the job of ID id, one action at a time
+// (Manager.ops).
 func (m *Manager) pause(ctx context.Context, id string) error {
+	m.ops.Lock()
+	defer m.ops.Unlock()
 	r, err := m.get(id)
 	if err != nil {
 		return err
@@ -362,6 +401,8 @@ func (m *Manager) pause(ctx context.Context, id string) error {
 }
 
 func (m *Manager) resume(ctx context.Context, id string) error {
+	m.ops.Lock()
+	defer m.ops.Unlock()
 	r, err := m.get(id)
 	if err != nil {
 		return err
@@ -390,6 +431,8 @@ func (m *Manager) resume(ctx context.Context, id string) error {
 }
 
 func (m *Manager) remove(ctx context.Context, id string) error {
+	m.ops.Lock()
+	defer m.ops.Unlock()
 	m.mu.Lock()
 	_, broken := m.broken[id]
 	m.mu.Unlock()
@@ -400,6 +443,8 @@ func (m *Manager) remove(ctx context.Context, id string) error {
 		m.mu.Lock()
 		delete(m.broken, id)
 		m.mu.Unlock()
+		m.cfg.Metrics.ForgetJob(id)
+		m.hub.ForgetWire(id)
 		return removeAll(filepath.Join(m.cfg.DataDir, "jobs", id))
 	}
 	r, err := m.get(id)

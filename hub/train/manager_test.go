@@ -21,6 +21,13 @@ const testToken = "0123456789abcdef0123456789abcdef"
 // two CPU contributors, and serves its API.
 func startManager(t *testing.T) (*train.Manager, *httptest.Server) {
 	t.Helper()
+	mgr, srv, _ := startManagerDB(t)
+	return mgr, srv
+}
+
+// startManagerDB is startManager, also returning the manager's database.
+func startManagerDB(t *testing.T) (*train.Manager, *httptest.Server, *store.DB) {
+	t.Helper()
 	h, _ := startNetwork(t, 2)
 	dir := t.TempDir()
 	db, err := store.Open(context.Background(), filepath.Join(dir, "hub.db"))
@@ -36,7 +43,7 @@ func startManager(t *testing.T) (*train.Manager, *httptest.Server) {
 	}
 	srv := httptest.NewServer(mux)
 	t.Cleanup(func() { cancel(); mgr.Wait(); srv.Close(); db.Close() })
-	return mgr, srv
+	return mgr, srv, db
 }
 
 func tinyJob(name string) train.Spec {
@@ -145,8 +152,9 @@ func TestJobNames(t *testing.T) {
 		}
 	}
 	for _, act := range []string{"pause", "resume"} {
-		if code, _ := call(t, "POST", srv.URL+"/api/v1/admin/jobs/twin/"+act, testToken, ""); code != 409 {
-			t.Errorf("%s by a shared name: %d, want 409", act, code)
+		code, d := call(t, "POST", srv.URL+"/api/v1/admin/jobs/twin/"+act, testToken, "")
+		if msg, _ := d["error"].(string); code != 409 || !strings.Contains(msg, "use an ID") || !strings.Contains(msg, a) || !strings.Contains(msg, b) {
+			t.Errorf("%s by a shared name: %d %v, want 409 naming both IDs", act, code, d)
 		}
 	}
 	if code, _ := call(t, "POST", srv.URL+"/api/v1/admin/jobs/no-such-name/pause", testToken, ""); code != 404 {

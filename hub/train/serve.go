@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tessera-ai/tessera/hub/lm"
+	"github.com/tessera-ai/tessera/hub/store"
 	"github.com/tessera-ai/tessera/hub/train/tile"
 )
 
@@ -171,13 +172,15 @@ func (m *Manager) Classify(ctx context.Context, id string, images [][]float32, e
 	}
 	var r *run
 	if err == nil {
-		r, err = m.get(jobID)
+		r, err = m.get(jobID) // a broken job says why
 	}
 	if err != nil {
-		return nil, 0, "", fmt.Errorf("%w: %q", ErrNotServable, id)
+		return nil, 0, "", fmt.Errorf("%w: %q: %w", ErrNotServable, id, err)
 	}
 	row, err := m.db.Job(ctx, jobID)
-	if err != nil {
+	if errors.Is(err, store.ErrNotFound) { // removed meanwhile
+		return nil, 0, "", fmt.Errorf("%w: %q: %w", ErrNotServable, id, ErrUnknownJob)
+	} else if err != nil {
 		return nil, 0, "", err
 	}
 	step := row.Step
