@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -147,6 +148,33 @@ type Client struct {
 	stats Stats
 }
 
+// MaxSlots is the most tasks a client holds at once (Config.Slots).
+const MaxSlots = 64
+
+// CheckHubURL checks that hub is the hub's websocket URL (ws:// or wss://
+// with a host). An http(s) URL is the usual mistake, the address the hub
+// prints for browsers: the error names the websocket URL to give instead,
+// /ws under the same path (a proxy may serve the hub under a prefix).
+func CheckHubURL(hub string) error {
+	u, err := url.Parse(hub)
+	switch {
+	case err != nil:
+		return fmt.Errorf("hub URL %q: %w", hub, err)
+	case u.Host == "":
+		return fmt.Errorf("hub URL %q has no host", hub)
+	case u.Scheme == "ws" || u.Scheme == "wss":
+		return nil
+	case u.Scheme == "http" || u.Scheme == "https":
+		ws := "ws"
+		if u.Scheme == "https" {
+			ws = "wss"
+		}
+		prefix := strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), "/ws")
+		return fmt.Errorf("hub URL %q is the hub's web address; contributors connect to its websocket: %s://%s%s/ws", hub, ws, u.Host, prefix)
+	}
+	return fmt.Errorf("hub URL %q: want ws:// or wss://", hub)
+}
+
 // New returns a client for cfg. It returns an error if a required field is
 // missing.
 func New(cfg Config) (*Client, error) {
@@ -154,10 +182,10 @@ func New(cfg Config) (*Client, error) {
 	if cfg.HubURL == "" {
 		return nil, errors.New("client: hub URL is required")
 	}
-	u, err := url.Parse(cfg.HubURL)
-	if err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
-		return nil, fmt.Errorf("client: hub URL %q is not a ws:// or wss:// URL with a host", cfg.HubURL)
+	if err := CheckHubURL(cfg.HubURL); err != nil {
+		return nil, fmt.Errorf("client: %w", err)
 	}
+	u, _ := url.Parse(cfg.HubURL) // checked
 	if cfg.Key == nil {
 		return nil, errors.New("client: key is required")
 	}
@@ -167,8 +195,8 @@ func New(cfg Config) (*Client, error) {
 	if cfg.Slots <= 0 {
 		cfg.Slots = def.Slots
 	}
-	if cfg.Slots > 64 {
-		return nil, fmt.Errorf("client: %d slots is more than the 64 allowed", cfg.Slots)
+	if cfg.Slots > MaxSlots {
+		return nil, fmt.Errorf("client: %d slots is more than the %d allowed", cfg.Slots, MaxSlots)
 	}
 	if cfg.Agent == "" {
 		cfg.Agent = def.Agent

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -19,35 +18,6 @@ import (
 	"github.com/tessera-ai/tessera/internal/tlsca"
 	"github.com/tessera-ai/tessera/shaders"
 )
-
-// maxSlots is the most tasks a client holds at once (client.New's bound).
-const maxSlots = 64
-
-// checkWebsocketURL checks, before the device is opened, that hub is a
-// websocket URL. An http(s) URL is the usual mistake (the address the hub
-// prints for browsers): the error names the websocket URL to give instead.
-func checkWebsocketURL(hub string) error {
-	u, err := url.Parse(hub)
-	if err != nil {
-		return fmt.Errorf("%q: %w", hub, err)
-	}
-	switch {
-	case u.Host == "":
-		return fmt.Errorf("%q has no host", hub)
-	case u.Scheme == "ws" || u.Scheme == "wss":
-		return nil
-	case u.Scheme == "http" || u.Scheme == "https":
-		ws := "ws"
-		if u.Scheme == "https" {
-			ws = "wss"
-		}
-		// The websocket is /ws under the hub's root, which a proxy may put
-		// under a prefix: keep the path up to a /ws it may already end in.
-		prefix := strings.TrimSuffix(strings.TrimSuffix(u.Path, "/"), "/ws")
-		return fmt.Errorf("%q is the hub's web address; contributors connect to its websocket: --hub %s://%s%s/ws", hub, ws, u.Host, prefix)
-	}
-	return fmt.Errorf("%q: want ws:// or wss://", hub)
-}
 
 // runContribute runs the contributor until it is stopped: the first
 // signal drains (finish what is held, take nothing new), a second one or
@@ -101,11 +71,13 @@ func runContribute(args []string, stdout, stderr io.Writer, signals <-chan os.Si
 		fmt.Fprintf(stderr, "tessera-edge: --operand-cache %d is not between 0 and %d MiB\n", *cacheMiB, protocol.MaxCacheMiB)
 		return exitUsage
 	}
-	if *slots < 1 || *slots > maxSlots {
-		fmt.Fprintf(stderr, "tessera-edge: --slots %d is not between 1 and %d\n", *slots, maxSlots)
+	// Checked before the device opens (seconds), with client.New's own
+	// checks; a zero --slots would be its default, not what was asked.
+	if *slots < 1 || *slots > client.MaxSlots {
+		fmt.Fprintf(stderr, "tessera-edge: --slots %d is not between 1 and %d\n", *slots, client.MaxSlots)
 		return exitUsage
 	}
-	if err := checkWebsocketURL(*hub); err != nil {
+	if err := client.CheckHubURL(*hub); err != nil {
 		fmt.Fprintf(stderr, "tessera-edge: --hub: %v\n", err)
 		return exitUsage
 	}

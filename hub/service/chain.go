@@ -161,21 +161,19 @@ func routeChain(handle func(string, http.Handler), led *ledger.Ledger, mgr *trai
 // the hub's.
 func knownModel(mgr *train.Manager, led *ledger.Ledger) func(ctx context.Context, model string) error {
 	return func(ctx context.Context, model string) error {
-		if mgr != nil && mgr.HasJob(model) {
+		id, resolved := mgr.Resolve(model)
+		if resolved == nil && id == model { // a job's ID
 			return nil
 		}
 		has, err := led.HasCredit(ctx, model)
 		if err != nil || has {
 			return err
 		}
-		if mgr != nil {
-			id, err := mgr.Resolve(model)
-			switch {
-			case err == nil:
-				return fmt.Errorf("%w: %q is a job's name; its model (credit, revenue, vault) is its ID, %s", chain.ErrUnknownModel, model, id)
-			case errors.Is(err, train.ErrAmbiguousJob):
-				return fmt.Errorf("%w: %w", chain.ErrUnknownModel, err)
-			}
+		switch {
+		case resolved == nil:
+			return fmt.Errorf("%w: %q is a job's name; its model (credit, revenue, vault) is its ID, %s", chain.ErrUnknownModel, model, id)
+		case errors.Is(resolved, train.ErrAmbiguousJob):
+			return fmt.Errorf("%w: %w", chain.ErrUnknownModel, resolved)
 		}
 		return fmt.Errorf("%w: no job and no credit for model %q: money for it could never reach an owner (models are job IDs, as tessera-admin credits list shows)", chain.ErrUnknownModel, model)
 	}

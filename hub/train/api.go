@@ -90,15 +90,12 @@ func (m *Manager) serveJob(w http.ResponseWriter, r *http.Request) {
 // runOf returns the job the request's {id} names (an ID, or a name only
 // one job has), or answers 404 (or 409 for a shared name) and false.
 func (m *Manager) runOf(w http.ResponseWriter, r *http.Request) (*run, bool) {
-	id, err := m.Resolve(r.PathValue("id"))
-	if err == nil {
-		var run *run
-		if run, err = m.get(id); err == nil {
-			return run, true
-		}
+	run, err := m.lookup(r.PathValue("id"))
+	if err != nil {
+		refuseRef(w, err)
+		return nil, false
 	}
-	refuseRef(w, err)
-	return nil, false
+	return run, true
 }
 
 // refuseRef answers a job reference that resolve or get refused: 404 for

@@ -308,19 +308,18 @@ func (m *Manager) Resolve(ref string) (string, error) {
 	return "", fmt.Errorf("%w: %d jobs are named %q (%s); use an ID", ErrAmbiguousJob, len(ids), ref, strings.Join(ids, ", "))
 }
 
-// HasJob reports whether id is the ID of a job of this hub (a failed one
-// included).
-func (m *Manager) HasJob(id string) bool {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	_, running := m.runs[id]
-	_, broken := m.broken[id]
-	return running || broken
-}
-
 // ErrBrokenJob is returned for a job that could not be restored or
 // resumed: it is listed, failed, and can only be removed.
 var ErrBrokenJob = errors.New("the job could not be restored")
+
+// lookup returns the job ref names (Resolve, then get).
+func (m *Manager) lookup(ref string) (*run, error) {
+	id, err := m.Resolve(ref)
+	if err != nil {
+		return nil, err
+	}
+	return m.get(id)
+}
 
 // get returns the job of ID id.
 func (m *Manager) get(id string) (*run, error) {

@@ -166,17 +166,13 @@ func (m *Manager) WhyNotServed(ctx context.Context, name string) string {
 // contributors through the job's inference Remote (urgent, under its
 // exposure cap), or to exec when it is not nil (the hub computing).
 func (m *Manager) Classify(ctx context.Context, id string, images [][]float32, exec tile.Executor) ([][]float64, int, string, error) {
-	jobID, err := m.Resolve(id)
+	r, err := m.lookup(id) // a broken job says why
 	if errors.Is(err, ErrAmbiguousJob) {
 		return nil, 0, "", err
-	}
-	var r *run
-	if err == nil {
-		r, err = m.get(jobID) // a broken job says why
-	}
-	if err != nil {
+	} else if err != nil {
 		return nil, 0, "", fmt.Errorf("%w: %q: %w", ErrNotServable, id, err)
 	}
+	jobID := r.job.ID
 	row, err := m.db.Job(ctx, jobID)
 	if errors.Is(err, store.ErrNotFound) { // removed meanwhile
 		return nil, 0, "", fmt.Errorf("%w: %q: %w", ErrNotServable, id, ErrUnknownJob)
