@@ -31,6 +31,9 @@ type common struct {
 	FrequencyPenalty *float64        `json:"frequency_penalty"`
 	LogitBias        map[string]any  `json:"logit_bias"`
 	User             string          `json:"user"`
+	// tokensParam is the request's name for MaxTokens: "" for
+	// max_tokens, or chat's max_completion_tokens when that was given.
+	tokensParam string
 }
 
 type streamOptions struct {
@@ -75,6 +78,19 @@ func (s *Server) decode(w http.ResponseWriter, r *http.Request, v any) *apiError
 	return nil
 }
 
+// tokensError names the request's own field in an error about
+// max_tokens: a chat request that gave max_completion_tokens is told
+// about that field.
+func (c *common) tokensError(e *apiError) *apiError {
+	if c.tokensParam == "" || e.Body.Param == nil || *e.Body.Param != "max_tokens" {
+		return e
+	}
+	name := c.tokensParam
+	e.Body.Param = &name
+	e.Body.Message = strings.Replace(e.Body.Message, "max_tokens", name, 1)
+	return e
+}
+
 // request turns the shared parameters into an infer.Request (without the
 // prompt), checking each against OpenAI's ranges and what Tessera
 // supports; defTokens is max_tokens when absent.
@@ -102,7 +118,7 @@ func (c *common) request(defTokens int) (infer.Request, *apiError) {
 		req.MaxTokens = *c.MaxTokens
 	}
 	if req.MaxTokens < 1 {
-		return req, badParam("max_tokens", "max_tokens must be at least 1, got %d", req.MaxTokens)
+		return req, c.tokensError(badParam("max_tokens", "max_tokens must be at least 1, got %d", req.MaxTokens))
 	}
 	temp, topP := 1.0, 1.0
 	if c.Temperature != nil {
@@ -283,7 +299,7 @@ func (s *Server) serveChat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if body.MaxCompletionTokens != nil {
-		body.MaxTokens = body.MaxCompletionTokens
+		body.MaxTokens, body.tokensParam = body.MaxCompletionTokens, "max_completion_tokens"
 	}
 	req, aerr := body.request(256)
 	switch {

@@ -62,7 +62,7 @@ func (s *Server) complete(w http.ResponseWriter, r *http.Request, c *common, req
 	req.HubOnly = key.PriceWei.Sign() == 0
 	comp, err := s.b.Submit(r.Context(), c.Model, req)
 	if err != nil {
-		writeError(w, submitError(err))
+		writeError(w, c.tokensError(submitError(err)))
 		return
 	}
 	base := response{ID: newID("cmpl-"), Object: "text_completion", Created: time.Now().Unix(), Model: c.Model}

@@ -194,7 +194,7 @@ func TestCompletionAPIErrors(t *testing.T) {
 	}
 	remote := train.NewInferenceRemote("go-job", h, train.NewExposure(1, m.TileFractions(), nil, nil, func(string, int) error { return nil }))
 	h.AddSource(remote)
-	srv, key, _ := serve(t, m, remote, infer.Config{StepTimeout: 200 * time.Millisecond}, 12)
+	srv, key, _ := serve(t, m, remote, infer.Config{StepTimeout: 200 * time.Millisecond}, 15)
 	ok := `{"model":"go","prompt":"x","max_tokens":2}`
 	code, out := call(t, srv, "", "POST", "/v1/completions", ok)
 	apiErr(t, "no key", code, out, 401, "invalid_request_error", "")
@@ -215,15 +215,28 @@ func TestCompletionAPIErrors(t *testing.T) {
 		// Refused by the engine (hub/infer), which names the field too.
 		{`{"model":"go","prompt":"x","max_tokens":100000}`, "max_tokens", ""},
 		{`{"model":"go","prompt":"x","stop":["` + strings.Repeat("s", 300) + `"]}`, "stop", ""},
+		// A chat request is told about the field it used.
+		{`{"model":"go","messages":[{"role":"user","content":"x"}],"max_completion_tokens":0}`, "max_completion_tokens", ""},
+		{`{"model":"go","messages":[{"role":"user","content":"x"}],"max_completion_tokens":100000}`, "max_completion_tokens", ""},
+		{`{"model":"go","messages":[{"role":"user","content":"x"}],"max_tokens":100000}`, "max_tokens", ""},
 	} {
-		code, out = call(t, srv, key, "POST", "/v1/completions", tc.body)
+		path := "/v1/completions"
+		if strings.Contains(tc.body, `"messages"`) {
+			path = "/v1/chat/completions"
+		}
+		code, out = call(t, srv, key, "POST", path, tc.body)
 		apiErr(t, tc.body, code, out, 400, "invalid_request_error", tc.code)
 		// The field at fault is named, as OpenAI's error object does.
-		if e, _ := out["error"].(map[string]any); e != nil && tc.param != "" && e["param"] != tc.param {
-			t.Errorf("%s: param %v, want %q", tc.body, e["param"], tc.param)
+		if e, _ := out["error"].(map[string]any); e != nil && tc.param != "" {
+			// (and the message says max_completion_tokens too, to
+			// a chat request that gave it).
+			msg, _ := e["message"].(string)
+			if e["param"] != tc.param || strings.Contains(tc.param, "tokens") && !strings.Contains(msg, tc.param+" ") {
+				t.Errorf("%s: param %v (%q), want %q", tc.body, e["param"], msg, tc.param)
+			}
 		}
 	}
-	// The key allows 12 requests per minute and has made 12 (refused ones
+	// The key allows 15 requests per minute and has made 15 (refused ones
 	// count; those refused for their key do not).
 	code, out = call(t, srv, key, "POST", "/v1/completions", ok)
 	apiErr(t, "over the limit", code, out, 429, "requests", "rate_limit_exceeded")

@@ -21,7 +21,16 @@ import (
 	"github.com/tessera-ai/tessera/internal/safetensors"
 )
 
-func sortStatuses(s []JobStatus) { sort.Slice(s, func(i, j int) bool { return s[i].ID < s[j].ID }) }
+// sortStatuses orders jobs oldest first (IDs are random: they only break
+// ties).
+func sortStatuses(s []JobStatus) {
+	sort.Slice(s, func(i, j int) bool {
+		if !s[i].Created.Equal(s[j].Created) {
+			return s[i].Created.Before(s[j].Created)
+		}
+		return s[i].ID < s[j].ID
+	})
+}
 
 func removeAll(dir string) error {
 	if err := os.RemoveAll(dir); err != nil {
@@ -74,17 +83,57 @@ func (m *Manager) serveList(w http.ResponseWriter, r *http.Request) {
 }
 
 func (m *Manager) serveJob(w http.ResponseWriter, r *http.Request) {
-	run, ok := m.runOf(w, r)
-	if !ok {
+	id, err := m.Resolve(r.PathValue("id"))
+	if err != nil {
+		refuseRef(w, err)
 		return
 	}
-	id := run.job.ID
+	run, err := m.get(id)
+	if errors.Is(err, ErrBrokenJob) {
+		m.serveBrokenJob(w, r, id)
+		return
+	}
+	if err != nil {
+		refuseRef(w, err)
+		return
+	}
 	hist, err := m.db.History(r.Context(), id)
 	if err != nil {
 		httpjson.Errorf(w, http.StatusInternalServerError, "cannot read the job's history")
 		return
 	}
 	httpjson.Write(w, http.StatusOK, JobDetail{JobStatus: run.job.Status(run.exposure), Spec: run.job.Spec, History: hist})
+}
+
+// serveBrokenJob answers GET /api/v1/jobs/{id} for a job listed as failed
+// because it could not be loaded: its summary with the reason, the spec
+// as stored (it may be what failed, so it is not parsed again) and its
+// history, in JobDetail's shape.
+func (m *Manager) serveBrokenJob(w http.ResponseWriter, r *http.Request, id string) {
+	m.mu.Lock()
+	st, ok := m.broken[id]
+	m.mu.Unlock()
+	row, err := m.db.Job(r.Context(), id)
+	if !ok || err != nil {
+		// Removed meanwhile (or the database failed): as for any job
+		// that is not there.
+		httpjson.Errorf(w, http.StatusNotFound, "%v %q", ErrUnknownJob, id)
+		return
+	}
+	hist, err := m.db.History(r.Context(), id)
+	if err != nil {
+		httpjson.Errorf(w, http.StatusInternalServerError, "cannot read the job's history")
+		return
+	}
+	spec := json.RawMessage(row.Spec)
+	if !json.Valid(spec) {
+		spec = json.RawMessage("null")
+	}
+	httpjson.Write(w, http.StatusOK, struct {
+		JobStatus
+		Spec    json.RawMessage `json:"spec"`
+		History []store.Point   `json:"history"`
+	}{st, spec, hist})
 }
 
 // runOf returns the job the request's {id} names (an ID, or a name only

@@ -38,6 +38,7 @@ type Job struct {
 
 	mu       sync.Mutex
 	step     int // steps applied, mirrored from the trainer for readers
+	created  time.Time
 	state    string
 	lastLoss float64
 	lossSum  float64
@@ -78,7 +79,7 @@ func newJob(ctx context.Context, spec Spec, row store.Job, c jobConfig) (*Job, e
 	}
 	rel := filepath.Join("jobs", c.id)
 	j := &Job{ID: c.id, Spec: spec, model: tr, exec: roundOperands(c.exec, spec.wire()), evalX: tile.NewLocal(0),
-		db: c.db, dir: filepath.Join(c.root, rel), rel: rel, root: c.root, log: c.log.With("job", c.id), state: row.State}
+		db: c.db, dir: filepath.Join(c.root, rel), rel: rel, root: c.root, log: c.log.With("job", c.id), state: row.State, created: row.CreatedAt}
 	if err := os.MkdirAll(j.dir, 0o700); err != nil {
 		return nil, fmt.Errorf("job %s: %w", c.id, err)
 	}
@@ -317,6 +318,7 @@ func (j *Job) checkpoint(ctx context.Context) error {
 type JobStatus struct {
 	ID                   string       `json:"id"`
 	Name                 string       `json:"name"`
+	Created              time.Time    `json:"created_at"`
 	State                string       `json:"state"`
 	Step                 int          `json:"step"`
 	MaxSteps             int          `json:"max_steps"`
@@ -360,7 +362,7 @@ type JobStatus struct {
 func (j *Job) Status(exposure *Exposure) JobStatus {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	st := JobStatus{ID: j.ID, Name: j.Spec.Name, State: j.state, Step: j.step, MaxSteps: j.Spec.MaxSteps,
+	st := JobStatus{ID: j.ID, Name: j.Spec.Name, Created: j.created, State: j.state, Step: j.step, MaxSteps: j.Spec.MaxSteps,
 		TargetAccuracy: j.Spec.TargetAccuracy, LastLoss: j.lastLoss, StepMillis: float64(j.stepTime.Microseconds()) / 1000,
 		Latest: j.lastPoint, ExposureCap: j.Spec.ExposureCap, Error: j.err, Model: j.Spec.Model.Type, Sample: j.sample,
 		ResidentWeights: j.Spec.ResidentWeights, ResidentRollbacks: j.rollbacks}

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -145,6 +147,7 @@ func TestBrokenJobIsListed(t *testing.T) {
 	spec.Corpus = &train.CorpusSpec{Path: text, ValidationPercent: 25}
 	spec.ExposureCap = 1
 	spec.CheckpointEvery = 1
+	spec.EvalEvery = 1
 
 	ctx, cancel := context.WithCancel(context.Background())
 	mgr := train.NewManager(h, db, train.ManagerConfig{DataDir: dir, Logger: quiet})
@@ -158,9 +161,13 @@ func TestBrokenJobIsListed(t *testing.T) {
 	// A resume that cannot load the job's checkpoint lists the job as
 	// failed, with the reason (it used to vanish until a restart).
 	var row store.Job
-	for deadline := time.Now().Add(time.Minute); row.Checkpoint == ""; time.Sleep(10 * time.Millisecond) {
+	var hist []store.Point
+	for deadline := time.Now().Add(time.Minute); row.Checkpoint == "" || len(hist) == 0; time.Sleep(10 * time.Millisecond) {
 		if row, err = db.Job(ctx, id); err != nil || time.Now().After(deadline) {
-			t.Fatalf("no checkpoint: %+v %v", row, err)
+			t.Fatalf("no checkpoint and evaluation: %+v %v", row, err)
+		}
+		if hist, err = db.History(ctx, id); err != nil {
+			t.Fatal(err)
 		}
 	}
 	if err := mgr.Pause(ctx, id); err != nil {
@@ -197,6 +204,31 @@ func TestBrokenJobIsListed(t *testing.T) {
 	sts := mgr.Statuses()
 	if len(sts) != 1 || sts[0].ID != id || sts[0].State != store.StateFailed || !strings.Contains(sts[0].Error, "corpus") {
 		t.Fatalf("after restart: %+v, want job %s failed for its corpus", sts, id)
+	}
+	// GET shows it, by ID or name: the reason, what its spec asked for,
+	// and the evaluations it made before it broke.
+	mux := http.NewServeMux()
+	mgr.Routes(mux.Handle, testToken)
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	for _, ref := range []string{id, spec.Name} {
+		resp, err := http.Get(srv.URL + "/api/v1/jobs/" + ref)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var d train.JobDetail
+		err = json.NewDecoder(resp.Body).Decode(&d)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK || err != nil {
+			t.Fatalf("GET the broken job by %q: HTTP %d, %v", ref, resp.StatusCode, err)
+		}
+		if d.ID != id || d.State != store.StateFailed || !strings.Contains(d.Error, "corpus") || d.Spec.Name != spec.Name ||
+			d.Spec.Corpus == nil || d.Spec.Corpus.Path != text || d.MaxSteps != spec.MaxSteps || d.Created.IsZero() {
+			t.Errorf("GET the broken job by %q: %+v", ref, d)
+		}
+		if len(d.History) == 0 {
+			t.Errorf("GET the broken job by %q: no history, want the evaluations it made", ref)
+		}
 	}
 	// It can only be removed, also by its name.
 	if err := mgr.Pause(ctx, spec.Name); !errors.Is(err, train.ErrBrokenJob) || !strings.Contains(err.Error(), "corpus") {

@@ -344,17 +344,16 @@ func (m *Manager) markBroken(ctx context.Context, row store.Job, err error) {
 	if serr := m.db.SetState(context.WithoutCancel(ctx), row.ID, store.StateFailed, err.Error()); serr != nil {
 		m.log.Error("record a job as failed", "job", row.ID, "err", serr)
 	}
-	var kind struct {
-		Model struct {
-			Type string `json:"type"`
-		} `json:"model"`
-	}
-	json.Unmarshal([]byte(row.Spec), &kind)
+	// What the stored spec says, as far as it can be read (it may be
+	// what failed).
+	var spec Spec
+	json.Unmarshal([]byte(row.Spec), &spec)
 	m.mu.Lock()
 	if m.broken == nil {
 		m.broken = map[string]JobStatus{}
 	}
-	m.broken[row.ID] = JobStatus{ID: row.ID, Name: row.Name, Model: kind.Model.Type, State: store.StateFailed, Step: row.Step, Error: err.Error()}
+	m.broken[row.ID] = JobStatus{ID: row.ID, Name: row.Name, Created: row.CreatedAt, Model: spec.Model.Type, State: store.StateFailed,
+		Step: row.Step, MaxSteps: spec.MaxSteps, TargetAccuracy: spec.TargetAccuracy, ExposureCap: spec.ExposureCap, Error: err.Error()}
 	m.mu.Unlock()
 }
 

@@ -4,9 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -239,4 +241,38 @@ func TestAdminAPI(t *testing.T) {
 			t.Errorf("pause unknown: %d %v", code, out)
 		}
 	})
+}
+
+// TestStatusesOldestFirst: the jobs list is in the order the jobs were
+// created (their IDs are random, so sorting by ID would shuffle it).
+func TestStatusesOldestFirst(t *testing.T) {
+	mgr, srv := startManager(t)
+	var want []string
+	for i := range 5 {
+		id, err := mgr.Create(context.Background(), tinyJob(fmt.Sprintf("job%d", i)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, id)
+		time.Sleep(2 * time.Millisecond) // creation times are stored to the millisecond
+	}
+	var got []string
+	for _, st := range mgr.Statuses() {
+		got = append(got, st.ID)
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("Statuses: %v, want the order of creation %v", got, want)
+	}
+	code, d := call(t, "GET", srv.URL+"/api/v1/jobs", "", "")
+	jobs, _ := d["jobs"].([]any)
+	got = got[:0]
+	for _, j := range jobs {
+		if m, ok := j.(map[string]any); ok {
+			id, _ := m["id"].(string)
+			got = append(got, id)
+		}
+	}
+	if code != 200 || !slices.Equal(got, want) {
+		t.Errorf("GET /api/v1/jobs: %d %v, want the order of creation %v", code, got, want)
+	}
 }
