@@ -141,16 +141,31 @@ func (a *API) do(ctx context.Context, method, path string, in []byte, v any) err
 	return nil
 }
 
+// JobNames returns the name of each of the hub's jobs, by job ID (GET
+// /api/v1/jobs). Several jobs may share a name.
+func (a *API) JobNames(ctx context.Context) (map[string]string, error) {
+	var jobs struct {
+		Jobs []struct {
+			ID   string `json:"id"`
+			Name string `json:"name"`
+		} `json:"jobs"`
+	}
+	if err := a.get(ctx, "/api/v1/jobs", &jobs); err != nil {
+		return nil, err
+	}
+	names := make(map[string]string, len(jobs.Jobs))
+	for _, j := range jobs.Jobs {
+		names[j.ID] = j.Name
+	}
+	return names, nil
+}
+
 // Models returns the IDs of the models the hub trains (GET /api/v1/jobs)
 // and of those it has committed credit for (GET /api/v1/epochs, which
 // includes the built-in matmul job), sorted, without duplicates.
 func (a *API) Models(ctx context.Context) ([]string, error) {
-	var jobs struct {
-		Jobs []struct {
-			ID string `json:"id"`
-		} `json:"jobs"`
-	}
-	if err := a.get(ctx, "/api/v1/jobs", &jobs); err != nil {
+	names, err := a.JobNames(ctx)
+	if err != nil {
 		return nil, err
 	}
 	var epochs struct {
@@ -162,8 +177,8 @@ func (a *API) Models(ctx context.Context) ([]string, error) {
 		return nil, err
 	}
 	var ids []string
-	for _, j := range jobs.Jobs {
-		ids = append(ids, j.ID)
+	for id := range names {
+		ids = append(ids, id)
 	}
 	for _, e := range epochs.Epochs {
 		ids = append(ids, e.Model)

@@ -17,7 +17,9 @@ import (
 
 // claimReport is one model's claim, as printed by `tessera-edge claim --json`.
 type claimReport struct {
-	Model   string `json:"model"`
+	Model string `json:"model"`
+	// Name is the model's job name at the hub ("" when unknown).
+	Name    string `json:"name,omitempty"`
 	PaidWei string `json:"paid_wei"`
 	TxHash  string `json:"tx_hash,omitempty"`
 	Note    string `json:"note,omitempty"`
@@ -63,13 +65,14 @@ func runClaim(args []string, stdout, stderr io.Writer, signals <-chan os.Signal)
 	if err != nil {
 		return fail(exitFailure, "earnings of %s: %v", addr, err)
 	}
+	names := jobNames(ctx, api)
 	var reports []claimReport
 	failed := false
 	for _, e := range earnings {
 		if *model != "" && e.Model != *model {
 			continue
 		}
-		r := claimReport{Model: e.Model, PaidWei: "0"}
+		r := claimReport{Model: e.Model, Name: names[e.Model], PaidWei: "0"}
 		if c, ok := new(big.Int).SetString(e.ClaimableWei, 10); ok && c.Sign() == 0 {
 			r.Note = "nothing to claim: " + e.ClaimedWei + " wei already paid of " + e.OwedWei
 		} else if *rpc == "" {
@@ -104,9 +107,9 @@ func runClaim(args []string, stdout, stderr io.Writer, signals <-chan os.Signal)
 		reports = append(reports, r)
 		if !*jsonOut {
 			if r.TxHash != "" {
-				fmt.Fprintf(stdout, "%s: paid %s wei to %s (transaction %s)\n", r.Model, r.PaidWei, addr, r.TxHash)
+				fmt.Fprintf(stdout, "%s: paid %s wei to %s (transaction %s)\n", label(r.Model, r.Name), r.PaidWei, addr, r.TxHash)
 			} else {
-				fmt.Fprintf(stdout, "%s: %s\n", r.Model, r.Note)
+				fmt.Fprintf(stdout, "%s: %s\n", label(r.Model, r.Name), r.Note)
 			}
 		}
 	}

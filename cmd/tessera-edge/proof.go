@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/tls"
 	"encoding/json"
 	"errors"
@@ -23,6 +24,8 @@ import (
 // proofReport is one model's proof and what the contract said about it,
 // as printed by `tessera-edge proof --json`.
 type proofReport struct {
+	// Name is the model's job name at the hub ("" when unknown).
+	Name    string        `json:"name,omitempty"`
 	Proof   *hubapi.Proof `json:"proof"`
 	Share   float64       `json:"share"`
 	Valid   bool          `json:"valid"`
@@ -87,6 +90,7 @@ func runProof(args []string, stdout, stderr io.Writer, signals <-chan os.Signal)
 			return fail(exitFailure, "list the hub's models: %v", err)
 		}
 	}
+	names := jobNames(ctx, api)
 	var reports []proofReport
 	invalid := false
 	for _, m := range models {
@@ -101,7 +105,7 @@ func runProof(args []string, stdout, stderr io.Writer, signals <-chan os.Signal)
 		if err != nil {
 			return fail(exitFailure, "check the proof of %s in %q: %v", addr, m, err)
 		}
-		r := proofReport{Proof: p, Share: p.Share(), Valid: v.Valid, Reason: v.Reason, RPC: rpcdial.Public(rpcURL), OnChain: v.Root.Hex()}
+		r := proofReport{Name: names[m], Proof: p, Share: p.Share(), Valid: v.Valid, Reason: v.Reason, RPC: rpcdial.Public(rpcURL), OnChain: v.Root.Hex()}
 		reports = append(reports, r)
 		invalid = invalid || !v.Valid
 		if !*jsonOut {
@@ -140,7 +144,7 @@ func printProof(w io.Writer, r proofReport) {
 	p := r.Proof
 	amount, _ := new(big.Int).SetString(p.Amount, 10)
 	total, _ := new(big.Int).SetString(p.Total, 10)
-	fmt.Fprintf(w, "model         %s (id %s)\n", p.Model, p.ModelID)
+	fmt.Fprintf(w, "model         %s (id %s)\n", label(p.Model, r.Name), p.ModelID)
 	fmt.Fprintf(w, "address       %s\n", p.Address.Hex())
 	fmt.Fprintf(w, "epoch         %d\n", p.Epoch)
 	fmt.Fprintf(w, "credit        %s (%s FLOP, cumulative verified)\n", flops(bigFloat(amount)), p.Amount)
@@ -189,4 +193,22 @@ func hubAPI(hub, caCert string) (*hubapi.API, *tls.Config, error) {
 		api.UseTLS(tlsCfg)
 	}
 	return api, tlsCfg, nil
+}
+
+// jobNames returns the hub's job names by ID, or none if the hub does not
+// say: they only label what is printed.
+func jobNames(ctx context.Context, api *hubapi.API) map[string]string {
+	names, err := api.JobNames(ctx)
+	if err != nil {
+		return nil
+	}
+	return names
+}
+
+// label returns a model's ID with its job name, when it has one.
+func label(id, name string) string {
+	if name == "" || name == id {
+		return id
+	}
+	return name + " (" + id + ")"
 }

@@ -330,6 +330,10 @@ func checkRevenueClaims(t *testing.T, bins, base, data, id string, keyFiles []st
 	}
 	adminCall(t, base, data, "POST", "/api/v1/admin/deposit", fmt.Sprintf(`{"model":%q,"wei":"%s"}`, id, revenue), 200, nil)
 	ws := "ws" + strings.TrimPrefix(base, "http") + "/ws"
+	var job struct {
+		Name string `json:"name"`
+	}
+	getJSONTB(t, base+"/api/v1/jobs/"+id, &job)
 	owedSum := new(big.Int)
 	for _, kf := range keyFiles {
 		addrOut, _, _ := runEdge(t, bins, "--key", kf, "--print-address")
@@ -343,14 +347,18 @@ func checkRevenueClaims(t *testing.T, bins, base, data, id string, keyFiles []st
 		var rep struct {
 			Claims []struct {
 				Model   string `json:"model"`
+				Name    string `json:"name"`
 				PaidWei string `json:"paid_wei"`
 			} `json:"claims"`
 		}
 		if code != 0 || json.Unmarshal([]byte(out), &rep) != nil || len(rep.Claims) != 1 || rep.Claims[0].PaidWei != owed.String() {
 			t.Fatalf("tessera-edge claim for %s (owed %s): exit %d\n%s\n%s", addr, owed, code, out, errOut)
 		}
+		if rep.Claims[0].Name != job.Name {
+			t.Errorf("claim names the model %q, want its job's name %q", rep.Claims[0].Name, job.Name)
+		}
 		out, _, code = runEdge(t, bins, "claim", "--hub", ws, "--key", kf)
-		if code != 0 || !strings.Contains(out, "nothing to claim") {
+		if code != 0 || !strings.Contains(out, "nothing to claim") || !strings.Contains(out, job.Name+" ("+id+"): ") {
 			t.Errorf("second claim for %s: exit %d: %s", addr, code, out)
 		}
 		var after struct {
