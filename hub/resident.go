@@ -2,6 +2,7 @@ package hub
 
 import (
 	"errors"
+	"sync"
 	"sync/atomic"
 
 	"github.com/tessera-ai/tessera/internal/protocol"
@@ -41,6 +42,79 @@ type Kept struct {
 	lost   bool
 	// released is set by Release: a session may forget the matrices.
 	released atomic.Bool
+
+	// updates holds the updates whose credit waits for the matrix they
+	// changed to be handed back.
+	updates updateChecks
+}
+
+// An update's credit is pending until the matrix it changed is handed
+// back and checked whole. Its own check only bounds what the contributor
+// reported (the updated matrix's norms), and the products made with the
+// matrix afterwards are checked against sketches within a rounding
+// tolerance: a small error in one update can pass the next check and be
+// caught only as errors add up (RATIONALE.md, "Resident weights"). The
+// hand-back (ResidentStepReturn) is checked against the sketches the hub
+// followed, and becomes the job's anchor. So: an update accepted becomes
+// pending credit; an accepted hand-back of the same Kept makes it
+// verified; a refused result of the keeper voids it with the rest of the
+// keeper's pending credit (Hub.penalize). If the Kept ends first (its
+// keeper leaves, or the job goes back to its anchor: a rollback, a pause,
+// the hub stopping), the job throws the update away and nothing will
+// check it: its credit stays pending, neither verified nor blamed. The
+// hand-back itself is verified at once.
+
+// updateRef names an update's pending credit.
+type updateRef struct{ task, addr string }
+
+// updateChecks is a Kept's updates waiting for a hand-back. It has its own
+// lock: results are judged on the sessions' goroutines.
+type updateChecks struct {
+	mu      sync.Mutex
+	waiting []updateRef
+	over    bool // the Kept was lost or released: no hand-back will come
+}
+
+// wait adds u to the updates waiting for a hand-back, unless none will
+// come.
+func (c *updateChecks) wait(u updateRef) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.over {
+		c.waiting = append(c.waiting, u)
+	}
+}
+
+// passed returns the updates a hand-back has confirmed, and forgets them.
+func (c *updateChecks) passed() []updateRef {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	u := c.waiting
+	c.waiting = nil
+	return u
+}
+
+// end records that no hand-back will come: the updates waiting stay
+// pending.
+func (c *updateChecks) end() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.over, c.waiting = true, nil
+}
+
+// confirmUpdates verifies the credit of k's updates, confirmed by a
+// hand-back that passed its check.
+func (h *Hub) confirmUpdates(k *Kept) {
+	us := k.updates.passed()
+	if len(us) == 0 {
+		return
+	}
+	ops := make([]CreditOp, len(us))
+	for i, u := range us {
+		ops[i] = CreditOp{Kind: CreditVerify, Task: u.task, Address: u.addr, Reason: "the weights it updated were handed back and passed their check"}
+		h.rep.good(u.addr)
+	}
+	h.creditBehind(ops...)
 }
 
 // bytes is what the contributor keeps: the matrix and its momentum.
@@ -58,7 +132,10 @@ type Failer interface {
 
 // Release tells the hub that k's tasks are over: the connection that keeps
 // it may forget the matrices when it needs the room.
-func (k *Kept) Release() { k.released.Store(true) }
+func (k *Kept) Release() {
+	k.released.Store(true)
+	k.updates.end()
+}
 
 // mayHoldLocked reports whether sess, seated at st, may take a task of k:
 // k's holder, or, for a Kept nobody holds yet, a trusted connection with
@@ -162,6 +239,7 @@ func (s *scheduler) loseLocked(k *Kept) {
 	}
 	k.lost = true
 	s.lostKept = true
+	k.updates.end()
 }
 
 // dropLostLocked removes the queued tasks of lost Kepts, to fail them.

@@ -177,11 +177,18 @@ func (h *Hub) judge(s *session, res *protocol.Result, size int, scratch *verify.
 func (h *Hub) accept(s *session, t *Task, c []float32) {
 	addr := s.who.address
 	s.who.completed(float64(t.FLOPs()))
+	if t.Kept != nil && t.Update.Mode == protocol.ResidentStep {
+		h.acceptUpdate(s, t, c)
+		return
+	}
 	g := t.group
 	if g == nil {
 		// The job gets the result while the credit is being committed; the
 		// contributor hears "accepted" only once the credit is durable.
 		durable := h.creditAsync(CreditOp{Kind: CreditVerified, Task: t.key, Model: t.Job, Address: addr, Amount: t.FLOPs()})
+		if t.Kept != nil && t.Update.Mode == protocol.ResidentStepReturn {
+			h.confirmUpdates(t.Kept) // after this result's credit, before the step can end
+		}
 		h.rep.good(addr)
 		h.wire.delivered(t.Job, t.FLOPs())
 		t.Source.Done(t, c)
@@ -202,6 +209,19 @@ func (h *Hub) accept(s *session, t *Task, c []float32) {
 	if pair != nil {
 		h.settle(g.task, pair)
 	}
+}
+
+// acceptUpdate accepts a resident update, whose credit stays pending
+// until the matrix it changed is handed back and checked whole ("An
+// update's credit is pending", resident.go).
+func (h *Hub) acceptUpdate(s *session, t *Task, c []float32) {
+	addr := s.who.address
+	durable := h.creditAsync(CreditOp{Kind: CreditPending, Task: t.key, Model: t.Job, Address: addr, Amount: t.FLOPs()})
+	t.Kept.updates.wait(updateRef{task: t.key, addr: addr})
+	h.wire.delivered(t.Job, t.FLOPs())
+	t.Source.Done(t, c)
+	h.sched.finish(s, t, true)
+	s.verdictWhenDurable(t, durable, "accepted; credit pending until the weights it updated are handed back and checked")
 }
 
 // settle compares the two executions of a task and decides both.

@@ -39,12 +39,21 @@ func startOwnNetwork(tb testing.TB, workers int) *network { return newNetwork(tb
 
 // newNetwork is a network of own own workers and others ordinary ones.
 func newNetwork(tb testing.TB, own, others int) *network {
+	return newNetworkWith(tb, own, others, nil)
+}
+
+// newNetworkWith is newNetwork with configure (if not nil) applied to the
+// hub's configuration.
+func newNetworkWith(tb testing.TB, own, others int, configure func(*hub.Config)) *network {
 	tb.Helper()
 	n := &network{tb: tb}
 	cfg := hub.DefaultConfig()
 	cfg.DataDir = tb.TempDir()
 	cfg.Matmul.Shape = kernel.Shape{} // only the job's tiles
 	cfg.Logger = quiet
+	if configure != nil {
+		configure(&cfg)
+	}
 	for i := range own + others {
 		key, _ := identity.Generate()
 		n.keys = append(n.keys, key)
