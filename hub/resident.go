@@ -112,8 +112,11 @@ func (h *Hub) confirmUpdates(k *Kept) {
 	ops := make([]CreditOp, len(us))
 	for i, u := range us {
 		ops[i] = CreditOp{Kind: CreditVerify, Task: u.task, Address: u.addr, Reason: "the weights it updated were handed back and passed their check"}
-		h.rep.good(u.addr)
 	}
+	// The keeper's record grows with the hand-back itself (accept), not
+	// once more per update: an update a strike has voided since it was
+	// queued must not shorten the keeper's quarantine (its Verify finds
+	// no pending row and changes nothing).
 	h.creditBehind(ops...)
 }
 

@@ -144,7 +144,11 @@ func printProof(w io.Writer, r proofReport) {
 	p := r.Proof
 	amount, _ := new(big.Int).SetString(p.Amount, 10)
 	total, _ := new(big.Int).SetString(p.Total, 10)
-	fmt.Fprintf(w, "model         %s (id %s)\n", label(p.Model, r.Name), p.ModelID)
+	if r.Name != "" && r.Name != p.Model {
+		fmt.Fprintf(w, "model         %s (job %s; id %s)\n", r.Name, p.Model, p.ModelID)
+	} else {
+		fmt.Fprintf(w, "model         %s (id %s)\n", p.Model, p.ModelID)
+	}
 	fmt.Fprintf(w, "address       %s\n", p.Address.Hex())
 	fmt.Fprintf(w, "epoch         %d\n", p.Epoch)
 	fmt.Fprintf(w, "credit        %s (%s FLOP, cumulative verified)\n", flops(bigFloat(amount)), p.Amount)

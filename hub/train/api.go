@@ -114,10 +114,13 @@ func (m *Manager) serveBrokenJob(w http.ResponseWriter, r *http.Request, id stri
 	st, ok := m.broken[id]
 	m.mu.Unlock()
 	row, err := m.db.Job(r.Context(), id)
-	if !ok || err != nil {
-		// Removed meanwhile (or the database failed): as for any job
-		// that is not there.
+	if !ok || errors.Is(err, store.ErrNotFound) {
+		// Removed meanwhile: as for any job that is not there.
 		httpjson.Errorf(w, http.StatusNotFound, "%v %q", ErrUnknownJob, id)
+		return
+	}
+	if err != nil {
+		httpjson.Errorf(w, http.StatusInternalServerError, "cannot read the job")
 		return
 	}
 	hist, err := m.db.History(r.Context(), id)

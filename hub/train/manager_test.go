@@ -276,3 +276,38 @@ func TestStatusesOldestFirst(t *testing.T) {
 		t.Errorf("GET /api/v1/jobs: %d %v, want the order of creation %v", code, got, want)
 	}
 }
+
+// TestBrokenJobWithGarbledSpec: a stored job whose spec is not even JSON
+// is listed as failed at start, and GET shows it (spec null) rather than
+// failing.
+func TestBrokenJobWithGarbledSpec(t *testing.T) {
+	h, _ := startNetwork(t, 1)
+	dir := t.TempDir()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	db, err := store.Open(ctx, filepath.Join(dir, "hub.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.CreateJob(ctx, "job-garbled", "garbled", "{not json"); err != nil {
+		t.Fatal(err)
+	}
+	mgr := train.NewManager(h, db, train.ManagerConfig{DataDir: dir, Logger: quiet})
+	mux := http.NewServeMux()
+	mgr.Routes(mux.Handle, testToken)
+	if err := mgr.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer mgr.Wait()
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	code, d := call(t, "GET", srv.URL+"/api/v1/jobs/garbled", "", "")
+	msg, _ := d["error"].(string)
+	if code != 200 || d["id"] != "job-garbled" || d["state"] != store.StateFailed || d["spec"] != nil || d["error"] == nil || msg == "" {
+		t.Errorf("GET a job whose stored spec is garbled: %d %v", code, d)
+	}
+	if code, d := call(t, "DELETE", srv.URL+"/api/v1/admin/jobs/garbled", testToken, ""); code != 200 {
+		t.Errorf("remove it: %d %v", code, d)
+	}
+}

@@ -81,6 +81,9 @@ func TestResidentUpdateCreditWaitsForCheck(t *testing.T) {
 	step := updateFLOPs(r.spec)
 	for r.dist.StepsDone() < r.spec.MaxSteps {
 		r.step(ctx)
+		if r.rollbacks != 0 {
+			t.Fatalf("a rollback with an honest worker: %v", r.lastRollback)
+		}
 		s := r.dist.StepsDone()
 		b := balance(t, n, led, "resident", 0)
 		want := uint64(s%5) * step // the updates since the last hand-back
@@ -93,9 +96,6 @@ func TestResidentUpdateCreditWaitsForCheck(t *testing.T) {
 		if !b.Rejected.IsZero() {
 			t.Errorf("after step %d: %s FLOP rejected from an honest worker", s, b.Rejected)
 		}
-	}
-	if r.rollbacks != 0 {
-		t.Fatalf("%d rollbacks with an honest worker: %v", r.rollbacks, r.lastRollback)
 	}
 	b := balance(t, n, led, "resident", 0)
 	if w := n.h.Wire("resident"); flops(t, b.Verified) != w.UsefulFLOPs {
