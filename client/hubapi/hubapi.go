@@ -164,9 +164,16 @@ func (a *API) JobNames(ctx context.Context) (map[string]string, error) {
 // and of those it has committed credit for (GET /api/v1/epochs, which
 // includes the built-in matmul job), sorted, without duplicates.
 func (a *API) Models(ctx context.Context) ([]string, error) {
+	ids, _, err := a.ModelsNamed(ctx)
+	return ids, err
+}
+
+// ModelsNamed is Models, with the job names JobNames returns (from the
+// same request).
+func (a *API) ModelsNamed(ctx context.Context) ([]string, map[string]string, error) {
 	names, err := a.JobNames(ctx)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var epochs struct {
 		Epochs []struct {
@@ -174,7 +181,7 @@ func (a *API) Models(ctx context.Context) ([]string, error) {
 		} `json:"epochs"`
 	}
 	if err := a.get(ctx, "/api/v1/epochs?limit=1", &epochs); err != nil && !IsNotFound(err) {
-		return nil, err
+		return nil, nil, err
 	}
 	var ids []string
 	for id := range names {
@@ -184,7 +191,7 @@ func (a *API) Models(ctx context.Context) ([]string, error) {
 		ids = append(ids, e.Model)
 	}
 	slices.Sort(ids)
-	return slices.Compact(ids), nil
+	return slices.Compact(ids), names, nil
 }
 
 // Credit is a contributor's credit in one model, in exact FLOPs, as the

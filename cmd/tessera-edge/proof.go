@@ -85,12 +85,14 @@ func runProof(args []string, stdout, stderr io.Writer, signals <-chan os.Signal)
 	defer cancel()
 
 	models := []string{*model}
+	var names map[string]string
 	if *model == "" {
-		if models, err = api.Models(ctx); err != nil {
+		if models, names, err = api.ModelsNamed(ctx); err != nil {
 			return fail(exitFailure, "list the hub's models: %v", err)
 		}
+	} else {
+		names = jobNames(ctx, api)
 	}
-	names := jobNames(ctx, api)
 	var reports []proofReport
 	invalid := false
 	for _, m := range models {

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
-	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -14,99 +13,13 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tessera-ai/tessera/client"
 	"github.com/tessera-ai/tessera/client/device"
 	"github.com/tessera-ai/tessera/hub"
 	"github.com/tessera-ai/tessera/hub/train"
 	"github.com/tessera-ai/tessera/hub/train/ckpt"
 	"github.com/tessera-ai/tessera/hub/train/tile"
-	"github.com/tessera-ai/tessera/internal/identity"
 	"github.com/tessera-ai/tessera/internal/kernel"
 )
-
-// network is a real hub on loopback whose contributors the test starts
-// and stops: keys[i] is worker i's, trusted (an own worker) for i below
-// the network's count of own workers.
-type network struct {
-	tb   testing.TB
-	h    *hub.Hub
-	ws   string
-	keys []*identity.Key
-}
-
-// startOwnNetwork is a network of workers own workers.
-func startOwnNetwork(tb testing.TB, workers int) *network { return newNetwork(tb, workers, 0) }
-
-// newNetwork is a network of own own workers and others ordinary ones.
-func newNetwork(tb testing.TB, own, others int) *network {
-	return newNetworkWith(tb, own, others, nil)
-}
-
-// newNetworkWith is newNetwork with configure (if not nil) applied to the
-// hub's configuration.
-func newNetworkWith(tb testing.TB, own, others int, configure func(*hub.Config)) *network {
-	tb.Helper()
-	n := &network{tb: tb}
-	cfg := hub.DefaultConfig()
-	cfg.DataDir = tb.TempDir()
-	cfg.Matmul.Shape = kernel.Shape{} // only the job's tiles
-	cfg.Logger = quiet
-	if configure != nil {
-		configure(&cfg)
-	}
-	for i := range own + others {
-		key, _ := identity.Generate()
-		n.keys = append(n.keys, key)
-		if i < own {
-			cfg.Trusted = append(cfg.Trusted, key.Address().Hex())
-		}
-	}
-	h, err := hub.New(cfg)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	n.h = h
-	ctx, cancel := context.WithCancel(context.Background())
-	srv := httptest.NewServer(h.Handler())
-	done := make(chan struct{})
-	go func() { h.Run(ctx); close(done) }()
-	n.ws = "ws" + strings.TrimPrefix(srv.URL, "http") + "/ws"
-	tb.Cleanup(func() { cancel(); <-done; srv.Close() })
-	return n
-}
-
-// worker connects own worker i with dev; the returned func disconnects it
-// and waits until it has.
-func (n *network) worker(i int, dev device.Device) (stop func()) {
-	return n.workerWithCache(i, dev, 0)
-}
-
-// workerWithCache is worker offering an operand cache of cacheMiB (0: the
-// client's default).
-func (n *network) workerWithCache(i int, dev device.Device, cacheMiB int) (stop func()) {
-	ccfg := client.DefaultConfig()
-	ccfg.HubURL, ccfg.Key, ccfg.Device, ccfg.Logger = n.ws, n.keys[i], dev, quiet
-	if cacheMiB > 0 {
-		ccfg.CacheMiB = cacheMiB
-	}
-	c, err := client.New(ccfg)
-	if err != nil {
-		n.tb.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { c.Run(ctx); close(done) }()
-	stopped := false
-	stop = func() {
-		if !stopped {
-			stopped = true
-			cancel()
-			<-done
-		}
-	}
-	n.tb.Cleanup(stop)
-	return stop
-}
 
 // residentSpec is smallSpec trained with SGD and momentum, handing the
 // weights back every 5 steps, in float32 on the wire so that the run can
@@ -269,7 +182,9 @@ func (r *residentRun) sameStateWithin(tol float64) {
 // TestResidentWeightsThroughHub trains with one own worker keeping the
 // weights: every loss and the weights handed back at the end equal the
 // local reference's, the hub checked every product without holding the
-// weights, and far fewer bytes crossed the link than without residence.
+// weights, the updates' credit was pending exactly until a hand-back
+// checked them, and far fewer bytes crossed the link than without
+// residence.
 func TestResidentWeightsThroughHub(t *testing.T) {
 	n := startOwnNetwork(t, 1)
 	n.worker(0, device.CPU{})
@@ -277,14 +192,26 @@ func TestResidentWeightsThroughHub(t *testing.T) {
 	defer cancel()
 	r := newResidentRun(t, n, "resident")
 	r.awaitKeeper()
+	step := updateFLOPs(r.spec)
 	for r.dist.StepsDone() < r.spec.MaxSteps {
 		r.step(ctx)
-		if !r.dist.WeightsKept() {
-			t.Fatalf("step %d: the own worker does not keep the weights", r.dist.StepsDone())
+		s := r.dist.StepsDone()
+		if !r.dist.WeightsKept() || r.rollbacks > 0 {
+			t.Fatalf("step %d: the own worker does not keep the weights (%d rollbacks: %v)", s, r.rollbacks, r.lastRollback)
+		}
+		// An update's credit is pending until the weights are handed
+		// back (every 5 steps, and at the last) and pass their check.
+		b := n.balance(t, "resident", 0)
+		want := uint64(s%5) * step
+		if s == r.spec.MaxSteps {
+			want = 0
+		}
+		if got := flops(t, b.Pending); got != want || !b.Rejected.IsZero() {
+			t.Errorf("after step %d: %d FLOP pending (want %d, the updates since the hand-back), %s rejected", s, got, want, b.Rejected)
 		}
 	}
-	if r.rollbacks > 0 {
-		t.Fatalf("%d rollbacks with an honest worker: %v", r.rollbacks, r.lastRollback)
+	if b, w := n.balance(t, "resident", 0), n.h.Wire("resident"); flops(t, b.Verified) != w.UsefulFLOPs {
+		t.Errorf("verified credit %s, want every useful FLOP (%d)", b.Verified, w.UsefulFLOPs)
 	}
 	r.sameState()
 	st := n.h.Status()
@@ -319,7 +246,8 @@ func TestResidentWeightsThroughHub(t *testing.T) {
 // TestResidentWeightsSurviveLostWorker: the own worker keeping the weights
 // leaves after step 7; the next step fails with the weights lost, training
 // goes back to the anchor at step 5, a second own worker takes over, and
-// the run still ends with the local reference's weights.
+// the run still ends with the local reference's weights. The leaver's
+// last two steps of updates stay pending, unblamed.
 func TestResidentWeightsSurviveLostWorker(t *testing.T) {
 	n := startOwnNetwork(t, 2)
 	stop := n.worker(0, device.CPU{})
@@ -330,6 +258,7 @@ func TestResidentWeightsSurviveLostWorker(t *testing.T) {
 	for r.dist.StepsDone() < 7 {
 		r.step(ctx)
 	}
+	before := n.balance(t, "resident", 0)
 	stop()
 	n.worker(1, device.CPU{})
 	r.step(ctx)
@@ -344,6 +273,26 @@ func TestResidentWeightsSurviveLostWorker(t *testing.T) {
 		t.Errorf("%d rollbacks in all, want 1: %v", r.rollbacks, r.lastRollback)
 	}
 	r.sameState()
+	// The updates of steps 6 and 7 were thrown away unchecked: their
+	// credit stays pending, neither verified nor rejected, and the leaver
+	// is not struck; the worker that finished has nothing pending.
+	b := n.balance(t, "resident", 0)
+	if got := flops(t, b.Pending); got != 2*updateFLOPs(r.spec) || !b.Rejected.IsZero() || b.Verified.Cmp(before.Verified) != 0 {
+		t.Errorf("the leaver's credit went from %+v to %+v: want steps 6 and 7's updates (%d FLOP) left pending, nothing rejected or verified since",
+			before, b, 2*updateFLOPs(r.spec))
+	}
+	if b := n.balance(t, "resident", 1); !b.Pending.IsZero() || !b.Rejected.IsZero() {
+		t.Errorf("the worker that finished the run: %+v, want everything verified", b)
+	}
+	st, err := n.led.Standings(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for a, s := range st {
+		if strings.EqualFold(a, n.keys[0].Address().Hex()) && s.Strikes != 0 {
+			t.Errorf("the leaver was struck: %+v", s)
+		}
+	}
 }
 
 // cheatTN is a worker device that gets its first few weight gradients
@@ -364,7 +313,8 @@ func (d cheatTN) Run(ctx context.Context, op kernel.Op, s kernel.Shape, a, b, c 
 }
 
 // TestResidentWeightsCatchCheatingWorker: an own worker whose update is
-// wrong is caught by the next product made with its weights, and refused;
+// wrong is caught by a later product made with its weights, and refused
+// (and the wrong update's pending credit is voided);
 // training goes back to the anchor and installs the weights again on the
 // same connection (dropping what it kept), and the run ends with the
 // local reference's weights.
@@ -388,6 +338,14 @@ func TestResidentWeightsCatchCheatingWorker(t *testing.T) {
 	t.Logf("caught in step %d, back to step %d: %v", failed, r.dist.StepsDone(), r.lastRollback)
 	if st := n.h.Status(); st.TasksRejected == 0 {
 		t.Errorf("no result was refused: %+v", st)
+	}
+	// The wrong update and those after it were pending (no hand-back came
+	// between): the strike voided them. Updates of the failing step that
+	// came after the strike stay pending: at most one step's.
+	b := n.balance(t, "resident", 0)
+	rejected, pending, step := flops(t, b.Rejected), flops(t, b.Pending), updateFLOPs(r.spec)
+	if rejected < step || rejected%gcdLayers(r.spec) != 0 || pending >= step || pending%gcdLayers(r.spec) != 0 {
+		t.Errorf("after the strike: %d FLOP rejected (want at least the wrong step's updates, %d), %d pending (want under one step's)", rejected, step, pending)
 	}
 	for r.dist.StepsDone() < r.spec.MaxSteps {
 		r.step(ctx)
