@@ -11,11 +11,18 @@ import "math"
 const BF16Unit = 1.0 / (1 << 8)
 
 // ToBF16 rounds x to the nearest bfloat16 (ties to even) and returns its
-// bits. NaN stays NaN; values beyond the largest bfloat16 become ±Inf.
+// bits. NaN stays NaN: its upper half as it is when that is a NaN itself,
+// so every bfloat16 NaN survives FromBF16 and back bit for bit (the wire
+// codec re-encodes what it decoded exactly), and quieted when its payload
+// lay only in the lower half. Values beyond the largest bfloat16 become ±Inf.
 func ToBF16(x float32) uint16 {
 	b := math.Float32bits(x)
-	if b&0x7fffffff > 0x7f800000 { // NaN: keep it one, quiet
-		return uint16(b>>16) | 0x40
+	if b&0x7fffffff > 0x7f800000 { // NaN
+		h := uint16(b >> 16)
+		if h&0x7f == 0 { // truncating would make it an infinity
+			h |= 0x40
+		}
+		return h
 	}
 	b += 0x7fff + (b>>16)&1
 	return uint16(b >> 16)

@@ -27,6 +27,16 @@ func TestBF16(t *testing.T) {
 	if nan := FromBF16(ToBF16(float32(math.NaN()))); nan == nan {
 		t.Error("NaN did not stay NaN")
 	}
+	if low := FromBF16(ToBF16(math.Float32frombits(0xff800001))); low == low {
+		t.Error("a NaN with its payload in the lower half became a number")
+	}
+	// Every bfloat16, NaNs with any payload included, survives the trip
+	// through float32 bit for bit: the wire codec relies on it.
+	for h := range 1 << 16 {
+		if back := ToBF16(FromBF16(uint16(h))); back != uint16(h) {
+			t.Fatalf("bfloat16 %#04x came back as %#04x", h, back)
+		}
+	}
 	for i := range 100000 {
 		x := float32(math.Sin(float64(i)) * math.Exp(float64(i%60-30)))
 		r := FromBF16(ToBF16(x))
