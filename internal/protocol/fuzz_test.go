@@ -22,13 +22,16 @@ import (
 //   - DecodeInto, into a fresh message or one holding stale tensors,
 //     agrees with Decode.
 //   - Tensors hold exactly what their shape says: a task's A and B
-//     Shape.ALen() and BLen() elements (every product of a batch), a
-//     result's C max(Batch, 1)·Rows·Cols.
+//     Shape.ALen() and BLen() elements (every product of a batch; none for
+//     an operand named by a kept id), a result's C max(Batch, 1)·Rows·Cols.
 //   - ReadFrame returns the frame unchanged, or refuses it as Decode does.
 func FuzzDecode(f *testing.F) {
 	for _, s := range samples() {
 		f.Add(protocol.Encode(nil, s.msg))
 	}
+	// A task whose B is a kept operand's id (no tensor follows).
+	f.Add(protocol.Encode(nil, &protocol.Task{ID: 3, Op: kernel.MatMulNN, Shape: kernel.Shape{M: 2, K: 3, N: 2},
+		A: make([]float32, 6), BCache: protocol.Cached{Ref: 9}}))
 	for _, g := range [][]byte{
 		nil,
 		{protocol.Version},
@@ -71,7 +74,7 @@ func FuzzDecode(f *testing.F) {
 		}
 		switch m := m.(type) {
 		case *protocol.Task:
-			if m.Shape.Validate() != nil || len(m.A) != m.Shape.ALen() || len(m.B) != m.Shape.BLen() {
+			if m.Shape.Validate() != nil || len(m.A) != operandLen(m.ACache, m.Shape.ALen()) || len(m.B) != operandLen(m.BCache, m.Shape.BLen()) {
 				t.Fatalf("task %v %v with %d and %d operand elements", m.Op, m.Shape, len(m.A), len(m.B))
 			}
 		case *protocol.Result:
@@ -130,4 +133,14 @@ func stale(m protocol.Message) protocol.Message {
 		return &protocol.Chosen{Jobs: []string{"a"}, Unknown: []string{"b"}, Available: []string{"c"}}
 	}
 	return newOf(m)
+}
+
+// operandLen is how many elements a decoded task operand holds: none when
+// it names a kept operand (OperandCache.Resolve fills it in later), else
+// its shape's.
+func operandLen(c protocol.Cached, shape int) int {
+	if c.Ref != 0 {
+		return 0
+	}
+	return shape
 }
