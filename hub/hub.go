@@ -157,8 +157,8 @@ func New(cfg Config) (*Hub, error) {
 	if log == nil {
 		log = slog.Default()
 	}
-	if v := cfg.Verification; v.Warmup < 0 || !(v.HalfLife > 0) || !(v.Floor >= 0 && v.Floor <= 1) || v.MaxStrikes < 1 {
-		return nil, fmt.Errorf("hub: verification config %+v: need warmup ≥ 0, half-life > 0, 0 ≤ floor ≤ 1, max strikes ≥ 1", v)
+	if v := cfg.Verification; v.Warmup < 0 || !(v.HalfLife > 0) || !(v.Floor >= 0 && v.Floor <= 1) || v.MaxStrikes < 1 || v.KeepAfter < 0 {
+		return nil, fmt.Errorf("hub: verification config %+v: need warmup ≥ 0, half-life > 0, 0 ≤ floor ≤ 1, max strikes ≥ 1, keep-after ≥ 0", v)
 	}
 	stored := map[string]Standing{}
 	if cfg.Credits != nil {

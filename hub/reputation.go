@@ -23,13 +23,19 @@ type VerificationConfig struct {
 	// Replicate enables redundant execution; without it results are
 	// checked by Freivalds alone (benchmarks of the transport use this).
 	Replicate bool
+	// KeepAfter is the number of clean results since its last strike
+	// after which an ordinary contributor may keep weights for a job that
+	// lets it (a Kept placed at its address); 0 lets none. An operator's
+	// own workers may keep weights whatever their record.
+	KeepAfter int
 }
 
 // DefaultVerification is BOINC-style adaptive replication: everything a
 // newcomer returns is checked twice, the rate halves every 10 clean
-// results after the first 20, down to 5%.
+// results after the first 20, down to 5%. A contributor may keep weights
+// after 100 clean results since its last strike.
 func DefaultVerification() VerificationConfig {
-	return VerificationConfig{Warmup: 20, HalfLife: 10, Floor: 0.05, MaxStrikes: 3, Blind: true, Replicate: true}
+	return VerificationConfig{Warmup: 20, HalfLife: 10, Floor: 0.05, MaxStrikes: 3, Blind: true, Replicate: true, KeepAfter: 100}
 }
 
 // reputation tracks each address's record: strikes, and clean results
@@ -95,6 +101,15 @@ func (r *reputation) strike(addr string) Standing {
 		s.Banned = true
 	}
 	return *s
+}
+
+// mayKeep reports whether addr's record lets it keep weights: KeepAfter
+// clean results (0: never), and not banned.
+func (r *reputation) mayKeep(addr string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.m[addr]
+	return r.cfg.KeepAfter > 0 && s != nil && !s.Banned && s.Clean >= r.cfg.KeepAfter
 }
 
 // banned reports whether addr may no longer contribute.

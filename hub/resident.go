@@ -2,6 +2,8 @@ package hub
 
 import (
 	"errors"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 
@@ -18,8 +20,10 @@ import (
 //   - an update (Update.Mode set): the task's TN product is the matrix's
 //     gradient, which the contributor applies itself and does not return.
 //
-// All of them go to one connection, the first trusted one (an operator's
-// own worker) with room in its operand cache that takes one; its session
+// All of them go to one connection, the first that may keep it with room
+// in its operand cache that takes one: an operator's own worker, or, for a
+// Kept placed at an address (Kept.For), a connection of that address whose
+// record lets it keep weights (VerificationConfig.KeepAfter); its session
 // installs the matrix and its momentum there (two Keep messages) before the
 // first task that uses them. Such tasks carry their own check (Task.Verify),
 // since the hub no longer has the matrix to run Freivalds with; they are
@@ -36,6 +40,10 @@ type Kept struct {
 	// W and V are the values to install: the weights and the momentum.
 	// They must not change once a task using the Kept is queued.
 	W, V []float32
+	// For, when set, places the Kept at one address: only that address's
+	// connections may keep it, and only while their record lets them (a
+	// strike ends it). Unset, only an operator's own worker may.
+	For string
 
 	// Guarded by the scheduler's lock:
 	holder *session // the connection that keeps it; nil until the first lease
@@ -141,8 +149,9 @@ func (k *Kept) Release() {
 }
 
 // mayHoldLocked reports whether sess, seated at st, may take a task of k:
-// k's holder, or, for a Kept nobody holds yet, a trusted connection with
-// room in its cache for k beside the Kepts it already keeps.
+// k's holder, or, for a Kept nobody holds yet, a connection that may keep
+// it (mayKeep) with room in its cache for k beside the Kepts it already
+// keeps.
 func (s *scheduler) mayHoldLocked(sess *session, st *seat, k *Kept) bool {
 	if k.lost {
 		return false
@@ -150,14 +159,23 @@ func (s *scheduler) mayHoldLocked(sess *session, st *seat, k *Kept) bool {
 	if k.holder != nil {
 		return k.holder == sess
 	}
-	return s.roomLocked(sess, st) >= k.bytes()
+	return mayKeep(sess, k) && s.roomLocked(sess, st) >= k.bytes()
+}
+
+// mayKeep reports whether sess may keep k: an operator's own worker may
+// keep any Kept; a Kept placed at an address (Kept.For) may also go to an
+// ordinary connection of that address whose record lets it keep weights.
+func mayKeep(sess *session, k *Kept) bool {
+	if k.For == "" {
+		return sess.trusted
+	}
+	return sess.address() == k.For && (sess.trusted || sess.h != nil && sess.h.rep.mayKeep(k.For))
 }
 
 // roomLocked is what sess, seated at st, could still keep: its cache
-// beside the Kepts it keeps (0 for a connection that may keep nothing:
-// not trusted, or without a cache).
+// beside the Kepts it keeps (0 without a cache).
 func (s *scheduler) roomLocked(sess *session, st *seat) int64 {
-	if !sess.trusted || sess.kept == nil {
+	if sess.kept == nil {
 		return 0
 	}
 	held := st.kept[:0] // forget the Kepts that are over
@@ -226,12 +244,80 @@ func (s *scheduler) reachableLocked(job string, k *Kept) bool {
 		st := s.sessions[k.holder]
 		return st != nil && keeperLocked(k.holder, st, job)
 	}
+	if k.For != "" {
+		for _, sess := range s.byAddr[k.For] {
+			if st := s.sessions[sess]; st != nil && keeperLocked(sess, st, job) && s.mayHoldLocked(sess, st, k) {
+				return true
+			}
+		}
+		return false
+	}
 	for sess, st := range s.keepers {
 		if keeperLocked(sess, st, job) && s.mayHoldLocked(sess, st, k) {
 			return true
 		}
 	}
 	return false
+}
+
+// Holder is an ordinary connection that may keep weights for a job: its
+// address, and the room in its operand cache beside what it keeps.
+type Holder struct {
+	Address string
+	Room    int64
+}
+
+// Holders lists the addresses of the ordinary connections (not own
+// workers) that may keep weights for job now: their record lets them
+// (VerificationConfig.KeepAfter), they take tasks of job, and they have
+// room in their operand cache. An address with several connections is
+// listed once, with the most room among them. A source places its Kepts
+// at these addresses (Kept.For), within its own exposure cap.
+func (h *Hub) Holders(job string) []Holder {
+	s := h.sched
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []Holder
+	for addr, sessions := range s.byAddr {
+		if !h.rep.mayKeep(addr) {
+			continue
+		}
+		var room int64
+		for _, sess := range sessions {
+			if st := s.sessions[sess]; st != nil && !sess.trusted && keeperLocked(sess, st, job) {
+				room = max(room, s.roomLocked(sess, st))
+			}
+		}
+		if room > 0 {
+			out = append(out, Holder{Address: addr, Room: room})
+		}
+	}
+	slices.SortFunc(out, func(a, b Holder) int { return strings.Compare(a.Address, b.Address) })
+	return out
+}
+
+// dropKeeper loses every Kept that addr's connections keep: a strike ends
+// an address's keeping. Their tasks fail to their sources (ErrKeptLost),
+// which go back to their anchors.
+func (s *scheduler) dropKeeper(addr string) {
+	s.mu.Lock()
+	lost := false
+	for _, sess := range s.byAddr[addr] {
+		st := s.sessions[sess]
+		if st == nil {
+			continue
+		}
+		for _, k := range st.kept {
+			if !k.lost && !k.released.Load() {
+				s.loseLocked(k)
+				lost = true
+			}
+		}
+	}
+	s.mu.Unlock()
+	if lost {
+		s.fill()
+	}
 }
 
 // loseLocked marks k lost and fails its queued tasks; leased ones fail as

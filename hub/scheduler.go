@@ -73,6 +73,9 @@ type scheduler struct {
 	// operand cache): the few that Hub.Keeps and Hub.Strand look at,
 	// however many others are connected.
 	keepers map[*session]*seat
+	// byAddr lists each address's sessions, for the Kepts placed at an
+	// address (Kept.For).
+	byAddr map[string][]*session
 	// choosers counts the seats that chose jobs (seat.jobs not nil);
 	// while it is 0 every contributor may take every task and the
 	// checks that depend on choices take their fast paths.
@@ -130,6 +133,7 @@ func newScheduler(leaseTimeout time.Duration) *scheduler {
 		nextID:       1,
 		removed:      make(map[Source]struct{}),
 		keepers:      make(map[*session]*seat),
+		byAddr:       make(map[string][]*session),
 	}
 }
 
@@ -164,6 +168,7 @@ func (s *scheduler) joinChoosing(sess *session, capacity int, ch choice) {
 	if sess.trusted && sess.kept != nil && sess.kept.limit > 0 {
 		s.keepers[sess] = st
 	}
+	s.byAddr[sess.address()] = append(s.byAddr[sess.address()], sess)
 	s.wantLocked(sess, st)
 	s.addrs[sess.address()]++
 	s.ips[sess.remote]++
@@ -186,6 +191,11 @@ func (s *scheduler) leave(sess *session) {
 	if ok {
 		delete(s.sessions, sess)
 		delete(s.keepers, sess)
+		if others := slices.DeleteFunc(s.byAddr[sess.address()], func(o *session) bool { return o == sess }); len(others) > 0 {
+			s.byAddr[sess.address()] = others
+		} else {
+			delete(s.byAddr, sess.address())
+		}
 		s.setChoiceLocked(st, choice{})
 		if s.addrs[sess.address()]--; s.addrs[sess.address()] <= 0 {
 			delete(s.addrs, sess.address())

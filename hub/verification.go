@@ -264,11 +264,22 @@ func (h *Hub) settle(t *Task, pair []execution) {
 // someone else and the contributor is struck.
 func (h *Hub) refuse(s *session, t *Task, class metrics.Refusal, reason string) {
 	h.metrics.TaskRefused(class)
+	// Struck before the task fails to its source: a source going back to
+	// its anchor must not place weights at this address again.
+	st := h.strike(s.who.address)
 	h.sched.finish(s, t, false)
 	s.who.rejected(reason)
 	h.log.Info("result refused", "address", s.who.address, "task", t.ID, "reason", reason)
 	s.verdict(t.Job, t.ID, protocol.CodeWrongResult, reason) // before a ban closes the session
-	h.penalize(s.who.address, t.key, reason)
+	h.punish(s.who.address, t.key, reason, st)
+}
+
+// strike records a bad result of addr and ends its keeping of weights
+// (every Kept its connections keep is lost), and returns its standing.
+func (h *Hub) strike(addr string) Standing {
+	st := h.rep.strike(addr)
+	h.sched.dropKeeper(addr)
+	return st
 }
 
 // penalize strikes addr: its pending credit is voided, its record starts
@@ -276,8 +287,11 @@ func (h *Hub) refuse(s *session, t *Task, class metrics.Refusal, reason string) 
 // disconnected, and loses all credit not yet committed on-chain (verified
 // included: results that passed their checks may still have been part of
 // the cheating). Every step is logged in the ledger with the reason.
-func (h *Hub) penalize(addr, task, reason string) {
-	st := h.rep.strike(addr)
+func (h *Hub) penalize(addr, task, reason string) { h.punish(addr, task, reason, h.strike(addr)) }
+
+// punish is penalize for an address already struck (strike), st its
+// standing now.
+func (h *Hub) punish(addr, task, reason string, st Standing) {
 	ops := []CreditOp{
 		{Kind: CreditNote, Address: addr, Task: task, Decision: "rejected", Reason: reason},
 		{Kind: CreditVoid, Address: addr, Reason: "pending credit lost after a refused result"},

@@ -34,7 +34,7 @@ func (t *Trainer) LoadCheckpoint(path string) error {
 	}
 	t.params = st.Vectors[0]
 	t.step = st.Step
-	if t.res != nil && t.res.tiles != nil {
+	if t.res != nil && t.res.blocks != nil {
 		t.res.forget() // installed again from these weights at the next step
 	}
 	return nil

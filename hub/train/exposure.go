@@ -1,6 +1,7 @@
 package train
 
 import (
+	"math"
 	"sync"
 )
 
@@ -79,6 +80,24 @@ func (e *Exposure) check(addr string, ws ...int) (allowed, reveals bool) {
 		return true, reveals
 	}
 	return have <= e.cap+capSlack, true
+}
+
+// seen returns the weight tiles addr has received, and the share of the
+// weights the cap still allows it (+Inf when it is exempt).
+func (e *Exposure) seen(addr string) (tiles map[int]bool, left float64) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	tiles, left = map[int]bool{}, e.cap
+	if h := e.held[addr]; h != nil {
+		for t := range h.tiles {
+			tiles[t] = true
+		}
+		left -= h.fraction
+	}
+	if e.exempt[addr] {
+		left = math.Inf(1)
+	}
+	return tiles, left
 }
 
 // grant records that addr receives the weight tiles ws.

@@ -70,7 +70,7 @@ func (m *mlpModel) SetStepTimer(f func(time.Duration)) { m.stepTime = f }
 func (m *mlpModel) Tensors() ([]safetensors.Tensor, map[string]string) {
 	var out []safetensors.Tensor
 	for l, ly := range m.m.layers {
-		w := gatherLayer(m.params, &ly)
+		w := gatherBlock(m.params, &ly, block{tiles: ly.tiles})
 		name := "layers." + strconv.Itoa(l)
 		out = append(out,
 			safetensors.Tensor{Name: name + ".weight", Shape: []int{ly.in, ly.out}, Data: w},

@@ -32,22 +32,28 @@ type network struct {
 // startOwnNetwork is a network of workers own workers, whose hub credits
 // a real ledger (network.led).
 func startOwnNetwork(tb testing.TB, workers int) *network {
+	return startLedgerNetwork(tb, workers, 0)
+}
+
+// startLedgerNetwork is newNetwork, whose hub credits a real ledger
+// (network.led), configured by configure.
+func startLedgerNetwork(tb testing.TB, own, others int, configure ...func(*hub.Config)) *network {
 	tb.Helper()
 	led, err := ledger.Open(context.Background(), filepath.Join(tb.TempDir(), "ledger.db"), ledger.Config{})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	tb.Cleanup(func() { led.Close() }) // after the hub stops: cleanups run last first
-	n := newNetworkOn(tb, workers, 0, led)
-	return n
+	return newNetworkOn(tb, own, others, led, configure...)
 }
 
 // newNetwork is a network of own own workers and others ordinary ones,
 // without a ledger.
 func newNetwork(tb testing.TB, own, others int) *network { return newNetworkOn(tb, own, others, nil) }
 
-// newNetworkOn is newNetwork crediting led (nil: no ledger).
-func newNetworkOn(tb testing.TB, own, others int, led *ledger.Ledger) *network {
+// newNetworkOn is newNetwork crediting led (nil: no ledger), its hub's
+// configuration changed by configure (nil: none).
+func newNetworkOn(tb testing.TB, own, others int, led *ledger.Ledger, configure ...func(*hub.Config)) *network {
 	tb.Helper()
 	n := &network{tb: tb, led: led}
 	cfg := hub.DefaultConfig()
@@ -56,6 +62,9 @@ func newNetworkOn(tb testing.TB, own, others int, led *ledger.Ledger) *network {
 	cfg.Logger = quiet
 	if led != nil {
 		cfg.Credits = led
+	}
+	for _, f := range configure {
+		f(&cfg)
 	}
 	for i := range own + others {
 		key, _ := identity.Generate()

@@ -178,6 +178,23 @@ func (r *Remote) Strand(k *hub.Kept) bool {
 // weights is connected (hub.Keeps).
 func (r *Remote) Keeps(bytes int64) bool { return r.hub.Keeps(r.name, bytes) }
 
+// Holders implements Keeper: the ordinary contributors that may keep the
+// job's weights now (hub.Holders), with what each has received of them.
+func (r *Remote) Holders() []Holder {
+	hs := r.hub.Holders(r.name)
+	out := make([]Holder, len(hs))
+	for i, h := range hs {
+		seen, left := r.exposure.seen(h.Address)
+		out[i] = Holder{Holder: h, Seen: seen, Left: left}
+	}
+	return out
+}
+
+// Reserve implements Keeper: it records durably that addr receives the
+// weight tiles, before a block of them is placed there, so that nothing
+// else the job hands out in the meantime can take addr past the cap.
+func (r *Remote) Reserve(addr string, tiles []int) error { return r.exposure.grant(addr, tiles...) }
+
 // Name implements hub.Source.
 func (r *Remote) Name() string { return r.name }
 

@@ -41,6 +41,7 @@ type residentRun struct {
 	spec         train.Spec
 	dist, local  *train.Trainer
 	remote       *train.Remote
+	exposure     *train.Exposure
 	hub          *hub.Hub
 	batches      [][]float32
 	labels       [][]uint8
@@ -64,8 +65,14 @@ func newResidentRunOf(t *testing.T, n *network, name string, spec train.Spec) *r
 	if r.local, err = train.NewTrainer(plain); err != nil {
 		t.Fatal(err)
 	}
-	exp := train.NewExposure(1, r.dist.TileFractions(), nil, nil, func(string, int) error { return nil })
-	r.remote = train.NewRemote(name, n.h, exp)
+	// No cap, but for ordinary keepers: an own worker keeps whole layers,
+	// and this exposure exempts nobody.
+	limit := 1.0
+	if spec.OrdinaryKeepers {
+		limit = spec.ExposureCap
+	}
+	r.exposure = train.NewExposure(limit, r.dist.TileFractions(), nil, nil, func(string, int) error { return nil })
+	r.remote = train.NewRemote(name, n.h, r.exposure)
 	n.h.AddSource(r.remote)
 	r.dist.SetKeeper(r.remote) // as a job's trainer has
 	r.hub = n.h
@@ -112,8 +119,10 @@ func mnistResidentRun(t *testing.T, n *network) (*residentRun, context.Context) 
 // accounting of workers' room is then what decides.
 type alwaysKeeper struct{}
 
-func (alwaysKeeper) Keeps(int64) bool        { return true }
-func (alwaysKeeper) Strand(k *hub.Kept) bool { return false }
+func (alwaysKeeper) Keeps(int64) bool            { return true }
+func (alwaysKeeper) Strand(k *hub.Kept) bool     { return false }
+func (alwaysKeeper) Holders() []train.Holder     { return nil }
+func (alwaysKeeper) Reserve(string, []int) error { return nil }
 
 // step runs the resident trainer's next step (which may be a step redone
 // after a rollback) and, the first time a step number is reached, the

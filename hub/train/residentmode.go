@@ -54,8 +54,13 @@ type residentMode struct {
 	lr, mu         float32
 	every, maxStep int // a step whose number is a multiple of every, or maxStep, hands back
 
-	tiles []*residentTile // per layer; nil until installed (and after a rollback)
-	// kept mirrors tiles != nil for readers on other goroutines.
+	// blocks holds each layer's kept blocks, in column order; nil until
+	// installed (and after a rollback). plan is what install places.
+	blocks [][]*residentTile
+	plan   [][]block
+	// ordinary lets ordinary contributors keep blocks (Spec.OrdinaryKeepers).
+	ordinary bool
+	// kept mirrors blocks != nil for readers on other goroutines.
 	kept atomic.Bool
 
 	// The anchor: the step, and the biases and their momentum then.
@@ -64,10 +69,12 @@ type residentMode struct {
 	anchorUpdate int
 }
 
-// residentTile is one layer's weights, kept by a contributor.
+// residentTile is a block of one layer's weights (columns col0 to
+// col0+width: the whole layer at an own worker), kept by a contributor.
 type residentTile struct {
-	kept *hub.Kept // Rows×Cols: the layer's in×out
-	// exposed lists the layer's weight tiles, which a task with the kept
+	kept        *hub.Kept // Rows×Cols: the layer's in×width
+	col0, width int
+	// exposed lists the block's weight tiles, which a task with the kept
 	// matrix reveals to its holder.
 	exposed []int
 
@@ -91,7 +98,10 @@ func (r *residentMode) watch(k Keeper) (stop func()) {
 	if k == nil {
 		return func() {}
 	}
-	tiles := r.tiles
+	var tiles []*residentTile
+	for _, bs := range r.blocks {
+		tiles = append(tiles, bs...)
+	}
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Add(1)
@@ -122,7 +132,7 @@ var errRolledBack = errors.New("resident weights lost; training went back to the
 
 func newResidentMode(spec Spec) *residentMode {
 	return &residentMode{lr: float32(spec.Optimizer.LearningRate), mu: float32(spec.Optimizer.Momentum),
-		every: gcd(spec.EvalEvery, spec.CheckpointEvery), maxStep: spec.MaxSteps}
+		every: gcd(spec.EvalEvery, spec.CheckpointEvery), maxStep: spec.MaxSteps, ordinary: spec.OrdinaryKeepers}
 }
 
 func gcd(a, b int) int {
@@ -137,51 +147,67 @@ func gcd(a, b int) int {
 func (r *residentMode) handsBack(step int) bool { return step%r.every == 0 || step == r.maxStep }
 
 // install makes every layer resident from the trainer's current weights
-// and momentum, which become the anchor.
-func (r *residentMode) install(t *Trainer, seed uint64) error {
+// and momentum, which become the anchor, in the blocks of plan (one per
+// layer for an own worker; placement.go for ordinary keepers). A block
+// placed at an address is recorded as exposed to it first (Reserve).
+func (r *residentMode) install(t *Trainer, seed uint64, plan [][]block) error {
 	vel := t.opt.(*sgd).vel
-	r.tiles = make([]*residentTile, len(t.m.layers))
+	blocks := make([][]*residentTile, len(t.m.layers))
 	for l := range t.m.layers {
 		ly := &t.m.layers[l]
-		w, v := gatherLayer(t.params, ly), gatherLayer(vel, ly)
-		rng := rand.New(rand.NewPCG(seed, uint64(l)<<32|uint64(t.step)))
-		trk, err := resident.New(w, v, ly.in, ly.out, r.lr, r.mu, rng)
-		if err != nil {
-			return err
+		for j, b := range plan[l] {
+			if b.addr != "" {
+				if err := t.keeper.Reserve(b.addr, b.indices()); err != nil {
+					return err
+				}
+			}
+			w, v := gatherBlock(t.params, ly, b), gatherBlock(vel, ly, b)
+			rng := rand.New(rand.NewPCG(seed^uint64(j)<<40, uint64(l)<<32|uint64(t.step)))
+			trk, err := resident.New(w, v, ly.in, b.width(), r.lr, r.mu, rng)
+			if err != nil {
+				return err
+			}
+			blocks[l] = append(blocks[l], &residentTile{kept: &hub.Kept{Rows: ly.in, Cols: b.width(), W: w, V: v, For: b.addr},
+				col0: b.col0(), width: b.width(), exposed: b.indices(), trk: trk, rng: rng})
 		}
-		exposed := make([]int, len(ly.tiles))
-		for j, wt := range ly.tiles {
-			exposed[j] = wt.index
-		}
-		r.tiles[l] = &residentTile{kept: &hub.Kept{Rows: ly.in, Cols: ly.out, W: w, V: v}, exposed: exposed, trk: trk, rng: rng}
 	}
+	r.blocks, r.plan = blocks, nil
 	r.anchor(t)
 	r.kept.Store(true)
 	return nil
 }
 
-// gatherLayer returns layer ly's weights in p (stored as column tiles) as
-// one in×out row-major matrix.
-func gatherLayer(p []float32, ly *layer) []float32 {
-	out := make([]float32, ly.in*ly.out)
-	for _, wt := range ly.tiles {
+// gatherBlock returns the weights in p of block b of layer ly (stored as
+// column tiles) as one in×width row-major matrix.
+func gatherBlock(p []float32, ly *layer, b block) []float32 {
+	c0, width := b.col0(), b.width()
+	out := make([]float32, ly.in*width)
+	for _, wt := range b.tiles {
 		src := tileOf(p, ly, wt)
 		for row := range ly.in {
-			copy(out[row*ly.out+wt.col0:row*ly.out+wt.col0+wt.width], src[row*wt.width:(row+1)*wt.width])
+			at := row*width + wt.col0 - c0
+			copy(out[at:at+wt.width], src[row*wt.width:(row+1)*wt.width])
 		}
 	}
 	return out
 }
 
-// scatterLayer is gatherLayer's inverse: it writes the in×out matrix w
-// into layer ly's column tiles in p.
-func scatterLayer(p []float32, ly *layer, w []float32) {
-	for _, wt := range ly.tiles {
+// scatterBlock is gatherBlock's inverse: it writes the in×width matrix w
+// into the column tiles of layer ly in p that block b covers.
+func scatterBlock(p []float32, ly *layer, b block, w []float32) {
+	c0, width := b.col0(), b.width()
+	for _, wt := range b.tiles {
 		dst := tileOf(p, ly, wt)
 		for row := range ly.in {
-			copy(dst[row*wt.width:(row+1)*wt.width], w[row*ly.out+wt.col0:row*ly.out+wt.col0+wt.width])
+			at := row*width + wt.col0 - c0
+			copy(dst[row*wt.width:(row+1)*wt.width], w[at:at+wt.width])
 		}
 	}
+}
+
+// scatterLayer writes the in×out matrix w into layer ly's column tiles.
+func scatterLayer(p []float32, ly *layer, w []float32) {
+	scatterBlock(p, ly, block{tiles: ly.tiles}, w)
 }
 
 // anchor records the trainer's biases, their momentum and step.
@@ -205,19 +231,33 @@ func (r *residentMode) rollback(t *Trainer) {
 	r.forget()
 }
 
-// forget releases every tile, to be installed again before the next step.
+// forget releases every block, to be installed again before the next
+// step.
 func (r *residentMode) forget() {
-	for _, rt := range r.tiles {
-		rt.kept.Release()
+	for _, bs := range r.blocks {
+		for _, rt := range bs {
+			rt.kept.Release()
+		}
 	}
-	r.tiles = nil
+	r.blocks = nil
 	r.kept.Store(false)
 }
 
-// product is a forward or input-gradient product with layer l's weights:
-// op is kernel.MatMulNN (X·W, X M×K) or kernel.MatMulNT (dY·Wᵀ, dY M×N).
-func (r *residentMode) product(l int, op kernel.Op) *tile.Resident {
-	rt := r.tiles[l]
+// parts returns layer l's kept blocks as the column blocks its products
+// are cut into.
+func (r *residentMode) parts(l int) []weightTile {
+	out := make([]weightTile, len(r.blocks[l]))
+	for j, rt := range r.blocks[l] {
+		out[j] = weightTile{index: -1, col0: rt.col0, width: rt.width}
+	}
+	return out
+}
+
+// product is a forward or input-gradient product with block j of layer
+// l: op is kernel.MatMulNN (X·W, X M×K) or kernel.MatMulNT (dY·Wᵀ, dY
+// M×width).
+func (r *residentMode) product(l, j int, op kernel.Op) *tile.Resident {
+	rt := r.blocks[l][j]
 	return &tile.Resident{Kept: rt.kept, Reveals: rt.exposed, Verify: func(a, _, c []float32) error {
 		rt.mu.Lock()
 		defer rt.mu.Unlock()
@@ -228,10 +268,10 @@ func (r *residentMode) product(l int, op kernel.Op) *tile.Resident {
 	}}
 }
 
-// update is layer l's update from X (M×K) and dY (M×N), the weights
-// handed back when back is set.
-func (r *residentMode) update(l int, back bool) *tile.Resident {
-	rt := r.tiles[l]
+// update is block j of layer l's update from X (M×K) and dY (M×width),
+// the weights handed back when back is set.
+func (r *residentMode) update(l, j int, back bool) *tile.Resident {
+	rt := r.blocks[l][j]
 	mode := protocol.ResidentStep
 	if back {
 		mode = protocol.ResidentStepReturn
@@ -268,17 +308,19 @@ func (r *residentMode) takeBack(t *Trainer) error {
 	params := slices.Clone(t.params)
 	for l := range t.m.layers {
 		ly := &t.m.layers[l]
-		rt := r.tiles[l]
-		rt.mu.Lock()
-		back := rt.back
-		rt.back = nil
-		rt.mu.Unlock()
-		size := ly.in * ly.out
-		if len(back) != 2*size {
-			return fmt.Errorf("layer %d's weights were not handed back", l)
+		for _, rt := range r.blocks[l] {
+			rt.mu.Lock()
+			back := rt.back
+			rt.back = nil
+			rt.mu.Unlock()
+			size := ly.in * rt.width
+			if len(back) != 2*size {
+				return fmt.Errorf("layer %d's weights (columns %d to %d) were not handed back", l, rt.col0, rt.col0+rt.width)
+			}
+			b := blockOf(ly, rt.col0, rt.width)
+			scatterBlock(params, ly, b, back[:size])
+			scatterBlock(vel, ly, b, back[size:])
 		}
-		scatterLayer(params, ly, back[:size])
-		scatterLayer(vel, ly, back[size:])
 	}
 	t.params = params
 	return nil
@@ -293,4 +335,16 @@ func (r *residentMode) stepBiases(t *Trainer, grad []float32) []float32 {
 	s.t++
 	kernel.MomentumStep(next[first:], s.vel[first:], grad[first:], r.lr, r.mu)
 	return next
+}
+
+// blockOf is the block of layer ly's tiles that covers columns col0 to
+// col0+width.
+func blockOf(ly *layer, col0, width int) block {
+	var b block
+	for _, wt := range ly.tiles {
+		if wt.col0 >= col0 && wt.col0+wt.width <= col0+width {
+			b.tiles = append(b.tiles, wt)
+		}
+	}
+	return b
 }

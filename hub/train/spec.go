@@ -80,6 +80,14 @@ type Spec struct {
 	// takes the job's tasks is connected, the job trains the ordinary way,
 	// over column tiles any contributor may take.
 	ResidentWeights bool `json:"resident_weights"`
+	// OrdinaryKeepers (with ResidentWeights) lets ordinary contributors
+	// keep the weights while no own worker is connected: each layer is
+	// cut into runs of adjacent tiles, each placed at a contributor whose
+	// record lets it keep weights (hub.VerificationConfig.KeepAfter),
+	// within the exposure cap given what each has already received
+	// (placement.go). A keeper that leaves, or any strike of one, sends
+	// the job back to its anchor.
+	OrdinaryKeepers bool `json:"ordinary_keepers,omitempty"`
 	// WireDType is how tile operands travel to contributors: "float32"
 	// (the default when empty) or "bfloat16", half the bytes. With
 	// bfloat16 the hub rounds every operand before sending and verifies
@@ -286,6 +294,9 @@ func (s *Spec) validateMLP(bad func(string, ...any)) {
 		}
 	default:
 		bad("optimizer.type %q is not supported (want \"adam\" or \"sgd\")", o.Type)
+	}
+	if s.OrdinaryKeepers && !s.ResidentWeights {
+		bad("ordinary_keepers needs resident_weights")
 	}
 	if s.ResidentWeights && s.Optimizer.Type != "sgd" {
 		bad("resident_weights needs optimizer.type \"sgd\": the hub follows the weights only through a linear update")

@@ -71,6 +71,12 @@ type Keeper interface {
 	// Strand fails k's tasks when nobody can run them any more, and
 	// reports whether k is lost (hub.Hub.Strand).
 	Strand(k *hub.Kept) bool
+	// Holders lists the ordinary contributors that may keep weights now,
+	// with what each has received of them (Spec.OrdinaryKeepers).
+	Holders() []Holder
+	// Reserve records that addr receives the weight tiles, before a block
+	// of them is placed there.
+	Reserve(addr string, tiles []int) error
 }
 
 // SetKeeper gives a trainer with resident weights (Spec.ResidentWeights)
@@ -88,7 +94,7 @@ func (t *Trainer) WeightsKept() bool { return t.res != nil && t.res.kept.Load() 
 // state it holds (nothing changes after a step that handed the weights
 // back, as a job's last step does). Call it from the goroutine that steps.
 func (t *Trainer) ReleaseWeights() {
-	if t.res != nil && t.res.tiles != nil {
+	if t.res != nil && t.res.blocks != nil {
 		t.res.rollback(t)
 	}
 }
@@ -134,7 +140,7 @@ func (t *Trainer) forward(ctx context.Context, exec tile.Executor, x []float32, 
 			tiles[j] = &tile.Tile{Op: kernel.MatMulNN, Shape: kernel.Shape{M: b, K: ly.in, N: wt.width},
 				A: a[l], C: make([]float32, b*wt.width)}
 			if resident {
-				tiles[j].Weight, tiles[j].Resident = -1, t.res.product(l, kernel.MatMulNN)
+				tiles[j].Weight, tiles[j].Resident = -1, t.res.product(l, j, kernel.MatMulNN)
 			} else {
 				tiles[j].B, tiles[j].Weight = tileOf(t.params, ly, wt), wt.index
 			}
@@ -186,11 +192,29 @@ func (t *Trainer) Step(ctx context.Context, exec tile.Executor, x []float32, y [
 	return loss, nil
 }
 
-// residentNext reports whether the next step keeps the weights at a
-// contributor: they are installed already, or a worker that may keep them
-// is connected.
+// residentNext reports whether the next step keeps the weights at
+// contributors: they are installed already, or a plan places them (kept
+// for install): whole layers at an own worker with room for all of them,
+// or, with ordinary keepers, blocks at ordinary contributors within the
+// exposure cap (placement.go).
 func (t *Trainer) residentNext() bool {
-	return t.res != nil && (t.res.tiles != nil || (t.keeper != nil && t.keeper.Keeps(t.keptBytes())))
+	r := t.res
+	switch {
+	case r == nil:
+		return false
+	case r.blocks != nil:
+		return true
+	case t.keeper == nil:
+		return false
+	case t.keeper.Keeps(t.keptBytes()):
+		r.plan = wholeLayers(t.m)
+		return true
+	case !r.ordinary:
+		return false
+	}
+	plan, ok := place(t.m, t.keeper.Holders(), t.TileFractions())
+	r.plan = plan
+	return ok
 }
 
 // keptBytes is what keeping every layer takes: the weights and their
@@ -199,22 +223,20 @@ func (t *Trainer) residentNext() bool {
 func (t *Trainer) keptBytes() int64 { return 8 * int64(t.m.nWeights) }
 
 // parts returns the column blocks layer l's products are cut into: its
-// weight tiles, or with resident weights the whole layer, which one
-// contributor keeps.
+// weight tiles, or with resident weights its kept blocks.
 func (t *Trainer) parts(l int, resident bool) []weightTile {
-	ly := &t.m.layers[l]
 	if resident {
-		return []weightTile{{index: -1, width: ly.out}}
+		return t.res.parts(l)
 	}
-	return ly.tiles
+	return t.m.layers[l].tiles
 }
 
 // stepResident is Step with resident weights (residentmode.go).
 func (t *Trainer) stepResident(ctx context.Context, exec tile.Executor, x []float32, y []uint8) (float64, error) {
 	start := time.Now()
 	r := t.res
-	if r.tiles == nil {
-		if err := r.install(t, t.seed); err != nil {
+	if r.blocks == nil {
+		if err := r.install(t, t.seed, r.plan); err != nil {
 			return 0, err
 		}
 	}
@@ -277,7 +299,7 @@ func (t *Trainer) backprop(ctx context.Context, exec tile.Executor, x []float32,
 			wg[j] = &tile.Tile{Op: kernel.MatMulTN, Shape: kernel.Shape{M: ly.in, K: b, N: wt.width},
 				A: a[l], B: dzt[j], Weight: -1}
 			if resident { // the contributor applies the gradient itself
-				wg[j].Resident = t.res.update(l, back)
+				wg[j].Resident = t.res.update(l, j, back)
 			} else {
 				wg[j].C = tileOf(grad, ly, wt)
 			}
@@ -297,7 +319,7 @@ func (t *Trainer) backprop(ctx context.Context, exec tile.Executor, x []float32,
 			dx[j] = &tile.Tile{Op: kernel.MatMulNT, Shape: kernel.Shape{M: b, K: wt.width, N: ly.in},
 				A: dzt[j], C: make([]float32, b*ly.in)}
 			if resident {
-				dx[j].Weight, dx[j].Resident = -1, t.res.product(l, kernel.MatMulNT)
+				dx[j].Weight, dx[j].Resident = -1, t.res.product(l, j, kernel.MatMulNT)
 			} else {
 				dx[j].B, dx[j].Weight = tileOf(t.params, ly, wt), wt.index
 			}

@@ -1,0 +1,129 @@
+package train_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/tessera-ai/tessera/client/device"
+	"github.com/tessera-ai/tessera/hub"
+	"github.com/tessera-ai/tessera/hub/train"
+)
+
+// ordinarySpec is residentSpec with ordinary keepers under a cap of 0.3:
+// the first layer (95% of the weights, eight tiles of 11.9%) fits at no
+// fewer than four contributors, two tiles each.
+func ordinarySpec() train.Spec {
+	s := residentSpec()
+	s.OrdinaryKeepers = true
+	s.ExposureCap = 0.3
+	s.MaxSteps = 16
+	return s
+}
+
+// ordinaryNetwork is a hub with workers ordinary contributors (no own
+// worker), each of which may keep weights after keepAfter clean results.
+func ordinaryNetwork(t *testing.T, workers, keepAfter int, devs ...device.Device) *network {
+	n := startLedgerNetwork(t, 0, workers, func(c *hub.Config) { c.Verification.KeepAfter = keepAfter })
+	for i := range workers {
+		var dev device.Device = device.CPU{}
+		if i < len(devs) {
+			dev = devs[i]
+		}
+		n.worker(i, dev)
+	}
+	return n
+}
+
+// TestResidentWeightsOrdinaryKeepers: four ordinary contributors train a
+// job with ordinary keepers. The first steps are ordinary, until their
+// records let them keep weights; then the layers are placed in blocks
+// within the cap, given what each has seen, and every later step keeps
+// them, with no rollback. Every loss and the final weights equal the
+// local reference's, nobody's exposure passes the cap, and no credit is
+// refused.
+func TestResidentWeightsOrdinaryKeepers(t *testing.T) {
+	n := ordinaryNetwork(t, 4, 20)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	r := newResidentRunOf(t, n, "ordinary", ordinarySpec())
+	firstKept := 0
+	for r.dist.StepsDone() < r.spec.MaxSteps {
+		r.step(ctx)
+		kept := r.dist.WeightsKept()
+		if r.rollbacks > 0 {
+			t.Fatalf("step %d: %d rollbacks with honest keepers: %v", r.dist.StepsDone(), r.rollbacks, r.lastRollback)
+		}
+		switch {
+		case kept && firstKept == 0:
+			firstKept = r.dist.StepsDone()
+		case !kept && firstKept > 0 && r.dist.StepsDone() < r.spec.MaxSteps:
+			t.Fatalf("step %d was ordinary after step %d kept the weights", r.dist.StepsDone(), firstKept)
+		}
+	}
+	if firstKept == 0 || firstKept > r.spec.MaxSteps/2 {
+		t.Fatalf("the weights were first kept at step %d of %d (0: never)", firstKept, r.spec.MaxSteps)
+	}
+	t.Logf("weights kept from step %d", firstKept)
+	r.sameState()
+	if got := r.exposure.MaxFractionNonExempt(); got > r.spec.ExposureCap+1e-9 {
+		t.Errorf("a contributor received %.3f of the weights, above the cap of %.2f", got, r.spec.ExposureCap)
+	}
+	for i := range 4 {
+		if b := n.balance(t, "ordinary", i); flops(t, b.Rejected) != 0 || flops(t, b.Verified) == 0 {
+			t.Errorf("worker %d: %v verified, %v rejected", i, b.Verified, b.Rejected)
+		}
+	}
+}
+
+// TestResidentWeightsOrdinaryKeeperCheats: an ordinary keeper whose update
+// is wrong is caught by a later product with its block and struck; its
+// record no longer lets it keep weights, the job goes back to its anchor,
+// and the run ends with the local reference's weights. Its wrong update's
+// credit is refused; nobody else's is.
+func TestResidentWeightsOrdinaryKeeperCheats(t *testing.T) {
+	var left atomic.Int32 // armed once the weights are kept
+	n := ordinaryNetwork(t, 4, 20, cheatTN{left: &left})
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	r := newResidentRunOf(t, n, "ordinary", ordinarySpec())
+	for !r.dist.WeightsKept() && r.dist.StepsDone() < r.spec.MaxSteps/2 {
+		r.step(ctx)
+	}
+	if !r.dist.WeightsKept() {
+		t.Fatalf("the weights were not kept by step %d", r.dist.StepsDone())
+	}
+	left.Store(1)
+	for r.rollbacks == 0 && r.dist.StepsDone() < r.spec.MaxSteps {
+		r.step(ctx)
+	}
+	if r.rollbacks == 0 {
+		t.Fatal("the wrong update was never caught")
+	}
+	// The strike started the cheater's record over, and the other three
+	// cannot hold the first layer under the cap (3 × 0.3 < 0.95): the
+	// step redone is ordinary. (Clean again for KeepAfter results, the
+	// cheater may keep weights again, as any contributor.)
+	r.step(ctx)
+	if r.dist.WeightsKept() {
+		t.Fatalf("step %d kept the weights right after the cheating keeper was struck", r.dist.StepsDone())
+	}
+	for r.dist.StepsDone() < r.spec.MaxSteps {
+		r.step(ctx)
+	}
+	t.Logf("%d rollbacks, the first: %v", r.rollbacks, r.lastRollback)
+	cheater := n.keys[0].Address().Hex()
+	if rep, _ := n.h.Reputation(cheater); rep.Strikes == 0 {
+		t.Errorf("the cheating keeper was not struck: %+v", rep)
+	}
+	r.sameState()
+	if b := n.balance(t, "ordinary", 0); flops(t, b.Rejected) == 0 {
+		t.Errorf("the cheating keeper's credit: %v rejected", b.Rejected)
+	}
+	for i := 1; i < 4; i++ {
+		if b := n.balance(t, "ordinary", i); flops(t, b.Rejected) != 0 {
+			t.Errorf("honest worker %d: %v rejected", i, b.Rejected)
+		}
+	}
+}
