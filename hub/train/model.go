@@ -15,12 +15,30 @@ type layer struct {
 	bias    int // offset of the out biases in the parameter vector
 }
 
-// weightTile is one column block of a layer's weights.
+// weightTile is one column block of a layer's weights. As a part of a
+// step with resident weights (residentMode.parts) it is a kept block:
+// pieces lists the layer's tiles whose columns it is made of, one after
+// the other, and col0 is unused.
 type weightTile struct {
 	index  int // global index among all weight tiles
 	col0   int
 	width  int
 	offset int // into the parameter vector
+	pieces []weightTile
+}
+
+// each calls f for each run of the layer's columns that wt covers: the
+// run's first column, its width, and where it starts within wt.
+func (wt weightTile) each(f func(col0, width, at int)) {
+	if wt.pieces == nil {
+		f(wt.col0, wt.width, 0)
+		return
+	}
+	at := 0
+	for _, p := range wt.pieces {
+		f(p.col0, p.width, at)
+		at += p.width
+	}
 }
 
 // model is the MLP's layout over a flat parameter vector:

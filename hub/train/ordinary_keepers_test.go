@@ -22,6 +22,13 @@ func ordinarySpec() train.Spec {
 	return s
 }
 
+// ordinaryTolerance bounds the relative difference from the local
+// reference after 16 steps: blocks of tiles that are not adjacent sum
+// the input gradient in another order than the reference's tiles, and
+// over 16 steps with momentum the rounding adds up to about 1.2e-4.
+// (A wrong update moves a weight by about 1e-3 of itself.)
+const ordinaryTolerance = 3e-4
+
 // ordinaryNetwork is a hub with workers ordinary contributors (no own
 // worker), each of which may keep weights after keepAfter clean results.
 func ordinaryNetwork(t *testing.T, workers, keepAfter int, devs ...device.Device) *network {
@@ -66,7 +73,7 @@ func TestResidentWeightsOrdinaryKeepers(t *testing.T) {
 		t.Fatalf("the weights were first kept at step %d of %d (0: never)", firstKept, r.spec.MaxSteps)
 	}
 	t.Logf("weights kept from step %d", firstKept)
-	r.sameState()
+	r.sameStateWithin(ordinaryTolerance)
 	if got := r.exposure.MaxFractionNonExempt(); got > r.spec.ExposureCap+1e-9 {
 		t.Errorf("a contributor received %.3f of the weights, above the cap of %.2f", got, r.spec.ExposureCap)
 	}
@@ -117,7 +124,7 @@ func TestResidentWeightsOrdinaryKeeperCheats(t *testing.T) {
 	if rep, _ := n.h.Reputation(cheater); rep.Strikes == 0 {
 		t.Errorf("the cheating keeper was not struck: %+v", rep)
 	}
-	r.sameState()
+	r.sameStateWithin(ordinaryTolerance)
 	if b := n.balance(t, "ordinary", 0); flops(t, b.Rejected) == 0 {
 		t.Errorf("the cheating keeper's credit: %v rejected", b.Rejected)
 	}

@@ -1,10 +1,6 @@
 package train
 
-import (
-	"math"
-
-	"github.com/tessera-ai/tessera/hub"
-)
+import "github.com/tessera-ai/tessera/hub"
 
 // Placement of resident weights at ordinary contributors
 // (Spec.OrdinaryKeepers). An own worker is exempt from the exposure cap and
@@ -12,18 +8,19 @@ import (
 // cap still allows it, and exposure is cumulative: after ordinary steps
 // each contributor has received some arbitrary set of tiles. So the plan
 // is made afresh whenever the weights are installed, from what each
-// candidate has already seen, and a layer is cut into blocks: runs of
-// adjacent column tiles placed at one address. A step is resident only
-// when every tile is placed.
+// candidate has already seen, and a layer is cut into blocks: the tiles
+// placed at one address, in column order but not necessarily adjacent
+// (their columns side by side make the block's matrix). A step is
+// resident only when every tile is placed.
 //
-// Tiles are placed one at a time, in order, cheapest first: at an address
-// that has seen the tile already (it costs no exposure), preferring the
-// one holding the tile before it, so that blocks stay long; otherwise at
-// the holder of the tile before it if its cap allows, and otherwise at
-// the candidate with the most of its cap left. Each block's matrices must
-// also fit the candidate's operand cache. Fewer, longer blocks mean fewer
-// tasks and input-gradient partials, but exposure is the scarcer
-// resource: it is never given back.
+// Tiles are placed one at a time, in column order, cheapest first: at an
+// address that has seen the tile already (it costs no exposure), else at
+// one whose cap allows it. Among those, at an address that already has a
+// block of the layer, so that the layer is cut into few blocks (each is a
+// task per product and an input-gradient partial per step); then, for a
+// new tile, at the one with the most of its cap left. Each block's
+// matrices must also fit the candidate's operand cache. Exposure comes
+// first: it is never given back.
 
 // Holder is an ordinary contributor that may keep weights now, as a
 // job's exposure sees it.
@@ -35,18 +32,20 @@ type Holder struct {
 	Left float64
 }
 
-// block is a run of adjacent weight tiles of one layer, kept at one
-// address ("" for whichever own worker takes it).
+// block is the weight tiles of one layer kept at one address ("" for
+// whichever own worker takes it), in column order.
 type block struct {
 	addr  string
 	tiles []weightTile
 }
 
-// col0 and width are the columns of the layer the block covers.
-func (b block) col0() int { return b.tiles[0].col0 }
+// width is the block's number of columns.
 func (b block) width() int {
-	last := b.tiles[len(b.tiles)-1]
-	return last.col0 + last.width - b.col0()
+	w := 0
+	for _, wt := range b.tiles {
+		w += wt.width
+	}
+	return w
 }
 
 // indices lists the block's global tile indices (what it reveals).
@@ -88,32 +87,30 @@ func place(m *model, holders []Holder, fractions []float64) (plan [][]block, ok 
 	plan = make([][]block, len(m.layers))
 	for l := range m.layers {
 		ly := &m.layers[l]
-		var prev *cand
+		at := map[*cand]int{} // the candidates with a block of this layer
 		for _, wt := range ly.tiles {
 			bytes := 8 * int64(ly.in) * int64(wt.width) // weights and momentum
 			f := fractions[wt.index]
 			fits := func(c *cand) bool { return c.room >= bytes && (c.seen[wt.index] || c.left+capSlack >= f) }
-			var pick *cand
-			switch {
-			case prev != nil && prev.seen[wt.index] && fits(prev):
-				pick = prev
-			default:
-				for _, c := range cs {
-					if c.seen[wt.index] && fits(c) {
-						pick = c
-						break
-					}
-				}
-				if pick == nil && prev != nil && fits(prev) {
-					pick = prev
-				}
+			// better reports whether c is a better place than pick.
+			better := func(c, pick *cand) bool {
 				if pick == nil {
-					best := math.Inf(-1)
-					for _, c := range cs {
-						if fits(c) && c.left > best {
-							pick, best = c, c.left
-						}
-					}
+					return true
+				}
+				if c.seen[wt.index] != pick.seen[wt.index] {
+					return c.seen[wt.index]
+				}
+				_, cIn := at[c]
+				_, pIn := at[pick]
+				if cIn != pIn {
+					return cIn
+				}
+				return !c.seen[wt.index] && c.left > pick.left
+			}
+			var pick *cand
+			for _, c := range cs {
+				if fits(c) && better(c, pick) {
+					pick = c
 				}
 			}
 			if pick == nil {
@@ -124,13 +121,12 @@ func place(m *model, holders []Holder, fractions []float64) (plan [][]block, ok 
 				pick.seen[wt.index] = true
 				pick.left -= f
 			}
-			if pick == prev {
-				last := &plan[l][len(plan[l])-1]
-				last.tiles = append(last.tiles, wt)
+			if j, ok := at[pick]; ok {
+				plan[l][j].tiles = append(plan[l][j].tiles, wt)
 			} else {
+				at[pick] = len(plan[l])
 				plan[l] = append(plan[l], block{addr: pick.addr, tiles: []weightTile{wt}})
 			}
-			prev = pick
 		}
 	}
 	return plan, true

@@ -29,8 +29,9 @@ func holders(n int, left float64, room int64) []Holder {
 	return hs
 }
 
-// checkPlan fails unless plan covers every tile of every layer once, in
-// column order, with each address's new exposure within its Left and its
+// checkPlan fails unless plan covers every tile of every layer once, each
+// block's tiles in column order and each address with at most one block
+// of a layer, with each address's new exposure within its Left and its
 // blocks within its Room; it returns the blocks per layer.
 func checkPlan(t *testing.T, m *model, f []float64, hs []Holder, plan [][]block) []int {
 	t.Helper()
@@ -38,13 +39,17 @@ func checkPlan(t *testing.T, m *model, f []float64, hs []Holder, plan [][]block)
 	counts := make([]int, len(plan))
 	for l, bs := range plan {
 		ly := &m.layers[l]
-		next := 0
+		placed, addrs := map[int]bool{}, map[string]bool{}
 		for _, b := range bs {
-			for _, wt := range b.tiles {
-				if wt != ly.tiles[next] {
-					t.Fatalf("layer %d: tile %d placed where tile %d belongs", l, wt.index, ly.tiles[next].index)
+			if addrs[b.addr] {
+				t.Errorf("layer %d: two blocks at %s", l, b.addr)
+			}
+			addrs[b.addr] = true
+			for i, wt := range b.tiles {
+				if placed[wt.index] || (i > 0 && wt.col0 <= b.tiles[i-1].col0) || wt.index < ly.tiles[0].index || wt.index > ly.tiles[len(ly.tiles)-1].index {
+					t.Fatalf("layer %d: tile %d placed twice, out of order or in the wrong layer", l, wt.index)
 				}
-				next++
+				placed[wt.index] = true
 				used[b.addr] += 8 * int64(ly.in*wt.width)
 				for _, h := range hs {
 					if h.Address == b.addr && !h.Seen[wt.index] {
@@ -52,12 +57,9 @@ func checkPlan(t *testing.T, m *model, f []float64, hs []Holder, plan [][]block)
 					}
 				}
 			}
-			if b.col0()+b.width() > ly.out {
-				t.Fatalf("layer %d: block past the layer's columns", l)
-			}
 		}
-		if next != len(ly.tiles) {
-			t.Fatalf("layer %d: %d of %d tiles placed", l, next, len(ly.tiles))
+		if len(placed) != len(ly.tiles) {
+			t.Fatalf("layer %d: %d of %d tiles placed", l, len(placed), len(ly.tiles))
 		}
 		counts[l] = len(bs)
 	}
@@ -90,7 +92,8 @@ func TestPlacementFresh(t *testing.T) {
 
 // TestPlacementFromSeen: contributors that have each received a scattered
 // quarter of the tiles and nothing of the cap is left: every tile goes to
-// one that has seen it, at no exposure.
+// one that has seen it, at no exposure, and each layer is cut into one
+// block per contributor, not one per run of adjacent tiles.
 func TestPlacementFromSeen(t *testing.T) {
 	m, f := placementModel(t)
 	hs := holders(4, 0, 1<<30)
@@ -101,7 +104,9 @@ func TestPlacementFromSeen(t *testing.T) {
 	if !ok {
 		t.Fatal("no plan")
 	}
-	checkPlan(t, m, f, hs, plan)
+	if counts := checkPlan(t, m, f, hs, plan); counts[0] != 4 {
+		t.Errorf("the first layer in %d blocks, want 4 (one per contributor)", counts[0])
+	}
 	hs[2].Seen = map[int]bool{}
 	if _, ok := place(m, hs, f); ok {
 		t.Error("placed tiles that nobody may receive")

@@ -69,11 +69,11 @@ type residentMode struct {
 	anchorUpdate int
 }
 
-// residentTile is a block of one layer's weights (columns col0 to
-// col0+width: the whole layer at an own worker), kept by a contributor.
+// residentTile is a block of one layer's weights (the whole layer at an
+// own worker), kept by a contributor.
 type residentTile struct {
-	kept        *hub.Kept // Rows×Cols: the layer's in×width
-	col0, width int
+	kept *hub.Kept // Rows×Cols: the layer's in × the block's width
+	blk  block
 	// exposed lists the block's weight tiles, which a task with the kept
 	// matrix reveals to its holder.
 	exposed []int
@@ -168,7 +168,7 @@ func (r *residentMode) install(t *Trainer, seed uint64, plan [][]block) error {
 				return err
 			}
 			blocks[l] = append(blocks[l], &residentTile{kept: &hub.Kept{Rows: ly.in, Cols: b.width(), W: w, V: v, For: b.addr},
-				col0: b.col0(), width: b.width(), exposed: b.indices(), trk: trk, rng: rng})
+				blk: b, exposed: b.indices(), trk: trk, rng: rng})
 		}
 	}
 	r.blocks, r.plan = blocks, nil
@@ -178,30 +178,35 @@ func (r *residentMode) install(t *Trainer, seed uint64, plan [][]block) error {
 }
 
 // gatherBlock returns the weights in p of block b of layer ly (stored as
-// column tiles) as one in×width row-major matrix.
+// column tiles) as one in×width row-major matrix, its tiles' columns one
+// after the other.
 func gatherBlock(p []float32, ly *layer, b block) []float32 {
-	c0, width := b.col0(), b.width()
+	width := b.width()
 	out := make([]float32, ly.in*width)
+	c := 0
 	for _, wt := range b.tiles {
 		src := tileOf(p, ly, wt)
 		for row := range ly.in {
-			at := row*width + wt.col0 - c0
+			at := row*width + c
 			copy(out[at:at+wt.width], src[row*wt.width:(row+1)*wt.width])
 		}
+		c += wt.width
 	}
 	return out
 }
 
 // scatterBlock is gatherBlock's inverse: it writes the in×width matrix w
-// into the column tiles of layer ly in p that block b covers.
+// into the column tiles of layer ly in p that block b is made of.
 func scatterBlock(p []float32, ly *layer, b block, w []float32) {
-	c0, width := b.col0(), b.width()
+	width := b.width()
+	c := 0
 	for _, wt := range b.tiles {
 		dst := tileOf(p, ly, wt)
 		for row := range ly.in {
-			at := row*width + wt.col0 - c0
+			at := row*width + c
 			copy(dst[row*wt.width:(row+1)*wt.width], w[at:at+wt.width])
 		}
+		c += wt.width
 	}
 }
 
@@ -248,14 +253,14 @@ func (r *residentMode) forget() {
 func (r *residentMode) parts(l int) []weightTile {
 	out := make([]weightTile, len(r.blocks[l]))
 	for j, rt := range r.blocks[l] {
-		out[j] = weightTile{index: -1, col0: rt.col0, width: rt.width}
+		out[j] = weightTile{index: -1, width: rt.blk.width(), pieces: rt.blk.tiles}
 	}
 	return out
 }
 
 // product is a forward or input-gradient product with block j of layer
 // l: op is kernel.MatMulNN (X·W, X M×K) or kernel.MatMulNT (dY·Wᵀ, dY
-// M×width).
+// M×width, the block's columns of the output gradient).
 func (r *residentMode) product(l, j int, op kernel.Op) *tile.Resident {
 	rt := r.blocks[l][j]
 	return &tile.Resident{Kept: rt.kept, Reveals: rt.exposed, Verify: func(a, _, c []float32) error {
@@ -313,13 +318,12 @@ func (r *residentMode) takeBack(t *Trainer) error {
 			back := rt.back
 			rt.back = nil
 			rt.mu.Unlock()
-			size := ly.in * rt.width
+			size := ly.in * rt.blk.width()
 			if len(back) != 2*size {
-				return fmt.Errorf("layer %d's weights (columns %d to %d) were not handed back", l, rt.col0, rt.col0+rt.width)
+				return fmt.Errorf("layer %d's weight tiles %v were not handed back", l, rt.exposed)
 			}
-			b := blockOf(ly, rt.col0, rt.width)
-			scatterBlock(params, ly, b, back[:size])
-			scatterBlock(vel, ly, b, back[size:])
+			scatterBlock(params, ly, rt.blk, back[:size])
+			scatterBlock(vel, ly, rt.blk, back[size:])
 		}
 	}
 	t.params = params
@@ -335,16 +339,4 @@ func (r *residentMode) stepBiases(t *Trainer, grad []float32) []float32 {
 	s.t++
 	kernel.MomentumStep(next[first:], s.vel[first:], grad[first:], r.lr, r.mu)
 	return next
-}
-
-// blockOf is the block of layer ly's tiles that covers columns col0 to
-// col0+width.
-func blockOf(ly *layer, col0, width int) block {
-	var b block
-	for _, wt := range ly.tiles {
-		if wt.col0 >= col0 && wt.col0+wt.width <= col0+width {
-			b.tiles = append(b.tiles, wt)
-		}
-	}
-	return b
 }

@@ -152,12 +152,14 @@ func (t *Trainer) forward(ctx context.Context, exec tile.Executor, x []float32, 
 		bias := t.params[ly.bias : ly.bias+ly.out]
 		for j, wt := range parts {
 			c := tiles[j].C
-			for r := 0; r < b; r++ {
-				row := zl[r*ly.out+wt.col0 : r*ly.out+wt.col0+wt.width]
-				for k, v := range c[r*wt.width : (r+1)*wt.width] {
-					row[k] = v + bias[wt.col0+k]
+			wt.each(func(c0, w, at int) {
+				for r := 0; r < b; r++ {
+					row := zl[r*ly.out+c0 : r*ly.out+c0+w]
+					for k, v := range c[r*wt.width+at : r*wt.width+at+w] {
+						row[k] = v + bias[c0+k]
+					}
 				}
-			}
+			})
 		}
 		z[l] = zl
 		if l+1 < L {
@@ -292,7 +294,7 @@ func (t *Trainer) backprop(ctx context.Context, exec tile.Executor, x []float32,
 		// dY split into the parts' column blocks, contiguous for sending.
 		dzt := make([][]float32, len(parts))
 		for j, wt := range parts {
-			dzt[j] = columns(dz, b, ly.out, wt.col0, wt.width)
+			dzt[j] = columns(dz, b, ly.out, wt)
 		}
 		wg := make([]*tile.Tile, len(parts))
 		for j, wt := range parts {
@@ -355,12 +357,15 @@ func (t *Trainer) backprop(ctx context.Context, exec tile.Executor, x []float32,
 	return loss, grad, nil
 }
 
-// columns copies columns [c0, c0+w) of the b×n matrix m into a b×w matrix.
-func columns(m []float32, b, n, c0, w int) []float32 {
-	out := make([]float32, b*w)
-	for r := 0; r < b; r++ {
-		copy(out[r*w:(r+1)*w], m[r*n+c0:r*n+c0+w])
-	}
+// columns returns the columns of the b×n matrix m that part wt covers, as
+// a contiguous b×wt.width matrix.
+func columns(m []float32, b, n int, wt weightTile) []float32 {
+	out := make([]float32, b*wt.width)
+	wt.each(func(c0, w, at int) {
+		for r := 0; r < b; r++ {
+			copy(out[r*wt.width+at:r*wt.width+at+w], m[r*n+c0:r*n+c0+w])
+		}
+	})
 	return out
 }
 
