@@ -119,23 +119,28 @@ func BenchmarkShapedLinks(b *testing.B) {
 	})
 
 	// Four ordinary contributors (replication, blinding and the cap of
-	// 0.3 apply) on loopback, once with the default job as it is (they
-	// may not keep weights: the hub holds them) and once with ordinary
-	// keepers (Spec.OrdinaryKeepers): after the warm-up their records let
-	// them keep weight blocks. 50 steps are measured, one hand-back among
-	// them, as for own1.
-	for _, keep := range []bool{false, true} {
-		name := "ordinary4-hub-weights"
-		if keep {
-			name = "ordinary4-keepers"
-		}
+	// 0.3 apply) on loopback: the default job as it is (they may not keep
+	// weights: the hub holds them); with ordinary keepers
+	// (Spec.OrdinaryKeepers), whose records let them keep weight blocks
+	// after the job's own first ordinary steps (by then each has received
+	// some of every layer's tiles); and the same with contributors whose
+	// records come from an earlier job (30 steps of it), so that the new
+	// job is placed before anyone has received any of its weights. 50
+	// steps are measured, one hand-back among them, as for own1.
+	for _, name := range []string{"ordinary4-hub-weights", "ordinary4-keepers", "ordinary4-keepers-reputed"} {
 		b.Run(name, func(b *testing.B) {
 			keys, _ := benchKeys(b, 4)
 			bh := startBenchHubOn(b, nil, nil)
 			cs := startBenchClients(b, bh, keys, "cpu", benchSlots)
 			j := jobs[0]
-			j.spec.Name, j.spec.OrdinaryKeepers = "wire-"+name, keep
+			j.spec.Name, j.spec.OrdinaryKeepers = "wire-"+name, name != "ordinary4-hub-weights"
 			j.warm, j.steps = 30, 50
+			if name == "ordinary4-keepers-reputed" {
+				earlier := jobs[0]
+				earlier.spec.Name, earlier.warm, earlier.steps = "wire-earlier", 0, 30
+				measureWire(b, bh, cs, earlier)
+				j.warm = 5
+			}
 			r := measureWire(b, bh, cs, j)
 			b.Logf("mnist, four ordinary contributors, %s: %.1f MB/GFLOP (sockets; hub %.1f, %.0f%% up), %.2f steps/s, device busy %.0f%%, %d leases, %d replicated, weights kept at the end: %v",
 				name, r.sockMBPerGFLOP(), r.hubMBPerGFLOP(), 100*float64(r.up)/float64(r.hubBytes), r.stepsPerSecond(), 100*r.busyFraction(), r.leased, r.replicated, r.kept)
