@@ -75,10 +75,11 @@ type Spec struct {
 	// themselves, the hub checking every product with them against
 	// sketches it follows (an mlp with optimizer "sgd" only; RATIONALE.md,
 	// "Resident weights"). Neither the weights go down nor their gradients
-	// up each step. Only trusted contributors (own workers) keep weights,
-	// one with room in its operand cache for all of them; while none that
-	// takes the job's tasks is connected, the job trains the ordinary way,
-	// over column tiles any contributor may take.
+	// up each step. Trusted contributors (own workers) keep weights, one
+	// with room in its operand cache for all of them, and with
+	// OrdinaryKeepers ordinary ones too; while none that takes the job's
+	// tasks is connected, the job trains the ordinary way, over column
+	// tiles any contributor may take.
 	ResidentWeights bool `json:"resident_weights"`
 	// OrdinaryKeepers (with ResidentWeights) lets ordinary contributors
 	// keep the weights while no own worker is connected: each layer is
