@@ -352,10 +352,13 @@ type JobStatus struct {
 	// ResidentWeights says the operator's own workers keep the weights
 	// while one is connected (Spec.ResidentWeights); WeightsKept, that one
 	// keeps them now; ResidentRollbacks counts the times one was lost and
-	// the job went back to its last anchor.
+	// the job went back to its last anchor; BlocksRecovered, with ordinary
+	// keepers, the blocks whose keeper was lost and which the hub rebuilt
+	// instead.
 	ResidentWeights   bool `json:"resident_weights,omitempty"`
 	WeightsKept       bool `json:"weights_kept,omitempty"`
 	ResidentRollbacks int  `json:"resident_rollbacks,omitempty"`
+	BlocksRecovered   int  `json:"blocks_recovered,omitempty"`
 }
 
 // Status returns the job's summary; exposure may be nil for local jobs.
@@ -368,6 +371,9 @@ func (j *Job) Status(exposure *Exposure) JobStatus {
 		ResidentWeights: j.Spec.ResidentWeights, ResidentRollbacks: j.rollbacks}
 	if k, ok := j.model.(interface{ WeightsKept() bool }); ok {
 		st.WeightsKept = k.WeightsKept()
+	}
+	if k, ok := j.model.(interface{ BlocksRecovered() int }); ok {
+		st.BlocksRecovered = k.BlocksRecovered()
 	}
 	st.HubMillis = float64(j.hubTime.Microseconds()) / 1000
 	st.WaitMillis = float64(j.waitTime.Microseconds()) / 1000

@@ -69,68 +69,97 @@ func wholeLayers(m *model) [][]block {
 	return plan
 }
 
+// cand is a Holder as placement goes: what it may still take.
+type cand struct {
+	addr string
+	room int64
+	seen map[int]bool
+	left float64
+}
+
+// candidates returns the holders as placement candidates (copies).
+func candidates(holders []Holder) []*cand {
+	cs := make([]*cand, len(holders))
+	for i, h := range holders {
+		cs[i] = &cand{addr: h.Address, room: h.Room, seen: cloneSeen(h.Seen), left: h.Left}
+	}
+	return cs
+}
+
+func cloneSeen(m map[int]bool) map[int]bool {
+	out := make(map[int]bool, len(m))
+	for t := range m {
+		out[t] = true
+	}
+	return out
+}
+
 // place plans every layer's blocks at holders (placement above), given
 // each tile's share of the weights; ok is false when some tile fits
 // nowhere. holders is not changed.
 func place(m *model, holders []Holder, fractions []float64) (plan [][]block, ok bool) {
-	type cand struct {
-		addr string
-		room int64
-		seen map[int]bool
-		left float64
-	}
-	cs := make([]*cand, len(holders))
-	for i, h := range holders {
-		seen := make(map[int]bool, len(h.Seen))
-		for t := range h.Seen {
-			seen[t] = true
-		}
-		cs[i] = &cand{addr: h.Address, room: h.Room, seen: seen, left: h.Left}
-	}
+	cs := candidates(holders)
 	plan = make([][]block, len(m.layers))
 	for l := range m.layers {
-		ly := &m.layers[l]
-		at := map[*cand]int{} // the candidates with a block of this layer
-		for _, wt := range ly.tiles {
-			bytes := 8 * int64(ly.in) * int64(wt.width) // weights and momentum
-			f := fractions[wt.index]
-			fits := func(c *cand) bool { return c.room >= bytes && (c.seen[wt.index] || c.left+capSlack >= f) }
-			// better reports whether c is a better place than pick.
-			better := func(c, pick *cand) bool {
-				if pick == nil {
-					return true
-				}
-				_, cIn := at[c]
-				_, pIn := at[pick]
-				if cIn != pIn {
-					return cIn
-				}
-				if c.seen[wt.index] != pick.seen[wt.index] {
-					return c.seen[wt.index]
-				}
-				return !c.seen[wt.index] && c.left > pick.left
-			}
-			var pick *cand
-			for _, c := range cs {
-				if fits(c) && better(c, pick) {
-					pick = c
-				}
-			}
-			if pick == nil {
-				return nil, false
-			}
-			pick.room -= bytes
-			if !pick.seen[wt.index] {
-				pick.seen[wt.index] = true
-				pick.left -= f
-			}
-			if j, ok := at[pick]; ok {
-				plan[l][j].tiles = append(plan[l][j].tiles, wt)
-			} else {
-				at[pick] = len(plan[l])
-				plan[l] = append(plan[l], block{addr: pick.addr, tiles: []weightTile{wt}})
-			}
+		if plan[l], ok = placeTiles(cs, &m.layers[l], m.layers[l].tiles, fractions); !ok {
+			return nil, false
 		}
 	}
 	return plan, true
+}
+
+// placeTiles places tiles of layer ly at the candidates cs, and takes
+// what they use from cs; when some tile fits nowhere it returns false and
+// leaves cs as they were.
+func placeTiles(cs []*cand, ly *layer, tiles []weightTile, fractions []float64) ([]block, bool) {
+	work := make([]*cand, len(cs))
+	for i, c := range cs {
+		work[i] = &cand{addr: c.addr, room: c.room, seen: cloneSeen(c.seen), left: c.left}
+	}
+	var bs []block
+	at := map[*cand]int{} // the candidates with a block of this layer
+	for _, wt := range tiles {
+		bytes := 8 * int64(ly.in) * int64(wt.width) // weights and momentum
+		f := fractions[wt.index]
+		fits := func(c *cand) bool { return c.room >= bytes && (c.seen[wt.index] || c.left+capSlack >= f) }
+		// better reports whether c is a better place than pick.
+		better := func(c, pick *cand) bool {
+			if pick == nil {
+				return true
+			}
+			_, cIn := at[c]
+			_, pIn := at[pick]
+			if cIn != pIn {
+				return cIn
+			}
+			if c.seen[wt.index] != pick.seen[wt.index] {
+				return c.seen[wt.index]
+			}
+			return !c.seen[wt.index] && c.left > pick.left
+		}
+		var pick *cand
+		for _, c := range work {
+			if fits(c) && better(c, pick) {
+				pick = c
+			}
+		}
+		if pick == nil {
+			return nil, false
+		}
+		pick.room -= bytes
+		if !pick.seen[wt.index] {
+			pick.seen[wt.index] = true
+			pick.left -= f
+		}
+		if j, ok := at[pick]; ok {
+			bs[j].tiles = append(bs[j].tiles, wt)
+		} else {
+			at[pick] = len(bs)
+			bs = append(bs, block{addr: pick.addr, tiles: []weightTile{wt}})
+		}
+	}
+	for i, c := range work {
+		*cs[i] = *c
+	}
+	return bs, true
 }

@@ -40,7 +40,8 @@ type remoteRef struct {
 
 // complete completes every tile of the task with err.
 func (ref *remoteRef) complete(err error) {
-	for range ref.works {
+	for _, w := range ref.works {
+		w.Err = err
 		ref.batch.Complete(err)
 	}
 }

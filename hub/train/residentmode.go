@@ -63,6 +63,15 @@ type residentMode struct {
 	// kept mirrors blocks != nil for readers on other goroutines.
 	kept atomic.Bool
 
+	// Recovery per block (recovery.go), with ordinary keepers: the
+	// history of the steps after step histFrom, the executor of the
+	// held blocks' products, and the count of blocks recovered.
+	recovery  bool
+	history   []stepRecord
+	histFrom  int
+	local     tile.Executor
+	recovered atomic.Int64
+
 	// The anchor: the step, and the biases and their momentum then.
 	anchorStep   int
 	bias, biasV  []float32
@@ -77,6 +86,15 @@ type residentTile struct {
 	// exposed lists the block's weight tiles, which a task with the kept
 	// matrix reveals to its holder.
 	exposed []int
+
+	// For recovery (recovery.go): the block's weights and momentum at
+	// step from (when installed, or at the last hand-back); and, once
+	// the block is held by the hub, its weights and momentum at step at.
+	baseW, baseV []float32
+	from         int
+	held         bool
+	w, v         []float32
+	at           int
 
 	mu  sync.Mutex // the checks run on the sessions' goroutines
 	trk *resident.Tracker
@@ -131,8 +149,13 @@ func (r *residentMode) watch(k Keeper) (stop func()) {
 var errRolledBack = errors.New("resident weights lost; training went back to the last anchor")
 
 func newResidentMode(spec Spec) *residentMode {
-	return &residentMode{lr: float32(spec.Optimizer.LearningRate), mu: float32(spec.Optimizer.Momentum),
+	r := &residentMode{lr: float32(spec.Optimizer.LearningRate), mu: float32(spec.Optimizer.Momentum),
 		every: gcd(spec.EvalEvery, spec.CheckpointEvery), maxStep: spec.MaxSteps, ordinary: spec.OrdinaryKeepers}
+	r.recovery = spec.OrdinaryKeepers && historyBytes(spec.Model.Layers, spec.BatchSize, r.every) <= maxHistoryBytes
+	if r.recovery {
+		r.local = tile.NewLocal(0)
+	}
+	return r
 }
 
 func gcd(a, b int) int {
@@ -155,25 +178,40 @@ func (r *residentMode) install(t *Trainer, seed uint64, plan [][]block) error {
 	blocks := make([][]*residentTile, len(t.m.layers))
 	for l := range t.m.layers {
 		ly := &t.m.layers[l]
-		for j, b := range plan[l] {
+		for _, b := range plan[l] {
 			if b.addr != "" {
 				if err := t.keeper.Reserve(b.addr, b.indices()); err != nil {
 					return err
 				}
 			}
-			w, v := gatherBlock(t.params, ly, b), gatherBlock(vel, ly, b)
-			rng := rand.New(rand.NewPCG(seed^uint64(j)<<40, uint64(l)<<32|uint64(t.step)))
-			trk, err := resident.New(w, v, ly.in, b.width(), r.lr, r.mu, rng)
-			if err != nil {
+			rt := &residentTile{}
+			if err := r.installBlock(rt, ly, l, b, seed, t.step, gatherBlock(t.params, ly, b), gatherBlock(vel, ly, b)); err != nil {
 				return err
 			}
-			blocks[l] = append(blocks[l], &residentTile{kept: &hub.Kept{Rows: ly.in, Cols: b.width(), W: w, V: v, For: b.addr},
-				blk: b, exposed: b.indices(), trk: trk, rng: rng})
+			blocks[l] = append(blocks[l], rt)
 		}
 	}
 	r.blocks, r.plan = blocks, nil
 	r.anchor(t)
 	r.kept.Store(true)
+	return nil
+}
+
+// installBlock makes rt block b of layer l, to be kept from weights w and
+// momentum v, the state at step: a new Kept placed at b's address, a
+// tracker that starts from them, and the base recovery rebuilds from.
+func (r *residentMode) installBlock(rt *residentTile, ly *layer, l int, b block, seed uint64, step int, w, v []float32) error {
+	rng := rand.New(rand.NewPCG(seed^uint64(b.tiles[0].index)<<40, uint64(l)<<32|uint64(step)))
+	trk, err := resident.New(w, v, ly.in, b.width(), r.lr, r.mu, rng)
+	if err != nil {
+		return err
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	rt.kept = &hub.Kept{Rows: ly.in, Cols: b.width(), W: w, V: v, For: b.addr}
+	rt.blk, rt.exposed, rt.trk, rt.rng = b, b.indices(), trk, rng
+	rt.baseW, rt.baseV, rt.from = w, v, step
+	rt.held, rt.w, rt.v = false, nil, nil
 	return nil
 }
 
@@ -221,6 +259,13 @@ func (r *residentMode) anchor(t *Trainer) {
 	vel := t.opt.(*sgd).vel
 	r.anchorStep, r.anchorUpdate = t.step, t.opt.(*sgd).t
 	r.bias, r.biasV = slices.Clone(t.params[first:]), slices.Clone(vel[first:])
+	r.history, r.histFrom = nil, t.step
+	for l, bs := range r.blocks {
+		ly := &t.m.layers[l]
+		for _, rt := range bs {
+			rt.baseW, rt.baseV, rt.from = gatherBlock(t.params, ly, rt.blk), gatherBlock(vel, ly, rt.blk), t.step
+		}
+	}
 }
 
 // rollback returns the trainer to the anchor and forgets every tile.
@@ -233,6 +278,7 @@ func (r *residentMode) rollback(t *Trainer) {
 	copy(s.vel[first:], r.biasV)
 	s.t = r.anchorUpdate
 	t.step = r.anchorStep
+	r.history = nil
 	r.forget()
 }
 
@@ -314,6 +360,14 @@ func (r *residentMode) takeBack(t *Trainer) error {
 	for l := range t.m.layers {
 		ly := &t.m.layers[l]
 		for _, rt := range r.blocks[l] {
+			if rt.held { // rebuilt by the hub, this step included
+				if err := r.catchUp(rt, ly, l, t.step+1); err != nil {
+					return err
+				}
+				scatterBlock(params, ly, rt.blk, rt.w)
+				scatterBlock(vel, ly, rt.blk, rt.v)
+				continue
+			}
 			rt.mu.Lock()
 			back := rt.back
 			rt.back = nil

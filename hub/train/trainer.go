@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/tessera-ai/tessera/hub"
@@ -89,6 +90,16 @@ func (t *Trainer) SetKeeper(k Keeper) { t.keeper = k }
 // weights installed). It may be called from any goroutine.
 func (t *Trainer) WeightsKept() bool { return t.res != nil && t.res.kept.Load() }
 
+// BlocksRecovered counts the kept blocks whose keeper was lost and which
+// the hub rebuilt instead of going back to the anchor (recovery.go). It
+// may be called from any goroutine.
+func (t *Trainer) BlocksRecovered() int {
+	if t.res == nil {
+		return 0
+	}
+	return int(t.res.recovered.Load())
+}
+
 // ReleaseWeights lets the contributors keeping the weights forget them,
 // when training stops. The trainer goes back to its last anchor, the last
 // state it holds (nothing changes after a step that handed the weights
@@ -140,12 +151,12 @@ func (t *Trainer) forward(ctx context.Context, exec tile.Executor, x []float32, 
 			tiles[j] = &tile.Tile{Op: kernel.MatMulNN, Shape: kernel.Shape{M: b, K: ly.in, N: wt.width},
 				A: a[l], C: make([]float32, b*wt.width)}
 			if resident {
-				tiles[j].Weight, tiles[j].Resident = -1, t.res.product(l, j, kernel.MatMulNN)
+				t.res.withBlock(tiles[j], l, j, kernel.MatMulNN)
 			} else {
 				tiles[j].B, tiles[j].Weight = tileOf(t.params, ly, wt), wt.index
 			}
 		}
-		if err := exec.Start(ctx, tiles).Wait(ctx); err != nil {
+		if err := t.run(ctx, exec, tiles, resident); err != nil {
 			return nil, nil, fmt.Errorf("layer %d forward: %w", l, err)
 		}
 		zl := make([]float32, b*ly.out)
@@ -204,6 +215,13 @@ func (t *Trainer) residentNext() bool {
 	switch {
 	case r == nil:
 		return false
+	case r.blocks != nil && r.allHeld():
+		// Every keeper is gone: the hub's rebuilt weights become the
+		// anchor, and the step is planned afresh (recovery.go).
+		if err := r.settle(t); err != nil {
+			r.rollback(t)
+		}
+		return t.residentNext()
 	case r.blocks != nil:
 		return true
 	case t.keeper == nil:
@@ -241,6 +259,9 @@ func (t *Trainer) stepResident(ctx context.Context, exec tile.Executor, x []floa
 		if err := r.install(t, t.seed, r.plan); err != nil {
 			return 0, err
 		}
+	} else if err := r.replace(t); err != nil {
+		r.rollback(t)
+		return 0, err
 	}
 	back := r.handsBack(t.step + 1)
 	stop := r.watch(t.keeper)
@@ -262,6 +283,9 @@ func (t *Trainer) stepResident(ctx context.Context, exec tile.Executor, x []floa
 	t.step++
 	if back {
 		r.anchor(t)
+		if r.anyHeld() {
+			r.forget() // the held blocks are placed afresh with the rest
+		}
 	}
 	if t.stepTime != nil {
 		t.stepTime(time.Since(start))
@@ -288,6 +312,8 @@ func (t *Trainer) backprop(ctx context.Context, exec tile.Executor, x []float32,
 
 	grad := make([]float32, t.m.nParams)
 	var dW []*tile.Batch
+	var dWTiles [][]*tile.Tile
+	dzs := make([][]float32, L) // each layer's output gradient, for the history
 	for l := L - 1; l >= 0; l-- {
 		ly := &t.m.layers[l]
 		parts := t.parts(l, resident)
@@ -296,15 +322,20 @@ func (t *Trainer) backprop(ctx context.Context, exec tile.Executor, x []float32,
 		for j, wt := range parts {
 			dzt[j] = columns(dz, b, ly.out, wt)
 		}
-		wg := make([]*tile.Tile, len(parts))
+		dzs[l] = dz
+		wg := make([]*tile.Tile, 0, len(parts))
 		for j, wt := range parts {
-			wg[j] = &tile.Tile{Op: kernel.MatMulTN, Shape: kernel.Shape{M: ly.in, K: b, N: wt.width},
+			if resident && t.res.blocks[l][j].held {
+				continue // the hub replays its update (recovery.go)
+			}
+			g := &tile.Tile{Op: kernel.MatMulTN, Shape: kernel.Shape{M: ly.in, K: b, N: wt.width},
 				A: a[l], B: dzt[j], Weight: -1}
 			if resident { // the contributor applies the gradient itself
-				wg[j].Resident = t.res.update(l, j, back)
+				g.Resident = t.res.update(l, j, back)
 			} else {
-				wg[j].C = tileOf(grad, ly, wt)
+				g.C = tileOf(grad, ly, wt)
 			}
+			wg = append(wg, g)
 		}
 		db := grad[ly.bias : ly.bias+ly.out]
 		for r := 0; r < b; r++ {
@@ -313,7 +344,7 @@ func (t *Trainer) backprop(ctx context.Context, exec tile.Executor, x []float32,
 			}
 		}
 		if l == 0 { // no gradient for the input
-			dW = append(dW, exec.Start(ctx, wg))
+			dW, dWTiles = append(dW, t.start(ctx, exec, wg, resident)), append(dWTiles, wg)
 			break
 		}
 		dx := make([]*tile.Tile, len(parts))
@@ -321,16 +352,16 @@ func (t *Trainer) backprop(ctx context.Context, exec tile.Executor, x []float32,
 			dx[j] = &tile.Tile{Op: kernel.MatMulNT, Shape: kernel.Shape{M: b, K: wt.width, N: ly.in},
 				A: dzt[j], C: make([]float32, b*ly.in)}
 			if resident {
-				dx[j].Weight, dx[j].Resident = -1, t.res.product(l, j, kernel.MatMulNT)
+				t.res.withBlock(dx[j], l, j, kernel.MatMulNT)
 			} else {
 				dx[j].B, dx[j].Weight = tileOf(t.params, ly, wt), wt.index
 			}
 		}
 		// The input gradient is on the critical path: queue it before the
 		// weight gradients, which only the optimizer waits for.
-		dxBatch := exec.Start(ctx, dx)
-		dW = append(dW, exec.Start(ctx, wg))
-		if err := dxBatch.Wait(ctx); err != nil {
+		dxBatch := t.start(ctx, exec, dx, resident)
+		dW, dWTiles = append(dW, t.start(ctx, exec, wg, resident)), append(dWTiles, wg)
+		if err := t.finish(ctx, dx, dxBatch.Wait(ctx), resident); err != nil {
 			return 0, nil, fmt.Errorf("layer %d input gradient: %w", l, err)
 		}
 		// dX = Σ_j partial_j, in tile order so every executor sums alike;
@@ -350,11 +381,39 @@ func (t *Trainer) backprop(ctx context.Context, exec tile.Executor, x []float32,
 		dz = next
 	}
 	for i, bt := range dW {
-		if err := bt.Wait(ctx); err != nil {
+		if err := t.finish(ctx, dWTiles[i], bt.Wait(ctx), resident); err != nil {
 			return 0, nil, fmt.Errorf("layer %d weight gradient: %w", L-1-i, err)
 		}
 	}
+	if resident {
+		a[0] = slices.Clone(x) // the caller's batch: it may reuse it
+		t.res.record(stepRecord{a: a, dz: dzs})
+	}
 	return loss, grad, nil
+}
+
+// run starts tiles on exec and waits for them; in a resident step (with
+// resident set), through the resident mode, which computes held blocks'
+// products on the hub and recovers blocks whose keepers were lost
+// (recovery.go).
+func (t *Trainer) run(ctx context.Context, exec tile.Executor, tiles []*tile.Tile, resident bool) error {
+	return t.finish(ctx, tiles, t.start(ctx, exec, tiles, resident).Wait(ctx), resident)
+}
+
+// start starts tiles as run does.
+func (t *Trainer) start(ctx context.Context, exec tile.Executor, tiles []*tile.Tile, resident bool) *tile.Batch {
+	if resident {
+		return t.res.start(ctx, exec, tiles)
+	}
+	return exec.Start(ctx, tiles)
+}
+
+// finish returns the outcome err of tiles started by start, as run does.
+func (t *Trainer) finish(ctx context.Context, tiles []*tile.Tile, err error, resident bool) error {
+	if resident {
+		return t.res.recover(ctx, t, tiles, err)
+	}
+	return err
 }
 
 // columns returns the columns of the b×n matrix m that part wt covers, as

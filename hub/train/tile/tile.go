@@ -40,6 +40,9 @@ type Tile struct {
 	// Resident, when set, ties the tile to weights a contributor keeps
 	// (package hub's resident weights): only the Remote executor runs it.
 	Resident *Resident
+	// Err is why the tile failed, set by the executor before its batch
+	// learns of it (nil when it did not).
+	Err error
 }
 
 // Resident is a tile's part in resident weights. With Update.Mode unset the
@@ -148,6 +151,7 @@ func (l *Local) Start(ctx context.Context, tiles []*Tile) *Batch {
 	b := NewBatch(len(tiles))
 	for _, t := range tiles {
 		if t.Resident != nil {
+			t.Err = errResidentLocal
 			b.Complete(errResidentLocal)
 			continue
 		}
@@ -155,11 +159,13 @@ func (l *Local) Start(ctx context.Context, tiles []*Tile) *Batch {
 			select {
 			case l.sem <- struct{}{}:
 			case <-ctx.Done():
+				t.Err = ctx.Err()
 				b.Complete(ctx.Err())
 				return
 			}
 			err := kernel.Reference(t.Op, t.Shape, t.A, t.B, t.C)
 			<-l.sem
+			t.Err = err
 			b.Complete(err)
 		}()
 	}
