@@ -77,6 +77,15 @@ type cand struct {
 	left float64
 }
 
+// candidatesOf returns copies of cs.
+func candidatesOf(cs []*cand) []*cand {
+	out := make([]*cand, len(cs))
+	for i, c := range cs {
+		out[i] = &cand{addr: c.addr, room: c.room, seen: cloneSeen(c.seen), left: c.left}
+	}
+	return out
+}
+
 // candidates returns the holders as placement candidates (copies).
 func candidates(holders []Holder) []*cand {
 	cs := make([]*cand, len(holders))
@@ -112,10 +121,7 @@ func place(m *model, holders []Holder, fractions []float64) (plan [][]block, ok 
 // what they use from cs; when some tile fits nowhere it returns false and
 // leaves cs as they were.
 func placeTiles(cs []*cand, ly *layer, tiles []weightTile, fractions []float64) ([]block, bool) {
-	work := make([]*cand, len(cs))
-	for i, c := range cs {
-		work[i] = &cand{addr: c.addr, room: c.room, seen: cloneSeen(c.seen), left: c.left}
-	}
+	work := candidatesOf(cs)
 	var bs []block
 	at := map[*cand]int{} // the candidates with a block of this layer
 	for _, wt := range tiles {

@@ -42,10 +42,16 @@ import (
 // checks before it was caught stay in the step they served (they agreed
 // with the right weights within the checks' tolerance, as any product
 // that passes; measured, the run then ends within 4e-4 of the local
-// reference's weights, against 1.2e-4 of rounding alone). Its updates'
-// credit stays pending, as when a Kept ends (resident.go in package hub). The history costs the job's batch
-// times its layer widths per step; a job whose history between hand-backs
-// would pass maxHistoryBytes goes back to its anchor instead.
+// reference's weights, against 1.2e-4 of rounding alone). A keeper that
+// left keeps its unchecked updates' credit pending, as when any Kept ends
+// (resident.go in package hub); a struck one has it voided by the strike.
+//
+// An own worker's whole layers, in a job with ordinary keepers, are
+// recovered the same way; they are placed again only at an ordinary
+// contributor, so until the next hand-back the hub may compute them. The
+// history costs the job's batch times its layer widths per step; a job
+// whose history between hand-backs would pass maxHistoryBytes goes back
+// to its anchor instead.
 
 // stepRecord is what one step's updates were made from: each layer's
 // input (M×in) and output gradient (M×out).
@@ -97,14 +103,26 @@ func (r *residentMode) catchUp(rt *residentTile, ly *layer, l, step int) error {
 		}
 		rec := r.history[i]
 		m := len(rec.a[l]) / ly.in
+		x, dy := r.sent(rec.a[l]), r.sent(columns(rec.dz[l], m, ly.out, part))
 		grad := make([]float32, ly.in*part.width)
-		if err := kernel.Reference(kernel.MatMulTN, kernel.Shape{M: ly.in, K: m, N: part.width}, rec.a[l], columns(rec.dz[l], m, ly.out, part), grad); err != nil {
+		if err := kernel.Reference(kernel.MatMulTN, kernel.Shape{M: ly.in, K: m, N: part.width}, x, dy, grad); err != nil {
 			return err
 		}
 		kernel.MomentumStep(rt.w, rt.v, grad, r.lr, r.mu)
 		rt.at++
 	}
 	return nil
+}
+
+// sent returns v as a keeper received it: v itself, or with bfloat16
+// operands a rounded copy (a keeper's own matrices are kept in float32).
+func (r *residentMode) sent(v []float32) []float32 {
+	if !r.round {
+		return v
+	}
+	c := slices.Clone(v)
+	kernel.RoundBF16(c)
+	return c
 }
 
 // find returns the layer and index of the block kept as k (-1, -1: none).
@@ -125,7 +143,7 @@ func (r *residentMode) find(k *hub.Kept) (l, j int) {
 func (r *residentMode) withBlock(tl *tile.Tile, l, j int, op kernel.Op) {
 	tl.Weight = -1
 	if rt := r.blocks[l][j]; rt.held {
-		tl.B = rt.w
+		tl.A, tl.B = r.sent(tl.A), rt.w
 		return
 	}
 	tl.Resident = r.product(l, j, op)
@@ -164,10 +182,12 @@ func (r *residentMode) recover(ctx context.Context, t *Trainer, tiles []*tile.Ti
 		return err
 	}
 	var redo []*tile.Tile
+	found := false
 	for _, tl := range tiles {
 		if tl.Err == nil {
 			continue
 		}
+		found = true
 		if !errors.Is(tl.Err, hub.ErrKeptLost) || tl.Resident == nil {
 			return tl.Err
 		}
@@ -181,9 +201,12 @@ func (r *residentMode) recover(ctx context.Context, t *Trainer, tiles []*tile.Ti
 		update := tl.Resident.Update.Mode != protocol.ResidentNone
 		tl.Err, tl.Resident = nil, nil
 		if !update {
-			tl.B = r.blocks[l][j].w
+			tl.A, tl.B = r.sent(tl.A), r.blocks[l][j].w
 			redo = append(redo, tl)
 		}
+	}
+	if !found { // the executor did not say which tiles failed
+		return err
 	}
 	return r.local.Start(ctx, redo).Wait(ctx)
 }
@@ -245,10 +268,12 @@ func (r *residentMode) replace(t *Trainer) error {
 			if err := r.catchUp(rt, ly, l, t.step); err != nil {
 				return err
 			}
-			placed, ok := placeTiles(cs, ly, rt.blk.tiles, fractions)
+			trial := candidatesOf(cs)
+			placed, ok := placeTiles(trial, ly, rt.blk.tiles, fractions)
 			if !ok || len(placed) != 1 {
-				continue
+				continue // not whole at one address: the hub keeps it
 			}
+			cs = trial
 			b := placed[0]
 			if err := t.keeper.Reserve(b.addr, b.indices()); err != nil {
 				return err
@@ -265,7 +290,8 @@ func (r *residentMode) replace(t *Trainer) error {
 // held, the trainer's and the anchor, and forgets the blocks: the next
 // step plans afresh.
 func (r *residentMode) settle(t *Trainer) error {
-	vel := t.opt.(*sgd).vel
+	s := t.opt.(*sgd)
+	vel := slices.Clone(s.vel)
 	params := slices.Clone(t.params)
 	for l, bs := range r.blocks {
 		ly := &t.m.layers[l]
@@ -277,7 +303,7 @@ func (r *residentMode) settle(t *Trainer) error {
 			scatterBlock(vel, ly, rt.blk, rt.v)
 		}
 	}
-	t.params = params
+	t.params, s.vel = params, vel
 	r.anchor(t)
 	r.forget()
 	return nil

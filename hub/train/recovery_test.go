@@ -74,8 +74,12 @@ func (e *keepers) run(tl *tile.Tile) error {
 	return res.Verify(tl.A, tl.B, c)
 }
 
-func (e *keepers) Keeps(int64) bool                   { return false }
-func (e *keepers) Strand(k *hub.Kept) bool            { return e.lost[k] }
+func (e *keepers) Keeps(int64) bool { return false }
+func (e *keepers) Strand(k *hub.Kept) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.lost[k]
+}
 func (e *keepers) Holders() []Holder                  { return e.holders }
 func (e *keepers) Reserve(addr string, _ []int) error { return nil }
 
@@ -169,5 +173,52 @@ func TestResidentRecoveryMatchesReference(t *testing.T) {
 				t.Errorf("parameters differ from the local reference's by %.3g (relative)", worst)
 			}
 		})
+	}
+}
+
+// TestResidentRecoveryBFloat16: with operands in bfloat16, a block lost
+// at its forward product and rebuilt by the hub gives the losses of the
+// same run without the loss: the hub rounds the inputs and gradients it
+// replays and multiplies as the keepers received them, and keeps the
+// weights in float32 as they do.
+func TestResidentRecoveryBFloat16(t *testing.T) {
+	run := func(lose bool) []float64 {
+		spec := recoverySpec()
+		spec.WireDType = "bfloat16"
+		tr, err := NewTrainer(spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		hs := holders(4, 0, 1<<30)
+		for i := range tr.m.tileElems {
+			hs[(i*7)%4].Seen[i] = true
+		}
+		e := &keepers{state: map[*hub.Kept][2][]float32{}, holders: hs, lost: map[*hub.Kept]bool{}}
+		tr.SetKeeper(e)
+		exec := roundOperands(e, spec.wire())
+		rng := rand.New(rand.NewPCG(5, 6))
+		var losses []float64
+		for s := range spec.MaxSteps {
+			x, y := randomBatch(rng, spec.BatchSize, 784, 10)
+			if lose && s+1 == 3 {
+				victim := tr.res.blocks[1][1].kept
+				e.lose = func(k *hub.Kept, op kernel.Op) bool { return k == victim && op == kernel.MatMulNN }
+			}
+			l, err := tr.Step(context.Background(), exec, x, y)
+			if err != nil {
+				t.Fatalf("step %d: %v", s+1, err)
+			}
+			losses = append(losses, l)
+		}
+		if lose && tr.BlocksRecovered() != 1 {
+			t.Errorf("%d blocks recovered, want 1", tr.BlocksRecovered())
+		}
+		return losses
+	}
+	want, got := run(false), run(true)
+	for s := range want {
+		if math.Abs(got[s]-want[s]) > 1e-5*math.Abs(want[s]) {
+			t.Errorf("step %d: loss %.7f with the block rebuilt, %.7f without losing it", s+1, got[s], want[s])
+		}
 	}
 }

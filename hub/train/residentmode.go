@@ -24,7 +24,9 @@ import (
 // the exposure cap) and a resident.Tracker, against which every product
 // with the layer's weights is checked. A whole layer takes one task per
 // product, and its input gradient comes back as one matrix rather than a
-// partial sum per column tile.
+// partial sum per column tile. With Spec.OrdinaryKeepers, ordinary
+// contributors keep blocks of a layer's tiles instead, each with its own
+// Kept and tracker, placed within the exposure cap (placement.go).
 //
 // The mode is taken only while a worker that may keep weights is
 // connected (Trainer.keeper): a step begins resident when the weights are
@@ -49,7 +51,8 @@ import (
 // lost: the step fails, and the trainer goes back to the anchor (weights,
 // momentum, biases and step count) and forgets every layer. The steps since
 // the anchor are done again, on the same batches: resident again if a
-// keeper is connected, ordinary otherwise.
+// keeper is connected, ordinary otherwise. With ordinary keepers only the
+// lost blocks are rebuilt, by the hub, and the step goes on (recovery.go).
 type residentMode struct {
 	lr, mu         float32
 	every, maxStep int // a step whose number is a multiple of every, or maxStep, hands back
@@ -70,6 +73,7 @@ type residentMode struct {
 	history   []stepRecord
 	histFrom  int
 	local     tile.Executor
+	round     bool // operands travel in bfloat16: the hub rounds them as they were sent (sent)
 	recovered atomic.Int64
 
 	// The anchor: the step, and the biases and their momentum then.
@@ -108,10 +112,11 @@ type residentTile struct {
 const strandEvery = 250 * time.Millisecond
 
 // watch checks, every strandEvery until stop is called, that some
-// contributor can still run each layer's tasks (Keeper.Strand): a keeper
+// contributor can still run each block's tasks (Keeper.Strand): a keeper
 // may leave, drain or choose other jobs before it takes a layer's first
-// task, and nobody else may take them. A layer nobody can run fails its
-// tasks, and the step with them, which then goes back to the anchor.
+// task, and nobody else may take them. A block nobody can run fails its
+// tasks: the step goes back to the anchor, or with recovery the hub
+// rebuilds the block (recovery.go).
 func (r *residentMode) watch(k Keeper) (stop func()) {
 	if k == nil {
 		return func() {}
@@ -153,7 +158,7 @@ func newResidentMode(spec Spec) *residentMode {
 		every: gcd(spec.EvalEvery, spec.CheckpointEvery), maxStep: spec.MaxSteps, ordinary: spec.OrdinaryKeepers}
 	r.recovery = spec.OrdinaryKeepers && historyBytes(spec.Model.Layers, spec.BatchSize, r.every) <= maxHistoryBytes
 	if r.recovery {
-		r.local = tile.NewLocal(0)
+		r.local, r.round = tile.NewLocal(0), spec.wire() == protocol.BFloat16
 	}
 	return r
 }

@@ -83,11 +83,11 @@ type Spec struct {
 	ResidentWeights bool `json:"resident_weights"`
 	// OrdinaryKeepers (with ResidentWeights) lets ordinary contributors
 	// keep the weights while no own worker is connected: each layer is
-	// cut into runs of adjacent tiles, each placed at a contributor whose
+	// cut into blocks of its tiles, each placed at a contributor whose
 	// record lets it keep weights (hub.VerificationConfig.KeepAfter),
 	// within the exposure cap given what each has already received
-	// (placement.go). A keeper that leaves, or any strike of one, sends
-	// the job back to its anchor.
+	// (placement.go). A keeper that leaves or is struck costs only its
+	// blocks, which the hub rebuilds and places again (recovery.go).
 	OrdinaryKeepers bool `json:"ordinary_keepers,omitempty"`
 	// WireDType is how tile operands travel to contributors: "float32"
 	// (the default when empty) or "bfloat16", half the bytes. With

@@ -27,7 +27,8 @@ type rounding struct{ next tile.Executor }
 
 // Start hands next copies of the tiles whose operands are rounded copies
 // (an operand shared by several tiles is rounded once and stays shared,
-// so that the hub sends it once); results land in the tiles' own C.
+// so that the hub sends it once); results land in the tiles' own C, and
+// a copy's failure (Tile.Err) in its tile's.
 func (r rounding) Start(ctx context.Context, tiles []*tile.Tile) *tile.Batch {
 	done := map[*float32][]float32{}
 	round := func(v []float32) []float32 {
@@ -49,5 +50,16 @@ func (r rounding) Start(ctx context.Context, tiles []*tile.Tile) *tile.Batch {
 		c.BDigest = digest.D{} // the digest was of B before rounding
 		out[i] = &c
 	}
-	return r.next.Start(ctx, out)
+	inner := r.next.Start(ctx, out)
+	b := tile.NewBatch(1)
+	go func() {
+		err := inner.Wait(ctx)
+		if err != nil && ctx.Err() == nil { // every copy is done
+			for i, c := range out {
+				tiles[i].Err = c.Err
+			}
+		}
+		b.Complete(err)
+	}()
+	return b
 }
