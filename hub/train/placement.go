@@ -22,8 +22,8 @@ import "github.com/tessera-ai/tessera/hub"
 // the tile (no new exposure); then the one with the most of its cap left.
 // Measured with four contributors after ordinary steps (each has seen
 // about a quarter of the tiles, a few percent of its cap left), the
-// block-first order gives 13.2 MB per useful GFLOP against 14.5 for
-// seen-first (RATIONALE.md, "Ordinary keepers").
+// block-first order gave 13.2 MB per useful GFLOP against 14.5 for
+// seen-first, one run each (RATIONALE.md, "Ordinary keepers").
 
 // Holder is an ordinary contributor that may keep weights now, as a
 // job's exposure sees it.
