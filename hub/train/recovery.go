@@ -108,7 +108,9 @@ func (r *residentMode) catchUp(rt *residentTile, ly *layer, l, step int) error {
 		if err := kernel.Reference(kernel.MatMulTN, kernel.Shape{M: ly.in, K: m, N: part.width}, x, dy, grad); err != nil {
 			return err
 		}
-		kernel.MomentumStep(rt.w, rt.v, grad, r.lr, r.mu)
+		if err := kernel.MomentumStep(rt.w, rt.v, grad, r.lr, r.mu); err != nil {
+			return err
+		}
 		rt.at++
 	}
 	return nil

@@ -66,7 +66,9 @@ func (e *keepers) run(tl *tile.Tile) error {
 	if err := kernel.Reference(kernel.MatMulTN, tl.Shape, tl.A, tl.B, grad); err != nil {
 		return err
 	}
-	kernel.MomentumStep(w, v, grad, res.Update.LR, res.Update.Momentum)
+	if err := kernel.MomentumStep(w, v, grad, res.Update.LR, res.Update.Momentum); err != nil {
+		return err
+	}
 	c := kernel.SquaredNorms(nil, w, k.Rows, k.Cols)
 	if res.Update.Mode == protocol.ResidentStepReturn {
 		c = append(slices.Clone(w), v...)
