@@ -32,16 +32,17 @@ const ordinaryTolerance = 3e-4
 // ordinaryNetwork is a hub with workers ordinary contributors (no own
 // worker), each of which may keep weights after keepAfter clean results;
 // worker i runs on devs[i] (a CPU when absent).
-func ordinaryNetwork(t *testing.T, workers, keepAfter int, devs ...device.Device) *network {
-	n := startLedgerNetwork(t, 0, workers, func(c *hub.Config) { c.Verification.KeepAfter = keepAfter })
+// stops[i] disconnects worker i.
+func ordinaryNetwork(t *testing.T, workers, keepAfter int, devs ...device.Device) (n *network, stops []func()) {
+	n = startLedgerNetwork(t, 0, workers, func(c *hub.Config) { c.Verification.KeepAfter = keepAfter })
 	for i := range workers {
 		var dev device.Device = device.CPU{}
 		if i < len(devs) {
 			dev = devs[i]
 		}
-		n.worker(i, dev)
+		stops = append(stops, n.worker(i, dev))
 	}
-	return n
+	return n, stops
 }
 
 // TestResidentWeightsOrdinaryKeepers: four ordinary contributors train a
@@ -52,7 +53,7 @@ func ordinaryNetwork(t *testing.T, workers, keepAfter int, devs ...device.Device
 // local reference's, nobody's exposure passes the cap, and no credit is
 // refused.
 func TestResidentWeightsOrdinaryKeepers(t *testing.T) {
-	n := ordinaryNetwork(t, 4, 20)
+	n, _ := ordinaryNetwork(t, 4, 20)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	r := newResidentRunOf(t, n, "ordinary", ordinarySpec())
@@ -95,7 +96,7 @@ func TestResidentWeightsOrdinaryKeepers(t *testing.T) {
 // update's credit is refused; nobody else's is.
 func TestResidentWeightsOrdinaryKeeperCheats(t *testing.T) {
 	var left atomic.Int32 // armed once the weights are kept
-	n := ordinaryNetwork(t, 4, 20, cheatTN{left: &left})
+	n, _ := ordinaryNetwork(t, 4, 20, cheatTN{left: &left})
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	r := newResidentRunOf(t, n, "ordinary", ordinarySpec())
@@ -147,11 +148,7 @@ func TestResidentWeightsOrdinaryKeeperCheats(t *testing.T) {
 // under the cap can wait for a newcomer for tiles only the leaver had
 // received.
 func TestResidentWeightsOrdinaryKeeperLeaves(t *testing.T) {
-	n := startLedgerNetwork(t, 0, 4, func(c *hub.Config) { c.Verification.KeepAfter = 20 })
-	stops := make([]func(), 4)
-	for i := range stops {
-		stops[i] = n.worker(i, device.CPU{})
-	}
+	n, stops := ordinaryNetwork(t, 4, 20)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	spec := ordinarySpec()

@@ -1,6 +1,10 @@
 package train
 
-import "github.com/tessera-ai/tessera/hub"
+import (
+	"maps"
+
+	"github.com/tessera-ai/tessera/hub"
+)
 
 // Placement of resident weights at ordinary contributors
 // (Spec.OrdinaryKeepers). An own worker is exempt from the exposure cap and
@@ -77,28 +81,24 @@ type cand struct {
 	left float64
 }
 
-// candidatesOf returns copies of cs.
-func candidatesOf(cs []*cand) []*cand {
-	out := make([]*cand, len(cs))
-	for i, c := range cs {
-		out[i] = &cand{addr: c.addr, room: c.room, seen: cloneSeen(c.seen), left: c.left}
-	}
-	return out
-}
-
 // candidates returns the holders as placement candidates (copies).
 func candidates(holders []Holder) []*cand {
 	cs := make([]*cand, len(holders))
 	for i, h := range holders {
-		cs[i] = &cand{addr: h.Address, room: h.Room, seen: cloneSeen(h.Seen), left: h.Left}
+		seen := maps.Clone(h.Seen)
+		if seen == nil {
+			seen = map[int]bool{}
+		}
+		cs[i] = &cand{addr: h.Address, room: h.Room, seen: seen, left: h.Left}
 	}
 	return cs
 }
 
-func cloneSeen(m map[int]bool) map[int]bool {
-	out := make(map[int]bool, len(m))
-	for t := range m {
-		out[t] = true
+// candidatesOf returns copies of cs.
+func candidatesOf(cs []*cand) []*cand {
+	out := make([]*cand, len(cs))
+	for i, c := range cs {
+		out[i] = &cand{addr: c.addr, room: c.room, seen: maps.Clone(c.seen), left: c.left}
 	}
 	return out
 }
@@ -118,10 +118,9 @@ func place(m *model, holders []Holder, fractions []float64) (plan [][]block, ok 
 }
 
 // placeTiles places tiles of layer ly at the candidates cs, and takes
-// what they use from cs; when some tile fits nowhere it returns false and
-// leaves cs as they were.
+// what they use from cs (a caller that may discard the plan passes a copy:
+// candidatesOf); it returns false when some tile fits nowhere.
 func placeTiles(cs []*cand, ly *layer, tiles []weightTile, fractions []float64) ([]block, bool) {
-	work := candidatesOf(cs)
 	var bs []block
 	at := map[*cand]int{} // the candidates with a block of this layer
 	for _, wt := range tiles {
@@ -144,7 +143,7 @@ func placeTiles(cs []*cand, ly *layer, tiles []weightTile, fractions []float64) 
 			return !c.seen[wt.index] && c.left > pick.left
 		}
 		var pick *cand
-		for _, c := range work {
+		for _, c := range cs {
 			if fits(c) && better(c, pick) {
 				pick = c
 			}
@@ -163,9 +162,6 @@ func placeTiles(cs []*cand, ly *layer, tiles []weightTile, fractions []float64) 
 			at[pick] = len(bs)
 			bs = append(bs, block{addr: pick.addr, tiles: []weightTile{wt}})
 		}
-	}
-	for i, c := range work {
-		*cs[i] = *c
 	}
 	return bs, true
 }

@@ -29,6 +29,16 @@ func holders(n int, left float64, room int64) []Holder {
 	return hs
 }
 
+// scattered is n holders with room and none of their cap left, which
+// between them have seen each of tiles tiles once, scattered.
+func scattered(n, tiles int) []Holder {
+	hs := holders(n, 0, 1<<30)
+	for i := range tiles {
+		hs[(i*7)%n].Seen[i] = true
+	}
+	return hs
+}
+
 // checkPlan fails unless plan covers every tile of every layer once, each
 // block's tiles in column order and each address with at most one block
 // of a layer, with each address's new exposure within its Left and its
@@ -96,10 +106,7 @@ func TestPlacementFresh(t *testing.T) {
 // block per contributor, not one per run of adjacent tiles.
 func TestPlacementFromSeen(t *testing.T) {
 	m, f := placementModel(t)
-	hs := holders(4, 0, 1<<30)
-	for i := range f {
-		hs[(i*7)%4].Seen[i] = true
-	}
+	hs := scattered(4, len(f))
 	plan, ok := place(m, hs, f)
 	if !ok {
 		t.Fatal("no plan")

@@ -85,6 +85,15 @@ func (e *keepers) Strand(k *hub.Kept) bool {
 func (e *keepers) Holders() []Holder                  { return e.holders }
 func (e *keepers) Reserve(addr string, _ []int) error { return nil }
 
+// keep makes keepers tr's Keeper: four holders that have each seen a
+// scattered quarter of its tiles, with none of their cap left, so that
+// every layer is cut into blocks of tiles that are not adjacent.
+func keep(tr *Trainer) *keepers {
+	e := &keepers{state: map[*hub.Kept][2][]float32{}, holders: scattered(4, len(tr.m.tileElems)), lost: map[*hub.Kept]bool{}}
+	tr.SetKeeper(e)
+	return e
+}
+
 // recoverySpec is a small resident job with ordinary keepers, handing the
 // weights back every 6 steps.
 func recoverySpec() Spec {
@@ -127,12 +136,7 @@ func TestResidentRecoveryMatchesReference(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			hs := holders(4, 0, 1<<30)
-			for i := range dist.m.tileElems {
-				hs[(i*7)%4].Seen[i] = true
-			}
-			e := &keepers{state: map[*hub.Kept][2][]float32{}, holders: hs, lost: map[*hub.Kept]bool{}}
-			dist.SetKeeper(e)
+			e := keep(dist)
 			rng := rand.New(rand.NewPCG(5, 6))
 			ctx := context.Background()
 			for s := range spec.MaxSteps {
@@ -191,12 +195,7 @@ func TestResidentRecoveryBFloat16(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		hs := holders(4, 0, 1<<30)
-		for i := range tr.m.tileElems {
-			hs[(i*7)%4].Seen[i] = true
-		}
-		e := &keepers{state: map[*hub.Kept][2][]float32{}, holders: hs, lost: map[*hub.Kept]bool{}}
-		tr.SetKeeper(e)
+		e := keep(tr)
 		exec := roundOperands(e, spec.wire())
 		rng := rand.New(rand.NewPCG(5, 6))
 		var losses []float64

@@ -265,12 +265,6 @@ func (r *residentMode) anchor(t *Trainer) {
 	r.anchorStep, r.anchorUpdate = t.step, t.opt.(*sgd).t
 	r.bias, r.biasV = slices.Clone(t.params[first:]), slices.Clone(vel[first:])
 	r.history, r.histFrom = nil, t.step
-	for l, bs := range r.blocks {
-		ly := &t.m.layers[l]
-		for _, rt := range bs {
-			rt.baseW, rt.baseV, rt.from = gatherBlock(t.params, ly, rt.blk), gatherBlock(vel, ly, rt.blk), t.step
-		}
-	}
 }
 
 // rollback returns the trainer to the anchor and forgets every tile.
@@ -383,6 +377,9 @@ func (r *residentMode) takeBack(t *Trainer) error {
 			}
 			scatterBlock(params, ly, rt.blk, back[:size])
 			scatterBlock(vel, ly, rt.blk, back[size:])
+			// The block's base from now on (recovery.go): the step after
+			// this one starts from what was handed back.
+			rt.baseW, rt.baseV, rt.from = back[:size], back[size:], t.step+1
 		}
 	}
 	t.params = params
