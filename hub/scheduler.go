@@ -115,6 +115,9 @@ type counters struct {
 	// GrantErrors counts leases cancelled because a gate could not record
 	// them (the exposure record's database failing).
 	GrantErrors uint64
+	// ComputedHere counts tasks their sources computed themselves because
+	// no connected contributor of their job might take them (fallback.go).
+	ComputedHere uint64
 }
 
 func newScheduler(leaseTimeout time.Duration) *scheduler {
@@ -270,8 +273,9 @@ func (s *scheduler) finish(sess *session, t *Task, accepted bool) {
 	s.fill()
 }
 
-// expire requeues every lease past its deadline, and splits the joined
-// tasks nobody connected may take (stranded.go).
+// expire requeues every lease past its deadline, splits the joined tasks
+// nobody connected may take (stranded.go), and gives the tasks nobody
+// connected may take back to sources that compute them (fallback.go).
 func (s *scheduler) expire() {
 	s.mu.Lock()
 	now := s.now()
@@ -294,7 +298,9 @@ func (s *scheduler) expire() {
 		}
 	}
 	n += s.splitStrandedLocked(now)
+	back := s.unplaceableLocked(now)
 	s.mu.Unlock()
+	giveBack(back)
 	if n > 0 {
 		s.fill()
 	}
@@ -580,7 +586,7 @@ func (s *scheduler) metricsSnapshot() metrics.Tasks {
 	return metrics.Tasks{
 		Connections: len(s.sessions),
 		Leased:      c.Leased, Completed: c.Completed, Expired: c.Expired, Requeued: c.Requeued, Dropped: c.Dropped,
-		Replicated: c.Replicas, GrantErrors: s.grantErrors,
+		Replicated: c.Replicas, GrantErrors: s.grantErrors, ComputedHere: c.ComputedHere,
 		Queued: len(s.queue), InFlight: len(s.leases),
 	}
 }

@@ -105,22 +105,26 @@ func (h *Hub) detach(s *session) {
 
 // Status is the JSON document served at GET /api/v1/status.
 type Status struct {
-	Hub                   string              `json:"hub"`
-	ProtocolVersion       int                 `json:"protocol_version"`
-	UptimeSeconds         float64             `json:"uptime_s"`
-	ContributorsConnected int                 `json:"contributors_connected"`
-	TasksLeased           uint64              `json:"tasks_leased"`
-	TasksCompleted        uint64              `json:"tasks_completed"`
-	TasksRejected         uint64              `json:"tasks_rejected"`
-	TasksExpired          uint64              `json:"tasks_expired"`
-	TasksRequeued         uint64              `json:"tasks_requeued"`
-	TasksDropped          uint64              `json:"tasks_dropped"`
-	TasksQueued           int                 `json:"tasks_queued"`
-	TasksInFlight         int                 `json:"tasks_in_flight"`
-	TasksReplicated       uint64              `json:"tasks_replicated"`
-	Arbitrations          uint64              `json:"arbitrations"`
-	LeaseGrantErrors      uint64              `json:"lease_grant_errors"`
-	Contributors          []ContributorStatus `json:"contributors"`
+	Hub                   string  `json:"hub"`
+	ProtocolVersion       int     `json:"protocol_version"`
+	UptimeSeconds         float64 `json:"uptime_s"`
+	ContributorsConnected int     `json:"contributors_connected"`
+	TasksLeased           uint64  `json:"tasks_leased"`
+	TasksCompleted        uint64  `json:"tasks_completed"`
+	TasksRejected         uint64  `json:"tasks_rejected"`
+	TasksExpired          uint64  `json:"tasks_expired"`
+	TasksRequeued         uint64  `json:"tasks_requeued"`
+	TasksDropped          uint64  `json:"tasks_dropped"`
+	TasksQueued           int     `json:"tasks_queued"`
+	TasksInFlight         int     `json:"tasks_in_flight"`
+	TasksReplicated       uint64  `json:"tasks_replicated"`
+	Arbitrations          uint64  `json:"arbitrations"`
+	LeaseGrantErrors      uint64  `json:"lease_grant_errors"`
+	// TasksComputedHere counts tasks the hub computed itself because no
+	// connected contributor of their job might take them (a weight tile
+	// every one of them is refused under the job's exposure cap).
+	TasksComputedHere uint64              `json:"tasks_computed_by_hub"`
+	Contributors      []ContributorStatus `json:"contributors"`
 	// Jobs is the training jobs' summary (see hub/train), when any run.
 	Jobs any `json:"jobs,omitempty"`
 	// BuiltinJobs are the jobs the hub runs itself (the matmul benchmark),
@@ -157,21 +161,22 @@ type ContributorStatus struct {
 func (h *Hub) Status() Status {
 	cnt, queued, inFlight := h.sched.snapshot()
 	st := Status{
-		Hub:              h.cfg.Name,
-		ProtocolVersion:  protocol.Version,
-		UptimeSeconds:    time.Since(h.started).Seconds(),
-		TasksLeased:      cnt.Leased,
-		TasksCompleted:   cnt.Completed,
-		TasksRejected:    cnt.Rejected,
-		TasksExpired:     cnt.Expired,
-		TasksRequeued:    cnt.Requeued,
-		TasksDropped:     cnt.Dropped,
-		TasksQueued:      queued,
-		TasksInFlight:    inFlight,
-		TasksReplicated:  cnt.Replicas,
-		Arbitrations:     h.arbitrations.Load(),
-		LeaseGrantErrors: cnt.GrantErrors,
-		Contributors:     []ContributorStatus{},
+		Hub:               h.cfg.Name,
+		ProtocolVersion:   protocol.Version,
+		UptimeSeconds:     time.Since(h.started).Seconds(),
+		TasksLeased:       cnt.Leased,
+		TasksCompleted:    cnt.Completed,
+		TasksRejected:     cnt.Rejected,
+		TasksExpired:      cnt.Expired,
+		TasksRequeued:     cnt.Requeued,
+		TasksDropped:      cnt.Dropped,
+		TasksQueued:       queued,
+		TasksInFlight:     inFlight,
+		TasksReplicated:   cnt.Replicas,
+		Arbitrations:      h.arbitrations.Load(),
+		LeaseGrantErrors:  cnt.GrantErrors,
+		TasksComputedHere: cnt.ComputedHere,
+		Contributors:      []ContributorStatus{},
 	}
 	h.mu.Lock()
 	jobs := h.jobsStatus

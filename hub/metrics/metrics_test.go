@@ -77,7 +77,7 @@ func TestMetricsExposition(t *testing.T) {
 	m.ForgetJob("job-b")
 	at := time.Unix(1_700_000_000, 0)
 	m.WatchTasks(func() metrics.Tasks {
-		return metrics.Tasks{Connections: 3, Leased: 10, Completed: 7, Expired: 1, Requeued: 2, Queued: 4, InFlight: 3,
+		return metrics.Tasks{Connections: 3, Leased: 10, Completed: 7, Expired: 1, Requeued: 2, ComputedHere: 6, Queued: 4, InFlight: 3,
 			Wire: map[string]metrics.Wire{"job-a": {Down: 3000, Up: 1000, UsefulFLOPs: 2e9}, "job-c": {Down: 10}}}
 	})
 	m.WatchCommits(func() metrics.Commits {
@@ -108,6 +108,7 @@ func TestMetricsExposition(t *testing.T) {
 		{"tessera_tasks_completed_total", nil, 7},
 		{"tessera_tasks_expired_total", nil, 1},
 		{"tessera_tasks_requeued_total", nil, 2},
+		{"tessera_tasks_computed_by_hub_total", nil, 6},
 		{"tessera_tasks_queued", nil, 4},
 		{"tessera_tasks_in_flight", nil, 3},
 		{"tessera_chain_last_committed_epoch", []string{"model", "matmul"}, 5},

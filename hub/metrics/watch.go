@@ -13,6 +13,9 @@ type Tasks struct {
 	Connections int
 	// Totals since the hub started.
 	Leased, Completed, Expired, Requeued, Dropped, Replicated, GrantErrors uint64
+	// ComputedHere counts tasks the hub computed itself: no connected
+	// contributor of their job might take them.
+	ComputedHere uint64
 	// Queued tasks wait for a contributor; InFlight ones are leased.
 	Queued, InFlight int
 	// Wire holds each job's bytes on contributors' websockets and its
@@ -64,6 +67,7 @@ type watcher struct {
 
 	connections, queued, inFlight                                          *prometheus.Desc
 	leased, completed, expired, requeued, dropped, replicated, grantErrors *prometheus.Desc
+	computedHere                                                           *prometheus.Desc
 	epoch, committedAt, failures, pending                                  *prometheus.Desc
 	wireBytes, usefulFLOPs, bytesPerGFLOP                                  *prometheus.Desc
 }
@@ -83,6 +87,8 @@ func newWatcher() *watcher {
 		dropped:     d("tessera_tasks_dropped_total", "Leases of a removed or finished job's tasks that ended without a result; not requeued."),
 		replicated:  d("tessera_tasks_replicated_total", "Tasks sampled for a second execution by another contributor."),
 		grantErrors: d("tessera_lease_grant_errors_total", "Leases cancelled because the exposure record could not be written."),
+		computedHere: d("tessera_tasks_computed_by_hub_total",
+			"Tasks the hub computed itself because no connected contributor of their job might take them under its exposure cap."),
 		epoch:       d("tessera_chain_last_committed_epoch", "The latest credit epoch committed on-chain, by model.", "model"),
 		committedAt: d("tessera_chain_last_commit_timestamp_seconds", "Unix time the model's latest epoch was recorded as committed.", "model"),
 		failures:    d("tessera_chain_commit_failures_total", "Commit rounds that failed; the committer retries with backoff and loses no credit."),
@@ -98,7 +104,7 @@ func newWatcher() *watcher {
 // Describe implements prometheus.Collector.
 func (w *watcher) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		w.connections, w.queued, w.inFlight, w.leased, w.completed, w.expired, w.requeued, w.dropped, w.replicated, w.grantErrors,
+		w.connections, w.queued, w.inFlight, w.leased, w.completed, w.expired, w.requeued, w.dropped, w.replicated, w.grantErrors, w.computedHere,
 		w.epoch, w.committedAt, w.failures, w.pending, w.wireBytes, w.usefulFLOPs, w.bytesPerGFLOP,
 	} {
 		ch <- d
@@ -125,6 +131,7 @@ func (w *watcher) Collect(ch chan<- prometheus.Metric) {
 		counter(w.dropped, t.Dropped)
 		counter(w.replicated, t.Replicated)
 		counter(w.grantErrors, t.GrantErrors)
+		counter(w.computedHere, t.ComputedHere)
 		for job, b := range t.Wire {
 			ch <- prometheus.MustNewConstMetric(w.wireBytes, prometheus.CounterValue, float64(b.Down), job, "down")
 			ch <- prometheus.MustNewConstMetric(w.wireBytes, prometheus.CounterValue, float64(b.Up), job, "up")

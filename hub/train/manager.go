@@ -216,6 +216,9 @@ func (m *Manager) load(ctx context.Context, row store.Job) error {
 		})
 	r.remote = NewRemote(row.ID, m.hub, r.exposure)
 	r.remote.SendIn(spec.wire())
+	if spec.OrdinaryKeepers {
+		r.remote.SetKeptOnly()
+	}
 	r.infer = NewInferenceRemote(row.ID, m.hub, r.exposure)
 	r.job, err = newJob(ctx, spec, row, jobConfig{id: row.ID, root: m.cfg.DataDir, exec: r.remote, db: m.db, data: data, log: m.log})
 	if err != nil {

@@ -47,7 +47,8 @@ func ordinaryNetwork(t *testing.T, workers, keepAfter int, devs ...device.Device
 
 // TestResidentWeightsOrdinaryKeepers: four ordinary contributors train a
 // job with ordinary keepers. The first steps are ordinary, until their
-// records let them keep weights; then the layers are placed in blocks
+// records let them keep weights: they compute the weight gradients, and
+// the hub the tiles that carry weights, which nobody receives; then the layers are placed in blocks
 // within the cap, given what each has seen, and every later step keeps
 // them, with no rollback. Every loss and the final weights equal the
 // local reference's, nobody's exposure passes the cap, and no credit is
@@ -65,6 +66,12 @@ func TestResidentWeightsOrdinaryKeepers(t *testing.T) {
 			t.Fatalf("step %d: %d rollbacks with honest keepers: %v", r.dist.StepsDone(), r.rollbacks, r.lastRollback)
 		}
 		switch {
+		case !kept && firstKept == 0:
+			// Weights reach ordinary contributors only as blocks they
+			// keep: the hub computed the ordinary steps' weight tiles.
+			if got := r.exposure.MaxFractionNonExempt(); got != 0 {
+				t.Fatalf("step %d was ordinary, and a contributor has received %.3f of the weights", r.dist.StepsDone(), got)
+			}
 		case kept && firstKept == 0:
 			firstKept = r.dist.StepsDone()
 		case !kept && firstKept > 0 && r.dist.StepsDone() < r.spec.MaxSteps:

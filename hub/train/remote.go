@@ -21,6 +21,12 @@ type Remote struct {
 
 	// urgent: the tiles are inference's, leased before training's.
 	urgent bool
+	// keptOnly: ordinary contributors receive weights only as blocks they
+	// keep (SetKeptOnly).
+	keptOnly bool
+	// here computes the tiles no connected contributor may take
+	// (hub.Fallback); training's only.
+	here *tile.Local
 
 	mu      sync.Mutex
 	pending []*hub.Task
@@ -50,7 +56,7 @@ func (ref *remoteRef) complete(err error) {
 // name, rationing weight tiles with exposure. Register it with
 // h.AddSource.
 func NewRemote(name string, h *hub.Hub, exposure *Exposure) *Remote {
-	return &Remote{name: name, hub: h, exposure: exposure}
+	return &Remote{name: name, hub: h, exposure: exposure, here: tile.NewLocal(0)}
 }
 
 // NewInferenceRemote returns the executor of a model's inference tiles:
@@ -88,12 +94,45 @@ func (r *Remote) Start(ctx context.Context, tiles []*tile.Tile) *tile.Batch {
 		tasks[i].Ready = now
 	}
 	shareDigests(tasks)
+	queued := tasks[:0]
+	for _, t := range tasks {
+		if r.here != nil && !r.hub.Placeable(t) {
+			r.ComputeHere(t)
+			continue
+		}
+		queued = append(queued, t)
+	}
 	r.mu.Lock()
-	r.pending = append(r.pending, tasks...)
+	r.pending = append(r.pending, queued...)
 	r.mu.Unlock()
 	r.hub.Notify()
 	return b
 }
+
+// ComputesHere implements hub.Fallback: a training Remote computes the
+// tiles no connected contributor may take; inference's do not (a request
+// has its own deadline, and contributors may join before it).
+func (r *Remote) ComputesHere() bool { return r.here != nil }
+
+// ComputeHere implements hub.Fallback: t's tiles are computed on the hub's
+// CPU with the reference kernels, as the local trainer computes them.
+func (r *Remote) ComputeHere(t *hub.Task) {
+	ref := t.Ref.(*remoteRef)
+	go func() {
+		// Local completes every tile, with ctx's error if it ends first.
+		_ = r.here.Start(ref.ctx, ref.works).Wait(context.Background())
+		for _, w := range ref.works {
+			ref.batch.Complete(w.Err)
+		}
+	}()
+}
+
+// SetKeptOnly makes the job's weights reach ordinary contributors only as
+// blocks they keep (Spec.OrdinaryKeepers): a tile task that would reveal
+// weights to an ordinary contributor is refused it, and computed by an own
+// worker or, when none is connected, on the hub. Weights then go only to
+// contributors whose records let them keep, and only as placed.
+func (r *Remote) SetKeptOnly() { r.keptOnly = true }
 
 // task is the hub task that computes works (one tile, or several joined:
 // widen.go) for batch, its operands travelling in wire.
@@ -233,7 +272,11 @@ func (r *Remote) Failed(t *hub.Task, err error) {
 
 // Check implements hub.Gate.
 func (r *Remote) Check(addr string, t *hub.Task) (allowed, reveals bool) {
-	return r.exposure.check(addr, t.Ref.(*remoteRef).weights...)
+	allowed, reveals = r.exposure.check(addr, t.Ref.(*remoteRef).weights...)
+	if reveals && r.keptOnly && t.Kept == nil && !r.exposure.exempt[addr] {
+		return false, true
+	}
+	return allowed, reveals
 }
 
 // Grant implements hub.Gate.

@@ -65,14 +65,18 @@ func newResidentRunOf(t *testing.T, n *network, name string, spec train.Spec) *r
 	if r.local, err = train.NewTrainer(plain); err != nil {
 		t.Fatal(err)
 	}
-	// No cap, but for ordinary keepers: an own worker keeps whole layers,
-	// and this exposure exempts nobody.
+	// No cap for an own worker's resident weights (it keeps whole layers,
+	// and this exposure exempts nobody); the spec's for ordinary keepers,
+	// and for weights the hub holds.
 	limit := 1.0
-	if spec.OrdinaryKeepers {
+	if spec.OrdinaryKeepers || !spec.ResidentWeights {
 		limit = spec.ExposureCap
 	}
 	r.exposure = train.NewExposure(limit, r.dist.TileFractions(), nil, nil, func(string, int) error { return nil })
 	r.remote = train.NewRemote(name, n.h, r.exposure)
+	if spec.OrdinaryKeepers {
+		r.remote.SetKeptOnly() // as a job's manager does
+	}
 	n.h.AddSource(r.remote)
 	r.dist.SetKeeper(r.remote) // as a job's trainer has
 	r.hub = n.h

@@ -1,0 +1,116 @@
+package hub
+
+import "time"
+
+// Tasks nobody connected may take. A gated task (a weight tile under a
+// job's exposure cap) can be refused by every contributor connected: each
+// has spent its cap on other tiles, or the job lets ordinary contributors
+// see weights only as blocks they keep. The scheduler gates one task at a
+// time and does not plan the cap across contributors, so such a task
+// would wait for a newcomer, and the step with it; with three
+// contributors under a cap of 0.3 that newcomer must exist before the
+// model can be covered at all. A source that can compute its own tasks
+// (a trainer, on the hub's CPU: it holds the weights) implements Fallback,
+// and gets back the tasks that no connected contributor of their job may
+// take: when it queues them (Hub.Placeable) and, for a task that became
+// so while it waited (a contributor left, or spent its cap), at the
+// expiry tick after it has waited strandedAfter. A job nobody works for
+// waits, as before: the hub does not train alone.
+
+// Fallback is implemented by gated sources that can compute a task
+// themselves when no connected contributor may take it.
+type Fallback interface {
+	// ComputesHere reports whether the source takes its tasks back.
+	ComputesHere() bool
+	// ComputeHere gives t back to its source, which computes it and
+	// completes it itself: the task is out of the scheduler for good (no
+	// result, no credit). It is called with no lock of the hub held and
+	// must not block.
+	ComputeHere(t *Task)
+}
+
+func computesHere(src Source) (Fallback, bool) {
+	f, ok := src.(Fallback)
+	return f, ok && f.ComputesHere()
+}
+
+// Placeable reports whether t, a task of a gated source not yet queued,
+// should be queued: false only when some connected contributor works for
+// t's job and none of them may take t (its source then computes it
+// itself). Sources call it before queuing tasks.
+func (h *Hub) Placeable(t *Task) bool {
+	g, gated := t.Source.(Gate)
+	if !gated || t.Kept != nil {
+		return true
+	}
+	s := h.sched
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	works, may := s.takerLocked(t, g)
+	if works && !may {
+		s.counters.ComputedHere++
+		return false
+	}
+	return true
+}
+
+// takerLocked reports whether a connected contributor works for t's job
+// (works), and whether one that does may take t under g (may). Past
+// maxSeenStranded sessions it answers that one may: the hub computes a
+// task only when it is sure nobody can.
+func (s *scheduler) takerLocked(t *Task, g Gate) (works, may bool) {
+	seen := 0
+	for sess, st := range s.sessions {
+		if !st.works(t.Job) || sess.closing() {
+			continue
+		}
+		works = true
+		if seen++; seen > maxSeenStranded {
+			return true, true
+		}
+		if !sess.runs(t.Op) {
+			continue
+		}
+		if ok, _ := g.Check(sess.address(), t); ok {
+			return true, true
+		}
+	}
+	return works, false
+}
+
+// unplaceableLocked removes from the queue, and returns, each task of a
+// Fallback source that has waited at least strandedAfter and that no
+// connected contributor of its job may take, while one works for it. A
+// replica (grouped) or a task of kept weights is never taken back: the
+// first compares results, the second has its own way out (Strand).
+func (s *scheduler) unplaceableLocked(now time.Time) []*Task {
+	var back []*Task
+	kept := s.queue[:0]
+	for _, t := range s.queue {
+		if now.Sub(t.Ready) >= strandedAfter && t.group == nil && t.Kept == nil {
+			if _, ok := computesHere(t.Source); ok {
+				if g, gated := t.Source.(Gate); gated {
+					if works, may := s.takerLocked(t, g); works && !may {
+						delete(s.avoid, t.ID)
+						s.counters.ComputedHere++
+						back = append(back, t)
+						continue
+					}
+				}
+			}
+		}
+		kept = append(kept, t)
+	}
+	clear(s.queue[len(kept):])
+	s.queue = kept
+	return back
+}
+
+// giveBack hands tasks taken out of the queue to their sources.
+func giveBack(ts []*Task) {
+	for _, t := range ts {
+		if f, ok := computesHere(t.Source); ok {
+			f.ComputeHere(t)
+		}
+	}
+}
