@@ -103,7 +103,11 @@ func TestResidentWeightsOrdinaryKeepers(t *testing.T) {
 // update's credit is refused; nobody else's is.
 func TestResidentWeightsOrdinaryKeeperCheats(t *testing.T) {
 	var left atomic.Int32 // armed once the weights are kept
-	n, _ := ordinaryNetwork(t, 4, 20, cheatTN{left: &left})
+	// Records that allow keeping after 8 results: the weights are kept
+	// from step 2 or 3, and the wrong update is caught by the hand-back
+	// at step 5 at the latest (caught at step 10, it carried on for
+	// five steps: up to 1.3e-3).
+	n, _ := ordinaryNetwork(t, 4, 8, cheatTN{left: &left})
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	r := newResidentRunOf(t, n, "ordinary", ordinarySpec())
@@ -134,7 +138,8 @@ func TestResidentWeightsOrdinaryKeeperCheats(t *testing.T) {
 	// The cheater's products before it was caught passed their checks,
 	// so agreed with the right weights within the checks' tolerance; the
 	// job kept them (it no longer goes back), and their difference
-	// carries on: up to about 4e-4 here, against 1.2e-4 of rounding.
+	// carries on (up to 1.3e-3 over five steps; caught at the first
+	// hand-back, under 1e-4 here, as rounding alone).
 	r.sameStateWithin(1e-3)
 	if b := n.balance(t, "ordinary", 0); flops(t, b.Rejected) == 0 {
 		t.Errorf("the cheating keeper's credit: %v rejected", b.Rejected)
@@ -149,17 +154,18 @@ func TestResidentWeightsOrdinaryKeeperCheats(t *testing.T) {
 // TestResidentWeightsOrdinaryKeeperLeaves: a keeper leaves in the middle
 // of a run. Its blocks are rebuilt by the hub and the run goes on without
 // going back to its anchor, every loss and the final weights equal to the
-// local reference's; nobody's credit is refused. The run hands the
-// weights back only at its end: after a hand-back that forgets the
-// blocks, the three left may be unable to keep them, and ordinary steps
-// under the cap can wait for a newcomer for tiles only the leaver had
-// received.
+// local reference's; nobody's credit is refused. The hand-back at step 8
+// forgets every block, and the three left cannot hold the first layer
+// under the cap (0.9 of the weights between them): the steps after it are
+// ordinary, each contributor computes the tiles of the blocks it kept,
+// and the hub computes the tiles that only the leaver had received, which
+// nobody left may receive (before, such steps waited for a newcomer).
 func TestResidentWeightsOrdinaryKeeperLeaves(t *testing.T) {
 	n, stops := ordinaryNetwork(t, 4, 20)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	spec := ordinarySpec()
-	spec.EvalEvery, spec.CheckpointEvery, spec.MaxSteps = 12, 12, 12
+	spec.EvalEvery, spec.CheckpointEvery, spec.MaxSteps = 8, 8, 16
 	r := newResidentRunOf(t, n, "ordinary", spec)
 	for !r.dist.WeightsKept() && r.dist.StepsDone() < 6 {
 		r.step(ctx)
@@ -179,10 +185,21 @@ func TestResidentWeightsOrdinaryKeeperLeaves(t *testing.T) {
 	}
 	left := r.dist.StepsDone()
 	stops[leaver]()
+	var atHandBack uint64
 	for r.dist.StepsDone() < r.spec.MaxSteps {
 		r.step(ctx)
+		if r.dist.StepsDone() == spec.CheckpointEvery {
+			atHandBack = n.h.Status().TasksComputedHere
+		}
+		if r.dist.StepsDone() > spec.CheckpointEvery && r.dist.WeightsKept() {
+			t.Fatalf("step %d kept the weights at three contributors under a cap of 0.3", r.dist.StepsDone())
+		}
 	}
-	t.Logf("worker %d left after step %d; %d block(s) recovered", leaver, left, r.dist.BlocksRecovered())
+	after := n.h.Status().TasksComputedHere - atHandBack
+	t.Logf("worker %d left after step %d; %d block(s) recovered; %d tasks computed by the hub after the hand-back", leaver, left, r.dist.BlocksRecovered(), after)
+	if after == 0 {
+		t.Error("no task computed by the hub after the hand-back")
+	}
 	if r.rollbacks != 0 || r.dist.BlocksRecovered() == 0 {
 		t.Errorf("%d rollbacks (%v), %d blocks recovered; want none, and at least one", r.rollbacks, r.lastRollback, r.dist.BlocksRecovered())
 	}
