@@ -28,6 +28,7 @@ func residentSpec() train.Spec {
 	s := smallSpec()
 	s.Optimizer = train.OptimizerSpec{Type: "sgd", LearningRate: 0.05, Momentum: 0.9}
 	s.ResidentWeights = true
+	s.OrdinaryKeepers = false // own workers keep; ordinary_keepers_test.go has the rest
 	s.WireDType = "float32"
 	s.EvalEvery, s.CheckpointEvery, s.MaxSteps = 5, 5, 12
 	return s

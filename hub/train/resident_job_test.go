@@ -130,6 +130,7 @@ func TestResidentJobSurvivesLostWorker(t *testing.T) {
 	spec := tinyJob("tiny-resident")
 	spec.Optimizer = train.OptimizerSpec{Type: "sgd", LearningRate: 0.05, Momentum: 0.9}
 	spec.ResidentWeights = true
+	spec.OrdinaryKeepers = false // with them, a lost keeper's blocks are recovered instead
 	spec.MaxSteps, spec.EvalEvery, spec.CheckpointEvery = 60, 40, 20
 	id, err := mgr.Create(ctx, spec)
 	if err != nil {
