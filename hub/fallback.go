@@ -54,11 +54,29 @@ func (h *Hub) Placeable(t *Task) bool {
 	return true
 }
 
+// Takers is implemented by gated sources that can name, cheaply, every
+// address that may take a task (a job whose weights reach ordinary
+// contributors only as blocks: its own workers, and those that received
+// the task's weights before). The scheduler then asks about those
+// addresses only, however many contributors are connected, instead of
+// about a sample of them.
+type Takers interface {
+	// Takers returns the only addresses that may take t, or all = true
+	// when any address might.
+	Takers(t *Task) (addrs []string, all bool)
+}
+
 // takerLocked reports whether a connected contributor works for t's job
-// (works), and whether one that does may take t under g (may). Past
-// maxSeenStranded sessions it answers that one may: the hub computes a
-// task only when it is sure nobody can.
+// (works), and whether one that does may take t under g (may). Unless
+// t's source names its takers, it looks at most at maxSeenStranded
+// sessions and past that answers that one may: the hub computes a task
+// only when it is sure nobody can.
 func (s *scheduler) takerLocked(t *Task, g Gate) (works, may bool) {
+	if tk, ok := t.Source.(Takers); ok {
+		if addrs, all := tk.Takers(t); !all {
+			return s.takerAmongLocked(t, g, addrs)
+		}
+	}
 	seen := 0
 	for sess, st := range s.sessions {
 		if !st.works(t.Job) || sess.closing() {
@@ -73,6 +91,30 @@ func (s *scheduler) takerLocked(t *Task, g Gate) (works, may bool) {
 		}
 		if ok, _ := g.Check(sess.address(), t); ok {
 			return true, true
+		}
+	}
+	return works, false
+}
+
+// takerAmongLocked is takerLocked when only the connections of addrs may
+// take t.
+func (s *scheduler) takerAmongLocked(t *Task, g Gate, addrs []string) (works, may bool) {
+	for _, a := range addrs {
+		for _, sess := range s.byAddr[a] {
+			if st := s.sessions[sess]; st == nil || !st.works(t.Job) || sess.closing() {
+				continue
+			}
+			works = true
+			if ok, _ := g.Check(a, t); ok && sess.runs(t.Op) {
+				return true, true
+			}
+		}
+	}
+	if !works {
+		for sess, st := range s.sessions {
+			if st.works(t.Job) && !sess.closing() {
+				return true, false
+			}
 		}
 	}
 	return works, false

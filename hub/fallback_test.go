@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"fmt"
 	"log/slog"
 	"sync"
 	"testing"
@@ -98,5 +99,47 @@ func TestUnplaceableTasksGoBack(t *testing.T) {
 	}
 	if c, _, _ := s.snapshot(); c.ComputedHere != uint64(requeued)+1 {
 		t.Errorf("ComputedHere = %d, want %d (and Placeable's)", c.ComputedHere, requeued+1)
+	}
+}
+
+// listingSource is a fallbackSource that names its takers: the addresses
+// in may.
+type listingSource struct{ *fallbackSource }
+
+func (l listingSource) Takers(*Task) ([]string, bool) {
+	var out []string
+	for a, ok := range l.may {
+		if ok {
+			out = append(out, a)
+		}
+	}
+	return out, false
+}
+
+// TestUnplaceableAmongManyContributors: with more contributors connected
+// than the scheduler samples, none of which may take a task, the task
+// still goes back to a source that names its takers (before, the sample
+// ran out and the task waited for good); and it stays while a named taker
+// is connected.
+func TestUnplaceableAmongManyContributors(t *testing.T) {
+	h := &Hub{log: slog.New(slog.DiscardHandler)}
+	s := newScheduler(time.Minute)
+	h.sched = s
+	src := listingSource{&fallbackSource{hammerSource: newHammerSource("job", 1), may: map[string]bool{"0xtaker": true}, computes: true}}
+	s.addSource(src, false)
+	for i := range maxSeenStranded + 8 {
+		s.join(newFakeSession(h, fmt.Sprintf("0x%03d", i), 8+sendQueue), 1)
+	}
+	probe := &Task{Job: "job", Source: src}
+	if h.Placeable(probe) {
+		t.Fatal("Placeable is true though none of the contributors connected may take it")
+	}
+	plain := &Task{Job: "job", Source: src.fallbackSource}
+	if !h.Placeable(plain) {
+		t.Fatal("without named takers, past the sample the scheduler should assume someone may")
+	}
+	s.join(newFakeSession(h, "0xtaker", 8+sendQueue), 1)
+	if !h.Placeable(probe) {
+		t.Fatal("Placeable is false while a named taker is connected")
 	}
 }

@@ -19,6 +19,8 @@ type Exposure struct {
 
 	mu   sync.Mutex
 	held map[string]*holding
+	// by lists the addresses that have received each tile.
+	by map[int][]string
 }
 
 type holding struct {
@@ -29,7 +31,7 @@ type holding struct {
 // NewExposure returns a tracker for tiles of the given weight fractions.
 // record persists a new pair; prior holds what is already recorded.
 func NewExposure(cap float64, fractions []float64, exempt []string, prior map[string][]int, record func(addr string, tile int) error) *Exposure {
-	e := &Exposure{cap: cap, fractions: fractions, exempt: map[string]bool{}, record: record, held: map[string]*holding{}}
+	e := &Exposure{cap: cap, fractions: fractions, exempt: map[string]bool{}, record: record, held: map[string]*holding{}, by: map[int][]string{}}
 	for _, a := range exempt {
 		e.exempt[a] = true
 	}
@@ -56,7 +58,44 @@ func (e *Exposure) add(addr string, tile int) {
 	if !h.tiles[tile] {
 		h.tiles[tile] = true
 		h.fraction += e.fractions[tile]
+		e.by[tile] = append(e.by[tile], addr)
 	}
+}
+
+// holders returns the addresses that have received every tile of ws (-1:
+// none), and the exempt ones: the only addresses to whom ws shows nothing
+// new, or that the cap does not apply to.
+func (e *Exposure) holders(ws []int) []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []string
+	for a := range e.exempt {
+		out = append(out, a)
+	}
+	first := -1
+	for _, w := range ws {
+		if w >= 0 {
+			first = w
+			break
+		}
+	}
+	if first < 0 {
+		return out
+	}
+	for _, a := range e.by[first] {
+		h := e.held[a]
+		all := true
+		for _, w := range ws {
+			if w >= 0 && !h.tiles[w] {
+				all = false
+				break
+			}
+		}
+		if all && !e.exempt[a] {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // check reports whether addr may receive the weight tiles ws (-1: none)

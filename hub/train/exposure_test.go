@@ -2,6 +2,7 @@ package train
 
 import (
 	"errors"
+	"slices"
 	"testing"
 )
 
@@ -48,5 +49,32 @@ func TestExposureCap(t *testing.T) {
 	}
 	if len(recorded) != 2 {
 		t.Errorf("recorded %v, want the two granted tiles", recorded)
+	}
+}
+
+// TestExposureHolders: the addresses to whom tiles show nothing new are
+// the exempt ones and those that received every one of them, from the
+// record as from grants.
+func TestExposureHolders(t *testing.T) {
+	e := NewExposure(1, []float64{0.25, 0.25, 0.25, 0.25}, []string{"own"}, map[string][]int{"old": {0, 1}},
+		func(string, int) error { return nil })
+	if err := e.grant("a", 1, 2); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		ws   []int
+		want []string
+	}{
+		{[]int{1}, []string{"a", "old", "own"}},
+		{[]int{0, 1}, []string{"old", "own"}},
+		{[]int{-1, 2}, []string{"a", "own"}},
+		{[]int{3}, []string{"own"}},
+		{[]int{-1}, []string{"own"}},
+	} {
+		got := e.holders(c.ws)
+		slices.Sort(got)
+		if !slices.Equal(got, c.want) {
+			t.Errorf("holders(%v) = %v, want %v", c.ws, got, c.want)
+		}
 	}
 }

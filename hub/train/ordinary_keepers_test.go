@@ -54,7 +54,7 @@ func ordinaryNetwork(t *testing.T, workers, keepAfter int, devs ...device.Device
 // local reference's, nobody's exposure passes the cap, and no credit is
 // refused.
 func TestResidentWeightsOrdinaryKeepers(t *testing.T) {
-	n, _ := ordinaryNetwork(t, 4, 20)
+	n, _ := ordinaryNetwork(t, 4, 10)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	r := newResidentRunOf(t, n, "ordinary", ordinarySpec())
@@ -161,7 +161,7 @@ func TestResidentWeightsOrdinaryKeeperCheats(t *testing.T) {
 // and the hub computes the tiles that only the leaver had received, which
 // nobody left may receive (before, such steps waited for a newcomer).
 func TestResidentWeightsOrdinaryKeeperLeaves(t *testing.T) {
-	n, stops := ordinaryNetwork(t, 4, 20)
+	n, stops := ordinaryNetwork(t, 4, 10)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	spec := ordinarySpec()

@@ -2,6 +2,7 @@ package train
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"time"
 
@@ -125,6 +126,17 @@ func (r *Remote) ComputeHere(t *hub.Task) {
 			ref.batch.Complete(w.Err)
 		}
 	}()
+}
+
+// Takers implements hub.Takers: with SetKeptOnly, a task that carries
+// weights may go only to own workers and to the addresses that have
+// received all of them (Exposure.holders).
+func (r *Remote) Takers(t *hub.Task) (addrs []string, all bool) {
+	ws := t.Ref.(*remoteRef).weights
+	if !r.keptOnly || t.Kept != nil || !slices.ContainsFunc(ws, func(w int) bool { return w >= 0 }) {
+		return nil, true
+	}
+	return r.exposure.holders(ws), false
 }
 
 // SetKeptOnly makes the job's weights reach ordinary contributors only as
