@@ -50,6 +50,7 @@ func doMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.LeaseTimeout, "lease", cfg.LeaseTimeout, "time a contributor has to return a task")
 	fs.IntVar(&cfg.MaxSlots, "max-slots", cfg.MaxSlots, "most tasks one contributor may hold")
 	shape := fs.String("matmul-shape", cfg.Matmul.Shape.String(), "shape MxKxN of the built-in matmul job's tasks (\"off\" disables it)")
+	fs.IntVar(&cfg.Verification.KeepAfter, "keep-after", cfg.Verification.KeepAfter, "clean results since its last strike before an ordinary contributor may keep weight blocks of jobs with ordinary_keepers (0: never)")
 	ownWorkers := fs.String("own-workers", "", "comma-separated addresses of the operator's own workers, exempt from exposure caps")
 	fs.BoolVar(&svc.DefaultJob, "default-job", svc.DefaultJob, "create the default training jobs (--jobs) when there is no job")
 	jobs := fs.String("jobs", strings.Join(svc.Jobs, ","), "comma-separated default jobs to run (mnist-mlp, gocode-lm); given explicitly, each one missing is created on start")
@@ -97,6 +98,10 @@ func doMain(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 			return 2
 		}
 		cfg.Matmul.Shape = s
+	}
+	if k := cfg.Verification.KeepAfter; k < 0 {
+		fmt.Fprintf(stderr, "tessera-hub: --keep-after %d: a number of results cannot be negative\n", k)
+		return 2
 	}
 	if e := svc.Chain.Interval; e < time.Second {
 		fmt.Fprintf(stderr, "tessera-hub: --epoch %v: the interval between commits must be at least 1s\n", e)

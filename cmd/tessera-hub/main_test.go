@@ -36,6 +36,8 @@ func TestTLSFlags(t *testing.T) {
 		{"HugeDemoRate", []string{"--demo-rate", "100000"}, "--demo-rate: 100000 is outside 1..6000"},
 		{"ZeroEpoch", []string{"--epoch", "0s"}, "--epoch 0s: the interval between commits must be at least 1s"},
 		{"TinyEpoch", []string{"--epoch", "10ms"}, "--epoch 10ms"},
+		{"NegativeKeepAfter", []string{"--keep-after", "-1"}, "--keep-after -1: a number of results cannot be negative"},
+		{"WordKeepAfter", []string{"--keep-after", "many"}, "invalid value \"many\" for flag -keep-after"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
