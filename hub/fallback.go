@@ -40,7 +40,7 @@ func computesHere(src Source) (Fallback, bool) {
 // itself). Sources call it before queuing tasks.
 func (h *Hub) Placeable(t *Task) bool {
 	g, gated := t.Source.(Gate)
-	if !gated || t.Kept != nil {
+	if _, ok := computesHere(t.Source); !ok || !gated || t.Kept != nil {
 		return true
 	}
 	s := h.sched
@@ -79,7 +79,7 @@ func (s *scheduler) takerLocked(t *Task, g Gate) (works, may bool) {
 	}
 	seen := 0
 	for sess, st := range s.sessions {
-		if !st.works(t.Job) || sess.closing() {
+		if !takingLocked(sess, st, t.Job) {
 			continue
 		}
 		works = true
@@ -101,7 +101,7 @@ func (s *scheduler) takerLocked(t *Task, g Gate) (works, may bool) {
 func (s *scheduler) takerAmongLocked(t *Task, g Gate, addrs []string) (works, may bool) {
 	for _, a := range addrs {
 		for _, sess := range s.byAddr[a] {
-			if st := s.sessions[sess]; st == nil || !st.works(t.Job) || sess.closing() {
+			if st := s.sessions[sess]; st == nil || !takingLocked(sess, st, t.Job) {
 				continue
 			}
 			works = true
@@ -112,7 +112,7 @@ func (s *scheduler) takerAmongLocked(t *Task, g Gate, addrs []string) (works, ma
 	}
 	if !works {
 		for sess, st := range s.sessions {
-			if st.works(t.Job) && !sess.closing() {
+			if takingLocked(sess, st, t.Job) {
 				return true, false
 			}
 		}
@@ -124,29 +124,62 @@ func (s *scheduler) takerAmongLocked(t *Task, g Gate, addrs []string) (works, ma
 // Fallback source that has waited at least strandedAfter and that no
 // connected contributor of its job may take, while one works for it. A
 // replica (grouped) or a task of kept weights is never taken back: the
-// first compares results, the second has its own way out (Strand).
+// first compares results, the second has its own way out (Strand). A
+// source that had such a task may hold more like it that no fill has
+// pulled yet (a fill pulls 8 at a time): they are pulled and asked about
+// too. At most maxPlaceChecks tasks are asked about per tick.
 func (s *scheduler) unplaceableLocked(now time.Time) []*Task {
 	var back []*Task
+	from := map[Source]bool{}
+	checks := 0
+	unplaceable := func(t *Task) bool {
+		if checks >= maxPlaceChecks || now.Sub(t.Ready) < strandedAfter || t.group != nil || t.Kept != nil {
+			return false
+		}
+		g, gated := t.Source.(Gate)
+		if _, ok := computesHere(t.Source); !ok || !gated {
+			return false
+		}
+		checks++
+		if works, may := s.takerLocked(t, g); !works || may {
+			return false
+		}
+		delete(s.avoid, t.ID)
+		s.counters.ComputedHere++
+		back = append(back, t)
+		from[t.Source] = true
+		return true
+	}
 	kept := s.queue[:0]
 	for _, t := range s.queue {
-		if now.Sub(t.Ready) >= strandedAfter && t.group == nil && t.Kept == nil {
-			if _, ok := computesHere(t.Source); ok {
-				if g, gated := t.Source.(Gate); gated {
-					if works, may := s.takerLocked(t, g); works && !may {
-						delete(s.avoid, t.ID)
-						s.counters.ComputedHere++
-						back = append(back, t)
-						continue
-					}
-				}
-			}
+		if !unplaceable(t) {
+			kept = append(kept, t)
 		}
-		kept = append(kept, t)
 	}
 	clear(s.queue[len(kept):])
 	s.queue = kept
+	for src := range from {
+		for checks < maxPlaceChecks {
+			ts := src.Next(8)
+			if len(ts) == 0 {
+				break
+			}
+			s.admitLocked(src, ts)
+			for _, t := range ts {
+				if !unplaceable(t) {
+					s.queue = append(s.queue, t)
+				}
+			}
+		}
+	}
 	return back
 }
+
+// maxPlaceChecks bounds the tasks unplaceableLocked asks about in one
+// expiry tick: each question may cost maxSeenStranded gate checks under
+// the scheduler's lock, and a queue of tasks that wait only for busy
+// contributors is asked about again at every tick.
+const maxPlaceChecks = 256
 
 // giveBack hands tasks taken out of the queue to their sources.
 func giveBack(ts []*Task) {

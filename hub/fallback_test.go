@@ -3,9 +3,12 @@ package hub
 import (
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/tessera-ai/tessera/internal/kernel"
 )
 
 // fallbackSource is a hammerSource whose tasks only the addresses in may
@@ -18,6 +21,16 @@ type fallbackSource struct {
 
 	mu   sync.Mutex
 	back []*Task
+}
+
+// Next stamps the tasks ready when they were made, as a trainer's
+// executor does when it starts a batch (made: the zero clock).
+func (f *fallbackSource) Next(n int) []*Task {
+	ts := f.hammerSource.Next(n)
+	for _, t := range ts {
+		t.Ready = time.Unix(0, 0)
+	}
+	return ts
 }
 
 func (f *fallbackSource) Check(addr string, t *Task) (allowed, reveals bool) {
@@ -141,5 +154,66 @@ func TestUnplaceableAmongManyContributors(t *testing.T) {
 	s.join(newFakeSession(h, "0xtaker", 8+sendQueue), 1)
 	if !h.Placeable(probe) {
 		t.Fatal("Placeable is false while a named taker is connected")
+	}
+}
+
+// TestUnplaceableTasksNotYetPulled: a source holding more tasks than a
+// fill pulls, none of which the one contributor connected may take, gets
+// them all back at the next tick, those it had not yet handed out
+// included.
+func TestUnplaceableTasksNotYetPulled(t *testing.T) {
+	h := &Hub{log: slog.New(slog.DiscardHandler)}
+	s := newScheduler(time.Minute)
+	h.sched = s
+	var clock time.Duration
+	s.now = func() time.Time { return time.Unix(0, 0).Add(clock) }
+	src := &fallbackSource{hammerSource: newHammerSource("job", 20), may: map[string]bool{}, computes: true}
+	s.addSource(src, false)
+	s.join(newFakeSession(h, "0xa", 8+sendQueue), 1)
+	if len(s.queue) >= 20 {
+		t.Fatalf("%d queued: the test wants tasks left in the source", len(s.queue))
+	}
+	clock += strandedAfter
+	s.expire()
+	if src.taken() != 20 || len(s.queue) != 0 {
+		t.Fatalf("%d of 20 taken back, %d queued", src.taken(), len(s.queue))
+	}
+}
+
+// keptSource hands out one task of the kept matrix k.
+type keptSource struct {
+	*hammerSource
+	k *Kept
+}
+
+func (s *keptSource) Next(n int) []*Task {
+	ts := s.hammerSource.Next(n)
+	for _, t := range ts {
+		t.Op, t.Shape, t.A, t.B, t.Kept = kernel.MatMulNN, kernel.Shape{M: 1, K: 2, N: 2}, []float32{1, 2}, nil, s.k
+	}
+	return ts
+}
+
+// TestKeptLeaseDroppedWhenItsHolderLeaves: a lease of kept weights whose
+// connection leaves is neither completed nor requeued (its task fails to
+// its source, which recovers the weights): the hub counts it dropped, so
+// that every lease is accounted for.
+func TestKeptLeaseDroppedWhenItsHolderLeaves(t *testing.T) {
+	h := &Hub{log: slog.New(slog.DiscardHandler)}
+	s := newScheduler(time.Minute)
+	h.sched = s
+	a := newFakeSession(h, "0xa", 8+sendQueue)
+	a.trusted = true
+	a.kept = newOpCache(1<<20, rand.New(rand.NewPCG(1, 2)))
+	k := &Kept{Rows: 2, Cols: 2, W: make([]float32, 4), V: make([]float32, 4)}
+	s.addSource(&keptSource{hammerSource: newHammerSource("job", 1), k: k}, false)
+	s.join(a, 1)
+	if c, _, inFlight := s.snapshot(); c.Leased != 1 || inFlight != 1 {
+		t.Fatalf("%d leased, %d in flight: want the kept task leased to A", c.Leased, inFlight)
+	}
+	s.leave(a)
+	c, _, inFlight := s.snapshot()
+	if inFlight != 0 || c.Dropped != 1 || c.Requeued != 0 {
+		t.Errorf("after A left: %d in flight, %d dropped, %d requeued; want 0, 1, 0", inFlight, c.Dropped, c.Requeued)
 	}
 }

@@ -191,11 +191,16 @@ func (s *scheduler) roomLocked(sess *session, st *seat) int64 {
 	return sess.kept.limit - bytes
 }
 
-// keeperLocked reports whether sess, seated at st, takes tasks of job now:
-// it works for job, has slots and is not closing.
-func keeperLocked(sess *session, st *seat, job string) bool {
+// takingLocked reports whether sess, seated at st, takes tasks of job now:
+// it works for job, has slots (is not paused or draining) and is not
+// closing.
+func takingLocked(sess *session, st *seat, job string) bool {
 	return st.capacity > 0 && st.works(job) && !sess.closing()
 }
+
+// OrdinaryMayKeep reports whether this hub lets ordinary contributors keep
+// weights at all (VerificationConfig.KeepAfter is not 0).
+func (h *Hub) OrdinaryMayKeep() bool { return h.cfg.Verification.KeepAfter > 0 }
 
 // Keeps reports whether a connection is there that could keep bytes of
 // weights for job (Kept.bytes: matrices and their momentum): a trusted
@@ -209,7 +214,7 @@ func (h *Hub) Keeps(job string, bytes int64) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for sess, st := range s.keepers {
-		if keeperLocked(sess, st, job) && s.roomLocked(sess, st) >= max(bytes, 1) {
+		if takingLocked(sess, st, job) && s.roomLocked(sess, st) >= max(bytes, 1) {
 			return true
 		}
 	}
@@ -242,18 +247,18 @@ func (h *Hub) Strand(job string, k *Kept) bool {
 func (s *scheduler) reachableLocked(job string, k *Kept) bool {
 	if k.holder != nil {
 		st := s.sessions[k.holder]
-		return st != nil && keeperLocked(k.holder, st, job)
+		return st != nil && takingLocked(k.holder, st, job)
 	}
 	if k.For != "" {
 		for _, sess := range s.byAddr[k.For] {
-			if st := s.sessions[sess]; st != nil && keeperLocked(sess, st, job) && s.mayHoldLocked(sess, st, k) {
+			if st := s.sessions[sess]; st != nil && takingLocked(sess, st, job) && s.mayHoldLocked(sess, st, k) {
 				return true
 			}
 		}
 		return false
 	}
 	for sess, st := range s.keepers {
-		if keeperLocked(sess, st, job) && s.mayHoldLocked(sess, st, k) {
+		if takingLocked(sess, st, job) && s.mayHoldLocked(sess, st, k) {
 			return true
 		}
 	}
@@ -284,7 +289,7 @@ func (h *Hub) Holders(job string) []Holder {
 		}
 		var room int64
 		for _, sess := range sessions {
-			if st := s.sessions[sess]; st != nil && !sess.trusted && keeperLocked(sess, st, job) {
+			if st := s.sessions[sess]; st != nil && !sess.trusted && takingLocked(sess, st, job) {
 				room = max(room, s.roomLocked(sess, st))
 			}
 		}
@@ -439,6 +444,7 @@ func (s *scheduler) unsendable(sess *session, l *lease) {
 			delete(st.held, id)
 			s.wantLocked(sess, st)
 		}
+		s.counters.Dropped++
 		s.endKeptLeaseLocked(l.task)
 	}
 	s.mu.Unlock()

@@ -22,7 +22,8 @@ import (
 // channel send, and a session whose channel is full is dropped as slow.
 //
 // Invariant: every task that a source has handed out is either in queue, in
-// leases, or has been passed to its source's Done. Nothing else removes a
+// leases, has been passed to its source's Done, or has been given back to
+// a source that computes it itself (fallback.go). Nothing else removes a
 // task, so an expired lease or a lost connection never loses one.
 type scheduler struct {
 	leaseTimeout time.Duration
@@ -109,8 +110,10 @@ type seat struct {
 // counters are the hub-wide totals shown in status.
 type counters struct {
 	Leased, Completed, Rejected, Expired, Requeued, Replicas uint64
-	// Dropped counts leases of a removed job's tasks that ended without a
-	// result: such tasks are not requeued, nobody needs them any more.
+	// Dropped counts leases that ended without a result and are not
+	// requeued: a removed job's tasks (nobody needs them any more), and
+	// the tasks of kept weights whose connection left or could not take
+	// them (they fail to their source, which recovers the weights).
 	Dropped uint64
 	// GrantErrors counts leases cancelled because a gate could not record
 	// them (the exposure record's database failing).
@@ -209,6 +212,7 @@ func (s *scheduler) leave(sess *session) {
 		for id, l := range st.held {
 			delete(s.leases, id)
 			if l.task.Kept != nil {
+				s.counters.Dropped++
 				s.endKeptLeaseLocked(l.task)
 				continue
 			}
@@ -301,7 +305,7 @@ func (s *scheduler) expire() {
 	back := s.unplaceableLocked(now)
 	s.mu.Unlock()
 	giveBack(back)
-	if n > 0 {
+	if n > 0 || len(back) > 0 {
 		s.fill()
 	}
 }

@@ -260,14 +260,6 @@ func ParseSpec(r io.Reader) (Spec, error) {
 	if dec.More() {
 		return Spec{}, errors.New("invalid job spec: more than one JSON value")
 	}
-	// ordinary_keepers left out follows resident_weights: a spec that
-	// turns residence off need not turn ordinary keepers off too.
-	var given map[string]json.RawMessage
-	if json.Unmarshal(raw, &given) == nil {
-		if _, ok := given["ordinary_keepers"]; !ok {
-			spec.OrdinaryKeepers = spec.ResidentWeights
-		}
-	}
 	// An empty wire_dtype means float32, which the defaults of MNIST
 	// (bfloat16) would otherwise replace when the spec is read again.
 	if spec.WireDType == "" {

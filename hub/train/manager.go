@@ -216,10 +216,14 @@ func (m *Manager) load(ctx context.Context, row store.Job) error {
 		})
 	r.remote = NewRemote(row.ID, m.hub, r.exposure)
 	r.remote.SendIn(spec.wire())
-	if spec.OrdinaryKeepers {
-		r.remote.SetKeptOnly()
-	}
 	r.infer = NewInferenceRemote(row.ID, m.hub, r.exposure)
+	if spec.OrdinaryKeepers && m.hub.OrdinaryMayKeep() {
+		// Weights reach ordinary contributors only as blocks they keep,
+		// for training and inference alike. (On a hub where nobody may
+		// keep, that would leave the hub computing most of every step.)
+		r.remote.SetKeptOnly()
+		r.infer.SetKeptOnly()
+	}
 	r.job, err = newJob(ctx, spec, row, jobConfig{id: row.ID, root: m.cfg.DataDir, exec: r.remote, db: m.db, data: data, log: m.log})
 	if err != nil {
 		return err

@@ -112,7 +112,8 @@ func (r *Remote) Start(ctx context.Context, tiles []*tile.Tile) *tile.Batch {
 
 // ComputesHere implements hub.Fallback: a training Remote computes the
 // tiles no connected contributor may take; inference's do not (a request
-// has its own deadline, and contributors may join before it).
+// has its own deadline, and contributors may join before it), but in a
+// job whose weights reach contributors only as blocks (SetKeptOnly).
 func (r *Remote) ComputesHere() bool { return r.here != nil }
 
 // ComputeHere implements hub.Fallback: t's tiles are computed on the hub's
@@ -140,11 +141,18 @@ func (r *Remote) Takers(t *hub.Task) (addrs []string, all bool) {
 }
 
 // SetKeptOnly makes the job's weights reach ordinary contributors only as
-// blocks they keep (Spec.OrdinaryKeepers): a tile task that would reveal
-// weights to an ordinary contributor is refused it, and computed by an own
-// worker or, when none is connected, on the hub. Weights then go only to
-// contributors whose records let them keep, and only as placed.
-func (r *Remote) SetKeptOnly() { r.keptOnly = true }
+// blocks they keep (Spec.OrdinaryKeepers): a tile task that would show an
+// ordinary contributor weights it has not received is refused it, and
+// computed by an own worker, by a contributor that has received them, or
+// on the hub (an inference Remote too computes here from then on). New
+// weights then go only to contributors whose records let them keep, and
+// only as placed. Call it before the Remote is added to the hub.
+func (r *Remote) SetKeptOnly() {
+	r.keptOnly = true
+	if r.here == nil {
+		r.here = tile.NewLocal(0)
+	}
+}
 
 // task is the hub task that computes works (one tile, or several joined:
 // widen.go) for batch, its operands travelling in wire.

@@ -32,8 +32,9 @@ import (
 // connected (Trainer.keeper): a step begins resident when the weights are
 // already installed or such a worker is there, with room for all of them;
 // otherwise it is an ordinary step over the column tiles, which any
-// contributor may take within the cap, with the same SGD applied by the
-// hub. The arithmetic is the same either way, to float32 rounding (an
+// contributor may take within the cap (with ordinary keepers, only one
+// that has received their weights; the hub computes the rest), with the
+// same SGD applied by the hub. The arithmetic is the same either way, to float32 rounding (an
 // ordinary step sums the input gradient per column tile), so the job does
 // not care which steps were which. While a resident step waits, watch
 // fails a layer that nobody can run any more (its keeper left before

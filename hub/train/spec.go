@@ -79,7 +79,8 @@ type Spec struct {
 	// with room in its operand cache for all of them, and with
 	// OrdinaryKeepers ordinary ones too; while none that takes the job's
 	// tasks is connected, the job trains the ordinary way, over column
-	// tiles any contributor may take.
+	// tiles contributors take within the cap (with OrdinaryKeepers, only
+	// those whose weights they have received: see there).
 	ResidentWeights bool `json:"resident_weights"`
 	// OrdinaryKeepers (with ResidentWeights) lets ordinary contributors
 	// keep the weights while no own worker is connected: each layer is
@@ -89,8 +90,11 @@ type Spec struct {
 	// (placement.go). A keeper that leaves or is struck costs only its
 	// blocks, which the hub rebuilds and places again (recovery.go).
 	//
-	// Left out of a spec, it follows resident_weights (ParseSpec).
-	OrdinaryKeepers bool `json:"ordinary_keepers"`
+	// Ordinary contributors then receive weights only as blocks placed
+	// at them (Remote.SetKeptOnly): until enough may keep to hold every
+	// tile under the cap, they compute the weight gradients and the hub
+	// the products that carry weights.
+	OrdinaryKeepers bool `json:"ordinary_keepers,omitempty"`
 	// WireDType is how tile operands travel to contributors: "float32"
 	// (the default when empty) or "bfloat16", half the bytes. With
 	// bfloat16 the hub rounds every operand before sending and verifies
@@ -170,13 +174,10 @@ type OptimizerSpec struct {
 // Its weights are resident (Spec.ResidentWeights) while an own worker is
 // connected, as in `make run`, and it trains with SGD with momentum, the
 // linear update that residence needs. Without an own worker, ordinary
-// contributors keep its weights in blocks of 32-column tiles once their
-// records allow (OrdinaryKeepers); until then they compute its weight
-// gradients and the hub the rest. Measured (RATIONALE.md, "Resident
-// weights" and "Ordinary keepers"): 97% test accuracy at step 600 (with
-// Adam, the default before: 800); through one own worker 6.8 MB per
-// useful GFLOP on its socket, against 22.7 with the hub holding the
-// weights; through four ordinary keepers 9.4.
+// contributors train it over 32-column tiles. Measured (RATIONALE.md,
+// "Resident weights"): 97% test accuracy at step 600 (with Adam, the
+// default before: 800); through one own worker 6.8 MB per useful GFLOP on
+// its socket, against 22.7 with the hub holding the weights.
 func MNISTSpec() Spec {
 	return Spec{
 		Name:            "mnist-mlp",
@@ -184,7 +185,6 @@ func MNISTSpec() Spec {
 		Dataset:         "mnist",
 		Optimizer:       OptimizerSpec{Type: "sgd", LearningRate: 0.1, Momentum: 0.9},
 		ResidentWeights: true,
-		OrdinaryKeepers: true,
 		BatchSize:       128,
 		MaxSteps:        3000,
 		TargetAccuracy:  0.97,

@@ -146,13 +146,15 @@ func trainWithChurn(t *testing.T, bins string, spec train.Spec, churn bool) chur
 	run.accuracy = job.Latest.TestAccuracy
 
 	// No task lost: once what was still held (replicas of the last steps)
-	// is returned, every lease ever granted ended completed or requeued.
-	// A lease cut short by a dead edge is requeued when its connection
-	// drops; requeues also count the few tasks never sent to an edge that
-	// was dying, so the sum may exceed the leases, never fall short.
-	run.status = waitEdgeStatus(t, base, "every edge connected and every lease completed or requeued", 60*time.Second, func(st hub.Status) bool {
+	// is returned, every lease ever granted ended completed, requeued, or
+	// dropped (a lease of weights a dead edge kept: its source recovers
+	// them). A lease cut short by a dead edge is requeued when its
+	// connection drops; requeues also count the few tasks never sent to
+	// an edge that was dying, so the sum may exceed the leases, never fall
+	// short.
+	run.status = waitEdgeStatus(t, base, "every edge connected and every lease completed, requeued or dropped", 60*time.Second, func(st hub.Status) bool {
 		return st.ContributorsConnected == churnEdges && st.TasksInFlight == 0 && st.TasksQueued == 0 &&
-			st.TasksCompleted+st.TasksRequeued >= st.TasksLeased
+			st.TasksCompleted+st.TasksRequeued+st.TasksDropped >= st.TasksLeased
 	})
 	st := run.status
 	if st.TasksRejected != 0 {
