@@ -581,25 +581,3 @@ func (s *scheduler) removeSource(src Source) {
 	clear(s.queue[len(kept):])
 	s.queue = kept
 }
-
-// metricsSnapshot returns what the metrics report of the scheduler.
-func (s *scheduler) metricsSnapshot() metrics.Tasks {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c := s.counters
-	return metrics.Tasks{
-		Connections: len(s.sessions),
-		Leased:      c.Leased, Completed: c.Completed, Expired: c.Expired, Requeued: c.Requeued, Dropped: c.Dropped,
-		Replicated: c.Replicas, GrantErrors: s.grantErrors, ComputedHere: c.ComputedHere,
-		Queued: len(s.queue), InFlight: len(s.leases),
-	}
-}
-
-// snapshot returns the counters and queue length.
-func (s *scheduler) snapshot() (counters, int, int) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c := s.counters
-	c.GrantErrors = s.grantErrors
-	return c, len(s.queue), len(s.leases)
-}

@@ -10,6 +10,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
+	"github.com/tessera-ai/tessera/hub/metrics"
 	"github.com/tessera-ai/tessera/internal/httpjson"
 	"github.com/tessera-ai/tessera/internal/protocol"
 )
@@ -214,4 +215,26 @@ func (h *Hub) Status() Status {
 
 func (h *Hub) serveStatus(w http.ResponseWriter, r *http.Request) {
 	httpjson.Write(w, http.StatusOK, h.Status())
+}
+
+// metricsSnapshot returns what the metrics report of the scheduler.
+func (s *scheduler) metricsSnapshot() metrics.Tasks {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.counters
+	return metrics.Tasks{
+		Connections: len(s.sessions),
+		Leased:      c.Leased, Completed: c.Completed, Expired: c.Expired, Requeued: c.Requeued, Dropped: c.Dropped,
+		Replicated: c.Replicas, GrantErrors: s.grantErrors, ComputedHere: c.ComputedHere,
+		Queued: len(s.queue), InFlight: len(s.leases),
+	}
+}
+
+// snapshot returns the counters and queue length.
+func (s *scheduler) snapshot() (counters, int, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.counters
+	c.GrantErrors = s.grantErrors
+	return c, len(s.queue), len(s.leases)
 }
