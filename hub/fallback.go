@@ -1,6 +1,9 @@
 package hub
 
-import "time"
+import (
+	"slices"
+	"time"
+)
 
 // Tasks nobody connected may take. A gated task (a weight tile under a
 // job's exposure cap) can be refused by every contributor connected: each
@@ -165,14 +168,31 @@ func (s *scheduler) unplaceableLocked(now time.Time) []*Task {
 				break
 			}
 			s.admitLocked(src, ts)
+			var placeable []*Task
 			for _, t := range ts {
 				if !unplaceable(t) {
-					s.queue = append(s.queue, t)
+					placeable = append(placeable, t)
 				}
 			}
+			s.enqueueLocked(src, placeable)
 		}
 	}
 	return back
+}
+
+// enqueueLocked queues tasks just pulled from src where a fill would:
+// an urgent source's after the urgent tasks already queued, any other's
+// at the end.
+func (s *scheduler) enqueueLocked(src Source, ts []*Task) {
+	if !isUrgent(src) {
+		s.queue = append(s.queue, ts...)
+		return
+	}
+	at := 0
+	for at < len(s.queue) && isUrgent(s.queue[at].Source) {
+		at++
+	}
+	s.queue = slices.Insert(s.queue, at, ts...)
 }
 
 // maxPlaceChecks bounds the tasks unplaceableLocked asks about in one

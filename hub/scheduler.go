@@ -479,11 +479,7 @@ func (s *scheduler) pullUrgentLocked(st *seat) {
 		s.admitLocked(src, ts)
 		// After the urgent tasks already queued (first come, first served
 		// among them), before everything else.
-		at := 0
-		for at < len(s.queue) && isUrgent(s.queue[at].Source) {
-			at++
-		}
-		s.queue = slices.Insert(s.queue, at, ts...)
+		s.enqueueLocked(src, ts)
 	}
 }
 
