@@ -80,8 +80,11 @@ func (s *scheduler) takerLocked(t *Task, g Gate) (works, may bool) {
 			return s.takerAmongLocked(t, g, addrs)
 		}
 	}
-	seen := 0
+	seen, visited := 0, 0
 	for sess, st := range s.sessions {
+		if visited++; visited > maxVisited {
+			return true, true
+		}
 		if !takingLocked(sess, st, t.Job) {
 			continue
 		}
@@ -114,7 +117,11 @@ func (s *scheduler) takerAmongLocked(t *Task, g Gate, addrs []string) (works, ma
 		}
 	}
 	if !works {
+		visited := 0
 		for sess, st := range s.sessions {
+			if visited++; visited > maxVisited {
+				return false, false // as if nobody worked for it: the task waits
+			}
 			if takingLocked(sess, st, t.Job) {
 				return true, false
 			}
@@ -123,14 +130,19 @@ func (s *scheduler) takerAmongLocked(t *Task, g Gate, addrs []string) (works, ma
 	return works, false
 }
 
+// maxVisited bounds the connections one question about a task looks at,
+// those that do not work for its job included.
+const maxVisited = 4 * maxSeenStranded
+
 // unplaceableLocked removes from the queue, and returns, each task of a
 // Fallback source that has waited at least strandedAfter and that no
 // connected contributor of its job may take, while one works for it. A
 // replica (grouped) or a task of kept weights is never taken back: the
 // first compares results, the second has its own way out (Strand). A
 // source that had such a task may hold more like it that no fill has
-// pulled yet (a fill pulls 8 at a time): they are pulled and asked about
-// too. At most maxPlaceChecks tasks are asked about per tick.
+// pulled yet (a fill pulls 8 at a time): up to maxPlaceChecks of them are
+// pulled and asked about too. At most maxPlaceChecks tasks are asked
+// about per tick.
 func (s *scheduler) unplaceableLocked(now time.Time) []*Task {
 	var back []*Task
 	from := map[Source]bool{}
@@ -161,9 +173,11 @@ func (s *scheduler) unplaceableLocked(now time.Time) []*Task {
 	}
 	clear(s.queue[len(kept):])
 	s.queue = kept
+	pulled := 0
 	for src := range from {
-		for checks < maxPlaceChecks {
+		for checks < maxPlaceChecks && pulled < maxPlaceChecks {
 			ts := src.Next(8)
+			pulled += len(ts)
 			if len(ts) == 0 {
 				break
 			}

@@ -112,8 +112,9 @@ type counters struct {
 	Leased, Completed, Rejected, Expired, Requeued, Replicas uint64
 	// Dropped counts leases that ended without a result and are not
 	// requeued: a removed job's tasks (nobody needs them any more), and
-	// the tasks of kept weights whose connection left or could not take
-	// them (they fail to their source, which recovers the weights).
+	// the tasks of kept weights whose connection left, let the lease
+	// expire, or could not take them (they fail to their source, which
+	// recovers the weights).
 	Dropped uint64
 	// GrantErrors counts leases cancelled because a gate could not record
 	// them (the exposure record's database failing).
@@ -294,6 +295,7 @@ func (s *scheduler) expire() {
 			s.counters.Expired++
 			n++
 			if l.task.Kept != nil {
+				s.counters.Dropped++ // not requeued: it fails to its source
 				s.endKeptLeaseLocked(l.task)
 				continue
 			}

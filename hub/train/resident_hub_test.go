@@ -355,9 +355,16 @@ func TestResidentWeightsCatchCheatingWorker(t *testing.T) {
 	}
 	// The wrong update and those after it were pending (no hand-back came
 	// between): the strike voided them. Updates of the failing step that
-	// came after the strike stay pending: at most one step's.
+	// came after the strike stay pending: at most one step's. The job
+	// hears of the refusal (its task fails) before the hub submits the
+	// void, so the void may not be in the ledger yet: wait for it.
+	step := updateFLOPs(r.spec)
 	b := n.balance(t, "resident", 0)
-	rejected, pending, step := flops(t, b.Rejected), flops(t, b.Pending), updateFLOPs(r.spec)
+	for deadline := time.Now().Add(10 * time.Second); flops(t, b.Rejected) < step && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+		b = n.balance(t, "resident", 0)
+	}
+	rejected, pending := flops(t, b.Rejected), flops(t, b.Pending)
 	if rejected < step || rejected%gcdLayers(r.spec) != 0 || pending >= step || pending%gcdLayers(r.spec) != 0 {
 		t.Errorf("after the strike: %d FLOP rejected (want at least the wrong step's updates, %d), %d pending (want under one step's)", rejected, step, pending)
 	}
