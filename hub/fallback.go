@@ -71,9 +71,9 @@ type Takers interface {
 
 // takerLocked reports whether a connected contributor works for t's job
 // (works), and whether one that does may take t under g (may). Unless
-// t's source names its takers, it looks at most at maxSeenStranded
-// sessions and past that answers that one may: the hub computes a task
-// only when it is sure nobody can.
+// t's source names its takers, it looks at most at maxVisited connections,
+// maxSeenStranded of them working for the job, and past that answers that
+// one may: the hub computes a task only when it is sure nobody can.
 func (s *scheduler) takerLocked(t *Task, g Gate) (works, may bool) {
 	if tk, ok := t.Source.(Takers); ok {
 		if addrs, all := tk.Takers(t); !all {
