@@ -37,24 +37,32 @@ func computesHere(src Source) (Fallback, bool) {
 	return f, ok && f.ComputesHere()
 }
 
-// Placeable reports whether t, a task of a gated source not yet queued,
-// should be queued: false only when some connected contributor works for
-// t's job and none of them may take t (its source then computes it
-// itself). Sources call it before queuing tasks.
-func (h *Hub) Placeable(t *Task) bool {
-	g, gated := t.Source.(Gate)
-	if _, ok := computesHere(t.Source); !ok || !gated || t.Kept != nil {
-		return true
+// Placeable splits ts, tasks of one gated source not yet queued, into
+// those to queue and those its source is to compute itself: the latter
+// only when some connected contributor works for a task's job and none of
+// them may take it. Sources call it, once for a batch, before queuing.
+func (h *Hub) Placeable(ts []*Task) (queue, here []*Task) {
+	if len(ts) == 0 {
+		return ts, nil
+	}
+	g, gated := ts[0].Source.(Gate)
+	if _, ok := computesHere(ts[0].Source); !ok || !gated {
+		return ts, nil
 	}
 	s := h.sched
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	works, may := s.takerLocked(t, g)
-	if works && !may {
-		s.counters.ComputedHere++
-		return false
+	for _, t := range ts {
+		if t.Kept == nil {
+			if works, may := s.takerLocked(t, g); works && !may {
+				s.counters.ComputedHere++
+				here = append(here, t)
+				continue
+			}
+		}
+		queue = append(queue, t)
 	}
-	return true
+	return queue, here
 }
 
 // Takers is implemented by gated sources that can name, cheaply, every

@@ -50,6 +50,23 @@ func (f *fallbackSource) taken() int {
 	return len(f.back)
 }
 
+// fallbackHub returns a hub whose scheduler runs on a clock the test
+// moves (advance), for the tests of fallback.go.
+func fallbackHub() (h *Hub, s *scheduler, advance func(time.Duration)) {
+	h = &Hub{log: slog.New(slog.DiscardHandler)}
+	s = newScheduler(time.Minute)
+	h.sched = s
+	var clock time.Duration
+	s.now = func() time.Time { return time.Unix(0, 0).Add(clock) }
+	return h, s, func(d time.Duration) { clock += d }
+}
+
+// placeable reports whether h.Placeable queues t.
+func placeable(h *Hub, t *Task) bool {
+	queue, _ := h.Placeable([]*Task{t})
+	return len(queue) == 1
+}
+
 // TestUnplaceableTasksGoBack: a queued task that no connected contributor
 // of its job may take goes back to its source at the first expiry tick
 // after it waited strandedAfter, and is gone from the queue; not before,
@@ -57,15 +74,11 @@ func (f *fallbackSource) taken() int {
 // nobody works for the job, and not to a source that does not compute.
 // Hub.Placeable answers the same question for a task not yet queued.
 func TestUnplaceableTasksGoBack(t *testing.T) {
-	h := &Hub{log: slog.New(slog.DiscardHandler)}
-	s := newScheduler(time.Minute)
-	h.sched = s
-	var clock time.Duration
-	s.now = func() time.Time { return time.Unix(0, 0).Add(clock) }
+	h, s, advance := fallbackHub()
 	src := &fallbackSource{hammerSource: newHammerSource("job", 3), may: map[string]bool{"0xb": true}, computes: true}
 	s.addSource(src, false)
 	probe := &Task{Job: "job", Source: src}
-	if !h.Placeable(probe) {
+	if !placeable(h, probe) {
 		t.Fatal("Placeable is false with nobody connected: the hub would train alone")
 	}
 
@@ -74,10 +87,10 @@ func TestUnplaceableTasksGoBack(t *testing.T) {
 	if len(a.send) != 0 || len(s.queue) != 3 {
 		t.Fatalf("A got %d, %d queued: want all three queued, refused to A", len(a.send), len(s.queue))
 	}
-	if h.Placeable(probe) {
+	if placeable(h, probe) {
 		t.Fatal("Placeable is true though the only contributor may not take it")
 	}
-	clock += strandedAfter / 2
+	advance(strandedAfter / 2)
 	s.expire()
 	if src.taken() != 0 {
 		t.Fatal("taken back before it waited strandedAfter")
@@ -87,12 +100,12 @@ func TestUnplaceableTasksGoBack(t *testing.T) {
 	b := newFakeSession(h, "0xb", 8+sendQueue)
 	s.join(b, 1)
 	<-b.send
-	clock += strandedAfter
+	advance(strandedAfter)
 	s.expire()
 	if src.taken() != 0 || len(s.queue) != 2 {
 		t.Fatalf("%d taken back, %d queued, while B (busy) may take them", src.taken(), len(s.queue))
 	}
-	if !h.Placeable(probe) {
+	if !placeable(h, probe) {
 		t.Fatal("Placeable is false while B may take it")
 	}
 
@@ -100,7 +113,7 @@ func TestUnplaceableTasksGoBack(t *testing.T) {
 	s.leave(b)
 	requeued := len(s.queue)
 	src.computes = false
-	clock += strandedAfter
+	advance(strandedAfter)
 	s.expire()
 	if src.taken() != 0 {
 		t.Fatal("taken back by a source that does not compute")
@@ -135,24 +148,22 @@ func (l listingSource) Takers(*Task) ([]string, bool) {
 // ran out and the task waited for good); and it stays while a named taker
 // is connected.
 func TestUnplaceableAmongManyContributors(t *testing.T) {
-	h := &Hub{log: slog.New(slog.DiscardHandler)}
-	s := newScheduler(time.Minute)
-	h.sched = s
+	h, s, _ := fallbackHub()
 	src := listingSource{&fallbackSource{hammerSource: newHammerSource("job", 1), may: map[string]bool{"0xtaker": true}, computes: true}}
 	s.addSource(src, false)
 	for i := range maxSeenStranded + 8 {
 		s.join(newFakeSession(h, fmt.Sprintf("0x%03d", i), 8+sendQueue), 1)
 	}
 	probe := &Task{Job: "job", Source: src}
-	if h.Placeable(probe) {
+	if placeable(h, probe) {
 		t.Fatal("Placeable is true though none of the contributors connected may take it")
 	}
 	plain := &Task{Job: "job", Source: src.fallbackSource}
-	if !h.Placeable(plain) {
+	if !placeable(h, plain) {
 		t.Fatal("without named takers, past the sample the scheduler should assume someone may")
 	}
 	s.join(newFakeSession(h, "0xtaker", 8+sendQueue), 1)
-	if !h.Placeable(probe) {
+	if !placeable(h, probe) {
 		t.Fatal("Placeable is false while a named taker is connected")
 	}
 }
@@ -162,18 +173,14 @@ func TestUnplaceableAmongManyContributors(t *testing.T) {
 // them all back at the next tick, those it had not yet handed out
 // included.
 func TestUnplaceableTasksNotYetPulled(t *testing.T) {
-	h := &Hub{log: slog.New(slog.DiscardHandler)}
-	s := newScheduler(time.Minute)
-	h.sched = s
-	var clock time.Duration
-	s.now = func() time.Time { return time.Unix(0, 0).Add(clock) }
+	h, s, advance := fallbackHub()
 	src := &fallbackSource{hammerSource: newHammerSource("job", 20), may: map[string]bool{}, computes: true}
 	s.addSource(src, false)
 	s.join(newFakeSession(h, "0xa", 8+sendQueue), 1)
 	if len(s.queue) >= 20 {
 		t.Fatalf("%d queued: the test wants tasks left in the source", len(s.queue))
 	}
-	clock += strandedAfter
+	advance(strandedAfter)
 	s.expire()
 	if src.taken() != 20 || len(s.queue) != 0 {
 		t.Fatalf("%d of 20 taken back, %d queued", src.taken(), len(s.queue))
@@ -199,9 +206,7 @@ func (s *keptSource) Next(n int) []*Task {
 // its source, which recovers the weights): the hub counts it dropped, so
 // that every lease is accounted for.
 func TestKeptLeaseDroppedWhenItsHolderLeaves(t *testing.T) {
-	h := &Hub{log: slog.New(slog.DiscardHandler)}
-	s := newScheduler(time.Minute)
-	h.sched = s
+	h, s, _ := fallbackHub()
 	a := newFakeSession(h, "0xa", 8+sendQueue)
 	a.trusted = true
 	a.kept = newOpCache(1<<20, rand.New(rand.NewPCG(1, 2)))

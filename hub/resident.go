@@ -356,8 +356,10 @@ func (s *scheduler) dropLostLocked() {
 }
 
 // endKeptLeaseLocked handles a lease of a Kept's task that ended without
-// an accepted result: the task fails and the Kept is lost.
+// an accepted result: the task fails and the Kept is lost. The lease
+// counts as dropped (not requeued), whatever ended it.
 func (s *scheduler) endKeptLeaseLocked(t *Task) {
+	s.counters.Dropped++
 	s.loseLocked(t.Kept)
 	s.failed = append(s.failed, t)
 }
@@ -444,7 +446,6 @@ func (s *scheduler) unsendable(sess *session, l *lease) {
 			delete(st.held, id)
 			s.wantLocked(sess, st)
 		}
-		s.counters.Dropped++
 		s.endKeptLeaseLocked(l.task)
 	}
 	s.mu.Unlock()

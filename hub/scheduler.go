@@ -112,9 +112,9 @@ type counters struct {
 	Leased, Completed, Rejected, Expired, Requeued, Replicas uint64
 	// Dropped counts leases that ended without a result and are not
 	// requeued: a removed job's tasks (nobody needs them any more), and
-	// the tasks of kept weights whose connection left, let the lease
-	// expire, or could not take them (they fail to their source, which
-	// recovers the weights).
+	// the tasks of kept weights whose lease ended without an accepted
+	// result, whatever ended it (they fail to their source, which recovers
+	// the weights).
 	Dropped uint64
 	// GrantErrors counts leases cancelled because a gate could not record
 	// them (the exposure record's database failing).
@@ -213,7 +213,6 @@ func (s *scheduler) leave(sess *session) {
 		for id, l := range st.held {
 			delete(s.leases, id)
 			if l.task.Kept != nil {
-				s.counters.Dropped++
 				s.endKeptLeaseLocked(l.task)
 				continue
 			}
@@ -295,7 +294,6 @@ func (s *scheduler) expire() {
 			s.counters.Expired++
 			n++
 			if l.task.Kept != nil {
-				s.counters.Dropped++ // not requeued: it fails to its source
 				s.endKeptLeaseLocked(l.task)
 				continue
 			}

@@ -84,7 +84,7 @@ func newWatcher() *watcher {
 		completed:   d("tessera_tasks_completed_total", "Results accepted (verified, or pending a replica's agreement)."),
 		expired:     d("tessera_tasks_expired_total", "Leases that ran past their deadline; the task was requeued for someone else."),
 		requeued:    d("tessera_tasks_requeued_total", "Tasks put back on the queue: expired, refused, or held by a contributor who left."),
-		dropped:     d("tessera_tasks_dropped_total", "Leases that ended without a result and were not requeued: a removed or finished job's tasks, or those of kept weights whose contributor left or let the lease expire."),
+		dropped:     d("tessera_tasks_dropped_total", "Leases that ended without a result and were not requeued: a removed or finished job's tasks, or those of kept weights whose lease ended without an accepted result."),
 		replicated:  d("tessera_tasks_replicated_total", "Tasks sampled for a second execution by another contributor."),
 		grantErrors: d("tessera_lease_grant_errors_total", "Leases cancelled because the exposure record could not be written."),
 		computedHere: d("tessera_tasks_computed_by_hub_total",

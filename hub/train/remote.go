@@ -95,13 +95,13 @@ func (r *Remote) Start(ctx context.Context, tiles []*tile.Tile) *tile.Batch {
 		tasks[i].Ready = now
 	}
 	shareDigests(tasks)
-	queued := tasks[:0]
-	for _, t := range tasks {
-		if r.here != nil && !r.hub.Placeable(t) {
+	queued := tasks
+	if r.here != nil {
+		var here []*hub.Task
+		queued, here = r.hub.Placeable(tasks)
+		for _, t := range here {
 			r.ComputeHere(t)
-			continue
 		}
-		queued = append(queued, t)
 	}
 	r.mu.Lock()
 	r.pending = append(r.pending, queued...)
